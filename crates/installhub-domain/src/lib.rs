@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+pub mod caller;
+pub mod export;
+pub mod failure;
+pub mod ids;
+pub mod manifest;
+pub mod model;
+pub mod resolve;
+
+pub use caller::{Caller, Scope, TenantAccess};
+pub use export::{ExportRequest, PreviewRequest};
+pub use failure::{ErrorCode, Failure, FailureKind};
+pub use ids::{ArtifactId, InvalidId, PackageId, TenantId};
+pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
+pub use model::{
+    Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem, Library,
+    PackageType, Plan, Reference, Tenant, TenantStatus,
+};

@@ -1,0 +1,218 @@
+//! The catalog's nouns: tenants, artifacts and their references, and the
+//! enums the seeds fix. Wire names are the seeds' names.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::ids::{ArtifactId, TenantId};
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant),*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),* }
+            }
+
+            /// Parses a wire name exactly (case-sensitive, as the seeds write them).
+            pub fn parse(value: &str) -> Option<Self> {
+                match value { $($wire => Some($name::$variant),)* _ => None }
+            }
+
+            /// The wire names joined for an error message.
+            pub fn expected() -> String {
+                [$($wire),*].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A tenant's plan; it sets the import limits.
+    Plan { Standard => "Standard", Enterprise => "Enterprise" }
+);
+wire_enum!(
+    /// Only an `Active` tenant can export or import.
+    TenantStatus { Active => "Active", Suspended => "Suspended" }
+);
+wire_enum!(
+    /// What an import does with an artifact the target already has.
+    ConflictStrategy { Replace => "Replace", Skip => "Skip", Fail => "Fail" }
+);
+wire_enum!(
+    /// The kinds of artifact. Declaration order is the install-order rank
+    /// (SPEC §5): schemas first, apps last.
+    ArtifactType {
+        EntitySchema => "EntitySchema",
+        RuleSet => "RuleSet",
+        AtlasForm => "AtlasForm",
+        ThreadDefinition => "ThreadDefinition",
+        ProcessDefinition => "ProcessDefinition",
+        AgentDefinition => "AgentDefinition",
+        AppDefinition => "AppDefinition",
+    }
+);
+wire_enum!(
+    /// An artifact's life-cycle state.
+    ArtifactStatus {
+        Draft => "Draft",
+        Published => "Published",
+        Active => "Active",
+        Archived => "Archived",
+        Deleted => "Deleted",
+    }
+);
+wire_enum!(
+    /// What a package mainly carries (seed 01).
+    PackageType {
+        Workflow => "workflow-package",
+        Form => "form-package",
+        App => "app-package",
+        Agent => "agent-package",
+        Config => "config-package",
+    }
+);
+wire_enum!(
+    /// Package ecosystems a library can come from (OSV ecosystem names).
+    Ecosystem {
+        Npm => "npm",
+        PyPI => "PyPI",
+        Maven => "Maven",
+        NuGet => "NuGet",
+        CratesIo => "crates.io",
+    }
+);
+
+impl ArtifactType {
+    /// Position in the install-order tie-break: lower installs first.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+impl ArtifactStatus {
+    /// Published and Active artifacts may be exported.
+    pub fn is_exportable(self) -> bool {
+        matches!(self, ArtifactStatus::Published | ArtifactStatus::Active)
+    }
+}
+
+/// A tenant: an isolated customer space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    #[schema(value_type = String, example = "tenant-7f3a9b12")]
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub plan: Plan,
+    pub status: TenantStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_conflict_strategy: Option<ConflictStrategy>,
+}
+
+/// What an artifact uses. `tenantId` defaults to the owner's tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reference {
+    #[schema(value_type = String, example = "form-2005")]
+    pub artifact_id: ArtifactId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub tenant_id: Option<TenantId>,
+}
+
+/// Third-party code an app or agent ships with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Library {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: String,
+}
+
+/// An artifact without its definition: what resolution needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactSummary {
+    pub tenant_id: TenantId,
+    pub id: ArtifactId,
+    pub artifact_type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+    pub references: Vec<Reference>,
+}
+
+/// One piece of automation owned by a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    #[schema(value_type = String)]
+    pub tenant_id: TenantId,
+    #[schema(value_type = String, example = "proc-1001")]
+    pub id: ArtifactId,
+    #[serde(rename = "type")]
+    pub artifact_type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+    #[schema(value_type = Object)]
+    pub definition: Value,
+    pub references: Vec<Reference>,
+    pub libraries: Vec<Library>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Artifact {
+    pub fn summary(&self) -> ArtifactSummary {
+        ArtifactSummary {
+            tenant_id: self.tenant_id.clone(),
+            id: self.id.clone(),
+            artifact_type: self.artifact_type,
+            name: self.name.clone(),
+            version: self.version.clone(),
+            status: self.status,
+            references: self.references.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_rank_is_spec_order() {
+        let ranked: Vec<_> = ArtifactType::ALL.iter().map(|t| t.rank()).collect();
+        assert_eq!(ranked, vec![0, 1, 2, 3, 4, 5, 6]);
+        assert!(ArtifactType::EntitySchema.rank() < ArtifactType::AppDefinition.rank());
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for t in PackageType::ALL {
+            assert_eq!(PackageType::parse(t.as_str()), Some(*t));
+        }
+        assert_eq!(PackageType::parse("Workflow-Package"), None);
+        assert_eq!(
+            serde_json::to_value(Ecosystem::CratesIo).unwrap(),
+            serde_json::json!("crates.io")
+        );
+    }
+}
