@@ -1,1 +1,23 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod artifact_file;
+mod error;
+mod limits;
+mod names;
+mod par;
+mod prepare;
+mod raw;
+mod read;
+#[cfg(test)]
+mod test_support;
+mod write;
+
+pub use artifact_file::{ArtifactFile, encode_artifact};
+pub use error::{BundleError, BundleErrorCode, Mismatch};
+pub use limits::{
+    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES,
+    ReadLimits,
+};
+pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare};
+pub use read::{VerifiedBundle, read_bundle};
+pub use write::write_zip;

@@ -80,7 +80,7 @@ pub struct ValidExport {
 /// The result of the request-level checks: whatever parsed, and every
 /// failure. Later steps use the parsed parts even when others failed, so all
 /// problems come back at once.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Checked {
     pub tenant_id: Option<TenantId>,
     pub package_name: Option<String>,
@@ -185,7 +185,7 @@ pub fn root_request_index(ids: &[String], root: &ArtifactId) -> usize {
 pub fn check_package_name(name: Option<&str>, failures: &mut Vec<Failure>) -> Option<String> {
     let problem = match name {
         None => Some("packageName is required.".to_owned()),
-        Some(n) if n.is_empty() => Some("packageName must not be empty.".to_owned()),
+        Some("") => Some("packageName must not be empty.".to_owned()),
         Some(n) if n.chars().count() > MAX_PACKAGE_NAME_CHARS => Some(format!(
             "packageName is {} characters long; at most {MAX_PACKAGE_NAME_CHARS} are allowed.",
             n.chars().count()

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod caller;
+pub mod catalog;
 pub mod export;
 pub mod failure;
 pub mod ids;

@@ -1,1 +1,160 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod config;
+pub mod controllers;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod rate_limit;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use installhub_auth::{KeySet, LocalKeyPair, Verifier, VerifierConfig};
+use installhub_store::{BundleStore, Store};
+
+pub use crate::config::ServerConfig;
+use crate::state::AppState;
+
+/// Connects the store (running migrations), opens the bundle store, loads
+/// the keys, and builds the state every handler shares.
+pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let url = config.database.url_for(&config.data_dir);
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("connecting to the database {}", config::redact_url(&url)))?;
+    let bundles = BundleStore::local(&config.bundle_dir())
+        .with_context(|| format!("opening the bundle store {}", config.bundle_dir().display()))?;
+    let verifier = verifier(&config)?;
+    Ok(AppState::new(
+        config,
+        store,
+        bundles,
+        verifier,
+        middleware::prometheus(),
+    ))
+}
+
+fn verifier(config: &ServerConfig) -> anyhow::Result<Verifier> {
+    let auth = &config.auth;
+    let (keys, issuer) = if auth.uses_local_keys() {
+        let pair = LocalKeyPair::load_or_create(&config.key_dir()).with_context(|| {
+            format!(
+                "loading the local key pair in {}",
+                config.key_dir().display()
+            )
+        })?;
+        let issuer = auth
+            .issuer
+            .clone()
+            .unwrap_or_else(|| installhub_auth::LOCAL_ISSUER.to_owned());
+        (pair.key_set(), issuer)
+    } else {
+        let mut keys: Option<KeySet> = None;
+        for path in &auth.public_keys {
+            let set = KeySet::from_pem_file(path).with_context(|| {
+                format!(
+                    "reading the public key {} (--jwt-public-key)",
+                    path.display()
+                )
+            })?;
+            keys = Some(match keys {
+                Some(k) => k.merge(set),
+                None => set,
+            });
+        }
+        if let Some(path) = &auth.jwks {
+            let set = KeySet::from_jwks_file(path).with_context(|| {
+                format!("reading the JWKS file {} (--jwt-jwks)", path.display())
+            })?;
+            keys = Some(match keys {
+                Some(k) => k.merge(set),
+                None => set,
+            });
+        }
+        let issuer = auth.issuer.clone().context(
+            "--jwt-issuer (INSTALLHUB_JWT_ISSUER) is required when public keys are configured",
+        )?;
+        (keys.context("no public keys were loaded")?, issuer)
+    };
+    Ok(Verifier::new(
+        keys,
+        VerifierConfig {
+            issuer,
+            audience: auth.audience.clone(),
+            leeway_secs: auth.leeway_secs,
+        },
+    )?)
+}
+
+/// Serves until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let handle = state.metrics().clone();
+    let upkeep = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    });
+    let result = axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP");
+    upkeep.abort();
+    result
+}
+
+/// A server running in the background, for tests and embedding.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `config.listen` (port 0 picks a free port) and serves.
+    pub async fn start(config: ServerConfig) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let state = build_state(config).await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests and waits for in-flight ones.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await?
+    }
+}

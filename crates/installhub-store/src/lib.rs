@@ -1,1 +1,27 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod artifacts;
+mod audit;
+mod bundles;
+mod db;
+mod error;
+mod packages;
+mod rate_limits;
+mod tenants;
+
+pub use artifacts::NewArtifact;
+pub use audit::{AuditEntry, AuditOutcome};
+pub use bundles::{BundleStore, ObjectInfo};
+pub use db::{Backend, Store};
+pub use error::{Result, StoreError};
+pub use packages::PackageRecord;
+pub use rate_limits::RateWindow;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Upserted {
+    /// There was no row; one was inserted.
+    Created,
+    /// The row existed and was updated.
+    Updated,
+}

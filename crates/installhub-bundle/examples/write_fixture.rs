@@ -1,0 +1,73 @@
+//! The benchmark fixture on disk, for `scripts/bench-bundle-vs-zip.sh`.
+//!
+//! `write_fixture files DIR` writes the 500 artifact files as they appear in
+//! a bundle to `DIR/artifacts/`. `write_fixture bundle DIR OUT.zip` reads
+//! them back, prepares and writes the bundle to `OUT.zip` and prints its
+//! checksum: the same work as `zip -r` plus the `sha256sum` pipeline, with
+//! parsing, hashing and the manifest on top.
+
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+
+use installhub_bundle::{ArtifactFile, encode_artifact, prepare, write_zip};
+use installhub_domain::TenantId;
+
+#[path = "../benches/support/fixture.rs"]
+mod fixture;
+
+const ARTIFACTS: usize = 500;
+const BYTES: usize = 20 * 1024;
+
+fn write_files(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let out = dir.join("artifacts");
+    fs::create_dir_all(&out)?;
+    for artifact in fixture::artifacts(ARTIFACTS, BYTES) {
+        fs::write(
+            out.join(format!("{}.json", artifact.id)),
+            encode_artifact(&artifact),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_bundle(dir: &Path, out: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let tenant = TenantId::parse(fixture::TENANT)?;
+    let mut artifacts = Vec::new();
+    for entry in fs::read_dir(dir.join("artifacts"))? {
+        let file: ArtifactFile = serde_json::from_slice(&fs::read(entry?.path())?)?;
+        artifacts.push(file.into_artifact(tenant.clone(), chrono::DateTime::UNIX_EPOCH));
+    }
+    // Fixture ids sort in install order (references only point backwards).
+    let mut order: Vec<_> = artifacts.iter().map(|a| a.id.clone()).collect();
+    order.sort();
+    let bundle = prepare(fixture::input(order), &artifacts)?;
+    write_zip(&bundle, fs::File::create(out)?)?;
+    Ok(bundle.checksum().to_owned())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["files", dir] => write_files(Path::new(dir)),
+        ["bundle", dir, out] => {
+            write_bundle(Path::new(dir), Path::new(out)).map(|c| println!("{c}"))
+        }
+        _ => {
+            eprintln!("usage: write_fixture files DIR | write_fixture bundle DIR OUT.zip");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("write_fixture: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! Reading a bundle from untrusted bytes and verifying all of it before
+//! anything is installed: the front door of the import pipeline.
+//!
+//! The order is cheapest-first and nothing is inflated before the whole
+//! structure has passed: raw layout and names ([`crate::raw`],
+//! [`crate::names`]), then each entry's kind, method and declared sizes
+//! against [`ReadLimits`], then the manifest, then every artifact file on a
+//! checked byte budget, hashed and compared with its manifest line.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, Read, Seek};
+
+use installhub_domain::manifest::{FORMAT_VERSION, artifact_path, sha256_hex};
+use installhub_domain::{ArtifactId, Manifest};
+use zip::read::{ArchiveOffset, Config};
+use zip::{CompressionMethod, ZipArchive, ZipReadOptions};
+
+use crate::artifact_file::ArtifactFile;
+use crate::error::{BundleError, Mismatch};
+use crate::limits::ReadLimits;
+use crate::names::{EntryKind, classify_all, shown};
+use crate::par;
+use crate::raw::{RawEntry, read_layout};
+
+/// Unix file-type bits of an entry's mode.
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+/// The two compression methods a bundle may use.
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATE: u16 = 8;
+/// Inflated bytes verified together in parallel before the next batch.
+const VERIFY_BATCH_BYTES: u64 = 32 * 1024 * 1024;
+/// Never reserve more than this up front, whatever an entry declares.
+const MAX_PREALLOCATION: u64 = 1 << 20;
+
+/// A bundle that passed every check: its manifest and its artifact files in
+/// manifest order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedBundle {
+    pub manifest: Manifest,
+    pub artifacts: Vec<ArtifactFile>,
+}
+
+/// One entry after the metadata checks: where it is, what it is, how big it
+/// says it is.
+struct Entry {
+    index: usize,
+    name: String,
+    kind: EntryKind,
+    size: u64,
+}
+
+/// Reads and fully verifies a bundle: structure, names, kinds, limits, the
+/// manifest, each artifact file's SHA-256 against its manifest line, and the
+/// manifest's checksum against the one its lines imply.
+pub fn read_bundle<R: Read + Seek>(
+    input: R,
+    limits: &ReadLimits,
+) -> Result<VerifiedBundle, BundleError> {
+    // The checks below do many small reads; a bare `File` would make each a
+    // system call.
+    let mut input = BufReader::new(input);
+    let layout = read_layout(&mut input, limits.max_entries)?;
+    let kinds = classify_all(layout.entries.iter().map(|e| e.name.as_slice()))
+        .map_err(BundleError::invalid_zip)?;
+
+    // The layout is sound; let the zip crate parse the same directory from
+    // the same fixed offset, so the two readings cannot disagree.
+    let config = Config {
+        archive_offset: ArchiveOffset::Known(0),
+    };
+    let mut archive = ZipArchive::with_config(config, input)
+        .map_err(|e| BundleError::from_zip("cannot read the archive", e))?;
+    if archive.len() != layout.entries.len()
+        || archive.has_duplicate_names()
+        || archive.offset() != 0
+        || archive.central_directory_start() != layout.central_offset
+        || !archive.comment().is_empty()
+    {
+        return Err(BundleError::invalid_zip(
+            "the zip reader and the raw central directory disagree about the archive's layout",
+        ));
+    }
+
+    let entries = check_entries(&mut archive, &layout.entries, kinds, limits)?;
+    let Some(manifest_entry) = entries.iter().find(|e| e.kind == EntryKind::Manifest) else {
+        return Err(BundleError::ManifestMissing);
+    };
+    let manifest_bytes = inflate(&mut archive, manifest_entry)?;
+    let manifest = parse_manifest(&manifest_bytes)?;
+
+    let lines: HashMap<&str, usize> = manifest
+        .artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, line)| (line.path.as_str(), i))
+        .collect();
+    let files: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::Artifact(_)))
+        .collect();
+    for file in &files {
+        if !lines.contains_key(file.name.as_str()) {
+            return Err(Mismatch::FileNotInManifest {
+                path: file.name.clone(),
+            }
+            .into());
+        }
+    }
+    let present: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    if let Some(line) = manifest
+        .artifacts
+        .iter()
+        .find(|line| !present.contains(line.path.as_str()))
+    {
+        return Err(Mismatch::FileMissing {
+            path: line.path.clone(),
+        }
+        .into());
+    }
+
+    // Inflating needs the archive, so it is sequential; hashing and parsing
+    // are spread over the cores, a bounded batch at a time so memory stays
+    // near one batch of raw bytes plus the parsed files.
+    let mut parsed: Vec<Option<ArtifactFile>> = vec![None; manifest.artifacts.len()];
+    let mut batch: Vec<(&Entry, Vec<u8>)> = Vec::new();
+    let mut batch_bytes = 0u64;
+    for (i, file) in files.iter().enumerate() {
+        let bytes = inflate(&mut archive, file)?;
+        batch_bytes += bytes.len() as u64;
+        batch.push((file, bytes));
+        if batch_bytes >= VERIFY_BATCH_BYTES || i + 1 == files.len() {
+            for result in par::map(&batch, |(file, bytes)| {
+                verify_file(&manifest, &lines, file, bytes)
+            }) {
+                let (line_index, artifact) = result?;
+                parsed[line_index] = Some(artifact);
+            }
+            batch.clear();
+            batch_bytes = 0;
+        }
+    }
+    // Every file has its own line (names are unique) and every line has a
+    // file, so every slot is filled.
+    let artifacts = parsed.into_iter().flatten().collect();
+    Ok(VerifiedBundle {
+        manifest,
+        artifacts,
+    })
+}
+
+/// Checks one inflated artifact file against its manifest line: hash
+/// first, then the typed parse, then the line's fields. Returns the line's
+/// index and the file.
+fn verify_file(
+    manifest: &Manifest,
+    lines: &HashMap<&str, usize>,
+    file: &Entry,
+    bytes: &[u8],
+) -> Result<(usize, ArtifactFile), BundleError> {
+    let line_index = lines[file.name.as_str()];
+    let line = &manifest.artifacts[line_index];
+    let actual = sha256_hex(bytes);
+    if !constant_time_eq(actual.as_bytes(), line.sha256.as_bytes()) {
+        return Err(Mismatch::EntryHash {
+            path: file.name.clone(),
+            expected: line.sha256.clone(),
+            actual,
+        }
+        .into());
+    }
+    let artifact: ArtifactFile =
+        serde_json::from_slice(bytes).map_err(|e| BundleError::InvalidArtifactFile {
+            path: file.name.clone(),
+            reason: e.to_string(),
+        })?;
+    check_against_line(&file.name, &artifact, line)?;
+    Ok((line_index, artifact))
+}
+
+/// Per-entry checks that need no inflating: kind, encryption, method,
+/// declared sizes and ratio, and that the local header agrees with the
+/// central one. Returns the entries with their classification.
+fn check_entries<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    raw: &[RawEntry],
+    kinds: Vec<EntryKind>,
+    limits: &ReadLimits,
+) -> Result<Vec<Entry>, BundleError> {
+    let mut entries = Vec::with_capacity(kinds.len());
+    let mut total: u64 = 0;
+    for (index, (kind, raw)) in kinds.into_iter().zip(raw).enumerate() {
+        let data = archive
+            .by_index_data(index)
+            .map_err(|e| BundleError::from_zip("cannot read the central directory", e))?;
+        let name = shown(data.name_raw());
+        if data.name_raw() != raw.name.as_slice() {
+            return Err(BundleError::invalid_zip(format!(
+                "the zip reader sees entry {index} as {name}, the central directory as {}",
+                shown(&raw.name)
+            )));
+        }
+        let fail = |what: String| Err(BundleError::invalid_zip(format!("entry {name} {what}")));
+
+        // Unix mode bits say what an entry is; tools that record no Unix
+        // mode make only plain files and directories (by the trailing '/').
+        let file_type = data.unix_mode().map_or(0, |mode| mode & S_IFMT);
+        let is_dir_name = data.name_raw().ends_with(b"/");
+        if data.is_symlink() {
+            return fail("is a symbolic link".to_owned());
+        }
+        match kind {
+            EntryKind::ArtifactsDir if file_type != 0 && file_type != S_IFDIR => {
+                return fail(format!(
+                    "is named like a directory but has mode {file_type:o}"
+                ));
+            }
+            EntryKind::Manifest | EntryKind::Artifact(_)
+                if is_dir_name || (file_type != 0 && file_type != S_IFREG) =>
+            {
+                return fail(format!("is not a regular file (mode {file_type:o})"));
+            }
+            _ => {}
+        }
+        if data.encrypted() {
+            return fail("is encrypted".to_owned());
+        }
+        // Judged on the raw number: the zip crate maps methods it was built
+        // without to `Unsupported(n)`, and we accept exactly two.
+        if raw.method != METHOD_STORED && raw.method != METHOD_DEFLATE {
+            return fail(format!(
+                "uses compression method {}; only 0 (stored) and 8 (deflate) are accepted",
+                raw.method
+            ));
+        }
+        let method = data.compression();
+        let (size, compressed) = (data.size(), data.compressed_size());
+        if method == CompressionMethod::Stored && size != compressed {
+            return fail(format!(
+                "is stored but declares {size} bytes in {compressed} stored bytes"
+            ));
+        }
+        let limit = match kind {
+            EntryKind::ArtifactsDir => 0,
+            EntryKind::Manifest => limits.max_manifest_bytes,
+            EntryKind::Artifact(_) => limits.max_entry_bytes,
+        };
+        if size > limit {
+            return fail(format!(
+                "inflates to {size} bytes, over the limit of {limit}"
+            ));
+        }
+        if !limits.ratio_ok(size, compressed) {
+            return fail(format!(
+                "inflates {compressed} bytes to {size}, a ratio above {}:1",
+                limits.max_ratio
+            ));
+        }
+        total = total.saturating_add(size);
+        if total > limits.max_total_bytes {
+            return Err(BundleError::invalid_zip(format!(
+                "the entries inflate to more than the limit of {} bytes in total",
+                limits.max_total_bytes
+            )));
+        }
+        drop(data);
+
+        // The local header must say the same as the central directory (name,
+        // method, sizes, CRC, flags): readers that trust one or the other
+        // must see the same archive (SECURITY.md 5).
+        archive
+            .by_index_with_options(
+                index,
+                ZipReadOptions::new().enforce_header_consistency(true),
+            )
+            .map_err(|e| BundleError::from_zip(&format!("entry {name}"), e))?;
+
+        // Names passed `classify`, so they are UTF-8.
+        let name = String::from_utf8_lossy(&raw.name).into_owned();
+        entries.push(Entry {
+            index,
+            name,
+            kind,
+            size,
+        });
+    }
+    Ok(entries)
+}
+
+/// Inflates one entry on a budget of its declared size. Reading goes to the
+/// end so the zip crate compares the CRC-32; its final error is not
+/// discarded (SECURITY.md 9).
+fn inflate<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    entry: &Entry,
+) -> Result<Vec<u8>, BundleError> {
+    let context = format!("entry {}", shown(entry.name.as_bytes()));
+    let file = archive
+        .by_index(entry.index)
+        .map_err(|e| BundleError::from_zip(&context, e))?;
+    let mut bytes = Vec::with_capacity(entry.size.min(MAX_PREALLOCATION) as usize);
+    // One byte past the declared size, so an entry that inflates to more
+    // than it declared is caught without inflating the rest of it.
+    file.take(entry.size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| BundleError::from_read(&context, e))?;
+    let inflated = bytes.len() as u64;
+    if inflated > entry.size {
+        return Err(BundleError::invalid_zip(format!(
+            "{context} inflates to more than its declared {} bytes",
+            entry.size
+        )));
+    }
+    if inflated < entry.size {
+        return Err(BundleError::invalid_zip(format!(
+            "{context} inflates to {inflated} bytes, fewer than its declared {}",
+            entry.size
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Parses `manifest.json` into the typed manifest and checks it is
+/// self-consistent, then checks its checksum against its lines.
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
+    let manifest: Manifest =
+        serde_json::from_slice(bytes).map_err(|e| BundleError::invalid_manifest(e.to_string()))?;
+    if manifest.format_version != FORMAT_VERSION {
+        return Err(BundleError::invalid_manifest(format!(
+            "formatVersion {} is not supported; this reader reads version {FORMAT_VERSION}",
+            manifest.format_version
+        )));
+    }
+    let mut position: HashMap<&ArtifactId, usize> = HashMap::new();
+    for (i, id) in manifest.install_order.iter().enumerate() {
+        if position.insert(id, i).is_some() {
+            return Err(BundleError::invalid_manifest(format!(
+                "installOrder lists {id} more than once"
+            )));
+        }
+    }
+    let mut seen = HashSet::new();
+    for line in &manifest.artifacts {
+        if !seen.insert(&line.id) {
+            return Err(BundleError::invalid_manifest(format!(
+                "artifact {} has more than one line",
+                line.id
+            )));
+        }
+        let expected_path = artifact_path(&line.id);
+        if line.path != expected_path {
+            return Err(BundleError::invalid_manifest(format!(
+                "the line for {} has path {:?}; it must be {expected_path:?}",
+                line.id, line.path
+            )));
+        }
+        if !is_sha256_hex(&line.sha256) {
+            return Err(BundleError::invalid_manifest(format!(
+                "the line for {} has sha256 {:?}, not 64 lower-case hex digits",
+                line.id, line.sha256
+            )));
+        }
+        let Some(&own) = position.get(&line.id) else {
+            return Err(BundleError::invalid_manifest(format!(
+                "artifact {} is missing from installOrder",
+                line.id
+            )));
+        };
+        for dependency in &line.depends_on {
+            match position.get(dependency) {
+                None => {
+                    return Err(BundleError::invalid_manifest(format!(
+                        "{} depends on {dependency}, which the bundle does not contain",
+                        line.id
+                    )));
+                }
+                Some(&at) if at >= own => {
+                    return Err(BundleError::invalid_manifest(format!(
+                        "installOrder places {} before its dependency {dependency}",
+                        line.id
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(extra) = manifest.install_order.iter().find(|id| !seen.contains(id)) {
+        return Err(BundleError::invalid_manifest(format!(
+            "installOrder lists {extra}, which has no artifact line"
+        )));
+    }
+    let well_formed = manifest
+        .checksum
+        .strip_prefix("sha256:")
+        .is_some_and(is_sha256_hex);
+    if !well_formed {
+        return Err(BundleError::invalid_manifest(format!(
+            "checksum {:?} is not 'sha256:' and 64 lower-case hex digits",
+            manifest.checksum
+        )));
+    }
+    let computed = manifest.computed_checksum();
+    if !constant_time_eq(computed.as_bytes(), manifest.checksum.as_bytes()) {
+        return Err(Mismatch::PackageChecksum {
+            expected: manifest.checksum.clone(),
+            actual: computed,
+        }
+        .into());
+    }
+    Ok(manifest)
+}
+
+/// The artifact file must be the artifact its line describes.
+fn check_against_line(
+    path: &str,
+    file: &ArtifactFile,
+    line: &installhub_domain::ManifestArtifact,
+) -> Result<(), BundleError> {
+    let fields: [(&'static str, &str, &str); 4] = [
+        ("id", line.id.as_str(), file.id.as_str()),
+        ("type", line.artifact_type.as_str(), file.r#type.as_str()),
+        ("name", &line.name, &file.name),
+        ("version", &line.version, &file.version),
+    ];
+    for (field, expected, actual) in fields {
+        if expected != actual {
+            return Err(Mismatch::LineDisagrees {
+                path: path.to_owned(),
+                field,
+                expected: expected.to_owned(),
+                actual: actual.to_owned(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Compares without stopping at the first differing byte, so the time taken
+/// does not tell an attacker how much of a forged hash was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn sha256_hex_shape() {
+        assert!(is_sha256_hex(&"a1".repeat(32)));
+        assert!(!is_sha256_hex(&"A1".repeat(32)));
+        assert!(!is_sha256_hex(&"a1".repeat(31)));
+        assert!(!is_sha256_hex(&"g1".repeat(32)));
+    }
+}

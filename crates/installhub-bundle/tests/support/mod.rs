@@ -1,0 +1,325 @@
+//! Fixtures for the integration tests: sample artifacts and bundles, a
+//! builder for hostile archives on top of the `zip` crate's writer, and
+//! byte-level patching of the headers it writes.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
+
+use std::io::{Cursor, Write};
+
+use installhub_bundle::{
+    BundleError, ManifestInput, PreparedBundle, ReadLimits, VerifiedBundle, prepare, read_bundle,
+    write_zip,
+};
+use installhub_domain::manifest::{artifact_path, sha256_hex};
+use installhub_domain::{
+    Artifact, ArtifactId, ArtifactStatus, ArtifactType, Library, Manifest, PackageId, PackageType,
+    Reference, TenantId,
+};
+use serde_json::json;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+pub const TENANT: &str = "tenant-src";
+
+pub fn artifact(id: &str, artifact_type: ArtifactType, refs: &[&str]) -> Artifact {
+    Artifact {
+        tenant_id: TenantId::parse(TENANT).unwrap(),
+        id: ArtifactId::parse(id).unwrap(),
+        artifact_type,
+        name: format!("Artifact {id}"),
+        version: "1.0.0".into(),
+        status: ArtifactStatus::Published,
+        definition: json!({
+            "title": format!("{id} definition"),
+            "steps": [{ "id": 1, "action": "notify", "to": "hr@company.com" }],
+            "enabled": true,
+        }),
+        references: refs
+            .iter()
+            .map(|r| Reference {
+                artifact_id: ArtifactId::parse(r).unwrap(),
+                tenant_id: None,
+            })
+            .collect(),
+        libraries: vec![],
+        updated_at: chrono::DateTime::UNIX_EPOCH,
+    }
+}
+
+pub fn input(order: &[&str]) -> ManifestInput {
+    ManifestInput {
+        package_id: PackageId::parse("pkg-a3f9c821-4b2e-49d1-bc44-f7e2a1c09d33").unwrap(),
+        name: "Employee Onboarding Suite".into(),
+        package_type: PackageType::Workflow,
+        version: "2.1.0".into(),
+        description: Some("Everything HR needs for onboarding".into()),
+        author: Some("HR Automation Team".into()),
+        tags: vec!["hr".into(), "onboarding".into()],
+        source_tenant_id: TenantId::parse(TENANT).unwrap(),
+        exported_at: "2026-05-25T09:00:00Z".parse().unwrap(),
+        exported_by: "engineer@company.com".into(),
+        install_order: order
+            .iter()
+            .map(|id| ArtifactId::parse(id).unwrap())
+            .collect(),
+        package_dependencies: vec![],
+    }
+}
+
+/// The seed's onboarding package: five artifacts, dependencies first.
+pub fn seed_artifacts() -> Vec<Artifact> {
+    let mut app = artifact(
+        "proc-1001",
+        ArtifactType::ProcessDefinition,
+        &["thread-2002", "form-2005"],
+    );
+    app.libraries.push(Library {
+        ecosystem: installhub_domain::Ecosystem::Npm,
+        name: "lodash".into(),
+        version: "4.17.21".into(),
+    });
+    vec![
+        app,
+        artifact(
+            "thread-2002",
+            ArtifactType::ThreadDefinition,
+            &["form-2005", "rule-305"],
+        ),
+        artifact("form-2005", ArtifactType::AtlasForm, &["ent-44"]),
+        artifact("rule-305", ArtifactType::RuleSet, &["ent-44"]),
+        artifact("ent-44", ArtifactType::EntitySchema, &[]),
+    ]
+}
+
+pub const SEED_ORDER: [&str; 5] = [
+    "ent-44",
+    "rule-305",
+    "form-2005",
+    "thread-2002",
+    "proc-1001",
+];
+
+pub fn seed_bundle() -> PreparedBundle {
+    prepare(input(&SEED_ORDER), &seed_artifacts()).unwrap()
+}
+
+pub fn zip_bytes(bundle: &PreparedBundle) -> Vec<u8> {
+    write_zip(bundle, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner()
+}
+
+pub fn read(bytes: &[u8]) -> Result<VerifiedBundle, BundleError> {
+    read_bundle(Cursor::new(bytes), &ReadLimits::default())
+}
+
+/// The error reading `bytes` with the default limits; panics if it reads.
+pub fn read_err(bytes: &[u8]) -> BundleError {
+    read_err_with(bytes, &ReadLimits::default())
+}
+
+pub fn read_err_with(bytes: &[u8], limits: &ReadLimits) -> BundleError {
+    match read_bundle(Cursor::new(bytes), limits) {
+        Ok(bundle) => panic!("expected the bundle to be refused, it read: {bundle:?}"),
+        Err(e) => e,
+    }
+}
+
+/// Asserts `bytes` is refused as `InvalidZip` with exactly `reason`.
+#[track_caller]
+pub fn assert_invalid_zip(bytes: &[u8], reason: &str) {
+    let err = read_err(bytes);
+    assert_eq!(err.code().as_str(), "InvalidZip", "{err}");
+    assert_eq!(err.to_string(), format!("invalid bundle archive: {reason}"));
+}
+
+pub fn deflated() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT)
+}
+
+pub fn stored() -> SimpleFileOptions {
+    deflated().compression_method(CompressionMethod::Stored)
+}
+
+/// Hand-built archives, for cases our writer would never produce.
+pub struct Hostile {
+    writer: ZipWriter<Cursor<Vec<u8>>>,
+}
+
+impl Hostile {
+    pub fn new() -> Self {
+        Hostile {
+            writer: ZipWriter::new(Cursor::new(Vec::new())),
+        }
+    }
+
+    /// Every file of `bundle` but those named in `skip`.
+    pub fn from_bundle(bundle: &PreparedBundle, skip: &[&str]) -> Self {
+        let mut hostile = Hostile::new();
+        for (path, bytes) in bundle.files() {
+            if !skip.contains(&path) {
+                hostile = hostile.file(path, bytes);
+            }
+        }
+        hostile
+    }
+
+    pub fn file(self, name: &str, bytes: &[u8]) -> Self {
+        self.with(name, bytes, deflated())
+    }
+
+    pub fn with(mut self, name: &str, bytes: &[u8], options: SimpleFileOptions) -> Self {
+        self.writer.start_file(name, options).unwrap();
+        self.writer.write_all(bytes).unwrap();
+        self
+    }
+
+    pub fn dir(mut self, name: &str) -> Self {
+        self.writer.add_directory(name, deflated()).unwrap();
+        self
+    }
+
+    pub fn symlink(mut self, name: &str, target: &str) -> Self {
+        self.writer.add_symlink(name, target, deflated()).unwrap();
+        self
+    }
+
+    pub fn comment(mut self, comment: &str) -> Self {
+        self.writer.set_comment(comment).unwrap();
+        self
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.writer.finish().unwrap().into_inner()
+    }
+}
+
+/// A manifest for `files` that is right in every respect the test does not
+/// change: one line per file with its real hash, install order in file
+/// order, and the checksum those lines imply.
+pub fn forge_manifest(files: &[(&str, &[u8])], edit: impl FnOnce(&mut Manifest)) -> Vec<u8> {
+    let mut manifest = seed_bundle().into_manifest();
+    manifest.artifacts = files
+        .iter()
+        .map(|(path, bytes)| {
+            let id = path
+                .strip_prefix("artifacts/")
+                .and_then(|p| p.strip_suffix(".json"))
+                .unwrap();
+            let file: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            installhub_domain::ManifestArtifact {
+                id: ArtifactId::parse(id).unwrap(),
+                artifact_type: serde_json::from_value(file["type"].clone()).unwrap(),
+                name: file["name"].as_str().unwrap().to_owned(),
+                version: file["version"].as_str().unwrap().to_owned(),
+                path: artifact_path(&ArtifactId::parse(id).unwrap()),
+                sha256: sha256_hex(bytes),
+                depends_on: vec![],
+            }
+        })
+        .collect();
+    manifest.install_order = manifest.artifacts.iter().map(|l| l.id.clone()).collect();
+    manifest.checksum = manifest.computed_checksum();
+    edit(&mut manifest);
+    let mut out = serde_json::to_vec_pretty(&manifest).unwrap();
+    out.push(b'\n');
+    out
+}
+
+// --- Byte-level access to the records the zip writer produced. ---
+
+/// Where one entry's records are.
+#[derive(Debug, Clone, Copy)]
+pub struct Records {
+    pub local: usize,
+    pub central: usize,
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+pub fn set_u16(bytes: &mut [u8], at: usize, value: u16) {
+    bytes[at..at + 2].copy_from_slice(&value.to_le_bytes());
+}
+
+pub fn set_u32(bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Offset of the end record (assumes no archive comment).
+pub fn eocd(bytes: &[u8]) -> usize {
+    let at = bytes.len() - 22;
+    assert_eq!(u32_at(bytes, at), 0x0605_4b50);
+    at
+}
+
+/// The records of the entry named `name`.
+pub fn records(bytes: &[u8], name: &str) -> Records {
+    let end = eocd(bytes);
+    let count = usize::from(u16_at(bytes, end + 10));
+    let mut at = u32_at(bytes, end + 16) as usize;
+    for _ in 0..count {
+        assert_eq!(u32_at(bytes, at), 0x0201_4b50);
+        let name_len = usize::from(u16_at(bytes, at + 28));
+        let extra_len = usize::from(u16_at(bytes, at + 30));
+        let comment_len = usize::from(u16_at(bytes, at + 32));
+        if &bytes[at + 46..at + 46 + name_len] == name.as_bytes() {
+            return Records {
+                local: u32_at(bytes, at + 42) as usize,
+                central: at,
+            };
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    panic!("no entry named {name}");
+}
+
+/// Field offsets inside the local (`.0`) and central (`.1`) headers.
+pub const FLAGS: (usize, usize) = (6, 8);
+pub const METHOD: (usize, usize) = (8, 10);
+pub const CRC: (usize, usize) = (14, 16);
+pub const COMPRESSED_SIZE: (usize, usize) = (18, 20);
+pub const SIZE: (usize, usize) = (22, 24);
+
+/// Sets a 16-bit field in both headers of `name`.
+pub fn patch_u16(bytes: &mut [u8], name: &str, field: (usize, usize), value: impl Fn(u16) -> u16) {
+    let r = records(bytes, name);
+    let local = value(u16_at(bytes, r.local + field.0));
+    set_u16(bytes, r.local + field.0, local);
+    let central = value(u16_at(bytes, r.central + field.1));
+    set_u16(bytes, r.central + field.1, central);
+}
+
+/// Sets a 32-bit field in both headers of `name`.
+pub fn patch_u32(bytes: &mut [u8], name: &str, field: (usize, usize), value: impl Fn(u32) -> u32) {
+    let r = records(bytes, name);
+    let local = value(u32_at(bytes, r.local + field.0));
+    set_u32(bytes, r.local + field.0, local);
+    let central = value(u32_at(bytes, r.central + field.1));
+    set_u32(bytes, r.central + field.1, central);
+}
+
+/// Replaces every occurrence of `from` with `to` (same length): renames an
+/// entry in both headers to a name the zip writer would not write.
+pub fn rename(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut hits = 0;
+    let mut at = 0;
+    while let Some(pos) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + pos;
+        bytes[start..start + from.len()].copy_from_slice(to);
+        at = start + from.len();
+        hits += 1;
+    }
+    assert!(hits >= 2, "expected the name in both headers, found {hits}");
+}

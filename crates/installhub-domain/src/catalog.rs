@@ -1,0 +1,387 @@
+//! The host platform API's bodies (SPEC §4): creating tenants and writing
+//! artifacts. Each check adds a [`Failure`]; all come back together.
+
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::export::check_version;
+use crate::failure::{ErrorCode, Failure};
+use crate::ids::{ArtifactId, TenantId, printable};
+use crate::model::{
+    Artifact, ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, Library, Plan, Reference,
+    Tenant, TenantStatus,
+};
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_REFERENCES: usize = 1000;
+pub const MAX_LIBRARIES: usize = 500;
+
+/// `PUT /api/installhub/tenants/{tenantId}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantBody {
+    #[schema(example = "Acme HR")]
+    pub name: Option<String>,
+    /// `Standard` or `Enterprise`.
+    #[schema(example = "Enterprise")]
+    pub plan: Option<String>,
+    /// `Active` or `Suspended`.
+    #[schema(example = "Active")]
+    pub status: Option<String>,
+    /// `Replace`, `Skip` or `Fail`: what imports do with conflicts by default.
+    pub default_conflict_strategy: Option<String>,
+}
+
+/// `PUT /api/installhub/tenants/{tenantId}/artifacts/{artifactId}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactBody {
+    /// One of the seven artifact types.
+    #[serde(rename = "type")]
+    #[schema(example = "ProcessDefinition")]
+    pub artifact_type: Option<String>,
+    #[schema(example = "EmployeeOnboarding")]
+    pub name: Option<String>,
+    /// SemVer 2.0.0.
+    #[schema(example = "2.1.0")]
+    pub version: Option<String>,
+    /// `Draft`, `Published`, `Active`, `Archived` or `Deleted`.
+    #[schema(example = "Published")]
+    pub status: Option<String>,
+    /// The artifact's content: any JSON.
+    #[schema(value_type = Object)]
+    pub definition: Option<Value>,
+    /// What this artifact uses, in order.
+    #[serde(default)]
+    pub references: Vec<ReferenceBody>,
+    /// Third-party code it ships with.
+    #[serde(default)]
+    pub libraries: Vec<LibraryBody>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReferenceBody {
+    #[schema(example = "form-2005")]
+    pub artifact_id: String,
+    /// Defaults to the owner's tenant.
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LibraryBody {
+    /// `npm`, `PyPI`, `Maven`, `NuGet` or `crates.io`.
+    #[schema(example = "npm")]
+    pub ecosystem: String,
+    #[schema(example = "lodash")]
+    pub name: String,
+    #[schema(example = "4.17.21")]
+    pub version: String,
+}
+
+fn required_enum<T>(
+    value: Option<&str>,
+    field: &str,
+    code: ErrorCode,
+    parse: fn(&str) -> Option<T>,
+    expected: String,
+    failures: &mut Vec<Failure>,
+) -> Option<T> {
+    let parsed = value.and_then(parse);
+    if parsed.is_none() {
+        let message = match value {
+            None => format!("{field} is required: one of {expected}."),
+            Some(v) => format!(
+                "{field} '{}' is not valid: use one of {expected}.",
+                printable(v)
+            ),
+        };
+        failures.push(Failure::new(code, message).field(field));
+    }
+    parsed
+}
+
+fn check_name(value: Option<&str>, code: ErrorCode, failures: &mut Vec<Failure>) -> Option<String> {
+    let problem = match value {
+        None => Some("name is required.".to_owned()),
+        Some(n) if n.trim().is_empty() => Some("name must not be blank.".to_owned()),
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
+            Some(format!("name is longer than {MAX_NAME_CHARS} characters."))
+        }
+        Some(n) if n.chars().any(char::is_control) => {
+            Some("name contains control characters.".to_owned())
+        }
+        Some(_) => None,
+    };
+    match problem {
+        Some(message) => {
+            failures.push(Failure::new(code, message).field("name"));
+            None
+        }
+        None => value.map(str::to_owned),
+    }
+}
+
+impl TenantBody {
+    /// Checks every field and builds the tenant.
+    pub fn into_tenant(self, tenant_id: TenantId) -> Result<Tenant, Vec<Failure>> {
+        let mut failures = Vec::new();
+        let name = check_name(
+            self.name.as_deref(),
+            ErrorCode::InvalidTenantName,
+            &mut failures,
+        );
+        let plan = required_enum(
+            self.plan.as_deref(),
+            "plan",
+            ErrorCode::InvalidPlan,
+            Plan::parse,
+            Plan::expected(),
+            &mut failures,
+        );
+        let status = required_enum(
+            self.status.as_deref(),
+            "status",
+            ErrorCode::InvalidTenantStatus,
+            TenantStatus::parse,
+            TenantStatus::expected(),
+            &mut failures,
+        );
+        let strategy = match self.default_conflict_strategy.as_deref() {
+            None => None,
+            Some(s) => required_enum(
+                Some(s),
+                "defaultConflictStrategy",
+                ErrorCode::InvalidConflictStrategy,
+                ConflictStrategy::parse,
+                ConflictStrategy::expected(),
+                &mut failures,
+            ),
+        };
+        match (name, plan, status) {
+            (Some(name), Some(plan), Some(status)) if failures.is_empty() => Ok(Tenant {
+                tenant_id,
+                name,
+                plan,
+                status,
+                default_conflict_strategy: strategy,
+            }),
+            _ => Err(failures),
+        }
+    }
+}
+
+impl ArtifactBody {
+    /// Checks every field and builds the artifact.
+    pub fn into_artifact(
+        self,
+        tenant_id: TenantId,
+        id: ArtifactId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Artifact, Vec<Failure>> {
+        let mut failures = Vec::new();
+        let artifact_type = required_enum(
+            self.artifact_type.as_deref(),
+            "type",
+            ErrorCode::InvalidArtifactType,
+            ArtifactType::parse,
+            ArtifactType::expected(),
+            &mut failures,
+        );
+        let name = check_name(
+            self.name.as_deref(),
+            ErrorCode::InvalidArtifactName,
+            &mut failures,
+        );
+        let version = check_version(self.version.as_deref(), "version", &mut failures);
+        let status = required_enum(
+            self.status.as_deref(),
+            "status",
+            ErrorCode::InvalidArtifactStatus,
+            ArtifactStatus::parse,
+            ArtifactStatus::expected(),
+            &mut failures,
+        );
+        let definition = match self.definition {
+            Some(Value::Null) | None => {
+                failures.push(
+                    Failure::new(
+                        ErrorCode::InvalidRequestBody,
+                        "definition is required: the artifact's content as JSON.",
+                    )
+                    .field("definition"),
+                );
+                None
+            }
+            Some(d) => Some(d),
+        };
+        if self.references.len() > MAX_REFERENCES {
+            failures.push(
+                Failure::new(
+                    ErrorCode::InvalidReference,
+                    format!("An artifact may list at most {MAX_REFERENCES} references."),
+                )
+                .field("references"),
+            );
+        }
+        let mut references = Vec::with_capacity(self.references.len());
+        for (i, r) in self.references.iter().enumerate() {
+            let artifact_id = ArtifactId::parse(&r.artifact_id);
+            let tenant = r.tenant_id.as_deref().map(TenantId::parse).transpose();
+            match (artifact_id, tenant) {
+                (Ok(artifact_id), Ok(tenant_id)) => references.push(Reference {
+                    artifact_id,
+                    tenant_id,
+                }),
+                (Err(e), _) => failures.push(
+                    Failure::new(ErrorCode::InvalidReference, e.0)
+                        .field(format!("references[{i}].artifactId")),
+                ),
+                (_, Err(e)) => failures.push(
+                    Failure::new(ErrorCode::InvalidReference, e.0)
+                        .field(format!("references[{i}].tenantId")),
+                ),
+            }
+        }
+        if self.libraries.len() > MAX_LIBRARIES {
+            failures.push(
+                Failure::new(
+                    ErrorCode::InvalidLibrary,
+                    format!("An artifact may list at most {MAX_LIBRARIES} libraries."),
+                )
+                .field("libraries"),
+            );
+        }
+        let mut libraries = Vec::with_capacity(self.libraries.len());
+        for (i, l) in self.libraries.into_iter().enumerate() {
+            let field = format!("libraries[{i}]");
+            let Some(ecosystem) = Ecosystem::parse(&l.ecosystem) else {
+                failures.push(
+                    Failure::new(
+                        ErrorCode::InvalidLibrary,
+                        format!(
+                            "ecosystem '{}' is not valid: use one of {}.",
+                            printable(&l.ecosystem),
+                            Ecosystem::expected()
+                        ),
+                    )
+                    .field(format!("{field}.ecosystem")),
+                );
+                continue;
+            };
+            let bad_text = |s: &str| {
+                s.is_empty() || s.len() > 214 || s.chars().any(|c| c.is_control() || c == ' ')
+            };
+            if bad_text(&l.name) || bad_text(&l.version) {
+                failures.push(
+                    Failure::new(
+                        ErrorCode::InvalidLibrary,
+                        "A library needs a name and a version of 1-214 characters without spaces.",
+                    )
+                    .field(field),
+                );
+                continue;
+            }
+            libraries.push(Library {
+                ecosystem,
+                name: l.name,
+                version: l.version,
+            });
+        }
+        match (artifact_type, name, version, status, definition) {
+            (Some(artifact_type), Some(name), Some(version), Some(status), Some(definition))
+                if failures.is_empty() =>
+            {
+                Ok(Artifact {
+                    tenant_id,
+                    id,
+                    artifact_type,
+                    name,
+                    version: version.to_string(),
+                    status,
+                    definition,
+                    references,
+                    libraries,
+                    updated_at: now,
+                })
+            }
+            _ => Err(failures),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_body_reports_every_problem() {
+        let body = TenantBody {
+            name: Some(" ".into()),
+            plan: Some("Gold".into()),
+            status: None,
+            default_conflict_strategy: Some("Merge".into()),
+        };
+        let failures = body
+            .into_tenant(TenantId::parse("tenant-a").unwrap())
+            .unwrap_err();
+        let codes: Vec<_> = failures.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                ErrorCode::InvalidTenantName,
+                ErrorCode::InvalidPlan,
+                ErrorCode::InvalidTenantStatus,
+                ErrorCode::InvalidConflictStrategy
+            ]
+        );
+    }
+
+    #[test]
+    fn artifact_body_reports_every_problem() {
+        let body = ArtifactBody {
+            artifact_type: Some("Workflow".into()),
+            name: None,
+            version: Some("1.0".into()),
+            status: Some("Live".into()),
+            definition: None,
+            references: vec![ReferenceBody {
+                artifact_id: "../x".into(),
+                tenant_id: None,
+            }],
+            libraries: vec![LibraryBody {
+                ecosystem: "cargo".into(),
+                name: "x".into(),
+                version: "1".into(),
+            }],
+        };
+        let failures = body
+            .into_artifact(
+                TenantId::parse("tenant-a").unwrap(),
+                ArtifactId::parse("a").unwrap(),
+                chrono::Utc::now(),
+            )
+            .unwrap_err();
+        let got: Vec<_> = failures
+            .iter()
+            .map(|f| (f.code, f.field.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (ErrorCode::InvalidArtifactType, "type".into()),
+                (ErrorCode::InvalidArtifactName, "name".into()),
+                (ErrorCode::InvalidVersion, "version".into()),
+                (ErrorCode::InvalidArtifactStatus, "status".into()),
+                (ErrorCode::InvalidRequestBody, "definition".into()),
+                (
+                    ErrorCode::InvalidReference,
+                    "references[0].artifactId".into()
+                ),
+                (ErrorCode::InvalidLibrary, "libraries[0].ecosystem".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Assembles the router: routes and the OpenAPI document from the same
+//! annotations, then the layers every request passes through.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::controllers::{artifacts, health, packages, tenants};
+use crate::middleware;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(tenants::put_tenant, tenants::get_tenant))
+        .routes(routes!(
+            artifacts::put_artifact,
+            artifacts::get_artifact,
+            artifacts::delete_artifact
+        ))
+        .routes(routes!(artifacts::list_artifacts))
+        .routes(routes!(packages::preview::preview))
+        .routes(routes!(packages::export::export))
+        .routes(routes!(packages::get::get_package))
+        .routes(routes!(packages::download::download))
+}
+
+/// The whole service.
+pub fn router(state: AppState) -> Router {
+    let (routes, api) = api_router().split_for_parts();
+    let api = Arc::new(api);
+    let body_limit = state.config().limits.json_body_bytes;
+    let timeout = state.config().limits.request_timeout;
+    let request_id = HeaderName::from_static("x-request-id");
+
+    routes
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let api = Arc::clone(&api);
+                async move { axum::Json(api.as_ref().clone()) }
+            }),
+        )
+        .layer(axum::middleware::from_fn(middleware::track_metrics))
+        .with_state(state)
+        // Innermost first: each `Router::layer` wraps everything above it.
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::request_span)
+                .on_request(())
+                .on_response(middleware::log_response)
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+        ]))
+}

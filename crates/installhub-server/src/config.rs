@@ -1,0 +1,203 @@
+//! The server's configuration, one struct per concern. The binary fills
+//! these from flags and `INSTALLHUB_*` variables; tests use
+//! [`ServerConfig::for_testing`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything `installhub serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Home of the SQLite database, bundle files, temporary files and the
+    /// local key pair, unless configured elsewhere.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub bundles: BundleStoreConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Where the relational store lives.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; `None` means SQLite in the data dir.
+    pub url: Option<String>,
+}
+
+impl DatabaseConfig {
+    pub fn url_for(&self, data_dir: &Path) -> String {
+        self.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("installhub.db").display()
+            )
+        })
+    }
+}
+
+/// Credentials in a database URL never reach the logs.
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .finish()
+    }
+}
+
+/// Replaces the password of a URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Where bundles are kept.
+#[derive(Debug, Clone)]
+pub enum BundleStoreConfig {
+    /// `<data_dir>/bundles`.
+    Default,
+    /// A local directory.
+    Local(PathBuf),
+}
+
+/// How bearer tokens are verified (SPEC §2).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// RS256 public keys as PEM files.
+    pub public_keys: Vec<PathBuf>,
+    /// A JWKS document with public keys.
+    pub jwks: Option<PathBuf>,
+    /// Expected `iss`. Defaults to the local issuer when the server uses its
+    /// own key pair.
+    pub issuer: Option<String>,
+    /// Expected `aud`.
+    pub audience: String,
+    pub leeway_secs: u64,
+}
+
+impl AuthConfig {
+    /// No keys configured: the server makes and uses its own key pair in the
+    /// data directory, for local use.
+    pub fn uses_local_keys(&self) -> bool {
+        self.public_keys.is_empty() && self.jwks.is_none()
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            public_keys: Vec::new(),
+            jwks: None,
+            issuer: None,
+            audience: installhub_auth::DEFAULT_AUDIENCE.to_owned(),
+            leeway_secs: 30,
+        }
+    }
+}
+
+/// A count allowed per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: i64,
+    pub window: Duration,
+}
+
+/// Request limits.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Exports per user (seed 01: 10 per minute).
+    pub exports_per_user: RateLimit,
+    /// Exports per tenant (seed 01: 50 per hour).
+    pub exports_per_tenant: RateLimit,
+    /// Largest JSON body any route accepts.
+    pub json_body_bytes: usize,
+    /// How long a request may take before it is answered with 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            exports_per_user: RateLimit {
+                max: 10,
+                window: Duration::from_secs(60),
+            },
+            exports_per_tenant: RateLimit {
+                max: 50,
+                window: Duration::from_secs(3600),
+            },
+            json_body_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The embedded defaults: 127.0.0.1:8080 and `./installhub-data`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            database: DatabaseConfig { url: None },
+            bundles: BundleStoreConfig::Default,
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+
+    /// An ephemeral port on loopback, everything under `data_dir`.
+    pub fn for_testing(data_dir: &Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::new(data_dir.to_path_buf())
+        }
+    }
+
+    pub fn bundle_dir(&self) -> PathBuf {
+        match &self.bundles {
+            BundleStoreConfig::Default => self.data_dir.join("bundles"),
+            BundleStoreConfig::Local(dir) => dir.clone(),
+        }
+    }
+
+    /// Scratch space for bundles being written or received.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+
+    pub fn key_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/ih"),
+            "postgres://app:***@db:5432/ih"
+        );
+        assert_eq!(redact_url("postgres://app@db/ih"), "postgres://app@db/ih");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        let debug = format!(
+            "{:?}",
+            DatabaseConfig {
+                url: Some("postgres://a:pw@h/d".into())
+            }
+        );
+        assert!(!debug.contains("pw"), "{debug}");
+    }
+}

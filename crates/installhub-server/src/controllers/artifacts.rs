@@ -1,0 +1,232 @@
+//! The artifact catalog of a tenant (SPEC §4): write, read, list, delete.
+
+// utoipa's expansion of `params(..., ListParams)` qualifies the type again.
+#![allow(unused_qualifications)]
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use installhub_domain::catalog::ArtifactBody;
+use installhub_domain::{Artifact, ArtifactId, Caller, ErrorCode, Scope};
+use installhub_store::Upserted;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::controllers::tenants::find_tenant;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{
+    ArtifactPath, JsonBody, QueryParams, TenantPath, require_scope, require_tenant,
+};
+use crate::state::AppState;
+
+/// Create or replace an artifact.
+#[utoipa::path(
+    put,
+    path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
+    tag = "artifacts",
+    params(
+        ("tenantId" = String, Path, description = "The owning tenant."),
+        ("artifactId" = String, Path, description = "`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`", example = "proc-1001"),
+    ),
+    request_body = ArtifactBody,
+    responses(
+        (status = 200, description = "The artifact was replaced.", body = Artifact),
+        (status = 201, description = "The artifact was created.", body = Artifact),
+        (status = 400, description = "The body failed validation.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Missing `installhub:artifacts:write` or no access to the tenant.", body = ErrorBody),
+        (status = 404, description = "No such tenant.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put_artifact(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ArtifactPath,
+    JsonBody(body): JsonBody<ArtifactBody>,
+) -> ApiResult<(StatusCode, Json<Artifact>)> {
+    require_scope(&caller, Scope::ArtifactsWrite)?;
+    require_tenant(&caller, &path.tenant_id)?;
+    find_tenant(&state, &path.tenant_id).await?;
+    let artifact = body
+        .into_artifact(path.tenant_id, path.artifact_id, chrono::Utc::now())
+        .map_err(ApiError::failures)?;
+    let status = match state
+        .store()
+        .upsert_artifact(&artifact.clone().into())
+        .await?
+    {
+        Upserted::Created => StatusCode::CREATED,
+        Upserted::Updated => StatusCode::OK,
+    };
+    let stored = fetch(&state, &artifact.tenant_id, &artifact.id).await?;
+    Ok((status, Json(stored)))
+}
+
+/// Read an artifact.
+#[utoipa::path(
+    get,
+    path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
+    tag = "artifacts",
+    params(
+        ("tenantId" = String, Path, description = "The owning tenant."),
+        ("artifactId" = String, Path, description = "The artifact."),
+    ),
+    responses(
+        (status = 200, description = "The artifact.", body = Artifact),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "No access to the tenant.", body = ErrorBody),
+        (status = 404, description = "No such artifact.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_artifact(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ArtifactPath,
+) -> ApiResult<Json<Artifact>> {
+    require_tenant(&caller, &path.tenant_id)?;
+    Ok(Json(
+        fetch(&state, &path.tenant_id, &path.artifact_id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Return artifacts whose id sorts after this one (from `nextAfter`).
+    after: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactPage {
+    pub artifacts: Vec<Artifact>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+/// List a tenant's artifacts, ordered by id.
+#[utoipa::path(
+    get,
+    path = "/api/installhub/tenants/{tenantId}/artifacts",
+    tag = "artifacts",
+    params(("tenantId" = String, Path, description = "The owning tenant."), ListParams),
+    responses(
+        (status = 200, description = "One page of artifacts.", body = ArtifactPage),
+        (status = 400, description = "Bad paging parameters.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "No access to the tenant.", body = ErrorBody),
+        (status = 404, description = "No such tenant.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_artifacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: TenantPath,
+    QueryParams(params): QueryParams<ListParams>,
+) -> ApiResult<Json<ArtifactPage>> {
+    require_tenant(&caller, &path.tenant_id)?;
+    let limit = params.limit.unwrap_or(100);
+    let mut failures = Vec::new();
+    if !(1..=1000).contains(&limit) {
+        failures.push(
+            installhub_domain::Failure::new(
+                ErrorCode::InvalidRequestBody,
+                "limit must be between 1 and 1000.",
+            )
+            .field("limit"),
+        );
+    }
+    let after = match params.after.as_deref().map(ArtifactId::parse).transpose() {
+        Ok(after) => after,
+        Err(e) => {
+            failures.push(
+                installhub_domain::Failure::new(ErrorCode::InvalidArtifactId, e.0).field("after"),
+            );
+            None
+        }
+    };
+    if !failures.is_empty() {
+        return Err(ApiError::failures(failures));
+    }
+    find_tenant(&state, &path.tenant_id).await?;
+    let mut artifacts = state
+        .store()
+        .list_artifacts(&path.tenant_id, after.as_ref(), limit + 1)
+        .await?;
+    let next_after = if artifacts.len() as i64 > limit {
+        artifacts.truncate(limit as usize);
+        artifacts.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(ArtifactPage {
+        artifacts,
+        next_after,
+    }))
+}
+
+/// Delete an artifact: it stays, with status `Deleted`, so references to it
+/// are reported as dangling rather than silently missing.
+#[utoipa::path(
+    delete,
+    path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
+    tag = "artifacts",
+    params(
+        ("tenantId" = String, Path, description = "The owning tenant."),
+        ("artifactId" = String, Path, description = "The artifact."),
+    ),
+    responses(
+        (status = 200, description = "The artifact, now `Deleted`.", body = Artifact),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Missing `installhub:artifacts:write` or no access to the tenant.", body = ErrorBody),
+        (status = 404, description = "No such artifact.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_artifact(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ArtifactPath,
+) -> ApiResult<Json<Artifact>> {
+    require_scope(&caller, Scope::ArtifactsWrite)?;
+    require_tenant(&caller, &path.tenant_id)?;
+    if !state
+        .store()
+        .mark_artifact_deleted(&path.tenant_id, &path.artifact_id)
+        .await?
+    {
+        return Err(not_found(&path.tenant_id, &path.artifact_id));
+    }
+    Ok(Json(
+        fetch(&state, &path.tenant_id, &path.artifact_id).await?,
+    ))
+}
+
+async fn fetch(
+    state: &AppState,
+    tenant: &installhub_domain::TenantId,
+    id: &ArtifactId,
+) -> ApiResult<Artifact> {
+    state
+        .store()
+        .get_artifact(tenant, id)
+        .await?
+        .ok_or_else(|| not_found(tenant, id))
+}
+
+fn not_found(tenant: &installhub_domain::TenantId, id: &ArtifactId) -> ApiError {
+    ApiError::not_found(
+        installhub_domain::Failure::new(
+            ErrorCode::ArtifactNotFound,
+            format!("Artifact '{id}' does not exist in tenant '{tenant}'."),
+        )
+        .detail("artifactId", id.as_str()),
+    )
+}

@@ -1,0 +1,7 @@
+//! HTTP handlers, one module per resource and one function per action.
+//! Handlers parse, call the domain or a service module, and map the result.
+
+pub mod artifacts;
+pub mod health;
+pub mod packages;
+pub mod tenants;

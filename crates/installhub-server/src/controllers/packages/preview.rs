@@ -1,0 +1,130 @@
+//! `POST /api/installhub/packages/preview`: the resolved dependency graph,
+//! without a bundle.
+
+use axum::Json;
+use axum::extract::State;
+use installhub_domain::resolve::Resolution;
+use installhub_domain::{ArtifactSummary, Caller, ErrorCode, Failure, PreviewRequest};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::export;
+use crate::extract::{JsonBody, TenantHeader};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewArtifact {
+    #[serde(rename = "type")]
+    #[schema(example = "ProcessDefinition")]
+    pub artifact_type: String,
+    #[schema(example = "proc-1001")]
+    pub id: String,
+    #[schema(example = "EmployeeOnboarding")]
+    pub name: String,
+    /// The artifact through which this dependency was first reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_from: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewResponse {
+    pub root_artifacts: Vec<PreviewArtifact>,
+    /// Dependencies in breadth-first order from the roots.
+    pub resolved_dependencies: Vec<PreviewArtifact>,
+    pub total_artifacts: usize,
+    /// Dependencies first; empty when there is a cycle.
+    #[schema(example = json!(["ent-44", "rule-305", "form-2005", "thread-2002", "proc-1001"]))]
+    pub install_order: Vec<String>,
+    pub has_circular_dependency: bool,
+    /// Each cycle as the ids along it, starting at its smallest id; only
+    /// present when there is a cycle.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycles: Vec<Vec<String>>,
+    /// Everything that would make the export fail (not exportable,
+    /// incomplete, cross-tenant, depth, size, cycles), in the error format.
+    pub warnings: Vec<Failure>,
+}
+
+fn entry(a: &ArtifactSummary, resolved_from: Option<String>) -> PreviewArtifact {
+    PreviewArtifact {
+        artifact_type: a.artifact_type.as_str().to_owned(),
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        resolved_from,
+    }
+}
+
+impl From<Resolution> for PreviewResponse {
+    fn from(r: Resolution) -> Self {
+        Self {
+            root_artifacts: r.roots.iter().map(|a| entry(a, None)).collect(),
+            resolved_dependencies: r
+                .dependencies
+                .iter()
+                .map(|d| entry(&d.artifact, Some(d.resolved_from.to_string())))
+                .collect(),
+            total_artifacts: r.total_artifacts(),
+            install_order: r.install_order.iter().map(ToString::to_string).collect(),
+            has_circular_dependency: r.has_cycle(),
+            cycles: r
+                .cycles
+                .iter()
+                .map(|c| c.iter().map(ToString::to_string).collect())
+                .collect(),
+            warnings: r.failures,
+        }
+    }
+}
+
+/// Preview the dependency graph of an export.
+///
+/// Runs the request, authorization and existence checks of an export;
+/// problems with the graph itself come back as `warnings` with status 200,
+/// and a cycle as `hasCircularDependency` with its `cycles`.
+#[utoipa::path(
+    post,
+    path = "/api/installhub/packages/preview",
+    tag = "packages",
+    params(("X-Tenant-Id" = Option<String>, Header, description = "May stand in for the body's tenantId.")),
+    request_body = PreviewRequest,
+    responses(
+        (status = 200, description = "The resolved graph.", body = PreviewResponse),
+        (status = 400, description = "The request failed validation (e.g. ArtifactNotFound).", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Missing `installhub:export`, no access to the tenant, or TenantMismatch.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    TenantHeader(header): TenantHeader,
+    JsonBody(request): JsonBody<PreviewRequest>,
+) -> ApiResult<Json<PreviewResponse>> {
+    let checked = request.check(header.as_deref());
+    let mut failures = checked.failures;
+    let tenant =
+        export::authorize(&state, &caller, checked.tenant_id.as_ref(), &mut failures).await?;
+    let Some(tenant) = tenant.filter(|_| failures.is_empty()) else {
+        return Err(ApiError::failures(failures).with_summary(SUMMARY));
+    };
+    let resolution = export::resolve(state.store(), &tenant.tenant_id, checked.roots).await?;
+    let missing =
+        export::missing_root_failures(state.store(), &tenant.tenant_id, &resolution).await?;
+    if !missing.is_empty() {
+        return Err(ApiError::failures(missing).with_summary(SUMMARY));
+    }
+    metrics::counter!("installhub_previews_total").increment(1);
+    debug_assert!(
+        resolution
+            .failures
+            .iter()
+            .all(|f| f.code != ErrorCode::ArtifactNotFound)
+    );
+    Ok(Json(resolution.into()))
+}
+
+const SUMMARY: &str = "Preview request failed validation. See 'errors' for details.";

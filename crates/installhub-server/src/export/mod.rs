@@ -1,0 +1,162 @@
+//! The export pipeline: seed 02's checks in its order (request,
+//! authorization, existence, graph, version), every failure collected, then
+//! the bundle written, stored and recorded. Preview shares the first steps.
+
+mod bundle;
+
+use installhub_domain::export::Checked;
+use installhub_domain::resolve::{Limits, Resolution, Resolver};
+use installhub_domain::{
+    ArtifactId, Caller, ErrorCode, Failure, FailureKind, Scope, Tenant, TenantId, TenantStatus,
+};
+use installhub_store::{Store, StoreError};
+
+pub use self::bundle::{ExportOutcome, failure_summary, write_package};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{missing_scope, tenant_denied};
+use crate::state::AppState;
+
+/// Seed 02 step 2 and the tenant's validity: scope, tenant access, and an
+/// existing `Active` tenant. Adds failures; returns the tenant when the
+/// later steps may run. They may not after any authorization failure, so a
+/// caller without access learns nothing about the tenant's artifacts.
+pub async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    tenant_id: Option<&TenantId>,
+    failures: &mut Vec<Failure>,
+) -> ApiResult<Option<Tenant>> {
+    if !caller.has_scope(Scope::Export) {
+        failures.push(missing_scope(Scope::Export));
+    }
+    let Some(tenant_id) = tenant_id else {
+        return Ok(None);
+    };
+    if !caller.can_access(tenant_id) {
+        failures.push(tenant_denied(tenant_id));
+        return Ok(None);
+    }
+    if failures
+        .iter()
+        .any(|f| f.code.kind() == FailureKind::Forbidden)
+    {
+        return Ok(None);
+    }
+    match state.store().get_tenant(tenant_id).await? {
+        Some(tenant) if tenant.status == TenantStatus::Active => Ok(Some(tenant)),
+        Some(tenant) => {
+            failures.push(
+                Failure::new(
+                    ErrorCode::InvalidTenantId,
+                    format!(
+                        "Tenant '{tenant_id}' is {}; only an Active tenant can export.",
+                        tenant.status
+                    ),
+                )
+                .field("tenantId"),
+            );
+            Ok(None)
+        }
+        None => {
+            failures.push(
+                Failure::new(
+                    ErrorCode::InvalidTenantId,
+                    format!("Tenant '{tenant_id}' does not exist."),
+                )
+                .field("tenantId"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Resolves `roots` in `tenant`, one store query per breadth-first level.
+pub async fn resolve(
+    store: &Store,
+    tenant: &TenantId,
+    roots: Vec<ArtifactId>,
+) -> Result<Resolution, StoreError> {
+    let mut resolver = Resolver::new(tenant.clone(), roots, Limits::default());
+    loop {
+        let wanted = resolver.wanted();
+        if wanted.is_empty() {
+            return Ok(resolver.finish());
+        }
+        let found = store.artifact_summaries(tenant, &wanted).await?;
+        resolver.supply(&wanted, found);
+    }
+}
+
+/// Seed 02 step 3 for the roots: a root the tenant does not have is
+/// `TenantMismatch` when another tenant has it (SPEC §5), else
+/// `ArtifactNotFound`.
+pub async fn missing_root_failures(
+    store: &Store,
+    tenant: &TenantId,
+    resolution: &Resolution,
+) -> Result<Vec<Failure>, StoreError> {
+    let mut failures = Vec::new();
+    for (index, id) in &resolution.missing_roots {
+        let field = format!("artifactIds[{index}]");
+        let holders = store.tenants_holding_artifact(id, tenant).await?;
+        let failure = if holders.is_empty() {
+            Failure::new(
+                ErrorCode::ArtifactNotFound,
+                format!("Artifact '{id}' does not exist in tenant '{tenant}'"),
+            )
+        } else {
+            Failure::new(
+                ErrorCode::TenantMismatch,
+                format!(
+                    "Artifact '{id}' belongs to a different tenant than '{tenant}'; export it from its own tenant."
+                ),
+            )
+        };
+        failures.push(failure.field(field).detail("artifactId", id.as_str()));
+    }
+    Ok(failures)
+}
+
+/// Runs everything before the bundle: returns the tenant and resolution,
+/// or every failure found.
+pub async fn validate(
+    state: &AppState,
+    caller: &Caller,
+    checked: Checked,
+    name_and_version: Option<(&str, &semver::Version)>,
+) -> ApiResult<(Tenant, Resolution)> {
+    let mut failures = checked.failures;
+    let tenant = authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
+    let Some(tenant) = tenant else {
+        return Err(ApiError::failures(failures));
+    };
+    if checked.roots.is_empty() {
+        return Err(ApiError::failures(failures));
+    }
+    let resolution = resolve(state.store(), &tenant.tenant_id, checked.roots).await?;
+    failures.extend(missing_root_failures(state.store(), &tenant.tenant_id, &resolution).await?);
+    failures.extend(resolution.failures.iter().cloned());
+    if let Some((name, version)) = name_and_version
+        && state
+            .store()
+            .package_version_exists(&tenant.tenant_id, name, &version.to_string())
+            .await?
+    {
+        failures.push(version_conflict(&tenant.tenant_id, name, version));
+    }
+    if failures.is_empty() {
+        Ok((tenant, resolution))
+    } else {
+        Err(ApiError::failures(failures))
+    }
+}
+
+pub fn version_conflict(tenant: &TenantId, name: &str, version: &semver::Version) -> Failure {
+    Failure::new(
+        ErrorCode::VersionConflict,
+        format!("Tenant '{tenant}' already has a package '{name}' at version {version}. Bump the version."),
+    )
+    .field("version")
+    .detail("packageName", name)
+    .detail("version", version.to_string())
+}

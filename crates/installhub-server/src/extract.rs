@@ -1,0 +1,266 @@
+//! Request extractors that validate their input and fail with our JSON
+//! envelope: bodies, path ids, the `X-Tenant-Id` header and the caller.
+//! Handlers never see axum's raw rejections (clippy.toml bans `axum::Json`
+//! and `axum::extract::Path` as extractors in favour of these).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use installhub_domain::ids::{InvalidId, printable};
+use installhub_domain::{ArtifactId, Caller, ErrorCode, Failure, PackageId, Scope, TenantId};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body: `Content-Type: application/json`, within the body limit,
+/// parsed strictly. A type error names the JSON path of the offending field.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(req.headers())?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// 415 `UnsupportedMediaType` unless the body is declared as JSON.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    if is_json(headers) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the request body as JSON with 'Content-Type: application/json'.",
+        ))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+pub fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than this route accepts.",
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::InvalidRequestBody,
+            format!("The request body could not be read: {rejection}."),
+        )
+    }
+}
+
+/// Parses JSON, reporting the path of the first problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_eof() && path == "." {
+            "The request body is empty or truncated: send a JSON object.".to_owned()
+        } else if inner.is_syntax() || inner.is_eof() {
+            format!("The request body is not valid JSON: {inner}.")
+        } else {
+            format!("The request body does not match the expected shape: {inner}.")
+        };
+        let mut failure = Failure::new(ErrorCode::InvalidRequestBody, message);
+        if path != "." && !(inner.is_syntax() || inner.is_eof()) {
+            failure = failure.field(path);
+        }
+        ApiError::from(failure)
+    })?;
+    Ok(value)
+}
+
+/// The `X-Tenant-Id` header, which may stand in for a body's `tenantId`.
+pub struct TenantHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("x-tenant-id") {
+            None => Ok(TenantHeader(None)),
+            Some(value) => value
+                .to_str()
+                .map(|v| TenantHeader(Some(v.to_owned())))
+                .map_err(|_| {
+                    Failure::new(
+                        ErrorCode::InvalidTenantId,
+                        "The X-Tenant-Id header is not valid text.",
+                    )
+                    .field("X-Tenant-Id")
+                    .into()
+                }),
+        }
+    }
+}
+
+/// The verified caller from `Authorization: Bearer <JWT>`.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthenticated = |message: String| ApiError::new(ErrorCode::Unauthenticated, message);
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            unauthenticated("This route needs an 'Authorization: Bearer <token>' header.".into())
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                unauthenticated("The Authorization header must be 'Bearer <token>'.".into())
+            })?;
+        state
+            .verifier()
+            .verify(token)
+            .map_err(|e| unauthenticated(e.to_string()))
+    }
+}
+
+/// 403 `InsufficientPermission` unless the caller holds `scope`.
+pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
+    if caller.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(missing_scope(scope).into())
+    }
+}
+
+pub fn missing_scope(scope: Scope) -> Failure {
+    Failure::new(
+        ErrorCode::InsufficientPermission,
+        format!("This action needs the '{}' permission.", scope.as_str()),
+    )
+    .detail("requiredPermission", scope.as_str())
+}
+
+pub fn tenant_denied(tenant: &TenantId) -> Failure {
+    Failure::new(
+        ErrorCode::TenantAccessDenied,
+        format!("You do not have access to tenant '{tenant}'."),
+    )
+    .field("tenantId")
+    .detail("tenantId", tenant.as_str())
+}
+
+/// 403 `TenantAccessDenied` unless the caller may act on `tenant`.
+pub fn require_tenant(caller: &Caller, tenant: &TenantId) -> Result<(), ApiError> {
+    if caller.can_access(tenant) {
+        Ok(())
+    } else {
+        Err(tenant_denied(tenant).into())
+    }
+}
+
+macro_rules! path_extractor {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty => $code:expr),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name { $(pub $field: $ty),* }
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+                #[derive(serde::Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Raw { $($field: String),* }
+                #[expect(clippy::disallowed_types, reason = "this is the wrapper that validates")]
+                let axum::extract::Path(raw) = axum::extract::Path::<Raw>::from_request_parts(parts, state)
+                    .await
+                    .map_err(|e| ApiError::new(ErrorCode::NotFound, format!("The path could not be read: {e}.")))?;
+                let mut failures = Vec::new();
+                $(
+                    let $field = match <$ty>::parse(&raw.$field) {
+                        Ok(v) => Some(v),
+                        Err(InvalidId(message)) => {
+                            failures.push(Failure::new($code, message).field(stringify!($field)));
+                            None
+                        }
+                    };
+                )*
+                if !failures.is_empty() {
+                    return Err(ApiError::failures(failures));
+                }
+                Ok($name { $($field: $field.expect("parsed above")),* })
+            }
+        }
+    };
+}
+
+path_extractor!(
+    /// `/tenants/{tenantId}`.
+    TenantPath { tenant_id: TenantId => ErrorCode::InvalidTenantId }
+);
+path_extractor!(
+    /// `/tenants/{tenantId}/artifacts/{artifactId}`.
+    ArtifactPath {
+        tenant_id: TenantId => ErrorCode::InvalidTenantId,
+        artifact_id: ArtifactId => ErrorCode::InvalidArtifactId,
+    }
+);
+path_extractor!(
+    /// `/packages/{packageId}`.
+    PackagePath { package_id: PackageId => ErrorCode::InvalidPackageId }
+);
+
+/// Query strings, parsed into our envelope on error.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded_from_str(query).map(QueryParams)
+    }
+}
+
+fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidRequestBody,
+            "The query string is malformed.",
+        )
+    })?)
+    .map(|q| q.0)
+    .map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidRequestBody,
+            format!(
+                "The query string is not valid: {}.",
+                printable(&e.body_text())
+            ),
+        )
+    })
+}

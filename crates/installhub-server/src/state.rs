@@ -1,0 +1,58 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use installhub_auth::Verifier;
+use installhub_store::{BundleStore, Store};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::ServerConfig;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    config: ServerConfig,
+    store: Store,
+    bundles: BundleStore,
+    verifier: Verifier,
+    metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(
+        config: ServerConfig,
+        store: Store,
+        bundles: BundleStore,
+        verifier: Verifier,
+        metrics: PrometheusHandle,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            store,
+            bundles,
+            verifier,
+            metrics,
+        }))
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn bundles(&self) -> &BundleStore {
+        &self.0.bundles
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.0.verifier
+    }
+
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.0.metrics
+    }
+}

@@ -1,0 +1,335 @@
+//! Artifacts: the catalog the platform writes (SPEC §4) and export reads.
+//!
+//! Lists come back in artifact id byte order on both backends (PostgreSQL
+//! columns use the "C" collation), which keyset pagination relies on.
+
+use std::collections::BTreeSet;
+
+use installhub_domain::{
+    Artifact, ArtifactId, ArtifactStatus, ArtifactSummary, ArtifactType, Library, Reference,
+    TenantId,
+};
+use serde_json::Value;
+use sqlx::FromRow;
+use sqlx::any::AnyRow;
+
+use crate::Upserted;
+use crate::db::{
+    IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros, parse_wire,
+    placeholders, to_json,
+};
+use crate::error::{Result, StoreError};
+
+/// An artifact as written: everything but the timestamps, which the store
+/// sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewArtifact {
+    pub tenant_id: TenantId,
+    pub id: ArtifactId,
+    pub artifact_type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+    pub definition: Value,
+    pub references: Vec<Reference>,
+    pub libraries: Vec<Library>,
+}
+
+impl From<Artifact> for NewArtifact {
+    fn from(a: Artifact) -> Self {
+        NewArtifact {
+            tenant_id: a.tenant_id,
+            id: a.id,
+            artifact_type: a.artifact_type,
+            name: a.name,
+            version: a.version,
+            status: a.status,
+            definition: a.definition,
+            references: a.references,
+            libraries: a.libraries,
+        }
+    }
+}
+
+const ARTIFACT_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, \
+                                definition, refs, libraries, updated_at";
+const SUMMARY_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, refs";
+
+#[derive(FromRow)]
+struct ArtifactRow {
+    tenant_id: String,
+    artifact_id: String,
+    artifact_type: String,
+    name: String,
+    version: String,
+    status: String,
+    definition: String,
+    refs: String,
+    libraries: String,
+    updated_at: i64,
+}
+
+#[derive(FromRow)]
+struct SummaryRow {
+    tenant_id: String,
+    artifact_id: String,
+    artifact_type: String,
+    name: String,
+    version: String,
+    status: String,
+    refs: String,
+}
+
+impl TryFrom<ArtifactRow> for Artifact {
+    type Error = StoreError;
+
+    fn try_from(row: ArtifactRow) -> Result<Self> {
+        Ok(Artifact {
+            artifact_type: parse_wire(&row.artifact_type, ArtifactType::parse, "artifacts.type")?,
+            status: parse_wire(&row.status, ArtifactStatus::parse, "artifacts.status")?,
+            definition: from_json(&row.definition, "artifacts.definition")?,
+            references: from_json(&row.refs, "artifacts.refs")?,
+            libraries: from_json(&row.libraries, "artifacts.libraries")?,
+            updated_at: from_micros(row.updated_at, "artifacts.updated_at")?,
+            tenant_id: TenantId::from_trusted(row.tenant_id),
+            id: ArtifactId::from_trusted(row.artifact_id),
+            name: row.name,
+            version: row.version,
+        })
+    }
+}
+
+impl TryFrom<SummaryRow> for ArtifactSummary {
+    type Error = StoreError;
+
+    fn try_from(row: SummaryRow) -> Result<Self> {
+        Ok(ArtifactSummary {
+            artifact_type: parse_wire(&row.artifact_type, ArtifactType::parse, "artifacts.type")?,
+            status: parse_wire(&row.status, ArtifactStatus::parse, "artifacts.status")?,
+            references: from_json(&row.refs, "artifacts.refs")?,
+            tenant_id: TenantId::from_trusted(row.tenant_id),
+            id: ArtifactId::from_trusted(row.artifact_id),
+            name: row.name,
+            version: row.version,
+        })
+    }
+}
+
+impl Store {
+    /// Creates the artifact or replaces its fields. The store sets
+    /// `updated_at` and keeps `created_at` on update. Fails with
+    /// [`StoreError::NotFound`] when the tenant does not exist.
+    pub async fn upsert_artifact(&self, artifact: &NewArtifact) -> Result<Upserted> {
+        let now = now_micros();
+        let definition = to_json(&artifact.definition, "artifact definition")?;
+        let refs = to_json(&artifact.references, "artifact references")?;
+        let libraries = to_json(&artifact.libraries, "artifact libraries")?;
+        let tenant_missing = |err: sqlx::Error| {
+            if is_foreign_key_violation(&err) {
+                StoreError::NotFound(format!("tenant '{}'", artifact.tenant_id))
+            } else {
+                err.into()
+            }
+        };
+        // Insert-or-nothing, then update: tells exactly whether the row was
+        // new. Artifacts are never deleted (only marked `Deleted`), so a row
+        // the insert skipped is still there for the update.
+        let inserted = sqlx::query(
+            "INSERT INTO artifacts \
+               (tenant_id, artifact_id, artifact_type, name, version, status, \
+                definition, refs, libraries, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             ON CONFLICT (tenant_id, artifact_id) DO NOTHING",
+        )
+        .bind(artifact.tenant_id.as_str())
+        .bind(artifact.id.as_str())
+        .bind(artifact.artifact_type.as_str())
+        .bind(artifact.name.as_str())
+        .bind(artifact.version.as_str())
+        .bind(artifact.status.as_str())
+        .bind(definition.as_str())
+        .bind(refs.as_str())
+        .bind(libraries.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(tenant_missing)?
+        .rows_affected();
+        if inserted > 0 {
+            return Ok(Upserted::Created);
+        }
+        sqlx::query(
+            "UPDATE artifacts \
+             SET artifact_type = $1, name = $2, version = $3, status = $4, \
+                 definition = $5, refs = $6, libraries = $7, updated_at = $8 \
+             WHERE tenant_id = $9 AND artifact_id = $10",
+        )
+        .bind(artifact.artifact_type.as_str())
+        .bind(artifact.name.as_str())
+        .bind(artifact.version.as_str())
+        .bind(artifact.status.as_str())
+        .bind(definition.as_str())
+        .bind(refs.as_str())
+        .bind(libraries.as_str())
+        .bind(now)
+        .bind(artifact.tenant_id.as_str())
+        .bind(artifact.id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(Upserted::Updated)
+    }
+
+    /// One artifact of a tenant, in any status (`Deleted` included).
+    pub async fn get_artifact(
+        &self,
+        tenant_id: &TenantId,
+        artifact_id: &ArtifactId,
+    ) -> Result<Option<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts WHERE tenant_id = $1 AND artifact_id = $2"
+        );
+        sqlx::query_as::<_, ArtifactRow>(&sql)
+            .bind(tenant_id.as_str())
+            .bind(artifact_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Artifact::try_from)
+            .transpose()
+    }
+
+    /// A page of a tenant's artifacts in id byte order: at most `limit`
+    /// (negative counts as 0) with ids after `after`. Pass the last id of a
+    /// page to get the next one.
+    pub async fn list_artifacts(
+        &self,
+        tenant_id: &TenantId,
+        after: Option<&ArtifactId>,
+        limit: i64,
+    ) -> Result<Vec<Artifact>> {
+        // Every artifact id is non-empty, so "" sorts before all of them and
+        // one query text serves the first page too.
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
+             WHERE tenant_id = $1 AND artifact_id > $2 \
+             ORDER BY artifact_id LIMIT $3"
+        );
+        sqlx::query_as::<_, ArtifactRow>(&sql)
+            .bind(tenant_id.as_str())
+            .bind(after.map_or("", ArtifactId::as_str))
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Artifact::try_from)
+            .collect()
+    }
+
+    /// Sets the artifact's status to `Deleted` (the row stays, so packages
+    /// and other tenants' references to it keep resolving to "deleted").
+    /// Returns `false` when the tenant has no such artifact.
+    pub async fn mark_artifact_deleted(
+        &self,
+        tenant_id: &TenantId,
+        artifact_id: &ArtifactId,
+    ) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE artifacts SET status = $1, updated_at = $2 \
+             WHERE tenant_id = $3 AND artifact_id = $4",
+        )
+        .bind(ArtifactStatus::Deleted.as_str())
+        .bind(now_micros())
+        .bind(tenant_id.as_str())
+        .bind(artifact_id.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// The summaries (no definitions) of those of `ids` the tenant has, in
+    /// id byte order; missing ids are simply absent and duplicates collapse.
+    /// One query per [`IN_BATCH`] ids.
+    pub async fn artifact_summaries(
+        &self,
+        tenant_id: &TenantId,
+        ids: &[ArtifactId],
+    ) -> Result<Vec<ArtifactSummary>> {
+        self.fetch_by_ids::<SummaryRow>(SUMMARY_COLUMNS, tenant_id, ids)
+            .await?
+            .into_iter()
+            .map(ArtifactSummary::try_from)
+            .collect()
+    }
+
+    /// Like [`Store::artifact_summaries`], with the full artifacts.
+    pub async fn artifacts_by_ids(
+        &self,
+        tenant_id: &TenantId,
+        ids: &[ArtifactId],
+    ) -> Result<Vec<Artifact>> {
+        self.fetch_by_ids::<ArtifactRow>(ARTIFACT_COLUMNS, tenant_id, ids)
+            .await?
+            .into_iter()
+            .map(Artifact::try_from)
+            .collect()
+    }
+
+    /// The tenants other than `except` that have a row for this artifact id
+    /// (in any status, `Deleted` included), in id byte order. Export uses it
+    /// to tell `TenantMismatch` from `ArtifactNotFound`.
+    pub async fn tenants_holding_artifact(
+        &self,
+        artifact_id: &ArtifactId,
+        except: &TenantId,
+    ) -> Result<Vec<TenantId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT tenant_id FROM artifacts \
+             WHERE artifact_id = $1 AND tenant_id <> $2 ORDER BY tenant_id",
+        )
+        .bind(artifact_id.as_str())
+        .bind(except.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| TenantId::from_trusted(id))
+            .collect())
+    }
+
+    /// Rows of `columns` for the given ids, sorted and deduplicated first so
+    /// the batches, and so the concatenated result, come in id order.
+    async fn fetch_by_ids<R>(
+        &self,
+        columns: &str,
+        tenant_id: &TenantId,
+        ids: &[ArtifactId],
+    ) -> Result<Vec<R>>
+    where
+        R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        let ids: Vec<&str> = ids
+            .iter()
+            .map(ArtifactId::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT {columns} FROM artifacts \
+                 WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
+                placeholders(2, batch.len())
+            );
+            // Not cached as a prepared statement: the text varies with the
+            // batch size and would crowd out the fixed queries.
+            let mut query = sqlx::query_as::<_, R>(&sql)
+                .persistent(false)
+                .bind(tenant_id.as_str());
+            for id in batch {
+                query = query.bind(*id);
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,169 @@
+//! Bundle files in object storage: a local directory by default, any
+//! `object_store` backend (S3 and compatibles) for a scaled-out deployment.
+//!
+//! Bundles are written from a file and read back as a stream, a chunk at a
+//! time, so a large package never sits in memory whole.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use installhub_domain::PackageId;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt;
+
+use crate::error::{Result, StoreError};
+
+/// Bytes read from the file per step, and the size of each multipart part.
+/// S3 wants parts of at least 5 MiB; a file that fits in one chunk is sent
+/// with a single put.
+const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploading at once; with the chunk being filled this bounds the
+/// memory one upload uses to about `(MAX_PARTS_IN_FLIGHT + 1) * CHUNK_SIZE`.
+const MAX_PARTS_IN_FLIGHT: usize = 2;
+
+/// What `head` tells about a stored object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+}
+
+/// Where package bundles are kept.
+#[derive(Debug, Clone)]
+pub struct BundleStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl BundleStore {
+    /// Bundles as files under `dir`, which is created if missing.
+    pub fn local(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        // Automatic cleanup removes directories that a delete leaves empty.
+        let fs = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
+        Ok(BundleStore {
+            store: Arc::new(fs),
+        })
+    }
+
+    /// Bundles in any object store (an S3 bucket, say), under `prefix`
+    /// (`""` for the store's root).
+    pub fn from_object_store(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Self> {
+        let prefix = prefix.trim_matches('/');
+        if prefix.is_empty() {
+            return Ok(BundleStore { store });
+        }
+        let prefix = ObjectPath::parse(prefix)?;
+        Ok(BundleStore {
+            store: Arc::new(PrefixStore::new(store, prefix)),
+        })
+    }
+
+    /// The key of a package's bundle: `packages/<packageId>.zip`.
+    pub fn package_key(package_id: &PackageId) -> String {
+        format!("packages/{package_id}.zip")
+    }
+
+    /// Stores the file at `path` under `key`, replacing any object there,
+    /// and returns the number of bytes stored. The object appears whole or
+    /// not at all.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<u64> {
+        let location = ObjectPath::parse(key)?;
+        let mut file = tokio::fs::File::open(path).await?;
+        let size_hint = file.metadata().await?.len();
+        let first = read_chunk(&mut file, size_hint).await?;
+        if first.len() < CHUNK_SIZE {
+            // The whole file fit in one chunk: one request, no multipart.
+            let size = first.len() as u64;
+            self.store
+                .put(&location, PutPayload::from(Bytes::from(first)))
+                .await?;
+            return Ok(size);
+        }
+        let upload = self.store.put_multipart(&location).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_SIZE);
+        let mut size = first.len() as u64;
+        writer.put(Bytes::from(first));
+        loop {
+            let chunk = match writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await {
+                Ok(()) => read_chunk(&mut file, size_hint.saturating_sub(size)).await,
+                Err(err) => Err(err.into()),
+            };
+            match chunk {
+                Ok(chunk) if chunk.is_empty() => break,
+                Ok(chunk) => {
+                    size += chunk.len() as u64;
+                    writer.put(Bytes::from(chunk));
+                }
+                Err(err) => {
+                    // Leave no half-written object or staged parts behind.
+                    if let Err(abort) = writer.abort().await {
+                        tracing::warn!(%key, error = %abort, "aborting a bundle upload failed");
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        writer.finish().await?;
+        Ok(size)
+    }
+
+    /// The object's size, or `None` if there is no object under `key`.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+        let location = ObjectPath::parse(key)?;
+        match self.store.head(&location).await {
+            Ok(meta) => Ok(Some(ObjectInfo { size: meta.size })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Streams the object, or the bytes of `range` (end exclusive; it must
+    /// be non-empty and start inside the object; an end past the object's
+    /// end is cut to it). [`StoreError::NotFound`] if there is no object.
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>> {
+        let location = ObjectPath::parse(key)?;
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(&location, options).await {
+            Ok(result) => Ok(result.into_stream().map_err(StoreError::from).boxed()),
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(StoreError::NotFound(format!("bundle '{key}'")))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes the object. Deleting a missing object succeeds, so a retried
+    /// cleanup does not fail.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        let location = ObjectPath::parse(key)?;
+        match self.store.delete(&location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Reads up to [`CHUNK_SIZE`] bytes (fewer only at the end of the file).
+/// `remaining_hint` only sizes the buffer; the file is read to its real end.
+async fn read_chunk(file: &mut tokio::fs::File, remaining_hint: u64) -> Result<Vec<u8>> {
+    let capacity = usize::try_from(remaining_hint).map_or(CHUNK_SIZE, |n| n.min(CHUNK_SIZE));
+    let mut buf = Vec::with_capacity(capacity);
+    (&mut *file)
+        .take(CHUNK_SIZE as u64)
+        .read_to_end(&mut buf)
+        .await?;
+    Ok(buf)
+}

@@ -1,0 +1,269 @@
+//! Connecting to the database, and the helpers every query module shares.
+//!
+//! All query text is shared by both backends. What differs lives here and in
+//! the two migration folders: the backend is read from the URL, SQLite gets
+//! its file created and its connection settings (pragmas), and each backend
+//! runs its own migrations.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Executor};
+
+use crate::error::{Result, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Run on every new SQLite connection. `busy_timeout` comes first so that
+/// switching to WAL waits for a lock instead of failing. WAL lets readers
+/// work while one writer writes; `synchronous=NORMAL` is safe under WAL (a
+/// power cut can lose the last commits, never corrupt the file); SQLite
+/// leaves foreign keys off unless asked, per connection.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+];
+
+const MAX_CONNECTIONS: u32 = 10;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest number of values bound into one `IN (...)` list. Far below
+/// SQLite's (32766) and PostgreSQL's (65535) parameter limits, and small
+/// enough that one statement stays cheap to plan.
+pub(crate) const IN_BATCH: usize = 500;
+
+/// Which SQL database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            // Only the scheme goes into the error: the rest may hold a password.
+            other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// InstallHub's SQL store: tenants, artifacts, packages, rate limits and the
+/// audit log. Cheap to clone (it is a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://<path>` (the file and its directory are created
+    /// if missing) or `postgres://...`, and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut options = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT);
+        let url = match backend {
+            Backend::Postgres => url.to_owned(),
+            Backend::Sqlite => {
+                let url = prepare_sqlite_url(url)?;
+                if is_sqlite_memory(&url) {
+                    // Every connection to `:memory:` opens its own empty
+                    // database; one connection keeps them all the same one.
+                    options = options.max_connections(1);
+                }
+                options = options.after_connect(|conn, _meta| Box::pin(apply_sqlite_pragmas(conn)));
+                url
+            }
+        };
+        let pool = options.connect(&url).await?;
+        let migrations = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrations.run(&pool).await?;
+        tracing::info!(backend = %backend, "database connected and migrated");
+        Ok(Store { pool, backend })
+    }
+
+    /// The backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers (for readiness probes).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; waits for the ones in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in SQLITE_PRAGMAS {
+        // `Executor::execute` with plain text rather than `sqlx::raw_sql`,
+        // whose future is not general enough over lifetimes for the pool's
+        // `after_connect` callback.
+        conn.execute(*pragma).await?;
+    }
+    Ok(())
+}
+
+/// Adds `mode=rwc` (create the file if missing) unless the URL picks a mode,
+/// and creates the file's directory, which SQLite will not do.
+fn prepare_sqlite_url(url: &str) -> Result<String> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    if is_sqlite_memory(url) {
+        return Ok(url.to_owned());
+    }
+    let path = base
+        .strip_prefix("sqlite://")
+        .or_else(|| base.strip_prefix("sqlite:"))
+        .unwrap_or(base);
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let has_mode = query.split('&').any(|pair| pair.starts_with("mode="));
+    Ok(match (has_mode, query.is_empty()) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{base}?mode=rwc"),
+        (false, false) => format!("{base}?{query}&mode=rwc"),
+    })
+}
+
+fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Unix microseconds: the store's timestamp encoding.
+pub(crate) fn to_micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub(crate) fn now_micros() -> i64 {
+    to_micros(Utc::now())
+}
+
+pub(crate) fn from_micros(micros: i64, what: &str) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what}: timestamp {micros} is out of range")))
+}
+
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|err| StoreError::Corrupt(format!("{what}: cannot encode as JSON: {err}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|err| StoreError::Corrupt(format!("{what}: stored JSON does not parse: {err}")))
+}
+
+/// Parses a stored enum wire name with the domain's `parse`.
+pub(crate) fn parse_wire<T>(
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    what: &str,
+) -> Result<T> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("{what}: unknown value '{value}'")))
+}
+
+/// `$first, $first+1, ...` for `count` values of an `IN (...)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::from_url("mysql://user:secret@h/db").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_url_gets_create_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/dir/db.sqlite");
+        let url = format!("sqlite://{}", file.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(file.parent().unwrap().is_dir());
+        assert_eq!(
+            prepare_sqlite_url(&format!("{url}?cache=shared")).unwrap(),
+            format!("{url}?cache=shared&mode=rwc")
+        );
+        assert_eq!(
+            prepare_sqlite_url(&format!("{url}?mode=ro")).unwrap(),
+            format!("{url}?mode=ro")
+        );
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+    }
+
+    #[test]
+    fn placeholder_lists() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(1, 1), "$1");
+    }
+}

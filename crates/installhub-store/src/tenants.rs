@@ -1,0 +1,99 @@
+//! Tenants: created and updated by the platform's admin API (SPEC §4).
+
+use installhub_domain::{ConflictStrategy, Plan, Tenant, TenantId, TenantStatus};
+
+use crate::Upserted;
+use crate::db::{Store, now_micros, parse_wire};
+use crate::error::Result;
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    tenant_id: String,
+    name: String,
+    plan: String,
+    status: String,
+    default_conflict_strategy: Option<String>,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = crate::StoreError;
+
+    fn try_from(row: TenantRow) -> Result<Self> {
+        Ok(Tenant {
+            plan: parse_wire(&row.plan, Plan::parse, "tenants.plan")?,
+            status: parse_wire(&row.status, TenantStatus::parse, "tenants.status")?,
+            default_conflict_strategy: row
+                .default_conflict_strategy
+                .as_deref()
+                .map(|s| {
+                    parse_wire(
+                        s,
+                        ConflictStrategy::parse,
+                        "tenants.default_conflict_strategy",
+                    )
+                })
+                .transpose()?,
+            tenant_id: TenantId::from_trusted(row.tenant_id),
+            name: row.name,
+        })
+    }
+}
+
+impl Store {
+    /// Creates the tenant or replaces its fields; `created_at` is kept.
+    pub async fn upsert_tenant(&self, tenant: &Tenant) -> Result<Upserted> {
+        let now = now_micros();
+        let strategy = tenant
+            .default_conflict_strategy
+            .map(ConflictStrategy::as_str);
+        // Insert-or-nothing, then update: unlike one `ON CONFLICT DO UPDATE`,
+        // this tells exactly whether the row was new, on both backends.
+        // Tenants are never deleted, so a row the insert skipped is still
+        // there for the update.
+        let inserted = sqlx::query(
+            "INSERT INTO tenants \
+               (tenant_id, name, plan, status, default_conflict_strategy, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+        )
+        .bind(tenant.tenant_id.as_str())
+        .bind(tenant.name.as_str())
+        .bind(tenant.plan.as_str())
+        .bind(tenant.status.as_str())
+        .bind(strategy)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            return Ok(Upserted::Created);
+        }
+        sqlx::query(
+            "UPDATE tenants \
+             SET name = $1, plan = $2, status = $3, default_conflict_strategy = $4, updated_at = $5 \
+             WHERE tenant_id = $6",
+        )
+        .bind(tenant.name.as_str())
+        .bind(tenant.plan.as_str())
+        .bind(tenant.status.as_str())
+        .bind(strategy)
+        .bind(now)
+        .bind(tenant.tenant_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(Upserted::Updated)
+    }
+
+    /// The tenant, if it exists.
+    pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
+        sqlx::query_as::<_, TenantRow>(
+            "SELECT tenant_id, name, plan, status, default_conflict_strategy \
+             FROM tenants WHERE tenant_id = $1",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Tenant::try_from)
+        .transpose()
+    }
+}

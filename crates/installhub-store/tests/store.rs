@@ -1,0 +1,845 @@
+//! The store's SQL behaviour, written once and run against SQLite and
+//! PostgreSQL (`sqlite::*` and `postgres::*`).
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::StreamExt;
+use installhub_domain::{
+    ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, Library, Manifest,
+    ManifestArtifact, PackageDependency, PackageId, PackageType, Plan, Reference, Tenant, TenantId,
+    TenantStatus,
+};
+use installhub_store::{
+    AuditEntry, AuditOutcome, Backend, NewArtifact, PackageRecord, Store, StoreError, Upserted,
+};
+use serde_json::json;
+use sqlx::{AnyConnection, Connection};
+
+use common::Ctx;
+
+backend_suite!(
+    connect_migrates_and_reconnects,
+    tenant_upsert_creates_then_updates,
+    artifact_upsert_creates_then_updates_keeping_created_at,
+    artifact_upsert_needs_the_tenant,
+    list_artifacts_pages_in_byte_order,
+    mark_artifact_deleted_keeps_the_row,
+    summaries_and_full_artifacts_for_many_ids,
+    tenants_holding_an_artifact,
+    corrupt_rows_are_reported,
+    package_round_trip_and_listing,
+    package_version_conflict_ignores_case,
+    package_needs_the_tenant,
+    concurrent_package_inserts_have_one_winner,
+    rate_limit_counts_within_a_window_and_resets,
+    concurrent_rate_limit_hits_are_distinct,
+    purge_rate_limits_removes_old_buckets,
+    audit_is_newest_first_and_pages,
+);
+
+// ---------------------------------------------------------------- fixtures
+
+fn tid(id: &str) -> TenantId {
+    TenantId::parse(id).unwrap()
+}
+
+fn aid(id: &str) -> ArtifactId {
+    ArtifactId::parse(id).unwrap()
+}
+
+fn at_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap()
+}
+
+fn tenant(id: &str) -> Tenant {
+    Tenant {
+        tenant_id: tid(id),
+        name: format!("Tenant {id}"),
+        plan: Plan::Standard,
+        status: TenantStatus::Active,
+        default_conflict_strategy: None,
+    }
+}
+
+async fn given_tenant(store: &Store, id: &str) -> TenantId {
+    store.upsert_tenant(&tenant(id)).await.unwrap();
+    tid(id)
+}
+
+fn artifact(tenant: &TenantId, id: &str) -> NewArtifact {
+    NewArtifact {
+        tenant_id: tenant.clone(),
+        id: aid(id),
+        artifact_type: ArtifactType::ProcessDefinition,
+        name: format!("Artifact {id}"),
+        version: "1.0.0".to_owned(),
+        status: ArtifactStatus::Published,
+        definition: json!({ "steps": [id, { "n": 1.5, "ok": true }] }),
+        references: vec![],
+        libraries: vec![],
+    }
+}
+
+fn package(tenant: &TenantId, name: &str, version: &str, exported_at_micros: i64) -> PackageRecord {
+    let package_id = PackageId::from_uuid(&uuid::Uuid::new_v4().to_string());
+    let exported_at = at_micros(exported_at_micros);
+    let manifest = Manifest {
+        format_version: 1,
+        package_id: package_id.clone(),
+        name: name.to_owned(),
+        package_type: PackageType::Workflow,
+        version: version.to_owned(),
+        description: Some("Leave requests".to_owned()),
+        author: None,
+        tags: vec!["hr".to_owned()],
+        source_tenant_id: tenant.clone(),
+        exported_at,
+        exported_by: "engineer@company.com".to_owned(),
+        artifacts: vec![ManifestArtifact {
+            id: aid("proc-1001"),
+            artifact_type: ArtifactType::ProcessDefinition,
+            name: "Leave".to_owned(),
+            version: "1.0.0".to_owned(),
+            path: "artifacts/proc-1001.json".to_owned(),
+            sha256: "ab".repeat(32),
+            depends_on: vec![],
+        }],
+        install_order: vec![aid("proc-1001")],
+        package_dependencies: vec![PackageDependency {
+            package_name: "HR Core".to_owned(),
+            version_range: "^1.2".to_owned(),
+        }],
+        checksum: format!("sha256:{}", "cd".repeat(32)),
+    };
+    PackageRecord {
+        bundle_key: format!("packages/{package_id}.zip"),
+        package_id,
+        tenant_id: tenant.clone(),
+        package_name: name.to_owned(),
+        package_type: PackageType::Workflow,
+        version: version.to_owned(),
+        description: Some("Leave requests".to_owned()),
+        author: None,
+        tags: vec!["hr".to_owned()],
+        checksum: manifest.checksum.clone(),
+        artifact_count: 1,
+        manifest,
+        bundle_size: 5_000_000_000,
+        bundle_sha256: "ef".repeat(32),
+        exported_at,
+        exported_by: "engineer@company.com".to_owned(),
+    }
+}
+
+/// A raw connection to the test database, to look at columns the API does
+/// not return or to plant bad rows.
+async fn raw(ctx: &Ctx) -> AnyConnection {
+    AnyConnection::connect(&ctx.url).await.unwrap()
+}
+
+// ------------------------------------------------------------------- tests
+
+async fn connect_migrates_and_reconnects(ctx: Ctx) {
+    let expected = if ctx.url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    };
+    assert_eq!(ctx.store.backend(), expected);
+    ctx.store.ping().await.unwrap();
+
+    // A second replica on the same database: migrations are already applied
+    // and must not fail or run twice.
+    let t = given_tenant(&ctx.store, "tenant-one").await;
+    let second = Store::connect(&ctx.url).await.unwrap();
+    second.ping().await.unwrap();
+    assert!(second.get_tenant(&t).await.unwrap().is_some());
+    second.close().await;
+}
+
+async fn tenant_upsert_creates_then_updates(ctx: Ctx) {
+    let store = &ctx.store;
+    let mut t = tenant("tenant-7f3a9b12");
+    assert_eq!(store.get_tenant(&t.tenant_id).await.unwrap(), None);
+
+    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Created);
+    assert_eq!(
+        store.get_tenant(&t.tenant_id).await.unwrap(),
+        Some(t.clone())
+    );
+
+    t.name = "Renamed".to_owned();
+    t.plan = Plan::Enterprise;
+    t.status = TenantStatus::Suspended;
+    t.default_conflict_strategy = Some(ConflictStrategy::Skip);
+    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Updated);
+    assert_eq!(
+        store.get_tenant(&t.tenant_id).await.unwrap(),
+        Some(t.clone())
+    );
+
+    // And back to no strategy: NULL round-trips.
+    t.default_conflict_strategy = None;
+    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Updated);
+    assert_eq!(store.get_tenant(&t.tenant_id).await.unwrap(), Some(t));
+    assert_eq!(store.get_tenant(&tid("tenant-other")).await.unwrap(), None);
+}
+
+async fn artifact_upsert_creates_then_updates_keeping_created_at(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let mut a = artifact(&t, "proc-1001");
+    a.references = vec![
+        Reference {
+            artifact_id: aid("form-2005"),
+            tenant_id: None,
+        },
+        Reference {
+            artifact_id: aid("ent-44"),
+            tenant_id: Some(tid("tenant-b")),
+        },
+    ];
+    a.libraries = vec![Library {
+        ecosystem: Ecosystem::CratesIo,
+        name: "serde".to_owned(),
+        version: "1.0.0".to_owned(),
+    }];
+
+    let before = Utc::now();
+    assert_eq!(store.upsert_artifact(&a).await.unwrap(), Upserted::Created);
+    let first = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
+    assert_eq!(NewArtifact::from(first.clone()), a);
+    assert!(first.updated_at >= before - chrono::Duration::milliseconds(1));
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    a.name = "Leave approval v2".to_owned();
+    a.version = "2.0.0-rc.1".to_owned();
+    a.status = ArtifactStatus::Active;
+    a.artifact_type = ArtifactType::AppDefinition;
+    a.definition = json!({ "changed": [1, 2, 3] });
+    a.references.pop();
+    a.libraries.clear();
+    assert_eq!(store.upsert_artifact(&a).await.unwrap(), Upserted::Updated);
+    let second = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
+    assert_eq!(NewArtifact::from(second.clone()), a);
+    assert!(second.updated_at > first.updated_at);
+
+    let mut conn = raw(&ctx).await;
+    let (created_at, updated_at): (i64, i64) = sqlx::query_as(
+        "SELECT created_at, updated_at FROM artifacts WHERE tenant_id = $1 AND artifact_id = $2",
+    )
+    .bind(t.as_str())
+    .bind(a.id.as_str())
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        created_at,
+        first.updated_at.timestamp_micros(),
+        "created_at kept"
+    );
+    assert_eq!(updated_at, second.updated_at.timestamp_micros());
+    conn.close().await.unwrap();
+
+    assert_eq!(store.get_artifact(&t, &aid("nope")).await.unwrap(), None);
+    assert_eq!(
+        store.get_artifact(&tid("tenant-b"), &a.id).await.unwrap(),
+        None
+    );
+}
+
+async fn artifact_upsert_needs_the_tenant(ctx: Ctx) {
+    let a = artifact(&tid("tenant-missing"), "proc-1");
+    match ctx.store.upsert_artifact(&a).await {
+        Err(StoreError::NotFound(what)) => assert!(what.contains("tenant-missing"), "{what}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+async fn list_artifacts_pages_in_byte_order(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    // Mixed case, digits and punctuation: byte order puts '-' < '.' < digits
+    // < upper case < '_' < lower case, which a locale collation would not.
+    let mut ids: Vec<String> = (0..20)
+        .map(|i| format!("proc-{:02}", (i * 7) % 20))
+        .collect();
+    ids.extend(["B-1", "a-1", "A.2", "a_3", "Z9", "0x", "b.b"].map(String::from));
+    for id in &ids {
+        store.upsert_artifact(&artifact(&t, id)).await.unwrap();
+    }
+    store
+        .upsert_artifact(&artifact(&other, "proc-05"))
+        .await
+        .unwrap();
+    store
+        .upsert_artifact(&artifact(&other, "zzz"))
+        .await
+        .unwrap();
+
+    let mut expected = ids.clone();
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut after: Option<ArtifactId> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list_artifacts(&t, after.as_ref(), 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        pages += 1;
+        assert!(page.len() <= 10);
+        assert!(page.iter().all(|a| a.tenant_id == t));
+        after = page.last().map(|a| a.id.clone());
+        seen.extend(page.into_iter().map(|a| a.id.as_str().to_owned()));
+    }
+    assert_eq!(pages, 3, "27 artifacts in pages of 10");
+    assert_eq!(seen, expected);
+
+    assert!(store.list_artifacts(&t, None, 0).await.unwrap().is_empty());
+    assert!(store.list_artifacts(&t, None, -5).await.unwrap().is_empty());
+    let last = aid(expected.last().unwrap());
+    assert!(
+        store
+            .list_artifacts(&t, Some(&last), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn mark_artifact_deleted_keeps_the_row(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let a = artifact(&t, "proc-1");
+    store.upsert_artifact(&a).await.unwrap();
+    let before = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    assert!(store.mark_artifact_deleted(&t, &a.id).await.unwrap());
+    let after = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
+    assert_eq!(after.status, ArtifactStatus::Deleted);
+    assert!(after.updated_at > before.updated_at);
+    assert_eq!(after.definition, before.definition);
+
+    assert!(
+        !store
+            .mark_artifact_deleted(&t, &aid("proc-2"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_artifact_deleted(&tid("tenant-b"), &a.id)
+            .await
+            .unwrap()
+    );
+}
+
+async fn summaries_and_full_artifacts_for_many_ids(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    let ids: Vec<String> = (0..650).map(|i| format!("art-{i:04}")).collect();
+    futures::stream::iter(ids.iter().enumerate())
+        .for_each_concurrent(8, |(i, id)| {
+            let mut a = artifact(&t, id);
+            a.references = vec![Reference {
+                artifact_id: aid(&format!("dep-{i}")),
+                tenant_id: None,
+            }];
+            async move {
+                store.upsert_artifact(&a).await.unwrap();
+            }
+        })
+        .await;
+    // Same id in another tenant: must not leak into tenant-a's answer.
+    store
+        .upsert_artifact(&artifact(&other, "art-0001"))
+        .await
+        .unwrap();
+    store
+        .upsert_artifact(&artifact(&other, "only-b"))
+        .await
+        .unwrap();
+
+    // Ask in reverse, with duplicates and ids the tenant does not have.
+    let mut asked: Vec<ArtifactId> = ids.iter().rev().map(|id| aid(id)).collect();
+    asked.extend([
+        aid("art-0003"),
+        aid("missing-1"),
+        aid("only-b"),
+        aid("art-0003"),
+    ]);
+
+    let summaries = store.artifact_summaries(&t, &asked).await.unwrap();
+    let got: Vec<&str> = summaries.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    for (i, summary) in summaries.iter().enumerate() {
+        assert_eq!(summary.tenant_id, t);
+        assert_eq!(summary.artifact_type, ArtifactType::ProcessDefinition);
+        assert_eq!(summary.status, ArtifactStatus::Published);
+        assert_eq!(summary.name, format!("Artifact {}", ids[i]));
+        assert_eq!(
+            summary.references[0].artifact_id.as_str(),
+            format!("dep-{i}")
+        );
+    }
+
+    let full = store.artifacts_by_ids(&t, &asked).await.unwrap();
+    assert_eq!(full.len(), 650);
+    assert_eq!(
+        full.iter().map(|a| a.summary()).collect::<Vec<_>>(),
+        summaries
+    );
+    assert_eq!(
+        full[42].definition,
+        json!({ "steps": ["art-0042", { "n": 1.5, "ok": true }] })
+    );
+
+    assert!(store.artifact_summaries(&t, &[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .artifacts_by_ids(&t, &[aid("nope")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn tenants_holding_an_artifact(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = given_tenant(store, "tenant-a").await;
+    let c = given_tenant(store, "tenant-c").await;
+    let b = given_tenant(store, "tenant-b").await;
+    for t in [&a, &c, &b] {
+        store
+            .upsert_artifact(&artifact(t, "shared-1"))
+            .await
+            .unwrap();
+    }
+    store
+        .upsert_artifact(&artifact(&b, "only-b"))
+        .await
+        .unwrap();
+
+    let id = aid("shared-1");
+    assert_eq!(
+        store.tenants_holding_artifact(&id, &a).await.unwrap(),
+        vec![b.clone(), c.clone()]
+    );
+    assert_eq!(
+        store
+            .tenants_holding_artifact(&id, &tid("tenant-x"))
+            .await
+            .unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(
+        store
+            .tenants_holding_artifact(&aid("only-b"), &a)
+            .await
+            .unwrap(),
+        vec![b.clone()]
+    );
+    assert!(
+        store
+            .tenants_holding_artifact(&aid("only-b"), &b)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .tenants_holding_artifact(&aid("nowhere"), &a)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn corrupt_rows_are_reported(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    store
+        .upsert_artifact(&artifact(&t, "bad-status"))
+        .await
+        .unwrap();
+    store
+        .upsert_artifact(&artifact(&t, "bad-json"))
+        .await
+        .unwrap();
+    let mut conn = raw(&ctx).await;
+    sqlx::query("UPDATE artifacts SET status = $1 WHERE artifact_id = $2")
+        .bind("Frozen")
+        .bind("bad-status")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE artifacts SET refs = $1 WHERE artifact_id = $2")
+        .bind("[{not json")
+        .bind("bad-json")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    match store.get_artifact(&t, &aid("bad-status")).await {
+        Err(StoreError::Corrupt(msg)) => assert!(msg.contains("Frozen"), "{msg}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert!(matches!(
+        store.artifact_summaries(&t, &[aid("bad-json")]).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+async fn package_round_trip_and_listing(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    let base = Utc
+        .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .unwrap()
+        .timestamp_micros();
+
+    let older = package(&t, "Leave Requests", "1.0.0", base + 1);
+    let mut newer = package(&t, "Leave Requests", "1.1.0", base + 2_000_000);
+    newer.author = Some("Ada".to_owned());
+    newer.description = None;
+    newer.manifest.author = Some("Ada".to_owned());
+    let elsewhere = package(&other, "Leave Requests", "1.0.0", base + 3);
+    for p in [&older, &newer, &elsewhere] {
+        store.insert_package(p).await.unwrap();
+    }
+
+    assert_eq!(
+        store.get_package(&older.package_id).await.unwrap(),
+        Some(older.clone())
+    );
+    assert_eq!(
+        store.get_package(&newer.package_id).await.unwrap(),
+        Some(newer.clone())
+    );
+    let unknown = PackageId::from_uuid(&uuid::Uuid::new_v4().to_string());
+    assert_eq!(store.get_package(&unknown).await.unwrap(), None);
+
+    let listed = store.list_packages(&t, 10).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![newer.clone(), older.clone()],
+        "newest first, own tenant only"
+    );
+    assert_eq!(
+        store.list_packages(&t, 1).await.unwrap(),
+        vec![newer.clone()]
+    );
+    assert!(store.list_packages(&t, -1).await.unwrap().is_empty());
+
+    assert!(
+        store
+            .package_version_exists(&t, "leave requests", "1.0.0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .package_version_exists(&t, "LEAVE REQUESTS", "1.1.0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .package_version_exists(&t, "Leave Requests", "2.0.0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .package_version_exists(&t, "Leave", "1.0.0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .package_version_exists(&tid("tenant-c"), "Leave Requests", "1.0.0")
+            .await
+            .unwrap()
+    );
+    assert_eq!(older.name_key(), "leave requests");
+}
+
+async fn package_version_conflict_ignores_case(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    store
+        .insert_package(&package(&t, "HR Onboarding", "1.2.0", 1))
+        .await
+        .unwrap();
+    let duplicate = package(&t, "hr ONBOARDING", "1.2.0", 2);
+    assert!(matches!(
+        store.insert_package(&duplicate).await,
+        Err(StoreError::VersionConflict)
+    ));
+    // Non-ASCII names fold too (SQLite's lower() would not do this).
+    store
+        .insert_package(&package(&t, "Ärzte Flow", "1.0.0", 3))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_package(&package(&t, "ÄRZTE FLOW", "1.0.0", 4))
+            .await,
+        Err(StoreError::VersionConflict)
+    ));
+    // Another version, or the same in another tenant, is fine.
+    store
+        .insert_package(&package(&t, "hr onboarding", "1.2.1", 5))
+        .await
+        .unwrap();
+    let other = given_tenant(store, "tenant-b").await;
+    store
+        .insert_package(&package(&other, "HR Onboarding", "1.2.0", 6))
+        .await
+        .unwrap();
+    assert_eq!(store.list_packages(&t, 100).await.unwrap().len(), 3);
+}
+
+async fn package_needs_the_tenant(ctx: Ctx) {
+    let p = package(&tid("tenant-missing"), "Anything", "1.0.0", 1);
+    assert!(matches!(
+        ctx.store.insert_package(&p).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn concurrent_package_inserts_have_one_winner(ctx: Ctx) {
+    let t = given_tenant(&ctx.store, "tenant-a").await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = ctx.store.clone();
+            // Different ids and name case in each: only the unique index
+            // can stop them.
+            let name = if i % 2 == 0 {
+                "Race Package"
+            } else {
+                "RACE package"
+            };
+            let record = package(&t, name, "3.0.0", i);
+            tokio::spawn(async move { store.insert_package(&record).await })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::VersionConflict) => conflicts += 1,
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (1, 9));
+    assert_eq!(ctx.store.list_packages(&t, 100).await.unwrap().len(), 1);
+}
+
+async fn rate_limit_counts_within_a_window_and_resets(ctx: Ctx) {
+    let store = &ctx.store;
+    let window = Duration::from_millis(1500);
+    let t0 = 1_790_000_000_000_000_i64;
+    let end = t0 + 1_500_000;
+
+    for expected in 1..=3 {
+        let w = store
+            .hit_rate_limit(
+                "export:user-1:tenant-a",
+                window,
+                at_micros(t0 + expected - 1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(w.hits, expected);
+        assert_eq!(
+            w.resets_at,
+            at_micros(end),
+            "window starts at the first hit"
+        );
+    }
+    // Another bucket counts on its own.
+    let other = store
+        .hit_rate_limit("export:user-2:tenant-a", window, at_micros(t0 + 10))
+        .await
+        .unwrap();
+    assert_eq!(other.hits, 1);
+
+    let last_inside = store
+        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end - 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (last_inside.hits, last_inside.resets_at),
+        (4, at_micros(end))
+    );
+
+    // At the window's end a new window opens at this hit.
+    let reset = store
+        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end))
+        .await
+        .unwrap();
+    assert_eq!(
+        (reset.hits, reset.resets_at),
+        (1, at_micros(end + 1_500_000))
+    );
+    let next = store
+        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end + 20))
+        .await
+        .unwrap();
+    assert_eq!((next.hits, next.resets_at), (2, at_micros(end + 1_500_000)));
+
+    // Long after: reset again.
+    let much_later = store
+        .hit_rate_limit(
+            "export:user-1:tenant-a",
+            window,
+            at_micros(end + 60_000_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(much_later.hits, 1);
+}
+
+async fn concurrent_rate_limit_hits_are_distinct(ctx: Ctx) {
+    let now = at_micros(1_790_000_000_000_000);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = ctx.store.clone();
+            tokio::spawn(async move {
+                store
+                    .hit_rate_limit("export:burst", Duration::from_secs(60), now)
+                    .await
+                    .unwrap()
+                    .hits
+            })
+        })
+        .collect();
+    let mut hits = Vec::new();
+    for task in tasks {
+        hits.push(task.await.unwrap());
+    }
+    hits.sort_unstable();
+    assert_eq!(hits, (1..=20).collect::<Vec<i64>>());
+}
+
+async fn purge_rate_limits_removes_old_buckets(ctx: Ctx) {
+    let store = &ctx.store;
+    let window = Duration::from_secs(60);
+    let t0 = 1_790_000_000_000_000_i64;
+    store
+        .hit_rate_limit("old", window, at_micros(t0))
+        .await
+        .unwrap();
+    store
+        .hit_rate_limit("old", window, at_micros(t0 + 5))
+        .await
+        .unwrap();
+    store
+        .hit_rate_limit("new", window, at_micros(t0 + 1_000))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .purge_rate_limits(at_micros(t0 + 1_000))
+            .await
+            .unwrap(),
+        1
+    );
+    // "old" starts over; "new" keeps counting.
+    let old = store
+        .hit_rate_limit("old", window, at_micros(t0 + 2_000))
+        .await
+        .unwrap();
+    assert_eq!(old.hits, 1);
+    let new = store
+        .hit_rate_limit("new", window, at_micros(t0 + 2_000))
+        .await
+        .unwrap();
+    assert_eq!(new.hits, 2);
+}
+
+async fn audit_is_newest_first_and_pages(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = tid("tenant-a");
+    let b = tid("tenant-b");
+    let base = 1_790_000_000_000_000_i64;
+    let mut recorded = Vec::new();
+    for i in 0..5_i64 {
+        let entry = AuditEntry {
+            id: None,
+            at: at_micros(base + i),
+            tenant_id: a.clone(),
+            actor: "engineer@company.com".to_owned(),
+            action: "export".to_owned(),
+            subject: (i % 2 == 0).then(|| format!("pkg-{i}")),
+            outcome: if i == 3 {
+                AuditOutcome::Failure
+            } else {
+                AuditOutcome::Success
+            },
+            details: json!({ "i": i, "artifactIds": ["proc-1001"] }),
+        };
+        let id = store.record_audit(&entry).await.unwrap();
+        recorded.push(AuditEntry {
+            id: Some(id),
+            ..entry
+        });
+        // Interleave another tenant's entries.
+        store
+            .record_audit(&AuditEntry {
+                id: None,
+                at: at_micros(base + i),
+                tenant_id: b.clone(),
+                actor: "other".to_owned(),
+                action: "import".to_owned(),
+                subject: None,
+                outcome: AuditOutcome::Success,
+                details: json!(null),
+            })
+            .await
+            .unwrap();
+    }
+    let ids: Vec<i64> = recorded.iter().map(|e| e.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+
+    let newest_first: Vec<AuditEntry> = recorded.iter().rev().cloned().collect();
+    assert_eq!(store.list_audit(&a, 10, None).await.unwrap(), newest_first);
+
+    let page1 = store.list_audit(&a, 2, None).await.unwrap();
+    assert_eq!(page1, newest_first[..2]);
+    let page2 = store.list_audit(&a, 2, page1[1].id).await.unwrap();
+    assert_eq!(page2, newest_first[2..4]);
+    let page3 = store.list_audit(&a, 2, page2[1].id).await.unwrap();
+    assert_eq!(page3, newest_first[4..]);
+    assert!(
+        store
+            .list_audit(&a, 2, page3[0].id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let of_b = store.list_audit(&b, 100, None).await.unwrap();
+    assert_eq!(of_b.len(), 5);
+    assert!(of_b.iter().all(|e| e.tenant_id == b && e.details.is_null()));
+    assert!(
+        store
+            .list_audit(&tid("tenant-c"), 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

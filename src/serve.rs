@@ -1,0 +1,209 @@
+//! `installhub serve`: flags and `INSTALLHUB_*` variables into the server's
+//! configuration, then serve until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use installhub_server::config::{
+    AuthConfig, BundleStoreConfig, DatabaseConfig, LimitsConfig, RateLimit,
+};
+use installhub_server::{ServerConfig, build_state, demo};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "INSTALLHUB_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data directory: SQLite database, bundles, local keys.
+    #[arg(long, env = "INSTALLHUB_DATA_DIR", default_value = "./installhub-data")]
+    data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (default: SQLite in the data directory).
+    #[arg(long, env = "INSTALLHUB_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Directory for bundle files (default: `<data-dir>/bundles`).
+    #[arg(long, env = "INSTALLHUB_BUNDLE_STORE")]
+    bundle_store: Option<PathBuf>,
+    /// RS256 public key (PEM) that signs accepted tokens; repeatable.
+    #[arg(
+        long = "jwt-public-key",
+        env = "INSTALLHUB_JWT_PUBLIC_KEY",
+        value_delimiter = ','
+    )]
+    jwt_public_keys: Vec<PathBuf>,
+    /// JWKS file with the public keys that sign accepted tokens.
+    #[arg(long, env = "INSTALLHUB_JWT_JWKS")]
+    jwt_jwks: Option<PathBuf>,
+    /// Expected `iss` (required with --jwt-public-key/--jwt-jwks;
+    /// default `installhub-local` with the server's own key pair).
+    #[arg(long, env = "INSTALLHUB_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Expected `aud`.
+    #[arg(long, env = "INSTALLHUB_JWT_AUDIENCE", default_value = installhub_auth::DEFAULT_AUDIENCE)]
+    jwt_audience: String,
+    /// Exports allowed per user per window.
+    #[arg(long, env = "INSTALLHUB_EXPORT_LIMIT_PER_USER", default_value_t = 10)]
+    export_limit_per_user: i64,
+    /// The per-user window in seconds.
+    #[arg(
+        long,
+        env = "INSTALLHUB_EXPORT_LIMIT_PER_USER_WINDOW",
+        default_value_t = 60
+    )]
+    export_limit_per_user_window: u64,
+    /// Exports allowed per tenant per window.
+    #[arg(long, env = "INSTALLHUB_EXPORT_LIMIT_PER_TENANT", default_value_t = 50)]
+    export_limit_per_tenant: i64,
+    /// The per-tenant window in seconds.
+    #[arg(
+        long,
+        env = "INSTALLHUB_EXPORT_LIMIT_PER_TENANT_WINDOW",
+        default_value_t = 3600
+    )]
+    export_limit_per_tenant_window: u64,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "INSTALLHUB_LOG_JSON")]
+    log_json: bool,
+    /// Also create the seed's example tenants and artifacts, and print a
+    /// token and commands to try them with.
+    #[arg(long)]
+    demo: bool,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database: DatabaseConfig {
+                url: self.database_url.clone(),
+            },
+            bundles: self
+                .bundle_store
+                .clone()
+                .map_or(BundleStoreConfig::Default, BundleStoreConfig::Local),
+            auth: AuthConfig {
+                public_keys: self.jwt_public_keys.clone(),
+                jwks: self.jwt_jwks.clone(),
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+                ..AuthConfig::default()
+            },
+            limits: LimitsConfig {
+                exports_per_user: RateLimit {
+                    max: self.export_limit_per_user,
+                    window: Duration::from_secs(self.export_limit_per_user_window),
+                },
+                exports_per_tenant: RateLimit {
+                    max: self.export_limit_per_tenant,
+                    window: Duration::from_secs(self.export_limit_per_tenant_window),
+                },
+                ..LimitsConfig::default()
+            },
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = EnvFilter::try_from_env("INSTALLHUB_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    if args.log_json {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let config = args.config();
+    tracing::info!(?config, "starting");
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "binding {} (is another server running there?)",
+                config.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let local_keys = config.auth.uses_local_keys();
+    let key_dir = config.key_dir();
+    let state = build_state(config).await?;
+    if args.demo {
+        demo::seed(state.store())
+            .await
+            .context("creating the demo data")?;
+        if local_keys {
+            print_demo_help(addr, &key_dir)?;
+        } else {
+            println!("Demo data created. Mint tokens with your own identity provider.");
+        }
+    }
+    tracing::info!(%addr, "listening");
+    installhub_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_demo_help(addr: SocketAddr, key_dir: &std::path::Path) -> anyhow::Result<()> {
+    let pair = installhub_auth::LocalKeyPair::load_or_create(key_dir)?;
+    let token = pair.mint(&crate::token::demo_request())?;
+    let url = format!("http://{addr}");
+    let source = demo::SOURCE_TENANT;
+    println!(
+        r#"
+InstallHub demo is running at {url}
+Tenants: {source} (5 artifacts, seed 01's example) and {target} (empty).
+
+export INSTALLHUB_URL={url}
+export INSTALLHUB_TOKEN={token}
+
+# Preview the dependency graph of proc-1001:
+curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/preview \
+  -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
+  -d '{{"tenantId":"{source}","artifactIds":["proc-1001"]}}'
+
+# Export it as a package (note the packageId in the answer):
+curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/export \
+  -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
+  -d '{{"tenantId":"{source}","packageName":"Employee Onboarding Suite","packageType":"workflow-package","version":"2.1.0","artifactIds":["proc-1001"]}}'
+
+# Download the bundle (replace PKG with the packageId):
+curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/PKG/download
+
+# Or with the CLI, in another terminal after the two exports above:
+installhub preview --tenant {source} proc-1001
+installhub export --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.1 proc-1001
+installhub download PKG
+installhub verify employee-onboarding-suite-2.1.1.zip
+"#,
+        target = demo::TARGET_TENANT,
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
