@@ -173,10 +173,21 @@ impl Resolver {
                     // A deleted artifact is a dangling end: its own references
                     // are not followed.
                     if summary.status != ArtifactStatus::Deleted {
-                        let references = summary.references.clone();
+                        let references: Vec<_> = summary
+                            .references
+                            .iter()
+                            .map(|r| (r.artifact_id.clone(), r.tenant_id.clone()))
+                            .collect();
                         let root_index = node.root_index;
-                        for reference in references {
-                            self.discover(&id, root_index, reference);
+                        for (artifact_id, tenant_id) in references {
+                            self.discover(
+                                &id,
+                                root_index,
+                                crate::Reference {
+                                    artifact_id,
+                                    tenant_id,
+                                },
+                            );
                         }
                     }
                 }
@@ -350,7 +361,14 @@ impl Resolver {
         }
 
         let graph = Graph::new(&included, &self.tenant);
-        let cycles = graph.cycles();
+        let order = graph.install_order();
+        // Kahn's algorithm places every node exactly when the graph is
+        // acyclic, so the (costlier) cycle search only runs when it must.
+        let cycles = if order.len() == included.len() {
+            Vec::new()
+        } else {
+            graph.cycles()
+        };
         for cycle in &cycles {
             let root_index = self.nodes[&cycle[0]].root_index;
             let mut path: Vec<&str> = cycle.iter().map(ArtifactId::as_str).collect();
@@ -369,7 +387,6 @@ impl Resolver {
         }
 
         let (install_order, depth) = if cycles.is_empty() {
-            let order = graph.install_order();
             let (depth, chain) = graph.longest_chain(&order, &self.root_ids());
             if depth > self.limits.max_depth {
                 let root_index = self.nodes[&chain[0]].root_index;
@@ -390,7 +407,10 @@ impl Resolver {
                     .detail("chain", path),
                 );
             }
-            (order, depth)
+            (
+                order.iter().map(|&i| graph.nodes[i].id.clone()).collect(),
+                depth,
+            )
         } else {
             (Vec::new(), 0)
         };
@@ -500,7 +520,7 @@ impl<'a> Graph<'a> {
 
     /// Kahn's algorithm with a priority queue: among the artifacts whose
     /// dependencies are all placed, the lowest (type rank, id bytes) goes next.
-    fn install_order(&self) -> Vec<ArtifactId> {
+    fn install_order(&self) -> Vec<usize> {
         let n = self.nodes.len();
         // Number of distinct dependencies not yet placed, per node.
         let mut remaining: Vec<usize> = self.edges.iter().map(Vec::len).collect();
@@ -517,7 +537,7 @@ impl<'a> Graph<'a> {
         let mut ready: BinaryHeap<_> = (0..n).filter(|&i| remaining[i] == 0).map(key).collect();
         let mut order = Vec::with_capacity(n);
         while let Some(Reverse((_, _, i))) = ready.pop() {
-            order.push(self.nodes[i].id.clone());
+            order.push(i);
             for &d in &dependents[i] {
                 remaining[d] -= 1;
                 if remaining[d] == 0 {
@@ -594,21 +614,14 @@ impl<'a> Graph<'a> {
     /// (edges), and the chain itself. Needs an acyclic graph and its order.
     fn longest_chain(
         &self,
-        order: &[ArtifactId],
+        order: &[usize],
         roots: &HashSet<ArtifactId>,
     ) -> (usize, Vec<ArtifactId>) {
-        let index: HashMap<&ArtifactId, usize> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (&s.id, i))
-            .collect();
         // Install order places dependencies first, so each node's children
         // are final when it is reached.
         let mut longest = vec![0usize; self.nodes.len()];
         let mut next: Vec<Option<usize>> = vec![None; self.nodes.len()];
-        for id in order {
-            let i = index[id];
+        for &i in order {
             for &child in &self.edges[i] {
                 if longest[child] + 1 > longest[i] {
                     longest[i] = longest[child] + 1;
