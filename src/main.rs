@@ -1,1 +1,65 @@
-fn main() {}
+//! `installhub`: the service and its command-line client in one binary.
+
+mod client;
+mod serve;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Moves automation between tenants: resolve, pack, verify and install
+/// artifact packages.
+#[derive(Debug, Parser)]
+#[command(name = "installhub", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(serve::ServeArgs),
+    /// Mint a bearer token with the server's local key pair (local use).
+    Token(token::TokenArgs),
+    /// Show the dependency tree an export would contain.
+    Preview(client::preview::PreviewArgs),
+    /// Export artifacts and their dependencies as a package.
+    Export(client::export::ExportArgs),
+    /// Download a package's bundle.
+    Download(client::download::DownloadArgs),
+    /// Check a bundle offline: structure, per-entry hashes, checksum.
+    Verify(client::verify::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Token(args) => token::run(args),
+            Command::Preview(args) => client::preview::run(args).await,
+            Command::Export(args) => client::export::run(args).await,
+            Command::Download(args) => client::download::run(args).await,
+            Command::Verify(args) => client::verify::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

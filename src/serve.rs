@@ -111,13 +111,15 @@ impl ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = EnvFilter::try_from_env("INSTALLHUB_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Logs go to stderr so stdout carries only what a person asked for
+    // (the demo's instructions).
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if args.log_json {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
+        logs.json().init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        logs.init();
     }
     let config = args.config();
     tracing::info!(?config, "starting");
@@ -154,10 +156,19 @@ fn print_demo_help(addr: SocketAddr, key_dir: &std::path::Path) -> anyhow::Resul
     let token = pair.mint(&crate::token::demo_request())?;
     let url = format!("http://{addr}");
     let source = demo::SOURCE_TENANT;
+    // The commands name this very binary, so they work as printed whether it
+    // was started with `cargo run` or installed.
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .filter(|p| !p.contains(char::is_whitespace))
+        .unwrap_or_else(|| "installhub".to_owned());
+    let pkg_id = r#"sed -n 's/.*"packageId":"\(pkg-[0-9a-f-]*\)".*/\1/p'"#;
     println!(
         r#"
 InstallHub demo is running at {url}
 Tenants: {source} (5 artifacts, seed 01's example) and {target} (empty).
+In another terminal:
 
 export INSTALLHUB_URL={url}
 export INSTALLHUB_TOKEN={token}
@@ -167,19 +178,21 @@ curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/preview \
   -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
   -d '{{"tenantId":"{source}","artifactIds":["proc-1001"]}}'
 
-# Export it as a package (note the packageId in the answer):
+# Export it as a package (the answer is kept in export.json):
 curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/export \
   -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
-  -d '{{"tenantId":"{source}","packageName":"Employee Onboarding Suite","packageType":"workflow-package","version":"2.1.0","artifactIds":["proc-1001"]}}'
+  -d '{{"tenantId":"{source}","packageName":"Employee Onboarding Suite","packageType":"workflow-package","version":"2.1.0","artifactIds":["proc-1001"]}}' \
+  | tee export.json
 
-# Download the bundle (replace PKG with the packageId):
-curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/PKG/download
+# Download the bundle (writes employee-onboarding-suite-2.1.0.zip) and check it:
+PKG=$({pkg_id} export.json)
+curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/$PKG/download
+{exe} verify employee-onboarding-suite-2.1.0.zip
 
-# Or with the CLI, in another terminal after the two exports above:
-installhub preview --tenant {source} proc-1001
-installhub export --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.1 proc-1001
-installhub download PKG
-installhub verify employee-onboarding-suite-2.1.1.zip
+# The same with the CLI:
+{exe} preview --tenant {source} proc-1001
+{exe} export --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.1 proc-1001
+{exe} download $({exe} export --json --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.2 proc-1001 | {pkg_id})
 "#,
         target = demo::TARGET_TENANT,
     );

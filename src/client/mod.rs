@@ -1,0 +1,509 @@
+//! The command-line client: `preview`, `export`, `download` talk to a
+//! running server over its HTTP API; `verify` checks a bundle offline.
+//!
+//! Every command reports failures the same way (see [`ClientError`]): the
+//! server's message and each entry of its `errors` list on stderr, or, with
+//! `--json`, one JSON object on stdout in the server's error shape
+//! (`{error, message, errors}`) so a script always has one thing to parse.
+
+pub mod download;
+pub mod export;
+pub mod preview;
+pub mod verify;
+
+use std::fmt;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Response, StatusCode, Url};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+/// Longer than the server's own 60 s request timeout, so a slow export is
+/// answered by the server (with its error body) rather than cut off here.
+const JSON_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Downloads have no overall deadline (bundles can be large); a stalled
+/// connection is given up after this long without a byte.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the server is and who we are to it; flattened into every networked
+/// command.
+#[derive(Clone, clap::Args)]
+pub struct Connection {
+    /// Base URL of the InstallHub server.
+    #[arg(long, env = "INSTALLHUB_URL", default_value = DEFAULT_SERVER, value_name = "URL")]
+    pub server: String,
+    /// Bearer token (mint one for a local server with `installhub token`).
+    #[arg(
+        long,
+        env = "INSTALLHUB_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+/// The token never reaches a log or a panic message.
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Whether `--server` is something other than the built-in default, so
+    /// a suggested follow-up command has to repeat it.
+    pub fn is_default_server(&self) -> bool {
+        self.server.trim_end_matches('/') == DEFAULT_SERVER
+    }
+}
+
+/// Why a client command failed. Each variant knows how to tell a person
+/// (stderr) and a script (`--json`, stdout).
+#[derive(Debug)]
+pub enum ClientError {
+    /// The server answered with an error status.
+    Api {
+        status: StatusCode,
+        /// The body when it is JSON (the server's envelope, SPEC §3).
+        body: Option<Value>,
+        /// The body as text, for a non-JSON answer (a proxy's HTML page).
+        text: String,
+        retry_after: Option<String>,
+    },
+    /// The request never got an answer.
+    Unreachable { server: String, reason: String },
+    /// No token was given.
+    MissingToken,
+    /// Anything decided on this side: bad input, a file that exists, I/O.
+    Local { code: &'static str, message: String },
+}
+
+impl ClientError {
+    pub fn local(code: &'static str, message: impl Into<String>) -> Self {
+        ClientError::Local {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Prints the failure for a person or a script; the exit code is 1
+    /// either way.
+    pub fn report(&self, json: bool) -> ExitCode {
+        if json {
+            match self {
+                // The server's own bytes, not a re-serialisation that would
+                // reorder its keys.
+                ClientError::Api {
+                    body: Some(_),
+                    text,
+                    ..
+                } => println!("{}", text.trim_end()),
+                other => println!("{}", other.json_body()),
+            }
+        } else {
+            eprint!("{}", self.human());
+        }
+        ExitCode::FAILURE
+    }
+
+    /// The server's error body unchanged, or our own failure in its shape.
+    fn json_body(&self) -> Value {
+        match self {
+            ClientError::Api {
+                body: Some(body), ..
+            } => body.clone(),
+            other => json!({
+                "error": other.code(),
+                "message": other.message(),
+                "errors": [],
+            }),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ClientError::Api { .. } => "UnexpectedResponse",
+            ClientError::Unreachable { .. } => "ServerUnreachable",
+            ClientError::MissingToken => "MissingToken",
+            ClientError::Local { code, .. } => code,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ClientError::Api {
+                body: Some(body),
+                status,
+                ..
+            } => body["message"]
+                .as_str()
+                .map_or_else(|| format!("the server answered {status}"), str::to_owned),
+            ClientError::Api { status, text, .. } => {
+                let text = text.trim();
+                if text.is_empty() {
+                    format!("the server answered {status}")
+                } else {
+                    // A proxy's error page can be long; its start says enough.
+                    let snippet: String = text.chars().take(200).collect();
+                    format!("the server answered {status}: {snippet}")
+                }
+            }
+            ClientError::Unreachable { server, reason } => format!(
+                "could not reach the server at {server}: {reason} (is 'installhub serve' running?)"
+            ),
+            ClientError::MissingToken => "no token given: pass --token or set INSTALLHUB_TOKEN \
+                 (for a local server, 'installhub token --tenant <tenantId>' mints one)"
+                .to_owned(),
+            ClientError::Local { message, .. } => message.clone(),
+        }
+    }
+
+    /// `error: <message>`, one line per server failure, then a hint for the
+    /// statuses a person can do something about.
+    fn human(&self) -> String {
+        let mut out = format!("error: {}\n", self.message());
+        if let ClientError::Api {
+            status,
+            body,
+            retry_after,
+            ..
+        } = self
+        {
+            if let Some(errors) = body.as_ref().and_then(|b| b["errors"].as_array()) {
+                for failure in errors {
+                    out.push_str(&failure_line(failure));
+                    out.push('\n');
+                }
+            }
+            if *status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = retry_after.clone().or_else(|| {
+                    body.as_ref()
+                        .and_then(|b| b["retryAfterSeconds"].as_u64())
+                        .map(|s| s.to_string())
+                });
+                match wait {
+                    Some(secs) => out.push_str(&format!(
+                        "hint: rate limited; the server asks to retry after {secs} seconds (Retry-After: {secs})\n"
+                    )),
+                    None => out.push_str("hint: rate limited; retry later (the server sent no Retry-After)\n"),
+                }
+            }
+            if *status == StatusCode::UNAUTHORIZED {
+                out.push_str("hint: check the token given with --token or INSTALLHUB_TOKEN\n");
+            }
+        }
+        out
+    }
+}
+
+/// `  - <code> [<field>]: <message>`, the field left out when absent. Used
+/// for server errors and preview warnings alike (they share a shape).
+pub fn failure_line(failure: &Value) -> String {
+    let code = failure["code"].as_str().unwrap_or("Error");
+    let message = failure["message"].as_str().unwrap_or("");
+    match failure["field"].as_str() {
+        Some(field) => format!("  - {code} [{field}]: {message}"),
+        None => format!("  - {code}: {message}"),
+    }
+}
+
+/// A reqwest client bound to one server and token.
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    /// For messages: the server as the user wrote it.
+    server: String,
+    auth: HeaderValue,
+}
+
+impl Client {
+    /// Checks the URL and the token before anything goes over the wire.
+    pub fn new(connection: &Connection) -> Result<Self, ClientError> {
+        let server = connection.server.trim().to_owned();
+        let mut base = Url::parse(&server).map_err(|e| {
+            ClientError::local(
+                "InvalidServerUrl",
+                format!("--server (INSTALLHUB_URL) '{server}' is not a URL: {e}"),
+            )
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(ClientError::local(
+                "InvalidServerUrl",
+                format!("--server (INSTALLHUB_URL) '{server}' must be an http:// or https:// URL"),
+            ));
+        }
+        // A base with a path prefix (a server behind a reverse proxy at
+        // /installhub) must keep it when API paths are joined on.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let token = connection
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ClientError::MissingToken)?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            ClientError::local(
+                "InvalidToken",
+                "the token (--token or INSTALLHUB_TOKEN) contains characters that cannot be sent in an HTTP header",
+            )
+        })?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("installhub/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .build()
+            .map_err(|e| {
+                ClientError::local("ClientSetupFailed", format!("could not set up HTTP: {e}"))
+            })?;
+        Ok(Client {
+            http,
+            base,
+            server,
+            auth,
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// `path` is relative to the server's base (no leading slash).
+    pub fn url(&self, path: &str) -> Result<Url, ClientError> {
+        self.base.join(path).map_err(|e| {
+            ClientError::local(
+                "InvalidServerUrl",
+                format!("cannot build a URL for {path}: {e}"),
+            )
+        })
+    }
+
+    /// POSTs JSON and returns the successful answer's body as text, so a
+    /// caller can print it unchanged (`--json`) or parse it.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<String, ClientError> {
+        let url = self.url(path)?;
+        let request = self
+            .http
+            .post(url)
+            .header(header::AUTHORIZATION, self.auth.clone())
+            .timeout(JSON_REQUEST_TIMEOUT)
+            .json(body);
+        let response = self.send(request).await?;
+        response.text().await.map_err(|e| self.transport_error(e))
+    }
+
+    /// GETs `path`; a non-success status becomes [`ClientError::Api`].
+    pub async fn get(&self, path: &str) -> Result<Response, ClientError> {
+        let url = self.url(path)?;
+        let request = self
+            .http
+            .get(url)
+            .header(header::AUTHORIZATION, self.auth.clone());
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, ClientError> {
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.api_error(response).await)
+        }
+    }
+
+    async fn api_error(&self, response: Response) -> ClientError {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str::<Value>(&text)
+            .ok()
+            .filter(|v| v.get("error").is_some() || v.get("message").is_some());
+        ClientError::Api {
+            status,
+            body,
+            text,
+            retry_after,
+        }
+    }
+
+    /// A failure below HTTP: refused, reset, timed out, bad TLS.
+    pub fn transport_error(&self, error: reqwest::Error) -> ClientError {
+        let reason = if error.is_timeout() {
+            "the request timed out".to_owned()
+        } else {
+            root_cause(&error)
+        };
+        ClientError::Unreachable {
+            server: self.server.clone(),
+            reason,
+        }
+    }
+}
+
+/// reqwest's own message ("error sending request for url …") says less
+/// than the innermost cause ("Connection refused (os error 111)").
+pub fn root_cause(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Parses a successful answer into `T`; a body that is not what the API
+/// documents is reported, not unwrapped.
+pub fn parse_response<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, ClientError> {
+    serde_json::from_str(text).map_err(|e| {
+        ClientError::local(
+            "UnexpectedResponse",
+            format!("the server's {what} answer is not what this client understands ({e}); is the server the same version?"),
+        )
+    })
+}
+
+/// Prints a JSON value on stdout, pretty, for `--json`.
+pub fn print_json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        // Only a map with non-string keys fails to serialize; ours have none.
+        Err(e) => eprintln!("error: could not print JSON: {e}"),
+    }
+}
+
+/// Ends a command: success, or the failure reported.
+pub fn finish(result: Result<(), ClientError>, json: bool) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => error.report(json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(server: &str, token: Option<&str>) -> Connection {
+        Connection {
+            server: server.into(),
+            token: token.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_missing_or_blank_token_is_refused_before_any_request() {
+        for token in [None, Some(""), Some("  \n")] {
+            let err = Client::new(&connection(DEFAULT_SERVER, token))
+                .err()
+                .unwrap();
+            assert!(matches!(err, ClientError::MissingToken), "{err:?}");
+            let text = err.human();
+            assert!(
+                text.contains("--token") && text.contains("INSTALLHUB_TOKEN"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_urls_are_checked_and_keep_their_path_prefix() {
+        let err = Client::new(&connection("ftp://x", Some("t")))
+            .err()
+            .unwrap();
+        assert!(err.human().contains("http:// or https://"), "{err:?}");
+        let err = Client::new(&connection("not a url", Some("t")))
+            .err()
+            .unwrap();
+        assert!(err.human().contains("--server"), "{err:?}");
+        let client = Client::new(&connection("http://h:1/installhub", Some("t"))).unwrap();
+        assert_eq!(
+            client
+                .url("api/installhub/packages/preview")
+                .unwrap()
+                .as_str(),
+            "http://h:1/installhub/api/installhub/packages/preview"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let text = format!("{:?}", connection(DEFAULT_SERVER, Some("secret-token")));
+        assert!(!text.contains("secret-token"), "{text}");
+    }
+
+    #[test]
+    fn server_errors_are_listed_with_code_and_field() {
+        let body = json!({
+            "error": "ValidationFailed",
+            "message": "Export request failed validation.",
+            "errors": [
+                {"code": "ArtifactNotFound", "field": "artifactIds[0]", "message": "Artifact 'x' does not exist."},
+                {"code": "InvalidVersion", "message": "Bad version."}
+            ]
+        });
+        let err = ClientError::Api {
+            status: StatusCode::BAD_REQUEST,
+            body: Some(body.clone()),
+            text: body.to_string(),
+            retry_after: None,
+        };
+        assert_eq!(
+            err.human(),
+            "error: Export request failed validation.\n\
+             \x20 - ArtifactNotFound [artifactIds[0]]: Artifact 'x' does not exist.\n\
+             \x20 - InvalidVersion: Bad version.\n"
+        );
+        assert_eq!(err.json_body(), body);
+    }
+
+    #[test]
+    fn rate_limits_mention_retry_after() {
+        let err = ClientError::Api {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: Some(
+                json!({"error": "RateLimitExceeded", "message": "Slow down.", "errors": []}),
+            ),
+            text: String::new(),
+            retry_after: Some("42".into()),
+        };
+        assert!(err.human().contains("Retry-After: 42"), "{}", err.human());
+    }
+
+    #[test]
+    fn a_non_json_error_page_is_summarised() {
+        let err = ClientError::Api {
+            status: StatusCode::BAD_GATEWAY,
+            body: None,
+            text: "<html>bad gateway</html>".into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            err.human(),
+            "error: the server answered 502 Bad Gateway: <html>bad gateway</html>\n"
+        );
+        assert_eq!(err.json_body()["error"], "UnexpectedResponse");
+    }
+}

@@ -1,0 +1,788 @@
+//! The client commands end to end: the built `installhub` binary, run as a
+//! user runs it, against a real server on an ephemeral port with the seed's
+//! demo data and a token minted with the server's own local key pair.
+//!
+//! The binary is run with a blocking `Command` on tokio's blocking pool, so
+//! the server (on the same runtime) keeps answering while a command waits.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use installhub_auth::{LocalKeyPair, MintRequest};
+use installhub_server::config::RateLimit;
+use installhub_server::demo::SOURCE_TENANT;
+use installhub_server::{RunningServer, ServerConfig};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_installhub");
+const SEED_ORDER: &str = "ent-44 → rule-305 → form-2005 → thread-2002 → proc-1001";
+
+/// What a finished command left behind.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn expect_success(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "expected success: {self:#?}");
+        self
+    }
+
+    fn expect_failure(&self) -> &Self {
+        assert_eq!(self.code, Some(1), "expected exit code 1: {self:#?}");
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// Runs the binary with exactly the `INSTALLHUB_*` variables given, so the
+/// tests do not depend on the environment they run in.
+fn run_blocking(args: &[String], env: &[(String, String)], cwd: &Path) -> Run {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("INSTALLHUB_URL")
+        .env_remove("INSTALLHUB_TOKEN");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("the installhub binary runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+async fn run_cli(args: &[&str], env: &[(&str, String)], cwd: &Path) -> Run {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || run_blocking(&args, &env, &cwd))
+        .await
+        .expect("the command thread finishes")
+}
+
+/// A seeded server, a token for the demo source tenant, and a working
+/// directory for the files commands write.
+struct TestServer {
+    server: RunningServer,
+    token: String,
+    work: PathBuf,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    async fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::for_testing(dir.path());
+        adjust(&mut config);
+        let key_dir = config.key_dir();
+        let server = RunningServer::start(config)
+            .await
+            .expect("the server starts");
+        installhub_server::demo::seed(server.state.store())
+            .await
+            .unwrap();
+        // The server made its key pair in its data directory at start; this
+        // loads the same pair, so the token is one it accepts.
+        let token = LocalKeyPair::load_or_create(&key_dir)
+            .unwrap()
+            .mint(&MintRequest {
+                email: Some("cli-test@company.com".into()),
+                tenants: vec![SOURCE_TENANT.into()],
+                scopes: vec!["installhub:export".into()],
+                ..MintRequest::new("cli-test")
+            })
+            .unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        Self {
+            server,
+            token,
+            work,
+            _dir: dir,
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("INSTALLHUB_URL", self.server.url()),
+            ("INSTALLHUB_TOKEN", self.token.clone()),
+        ]
+    }
+
+    /// Runs a command configured through the environment, in `work`.
+    async fn run(&self, args: &[&str]) -> Run {
+        run_cli(args, &self.env(), &self.work).await
+    }
+
+    /// Exports proc-1001 at `version`; returns the package id and checksum.
+    async fn export(&self, version: &str) -> (String, String) {
+        let run = self
+            .run(&[
+                "export",
+                "--json",
+                "--tenant",
+                SOURCE_TENANT,
+                "--name",
+                "Employee Onboarding Suite",
+                "--type",
+                "workflow-package",
+                "--version",
+                version,
+                "proc-1001",
+            ])
+            .await;
+        let body = run.expect_success().json();
+        (
+            body["packageId"].as_str().unwrap().to_owned(),
+            body["checksum"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Exports and downloads a package; returns the file and the checksum.
+    async fn bundle(&self, version: &str) -> (PathBuf, String) {
+        let (package_id, checksum) = self.export(version).await;
+        let file = self.work.join(format!("bundle-{version}.zip"));
+        self.run(&["download", &package_id, "-o", file.to_str().unwrap()])
+            .await
+            .expect_success();
+        (file, checksum)
+    }
+}
+
+fn sha256_file(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn line_value<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no line starting with {label:?} in:\n{text}"))
+        .trim()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_draws_the_seed_graph_as_a_tree() {
+    let app = TestServer::start().await;
+    let run = app
+        .run(&["preview", "--tenant", SOURCE_TENANT, "proc-1001"])
+        .await;
+    run.expect_success();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "\
+proc-1001 (ProcessDefinition) EmployeeOnboarding
+├── thread-2002 (ThreadDefinition) ApprovalSubflow
+├── form-2005 (AtlasForm) EmployeeForm
+│   └── ent-44 (EntitySchema) EmployeeSchema
+└── rule-305 (RuleSet) ApprovalRules
+
+Install order: {SEED_ORDER}
+Total: 5 artifacts
+"
+        )
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_json_is_the_servers_answer_and_flags_stand_in_for_the_environment() {
+    let app = TestServer::start().await;
+    // --server and --token instead of the variables.
+    let url = app.server.url();
+    let run = run_cli(
+        &[
+            "preview",
+            "--json",
+            "--server",
+            &url,
+            "--token",
+            &app.token,
+            "--tenant",
+            SOURCE_TENANT,
+            "proc-1001",
+        ],
+        &[],
+        &app.work,
+    )
+    .await;
+    let printed = run.expect_success().json();
+
+    let direct: Value = reqwest::Client::new()
+        .post(format!("{url}/api/installhub/packages/preview"))
+        .bearer_auth(&app.token)
+        .json(&json!({"tenantId": SOURCE_TENANT, "artifactIds": ["proc-1001"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(printed, direct);
+    assert_eq!(printed["rootArtifacts"][0]["id"], "proc-1001");
+    assert_eq!(
+        printed["installOrder"],
+        json!([
+            "ent-44",
+            "rule-305",
+            "form-2005",
+            "thread-2002",
+            "proc-1001"
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_download_verify_round_trip() {
+    let app = TestServer::start().await;
+
+    // Export, as a person reads it.
+    let run = app
+        .run(&[
+            "export",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "Employee Onboarding Suite",
+            "--type",
+            "workflow-package",
+            "--version",
+            "2.1.0",
+            "proc-1001",
+        ])
+        .await;
+    run.expect_success();
+    let out = &run.stdout;
+    assert!(
+        out.starts_with("Exported Employee Onboarding Suite 2.1.0\n"),
+        "{out}"
+    );
+    let package_id = line_value(out, "package id:").to_owned();
+    assert!(package_id.starts_with("pkg-"), "{out}");
+    let checksum = line_value(out, "checksum:").to_owned();
+    assert!(
+        checksum.starts_with("sha256:") && checksum.len() == 71,
+        "{out}"
+    );
+    assert_eq!(line_value(out, "artifacts:"), "5");
+    assert_eq!(line_value(out, "install order:"), SEED_ORDER);
+    assert!(
+        out.contains(&format!("installhub download {package_id}")),
+        "{out}"
+    );
+
+    // Every optional flag reaches the manifest.
+    let run = app
+        .run(&[
+            "export",
+            "--json",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "Employee Onboarding Suite",
+            "--type",
+            "workflow-package",
+            "--version",
+            "2.2.0",
+            "--description",
+            "Complete onboarding",
+            "--author",
+            "HR Team",
+            "--tag",
+            "hr",
+            "--tag",
+            "onboarding",
+            "--requires",
+            "HR Core@^1.2",
+            "proc-1001",
+        ])
+        .await;
+    let manifest = run.expect_success().json()["manifest"].clone();
+    assert_eq!(manifest["description"], "Complete onboarding");
+    assert_eq!(manifest["author"], "HR Team");
+    assert_eq!(manifest["tags"], json!(["hr", "onboarding"]));
+    assert_eq!(
+        manifest["packageDependencies"],
+        json!([{"packageName": "HR Core", "versionRange": "^1.2"}])
+    );
+
+    // Download under the server's file name.
+    let run = app.run(&["download", &package_id]).await;
+    run.expect_success();
+    let file = app.work.join("employee-onboarding-suite-2.1.0.zip");
+    assert!(file.is_file(), "{run:#?}");
+    let sha = sha256_file(&file);
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert_eq!(
+        line_value(&run.stdout, "Saved"),
+        "employee-onboarding-suite-2.1.0.zip"
+    );
+    assert_eq!(line_value(&run.stdout, "sha256:"), sha);
+    assert!(
+        line_value(&run.stdout, "size:").starts_with(&format!("{size} bytes")),
+        "{run:#?}"
+    );
+
+    // Not again without --force, and the file is left alone.
+    std::fs::write(&file, b"keep me").unwrap();
+    let run = app.run(&["download", &package_id]).await;
+    run.expect_failure();
+    assert!(
+        run.stderr.contains("already exists") && run.stderr.contains("--force"),
+        "{run:#?}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    app.run(&["download", &package_id, "--force"])
+        .await
+        .expect_success();
+    assert_eq!(sha256_file(&file), sha);
+
+    // --json and -o, to a file and into a directory.
+    let run = app
+        .run(&["download", &package_id, "--json", "-o", "copy.zip"])
+        .await;
+    assert_eq!(
+        run.expect_success().json(),
+        json!({"path": "copy.zip", "sizeBytes": size, "sha256": sha})
+    );
+    std::fs::create_dir(app.work.join("into")).unwrap();
+    app.run(&["download", &package_id, "-o", "into"])
+        .await
+        .expect_success();
+    assert_eq!(
+        sha256_file(&app.work.join("into/employee-onboarding-suite-2.1.0.zip")),
+        sha
+    );
+    assert!(part_files(&app.work).is_empty());
+
+    // Verify offline.
+    let run = app
+        .run(&["verify", "employee-onboarding-suite-2.1.0.zip"])
+        .await;
+    run.expect_success();
+    let out = &run.stdout;
+    assert!(
+        out.starts_with("Employee Onboarding Suite 2.1.0 (workflow-package)\n"),
+        "{out}"
+    );
+    assert_eq!(line_value(out, "package id:"), package_id);
+    assert_eq!(line_value(out, "source tenant:"), SOURCE_TENANT);
+    assert_eq!(line_value(out, "artifacts:"), "5");
+    assert!(out.contains("per-entry SHA-256: ok (5 entries)\n"), "{out}");
+    assert!(out.contains(&format!("checksum: ok {checksum}\n")), "{out}");
+
+    let run = app.run(&["verify", "--json", "copy.zip"]).await;
+    assert_eq!(
+        run.expect_success().json(),
+        json!({
+            "valid": true,
+            "packageId": package_id,
+            "name": "Employee Onboarding Suite",
+            "version": "2.1.0",
+            "checksum": checksum,
+            "artifacts": 5,
+        })
+    );
+}
+
+/// Rewrites one entry of a ZIP with other (still valid JSON) content,
+/// copying the rest: the archive is sound, its contents are not.
+fn rewrite_entry(path: &Path, entry: &str, edit: impl Fn(&str) -> String) {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut content = String::new();
+        file.read_to_string(&mut content).unwrap();
+        entries.push((file.name().unwrap().into_owned(), file.is_dir(), content));
+    }
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let mut edited = false;
+    for (name, is_dir, content) in entries {
+        if is_dir {
+            writer.add_directory(name, options).unwrap();
+            continue;
+        }
+        let content = if name == entry {
+            let changed = edit(&content);
+            assert_ne!(changed, content, "the edit changes {entry}");
+            edited = true;
+            changed
+        } else {
+            content
+        };
+        writer.start_file(name, options).unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(edited, "{entry} is in the bundle");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_rejects_a_bundle_whose_entry_was_changed() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    rewrite_entry(&file, "artifacts/ent-44.json", |text| {
+        text.replace("200", "999")
+    });
+
+    let path = file.to_str().unwrap();
+    let run = app.run(&["verify", path]).await;
+    run.expect_failure();
+    assert!(run.stderr.contains("ChecksumMismatch"), "{run:#?}");
+    assert!(run.stderr.contains("artifacts/ent-44.json"), "{run:#?}");
+    assert!(!run.stdout.contains("checksum: ok"), "{run:#?}");
+
+    let run = app.run(&["verify", "--json", path]).await;
+    let body = run.expect_failure().json();
+    assert_eq!(body["valid"], false);
+    assert_eq!(body["error"], "ChecksumMismatch");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("artifacts/ent-44.json"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_rejects_a_bundle_with_a_flipped_byte() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    let mut bytes = std::fs::read(&file).unwrap();
+    // The middle of proc-1001's stored data, found from its local header.
+    let (start, len) = {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let entry = archive.by_name("artifacts/proc-1001.json").unwrap();
+        (
+            entry.header_start() as usize,
+            entry.compressed_size() as usize,
+        )
+    };
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let data = start + 30 + u16_at(start + 26) + u16_at(start + 28);
+    bytes[data + len / 2] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let run = app.run(&["verify", "--json", file.to_str().unwrap()]).await;
+    let body = run.expect_failure().json();
+    assert_eq!(body["valid"], false);
+    let code = body["error"].as_str().unwrap();
+    assert!(code == "InvalidZip" || code == "ChecksumMismatch", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("proc-1001"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_of_something_that_is_not_a_zip_fails() {
+    let app = TestServer::start().await;
+    std::fs::write(app.work.join("notes.zip"), b"just text").unwrap();
+    let run = app.run(&["verify", "notes.zip"]).await;
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .starts_with("error: notes.zip is not a valid bundle: InvalidZip: "),
+        "{run:#?}"
+    );
+    let run = app.run(&["verify", "--json", "missing.zip"]).await;
+    assert_eq!(run.expect_failure().json()["error"], "ReadFailed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_print_the_servers_message_and_each_failure() {
+    let app = TestServer::start().await;
+    let args = [
+        "export",
+        "--tenant",
+        SOURCE_TENANT,
+        "--name",
+        "Employee Onboarding Suite",
+        "--type",
+        "workflow-package",
+        "--version",
+        "2.1.0",
+        "proc-1001",
+        "nope-1",
+    ];
+    let run = app.run(&args).await;
+    run.expect_failure();
+    assert_eq!(run.stdout, "");
+    let mut lines = run.stderr.lines();
+    let first = lines.next().unwrap();
+    assert!(
+        first.starts_with("error: ") && first.len() > "error: ".len(),
+        "{run:#?}"
+    );
+    assert!(
+        lines
+            .any(|l| l.starts_with("  - ArtifactNotFound [artifactIds[1]]: ")
+                && l.contains("nope-1")),
+        "{run:#?}"
+    );
+
+    let mut json_args = args.to_vec();
+    json_args.insert(1, "--json");
+    let run = app.run(&json_args).await;
+    let body = run.expect_failure().json();
+    assert_eq!(body["error"], "ArtifactNotFound");
+    assert_eq!(body["errors"][0]["code"], "ArtifactNotFound");
+    assert_eq!(run.stderr, "");
+
+    // Nothing was exported, so the package does not exist either.
+    let run = app
+        .run(&["download", "pkg-00000000-0000-4000-8000-000000000000"])
+        .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("PackageNotFound"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limited_exports_mention_retry_after() {
+    let app = TestServer::with_config(|config| {
+        config.limits.exports_per_user = RateLimit {
+            max: 1,
+            window: std::time::Duration::from_secs(600),
+        };
+    })
+    .await;
+    app.export("2.1.0").await;
+    let run = app
+        .run(&[
+            "export",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "Employee Onboarding Suite",
+            "--type",
+            "workflow-package",
+            "--version",
+            "2.1.1",
+            "proc-1001",
+        ])
+        .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("RateLimitExceeded"), "{run:#?}");
+    assert!(run.stderr.contains("Retry-After: "), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_missing_or_rejected_are_explained() {
+    let app = TestServer::start().await;
+    let url = app.server.url();
+    let preview = ["preview", "--tenant", SOURCE_TENANT, "proc-1001"];
+
+    let run = run_cli(&preview, &[("INSTALLHUB_URL", url.clone())], &app.work).await;
+    run.expect_failure();
+    assert!(
+        run.stderr.contains("no token")
+            && run.stderr.contains("--token")
+            && run.stderr.contains("INSTALLHUB_TOKEN"),
+        "{run:#?}"
+    );
+    let run = run_cli(
+        &["preview", "--json", "--tenant", SOURCE_TENANT, "proc-1001"],
+        &[("INSTALLHUB_URL", url.clone())],
+        &app.work,
+    )
+    .await;
+    assert_eq!(run.expect_failure().json()["error"], "MissingToken");
+
+    let run = run_cli(
+        &preview,
+        &[
+            ("INSTALLHUB_URL", url),
+            ("INSTALLHUB_TOKEN", "not-a-jwt".into()),
+        ],
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("  - Unauthenticated: "), "{run:#?}");
+    assert!(
+        run.stderr.contains("--token or INSTALLHUB_TOKEN"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_named() {
+    // A port that was free a moment ago and has no listener now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let args: Vec<String> = [
+        "preview",
+        "--server",
+        &server,
+        "--token",
+        "t",
+        "--tenant",
+        SOURCE_TENANT,
+        "proc-1001",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let run = run_blocking(&args, &[], dir.path());
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: could not reach the server at {server}: ")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("(is 'installhub serve' running?)"),
+        "{run:#?}"
+    );
+
+    let mut json_args = args.clone();
+    json_args.insert(1, "--json".into());
+    let run = run_blocking(&json_args, &[], dir.path());
+    assert_eq!(run.expect_failure().json()["error"], "ServerUnreachable");
+}
+
+/// A one-route HTTP server that answers every request with `response`,
+/// for what the real server never does: lie about a download.
+async fn fake_server(response: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = socket.write_all(&response).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+fn zip_response(headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(body);
+    response
+}
+
+fn part_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_keeps_the_servers_file_name_inside_the_target_directory() {
+    let body = b"PK not really a zip".as_slice();
+    let url = fake_server(zip_response(
+        "Content-Disposition: attachment; filename=\"../../escaped.zip\"\r\n",
+        body,
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("a/b");
+    std::fs::create_dir_all(&work).unwrap();
+    let run = run_cli(
+        &["download", "pkg-1", "--json"],
+        &[("INSTALLHUB_URL", url), ("INSTALLHUB_TOKEN", "t".into())],
+        &work,
+    )
+    .await;
+    let saved = run.expect_success().json();
+    assert_eq!(saved["path"], "escaped.zip");
+    assert_eq!(std::fs::read(work.join("escaped.zip")).unwrap(), body);
+    assert!(!dir.path().join("escaped.zip").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_saves_nothing_when_the_bytes_do_not_match_the_etag() {
+    let wrong = "0".repeat(64);
+    let url = fake_server(zip_response(
+        &format!(
+            "ETag: \"{wrong}\"\r\nContent-Disposition: attachment; filename=\"p-1.0.0.zip\"\r\n"
+        ),
+        b"some bytes",
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_cli(
+        &["download", "pkg-1"],
+        &[("INSTALLHUB_URL", url), ("INSTALLHUB_TOKEN", "t".into())],
+        dir.path(),
+    )
+    .await;
+    run.expect_failure();
+    assert!(
+        run.stderr.contains("ETag") && run.stderr.contains("nothing was saved"),
+        "{run:#?}"
+    );
+    assert!(!dir.path().join("p-1.0.0.zip").exists());
+    assert!(part_files(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_saves_nothing_when_the_body_is_cut_short() {
+    // Announces 100 bytes, sends 10, closes.
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 100\r\nConnection: close\r\n\
+Content-Disposition: attachment; filename=\"p-1.0.0.zip\"\r\n\r\n"
+        .to_vec();
+    response.extend_from_slice(b"0123456789");
+    let url = fake_server(response).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_cli(
+        &["download", "pkg-1", "--json"],
+        &[("INSTALLHUB_URL", url), ("INSTALLHUB_TOKEN", "t".into())],
+        dir.path(),
+    )
+    .await;
+    let body = run.expect_failure().json();
+    assert_eq!(body["error"], "DownloadFailed", "{run:#?}");
+    assert!(!dir.path().join("p-1.0.0.zip").exists());
+    assert!(part_files(dir.path()).is_empty());
+}
