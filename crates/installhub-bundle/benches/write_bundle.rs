@@ -3,6 +3,7 @@
 //! result back (the import's front door).
 
 use std::io::Cursor;
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use installhub_bundle::{ReadLimits, prepare, read_bundle, write_zip};
@@ -29,6 +30,7 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("bundle_500x20KB");
     group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Bytes(total));
     group.bench_function("prepare+write_zip", |b| {
         b.iter(|| {

@@ -3,15 +3,15 @@
 //! `write_fixture files DIR` writes the 500 artifact files as they appear in
 //! a bundle to `DIR/artifacts/`. `write_fixture bundle DIR OUT.zip` reads
 //! them back, prepares and writes the bundle to `OUT.zip` and prints its
-//! checksum: the same work as `zip -r` plus the `sha256sum` pipeline, with
-//! parsing, hashing and the manifest on top.
+//! checksum: the work of `zip -r` plus the `sha256sum` pipeline, with
+//! parsing every file into an artifact and writing the manifest on top.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use installhub_bundle::{ArtifactFile, encode_artifact, prepare, write_zip};
-use installhub_domain::TenantId;
+use installhub_domain::{Artifact, TenantId};
 
 #[path = "../benches/support/fixture.rs"]
 mod fixture;
@@ -31,13 +31,30 @@ fn write_files(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Loads the artifact files on every core, as a server would load an export
+/// from its store, then prepares and writes the bundle.
 fn write_bundle(dir: &Path, out: &Path) -> Result<String, Box<dyn std::error::Error>> {
     let tenant = TenantId::parse(fixture::TENANT)?;
-    let mut artifacts = Vec::new();
-    for entry in fs::read_dir(dir.join("artifacts"))? {
-        let file: ArtifactFile = serde_json::from_slice(&fs::read(entry?.path())?)?;
-        artifacts.push(file.into_artifact(tenant.clone(), chrono::DateTime::UNIX_EPOCH));
-    }
+    let paths = fs::read_dir(dir.join("artifacts"))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<PathBuf>, _>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let load = |path: &PathBuf| -> Result<Artifact, String> {
+        let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: ArtifactFile =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(file.into_artifact(tenant.clone(), chrono::DateTime::UNIX_EPOCH))
+    };
+    let artifacts = std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(paths.len().div_ceil(threads).max(1))
+            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("loader thread panicked"))
+            .collect::<Result<Vec<Artifact>, String>>()
+    })?;
     // Fixture ids sort in install order (references only point backwards).
     let mut order: Vec<_> = artifacts.iter().map(|a| a.id.clone()).collect();
     order.sort();

@@ -80,10 +80,11 @@ impl PreparedBundle {
 /// bundle, in reference order, without repeats) and computes the checksum.
 ///
 /// The order of `artifacts` does not matter. Fails with
-/// [`BundleError::InvalidInput`] when the input is inconsistent: an artifact
+/// [`BundleError::InvalidInput`] when the input is inconsistent (an artifact
 /// twice or from another tenant, an install order that is not exactly the
-/// artifacts with dependencies first, or a bundle a reader with the default
-/// [`crate::ReadLimits`] would refuse.
+/// artifacts with dependencies first) or would make a bundle that readers
+/// with the default [`crate::ReadLimits`] refuse (too many entries, a
+/// manifest over 1 MiB, a definition nested too deep to parse).
 pub fn prepare(
     input: ManifestInput,
     artifacts: &[Artifact],
@@ -100,38 +101,38 @@ pub fn prepare(
     let ordered: Vec<&Artifact> = input.install_order.iter().map(|id| by_id[id]).collect();
     let mut lines = Vec::with_capacity(ordered.len());
     for artifact in &ordered {
+        lines.push((*artifact, depends_on(artifact, &position)?));
+    }
+    // Checking, encoding and hashing are most of the work and independent
+    // per file.
+    let encoded = par::map(&ordered, |artifact| {
         if exceeds_depth(&artifact.definition, MAX_DEFINITION_DEPTH) {
             return Err(BundleError::invalid_input(format!(
                 "the definition of {} nests deeper than {MAX_DEFINITION_DEPTH} levels",
                 artifact.id
             )));
         }
-        lines.push((artifact, depends_on(artifact, &position)?));
-    }
-    // Encoding and hashing are most of the work and independent per file.
-    let encoded = par::map(&ordered, |artifact| {
         let bytes = encode_artifact(artifact);
         let sha256 = sha256_hex(&bytes);
-        (bytes, sha256)
-    });
+        Ok((bytes, sha256))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     let mut files = Vec::with_capacity(ordered.len() + 1);
-    let lines: Vec<ManifestArtifact> = lines
-        .into_iter()
-        .zip(encoded)
-        .map(|((artifact, depends_on), (bytes, sha256))| {
-            let path = artifact_path(&artifact.id);
-            files.push((path.clone(), bytes));
-            ManifestArtifact {
-                id: artifact.id.clone(),
-                artifact_type: artifact.artifact_type,
-                name: artifact.name.clone(),
-                version: artifact.version.clone(),
-                path,
-                sha256,
-                depends_on,
-            }
-        })
-        .collect();
+    let mut manifest_lines = Vec::with_capacity(ordered.len());
+    for ((artifact, depends_on), (bytes, sha256)) in lines.into_iter().zip(encoded) {
+        let path = artifact_path(&artifact.id);
+        manifest_lines.push(ManifestArtifact {
+            id: artifact.id.clone(),
+            artifact_type: artifact.artifact_type,
+            name: artifact.name.clone(),
+            version: artifact.version.clone(),
+            path: path.clone(),
+            sha256,
+            depends_on,
+        });
+        files.push((path, bytes));
+    }
 
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -145,7 +146,7 @@ pub fn prepare(
         source_tenant_id: input.source_tenant_id,
         exported_at: input.exported_at,
         exported_by: input.exported_by,
-        artifacts: lines,
+        artifacts: manifest_lines,
         install_order: input.install_order,
         package_dependencies: input.package_dependencies,
         checksum: String::new(),
@@ -251,23 +252,18 @@ fn depends_on(
 /// Whether `value` nests arrays and objects more than `limit` levels deep.
 /// The walk stops descending past the limit, so its own recursion is bounded.
 fn exceeds_depth(value: &Value, limit: usize) -> bool {
-    let children: Box<dyn Iterator<Item = &Value>> = match value {
-        Value::Array(items) => Box::new(items.iter()),
-        Value::Object(map) => Box::new(map.values()),
-        _ => return false,
-    };
-    if limit == 0 {
-        return true;
+    match value {
+        Value::Array(items) => limit == 0 || items.iter().any(|v| exceeds_depth(v, limit - 1)),
+        Value::Object(map) => limit == 0 || map.values().any(|v| exceeds_depth(v, limit - 1)),
+        _ => false,
     }
-    children
-        .into_iter()
-        .any(|child| exceeds_depth(child, limit - 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::{artifact, input, reference};
+    use installhub_domain::Reference;
     use serde_json::json;
 
     #[test]
@@ -339,8 +335,6 @@ mod tests {
         let deps: Vec<_> = line.depends_on.iter().map(ArtifactId::as_str).collect();
         assert_eq!(deps, ["form", "rule", "schema"]);
     }
-
-    use installhub_domain::Reference;
 
     #[test]
     fn inconsistent_input_is_refused_with_the_reason() {

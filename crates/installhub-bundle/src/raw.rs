@@ -28,6 +28,10 @@ const EOCD_SEARCH_LEN: u64 = EOCD_LEN + 0xFFFF;
 /// General-purpose flag bit 3: sizes and CRC follow the data instead of
 /// being in the local header.
 const FLAG_DATA_DESCRIPTOR: u16 = 1 << 3;
+/// A central directory bigger than this is not a bundle's: 10,000 entries
+/// with names of a few hundred bytes and the usual extra fields fit in a
+/// fraction of it. Bounding it lets the directory be read in one piece.
+const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
 /// Info-ZIP Unicode Path extra field (APPNOTE 4.6.9).
 const UNICODE_PATH_FIELD: u16 = 0x7075;
 
@@ -153,48 +157,56 @@ fn read_end_record<R: Read + Seek>(
     ))
 }
 
+/// Reads the whole central directory at once (it is small: a bundle's
+/// names are short) and walks its records.
 fn read_central_directory<R: Read + Seek>(
     input: &mut R,
     count: usize,
     central_offset: u64,
     central_end: u64,
 ) -> Result<Vec<RawEntry>, BundleError> {
+    let central_size = central_end - central_offset;
+    if central_size > MAX_CENTRAL_DIRECTORY_BYTES {
+        return Err(BundleError::invalid_zip(format!(
+            "the central directory is {central_size} bytes, more than the {MAX_CENTRAL_DIRECTORY_BYTES} a bundle can need"
+        )));
+    }
+    let mut directory = vec![0u8; central_size as usize];
+    read_at(input, central_offset, &mut directory)?;
+
     let mut entries = Vec::with_capacity(count);
-    let mut at = central_offset;
-    let mut fixed = [0u8; CENTRAL_FIXED_LEN as usize];
+    let mut rest = directory.as_slice();
     for index in 0..count {
-        if at + CENTRAL_FIXED_LEN > central_end {
+        let at = central_end - rest.len() as u64;
+        if rest.len() < CENTRAL_FIXED_LEN as usize {
             return Err(BundleError::invalid_zip(format!(
                 "the central directory ends after {index} of its {count} entries"
             )));
         }
-        read_at(input, at, &mut fixed)?;
-        if u32_at(&fixed, 0) != CENTRAL_SIGNATURE {
+        if u32_at(rest, 0) != CENTRAL_SIGNATURE {
             return Err(BundleError::invalid_zip(format!(
                 "central directory record {index} at offset {at} has no valid signature"
             )));
         }
-        let flags = u16_at(&fixed, 8);
-        let method = u16_at(&fixed, 10);
-        let compressed_size = u32_at(&fixed, 20);
-        let size = u32_at(&fixed, 24);
-        let name_len = u64::from(u16_at(&fixed, 28));
-        let extra_len = u64::from(u16_at(&fixed, 30));
-        let comment_len = u64::from(u16_at(&fixed, 32));
-        let disk_start = u16_at(&fixed, 34);
-        let local_offset = u32_at(&fixed, 42);
-        let record_end = at + CENTRAL_FIXED_LEN + name_len + extra_len + comment_len;
-        if record_end > central_end {
+        let flags = u16_at(rest, 8);
+        let method = u16_at(rest, 10);
+        let compressed_size = u32_at(rest, 20);
+        let size = u32_at(rest, 24);
+        let name_len = usize::from(u16_at(rest, 28));
+        let extra_len = usize::from(u16_at(rest, 30));
+        let comment_len = usize::from(u16_at(rest, 32));
+        let disk_start = u16_at(rest, 34);
+        let local_offset = u32_at(rest, 42);
+        let fixed = CENTRAL_FIXED_LEN as usize;
+        let record_len = fixed + name_len + extra_len + comment_len;
+        if record_len > rest.len() {
             return Err(BundleError::invalid_zip(format!(
                 "central directory record {index} runs past the end of the central directory"
             )));
         }
-        let mut name = vec![0u8; name_len as usize];
-        read_at(input, at + CENTRAL_FIXED_LEN, &mut name)?;
+        let name = rest[fixed..fixed + name_len].to_vec();
         let entry = shown(&name);
-        let mut extra = vec![0u8; extra_len as usize];
-        read_at(input, at + CENTRAL_FIXED_LEN + name_len, &mut extra)?;
-        check_extra_fields(&extra)
+        check_extra_fields(&rest[fixed + name_len..fixed + name_len + extra_len])
             .map_err(|what| BundleError::invalid_zip(format!("entry {entry} {what}")))?;
         if compressed_size == u32::MAX || size == u32::MAX || local_offset == u32::MAX {
             return Err(BundleError::invalid_zip(format!(
@@ -218,12 +230,12 @@ fn read_central_directory<R: Read + Seek>(
             compressed_size: u64::from(compressed_size),
             local_offset: u64::from(local_offset),
         });
-        at = record_end;
+        rest = &rest[record_len..];
     }
-    if at != central_end {
+    if !rest.is_empty() {
         return Err(BundleError::invalid_zip(format!(
             "{} unlisted bytes follow the last central directory record",
-            central_end - at
+            rest.len()
         )));
     }
     Ok(entries)

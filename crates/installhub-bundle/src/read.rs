@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read, Seek};
 
 use installhub_domain::manifest::{FORMAT_VERSION, artifact_path, sha256_hex};
-use installhub_domain::{ArtifactId, Manifest};
+use installhub_domain::{ArtifactId, Manifest, ManifestArtifact};
 use zip::read::{ArchiveOffset, Config};
 use zip::{CompressionMethod, ZipArchive, ZipReadOptions};
 
@@ -58,15 +58,33 @@ pub fn read_bundle<R: Read + Seek>(
     input: R,
     limits: &ReadLimits,
 ) -> Result<VerifiedBundle, BundleError> {
-    // The checks below do many small reads; a bare `File` would make each a
+    // The checks do many small reads; a bare `File` would make each one a
     // system call.
-    let mut input = BufReader::new(input);
+    let (mut archive, entries) = open(BufReader::new(input), limits)?;
+    let Some(manifest_entry) = entries.iter().find(|e| e.kind == EntryKind::Manifest) else {
+        return Err(BundleError::ManifestMissing);
+    };
+    let manifest = parse_manifest(&inflate(&mut archive, manifest_entry)?)?;
+    let files = match_files(&manifest, &entries)?;
+    let artifacts = verify_files(&mut archive, &manifest, &files)?;
+    Ok(VerifiedBundle {
+        manifest,
+        artifacts,
+    })
+}
+
+/// Everything that needs no inflating: the raw layout, the names, then the
+/// zip crate's reading of the same directory and each entry's metadata.
+fn open<R: Read + Seek>(
+    mut input: R,
+    limits: &ReadLimits,
+) -> Result<(ZipArchive<R>, Vec<Entry>), BundleError> {
     let layout = read_layout(&mut input, limits.max_entries)?;
     let kinds = classify_all(layout.entries.iter().map(|e| e.name.as_slice()))
         .map_err(BundleError::invalid_zip)?;
 
     // The layout is sound; let the zip crate parse the same directory from
-    // the same fixed offset, so the two readings cannot disagree.
+    // the same fixed offset, and make sure the two readings agree.
     let config = Config {
         archive_offset: ArchiveOffset::Known(0),
     };
@@ -82,33 +100,36 @@ pub fn read_bundle<R: Read + Seek>(
             "the zip reader and the raw central directory disagree about the archive's layout",
         ));
     }
-
     let entries = check_entries(&mut archive, &layout.entries, kinds, limits)?;
-    let Some(manifest_entry) = entries.iter().find(|e| e.kind == EntryKind::Manifest) else {
-        return Err(BundleError::ManifestMissing);
-    };
-    let manifest_bytes = inflate(&mut archive, manifest_entry)?;
-    let manifest = parse_manifest(&manifest_bytes)?;
+    Ok((archive, entries))
+}
 
+/// Pairs the archive's artifact files with the manifest's lines: every file
+/// must have a line and every line a file.
+fn match_files<'a>(
+    manifest: &Manifest,
+    entries: &'a [Entry],
+) -> Result<Vec<(&'a Entry, usize)>, BundleError> {
     let lines: HashMap<&str, usize> = manifest
         .artifacts
         .iter()
         .enumerate()
         .map(|(i, line)| (line.path.as_str(), i))
         .collect();
-    let files: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| matches!(e.kind, EntryKind::Artifact(_)))
-        .collect();
-    for file in &files {
-        if !lines.contains_key(file.name.as_str()) {
+    let mut files = Vec::with_capacity(lines.len());
+    for entry in entries {
+        if !matches!(entry.kind, EntryKind::Artifact(_)) {
+            continue;
+        }
+        let Some(&line) = lines.get(entry.name.as_str()) else {
             return Err(Mismatch::FileNotInManifest {
-                path: file.name.clone(),
+                path: entry.name.clone(),
             }
             .into());
-        }
+        };
+        files.push((entry, line));
     }
-    let present: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let present: HashSet<&str> = files.iter().map(|(f, _)| f.name.as_str()).collect();
     if let Some(line) = manifest
         .artifacts
         .iter()
@@ -119,52 +140,52 @@ pub fn read_bundle<R: Read + Seek>(
         }
         .into());
     }
+    Ok(files)
+}
 
-    // Inflating needs the archive, so it is sequential; hashing and parsing
-    // are spread over the cores, a bounded batch at a time so memory stays
-    // near one batch of raw bytes plus the parsed files.
+/// Inflates every artifact file and verifies it against its line. Inflating
+/// needs the archive, so it is sequential; hashing and parsing are spread
+/// over the cores a bounded batch at a time, so memory stays near one batch
+/// of raw bytes plus the parsed files. Returns the files in manifest order.
+fn verify_files<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    manifest: &Manifest,
+    files: &[(&Entry, usize)],
+) -> Result<Vec<ArtifactFile>, BundleError> {
     let mut parsed: Vec<Option<ArtifactFile>> = vec![None; manifest.artifacts.len()];
-    let mut batch: Vec<(&Entry, Vec<u8>)> = Vec::new();
+    let mut batch: Vec<(&Entry, usize, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
-    for (i, file) in files.iter().enumerate() {
-        let bytes = inflate(&mut archive, file)?;
+    for (i, &(file, line)) in files.iter().enumerate() {
+        let bytes = inflate(archive, file)?;
         batch_bytes += bytes.len() as u64;
-        batch.push((file, bytes));
+        batch.push((file, line, bytes));
         if batch_bytes >= VERIFY_BATCH_BYTES || i + 1 == files.len() {
-            for result in par::map(&batch, |(file, bytes)| {
-                verify_file(&manifest, &lines, file, bytes)
-            }) {
-                let (line_index, artifact) = result?;
-                parsed[line_index] = Some(artifact);
+            let results = par::map(&batch, |(file, line, bytes)| {
+                verify_file(&file.name, &manifest.artifacts[*line], bytes)
+            });
+            for ((_, line, _), result) in batch.iter().zip(results) {
+                parsed[*line] = Some(result?);
             }
             batch.clear();
             batch_bytes = 0;
         }
     }
-    // Every file has its own line (names are unique) and every line has a
-    // file, so every slot is filled.
-    let artifacts = parsed.into_iter().flatten().collect();
-    Ok(VerifiedBundle {
-        manifest,
-        artifacts,
-    })
+    // Files and lines pair one to one (see `match_files`), so every slot is
+    // filled.
+    Ok(parsed.into_iter().flatten().collect())
 }
 
 /// Checks one inflated artifact file against its manifest line: hash
-/// first, then the typed parse, then the line's fields. Returns the line's
-/// index and the file.
+/// first, then the typed parse, then the line's fields.
 fn verify_file(
-    manifest: &Manifest,
-    lines: &HashMap<&str, usize>,
-    file: &Entry,
+    path: &str,
+    line: &ManifestArtifact,
     bytes: &[u8],
-) -> Result<(usize, ArtifactFile), BundleError> {
-    let line_index = lines[file.name.as_str()];
-    let line = &manifest.artifacts[line_index];
+) -> Result<ArtifactFile, BundleError> {
     let actual = sha256_hex(bytes);
     if !constant_time_eq(actual.as_bytes(), line.sha256.as_bytes()) {
         return Err(Mismatch::EntryHash {
-            path: file.name.clone(),
+            path: path.to_owned(),
             expected: line.sha256.clone(),
             actual,
         }
@@ -172,11 +193,11 @@ fn verify_file(
     }
     let artifact: ArtifactFile =
         serde_json::from_slice(bytes).map_err(|e| BundleError::InvalidArtifactFile {
-            path: file.name.clone(),
+            path: path.to_owned(),
             reason: e.to_string(),
         })?;
-    check_against_line(&file.name, &artifact, line)?;
-    Ok((line_index, artifact))
+    check_against_line(path, &artifact, line)?;
+    Ok(artifact)
 }
 
 /// Per-entry checks that need no inflating: kind, encryption, method,
@@ -415,7 +436,7 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
 fn check_against_line(
     path: &str,
     file: &ArtifactFile,
-    line: &installhub_domain::ManifestArtifact,
+    line: &ManifestArtifact,
 ) -> Result<(), BundleError> {
     let fields: [(&'static str, &str, &str); 4] = [
         ("id", line.id.as_str(), file.id.as_str()),

@@ -14,9 +14,10 @@ use crate::limits::DEFAULT_MAX_RATIO;
 use crate::par;
 use crate::prepare::PreparedBundle;
 
-/// zlib's default level: what `zip` and most tools use, and the best
-/// trade-off between size and time for JSON.
-const DEFLATE_LEVEL: i64 = 6;
+/// Deflate level. On the benchmark's JSON, zlib-rs at level 5 is about 15%
+/// faster than at level 6 (zlib's default, what `zip -r` uses) for output
+/// 0.6% larger; levels below 5 grow the output by 7% (4) to 50% (1).
+const DEFLATE_LEVEL: i64 = 5;
 
 fn entry_options(method: CompressionMethod) -> SimpleFileOptions {
     let options = SimpleFileOptions::default()

@@ -481,6 +481,26 @@ fn more_than_ten_thousand_entries_are_refused() {
 }
 
 #[test]
+fn an_oversized_central_directory_is_refused() {
+    // File comments live in the central directory: 260 of 64 KiB each.
+    let comment = "c".repeat(65_000);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..260 {
+        let options = zip::write::FullFileOptions::default().with_file_comment(comment.as_str());
+        writer
+            .start_file(format!("artifacts/a{i}.json"), options)
+            .unwrap();
+    }
+    let bytes = writer.finish().unwrap().into_inner();
+    let end = eocd(&bytes);
+    let size = u32::from_le_bytes(bytes[end + 12..end + 16].try_into().unwrap());
+    assert_invalid_zip(
+        &bytes,
+        &format!("the central directory is {size} bytes, more than the 16777216 a bundle can need"),
+    );
+}
+
+#[test]
 fn an_oversized_manifest_is_refused() {
     let padding = "x".repeat(1 << 20);
     let manifest = forge_manifest(&[], |m| m.description = Some(padding));

@@ -70,7 +70,7 @@ fn many(n: usize) -> (Vec<Artifact>, Vec<String>) {
             } else {
                 vec![]
             };
-            let mut a = support::artifact(id, ArtifactType::ALL[i % 7], &refs);
+            let mut a = artifact(id, ArtifactType::ALL[i % 7], &refs);
             a.definition["payload"] = serde_json::json!(format!("{i}").repeat(i * 50));
             a
         })

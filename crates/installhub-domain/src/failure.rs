@@ -65,6 +65,17 @@ error_codes! {
     DependencyDepthExceeded,
     BundleSizeExceeded,
     VersionConflict,
+    ConflictRequiresResolution,
+    MajorVersionUpgradeNotAllowed,
+    InvalidZip,
+    ManifestMissing,
+    ChecksumMismatch,
+    MissingPackageDependency,
+    SecurityScanFailed,
+    TooManyArtifacts,
+    ImportedByMismatch,
+    InvalidImportOptions,
+    ImportNotFound,
     TenantNotFound,
     PackageNotFound,
     NotFound,
@@ -111,11 +122,15 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             Unauthenticated => FailureKind::Unauthenticated,
-            InsufficientPermission | TenantAccessDenied | TenantMismatch => FailureKind::Forbidden,
-            VersionConflict => FailureKind::Conflict,
-            TenantNotFound | PackageNotFound | NotFound => FailureKind::NotFound,
+            InsufficientPermission | TenantAccessDenied | TenantMismatch | SecurityScanFailed => {
+                FailureKind::Forbidden
+            }
+            VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
+                FailureKind::Conflict
+            }
+            TenantNotFound | PackageNotFound | ImportNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
-            PayloadTooLarge => FailureKind::TooLarge,
+            PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             UnsupportedMediaType => FailureKind::UnsupportedMediaType,
             RangeNotSatisfiable => FailureKind::RangeNotSatisfiable,
             RateLimitExceeded => FailureKind::RateLimited,

@@ -15,6 +15,6 @@ pub use failure::{ErrorCode, Failure, FailureKind};
 pub use ids::{ArtifactId, InvalidId, PackageId, TenantId};
 pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
 pub use model::{
-    Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem, Library,
-    PackageType, Plan, Reference, Tenant, TenantStatus,
+    Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem, ImportSource,
+    ImportStatus, Library, PackageType, PlannedAction, Plan, Reference, Tenant, TenantStatus,
 };

@@ -99,6 +99,35 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Where an import stands (SPEC §7). `InProgress` is the record's state
+    /// while the install runs; a server that stops mid-install finds it at
+    /// start-up and marks it `Failed`.
+    ImportStatus {
+        InProgress => "InProgress",
+        Success => "Success",
+        DryRun => "DryRun",
+        Failed => "Failed",
+    }
+);
+wire_enum!(
+    /// How an import reached its bundle.
+    ImportSource {
+        Upload => "Upload",
+        PackageReference => "PackageReference",
+        Marketplace => "Marketplace",
+    }
+);
+wire_enum!(
+    /// What an import does, or would do in a dry run, with one artifact.
+    PlannedAction {
+        Create => "Create",
+        Replace => "Replace",
+        Skip => "Skip",
+        Unchanged => "Unchanged",
+    }
+);
+
 impl ArtifactType {
     /// Position in the install-order tie-break: lower installs first.
     pub fn rank(self) -> u8 {

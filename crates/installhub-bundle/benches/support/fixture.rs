@@ -131,7 +131,9 @@ fn definition(rng: &mut Rng, bytes: usize) -> Value {
     let mut size = 0;
     while size < bytes {
         let s = step(rng, steps.len());
-        size += serde_json::to_string_pretty(&s).map_or(0, |t| t.len());
+        // In the file a step sits three levels deep: six more spaces a line.
+        let text = serde_json::to_string_pretty(&s).unwrap_or_default();
+        size += text.len() + 6 * text.lines().count();
         steps.push(s);
     }
     let mut meta = Map::new();
