@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+mod advisory;
+mod detect;
+mod error;
+mod normalize;
+mod pointer;
+mod prefilter;
+mod report;
+mod rules;
+mod sarif;
+mod scanner;
+
+pub use advisory::AdvisoryDb;
+pub use error::ScanError;
+pub use report::{AdvisoryRef, Finding, ScanReport, Severity, Verdict};
+pub use rules::{Rule, rules};
+pub use sarif::to_sarif;
+pub use scanner::{ScanInput, Scanner};
