@@ -10,8 +10,8 @@ use installhub_domain::{
     TenantId,
 };
 use serde_json::Value;
-use sqlx::FromRow;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, FromRow};
 
 use crate::Upserted;
 use crate::db::{
@@ -248,13 +248,14 @@ impl Store {
 
     /// The summaries (no definitions) of those of `ids` the tenant has, in
     /// id byte order; missing ids are simply absent and duplicates collapse.
-    /// One query per [`IN_BATCH`] ids.
+    /// One query per 500 ids (`IN_BATCH`).
     pub async fn artifact_summaries(
         &self,
         tenant_id: &TenantId,
         ids: &[ArtifactId],
     ) -> Result<Vec<ArtifactSummary>> {
-        self.fetch_by_ids::<SummaryRow>(SUMMARY_COLUMNS, tenant_id, ids)
+        let mut conn = self.pool.acquire().await?;
+        fetch_by_ids::<SummaryRow>(&mut conn, SUMMARY_COLUMNS, tenant_id, ids)
             .await?
             .into_iter()
             .map(ArtifactSummary::try_from)
@@ -267,11 +268,8 @@ impl Store {
         tenant_id: &TenantId,
         ids: &[ArtifactId],
     ) -> Result<Vec<Artifact>> {
-        self.fetch_by_ids::<ArtifactRow>(ARTIFACT_COLUMNS, tenant_id, ids)
-            .await?
-            .into_iter()
-            .map(Artifact::try_from)
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        artifacts_by_ids(&mut conn, tenant_id, ids).await
     }
 
     /// The tenants other than `except` that have a row for this artifact id
@@ -295,41 +293,112 @@ impl Store {
             .map(|(id,)| TenantId::from_trusted(id))
             .collect())
     }
+}
 
-    /// Rows of `columns` for the given ids, sorted and deduplicated first so
-    /// the batches, and so the concatenated result, come in id order.
-    async fn fetch_by_ids<R>(
-        &self,
-        columns: &str,
-        tenant_id: &TenantId,
-        ids: &[ArtifactId],
-    ) -> Result<Vec<R>>
-    where
-        R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    {
-        let ids: Vec<&str> = ids
-            .iter()
-            .map(ArtifactId::as_str)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for batch in ids.chunks(IN_BATCH) {
-            let sql = format!(
-                "SELECT {columns} FROM artifacts \
-                 WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
-                placeholders(2, batch.len())
-            );
-            // Not cached as a prepared statement: the text varies with the
-            // batch size and would crowd out the fixed queries.
-            let mut query = sqlx::query_as::<_, R>(&sql)
-                .persistent(false)
-                .bind(tenant_id.as_str());
-            for id in batch {
-                query = query.bind(*id);
-            }
-            out.extend(query.fetch_all(&self.pool).await?);
+/// [`Store::artifacts_by_ids`] on any connection (an install transaction's).
+pub(crate) async fn artifacts_by_ids(
+    conn: &mut AnyConnection,
+    tenant_id: &TenantId,
+    ids: &[ArtifactId],
+) -> Result<Vec<Artifact>> {
+    fetch_by_ids::<ArtifactRow>(conn, ARTIFACT_COLUMNS, tenant_id, ids)
+        .await?
+        .into_iter()
+        .map(Artifact::try_from)
+        .collect()
+}
+
+/// Rows of `columns` for the given ids, sorted and deduplicated first so
+/// the batches, and so the concatenated result, come in id order.
+async fn fetch_by_ids<R>(
+    conn: &mut AnyConnection,
+    columns: &str,
+    tenant_id: &TenantId,
+    ids: &[ArtifactId],
+) -> Result<Vec<R>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let ids: Vec<&str> = ids
+        .iter()
+        .map(ArtifactId::as_str)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(IN_BATCH) {
+        let sql = format!(
+            "SELECT {columns} FROM artifacts \
+             WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
+            placeholders(2, batch.len())
+        );
+        // Not cached as a prepared statement: the text varies with the
+        // batch size and would crowd out the fixed queries.
+        let mut query = sqlx::query_as::<_, R>(&sql)
+            .persistent(false)
+            .bind(tenant_id.as_str());
+        for id in batch {
+            query = query.bind(*id);
         }
-        Ok(out)
+        out.extend(query.fetch_all(&mut *conn).await?);
     }
+    Ok(out)
+}
+
+/// Rows per multi-row upsert in [`upsert_artifacts`]: 9 values each plus
+/// the shared timestamp stays far below both backends' parameter limits, and
+/// 100 definitions of 20 KB make a 2 MB statement.
+pub(crate) const WRITE_BATCH: usize = 100;
+
+/// Creates or replaces `artifacts` (whose ids must be distinct: PostgreSQL
+/// refuses to update one row twice in a statement) with one multi-row
+/// `INSERT ... ON CONFLICT DO UPDATE` per [`WRITE_BATCH`]. Every field is
+/// replaced but `created_at`; `updated_at` becomes `now`.
+pub(crate) async fn upsert_artifacts(
+    conn: &mut AnyConnection,
+    artifacts: &[&NewArtifact],
+    now: i64,
+) -> Result<()> {
+    const PER_ROW: usize = 9;
+    for batch in artifacts.chunks(WRITE_BATCH) {
+        let rows = (0..batch.len())
+            .map(|row| format!("({}, $1, $1)", placeholders(2 + row * PER_ROW, PER_ROW)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO artifacts \
+               (tenant_id, artifact_id, artifact_type, name, version, status, \
+                definition, refs, libraries, created_at, updated_at) \
+             VALUES {rows} \
+             ON CONFLICT (tenant_id, artifact_id) DO UPDATE SET \
+               artifact_type = excluded.artifact_type, name = excluded.name, \
+               version = excluded.version, status = excluded.status, \
+               definition = excluded.definition, refs = excluded.refs, \
+               libraries = excluded.libraries, updated_at = excluded.updated_at"
+        );
+        // Only the full-size text repeats, so only it is worth preparing.
+        let mut query = sqlx::query(&sql)
+            .persistent(batch.len() == WRITE_BATCH)
+            .bind(now);
+        for artifact in batch {
+            query = query
+                .bind(artifact.tenant_id.as_str())
+                .bind(artifact.id.as_str())
+                .bind(artifact.artifact_type.as_str())
+                .bind(artifact.name.as_str())
+                .bind(artifact.version.as_str())
+                .bind(artifact.status.as_str())
+                .bind(to_json(&artifact.definition, "artifact definition")?)
+                .bind(to_json(&artifact.references, "artifact references")?)
+                .bind(to_json(&artifact.libraries, "artifact libraries")?);
+        }
+        query.execute(&mut *conn).await.map_err(|err| {
+            if is_foreign_key_violation(&err) {
+                StoreError::NotFound(format!("tenant '{}'", batch[0].tenant_id))
+            } else {
+                err.into()
+            }
+        })?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use installhub_domain::TenantId;
 use serde_json::Value;
+use sqlx::{Any, Executor};
 
 use crate::db::{Store, from_json, from_micros, parse_wire, to_json, to_micros};
 use crate::error::{Result, StoreError};
@@ -81,27 +82,13 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+const AUDIT_COLUMNS: &str = "id, at, tenant_id, actor, action, subject, outcome, details";
+
 impl Store {
     /// Appends an entry and returns its id. Ids grow with every entry, so
     /// they order entries by when they were recorded.
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<i64> {
-        let details = to_json(&entry.details, "audit details")?;
-        // RETURNING works on both backends; the id comes from AUTOINCREMENT
-        // on SQLite and an identity column on PostgreSQL.
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO audit_log (at, tenant_id, actor, action, subject, outcome, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(to_micros(entry.at))
-        .bind(entry.tenant_id.as_str())
-        .bind(entry.actor.as_str())
-        .bind(entry.action.as_str())
-        .bind(entry.subject.as_deref())
-        .bind(entry.outcome.as_str())
-        .bind(details.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
+        insert_audit(&self.pool, entry).await
     }
 
     /// A tenant's entries, newest first, at most `limit` (negative counts as
@@ -112,18 +99,69 @@ impl Store {
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<AuditEntry>> {
-        sqlx::query_as::<_, AuditRow>(
-            "SELECT id, at, tenant_id, actor, action, subject, outcome, details \
-             FROM audit_log WHERE tenant_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind(tenant_id.as_str())
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit.max(0))
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(AuditEntry::try_from)
-        .collect()
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        sqlx::query_as::<_, AuditRow>(&sql)
+            .bind(tenant_id.as_str())
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect()
     }
+
+    /// Like [`Store::list_audit`], only the entries whose `action` is exactly
+    /// `action` (e.g. `import`); the cursor works the same way.
+    pub async fn list_audit_by_action(
+        &self,
+        tenant_id: &TenantId,
+        action: &str,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log \
+             WHERE tenant_id = $1 AND action = $2 AND id < $3 \
+             ORDER BY id DESC LIMIT $4"
+        );
+        sqlx::query_as::<_, AuditRow>(&sql)
+            .bind(tenant_id.as_str())
+            .bind(action)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect()
+    }
+}
+
+/// [`Store::record_audit`] on any executor (the pool, or an install
+/// transaction so the entry commits or rolls back with the install).
+pub(crate) async fn insert_audit<'c, E>(executor: E, entry: &AuditEntry) -> Result<i64>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let details = to_json(&entry.details, "audit details")?;
+    // RETURNING works on both backends; the id comes from AUTOINCREMENT
+    // on SQLite and an identity column on PostgreSQL.
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO audit_log (at, tenant_id, actor, action, subject, outcome, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(to_micros(entry.at))
+    .bind(entry.tenant_id.as_str())
+    .bind(entry.actor.as_str())
+    .bind(entry.action.as_str())
+    .bind(entry.subject.as_deref())
+    .bind(entry.outcome.as_str())
+    .bind(details.as_str())
+    .fetch_one(executor)
+    .await?;
+    Ok(id)
 }

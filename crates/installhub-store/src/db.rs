@@ -5,6 +5,7 @@
 //! its file created and its connection settings (pragmas), and each backend
 //! runs its own migrations.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,17 +16,22 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::{Result, StoreError};
+use crate::install::Failpoints;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Run on every new SQLite connection. `busy_timeout` comes first so that
-/// switching to WAL waits for a lock instead of failing. WAL lets readers
-/// work while one writer writes; `synchronous=NORMAL` is safe under WAL (a
-/// power cut can lose the last commits, never corrupt the file); SQLite
-/// leaves foreign keys off unless asked, per connection.
+/// switching to WAL waits for a lock instead of failing. It is long (30 s)
+/// because SQLite has one writer: an install transaction holds the write
+/// lock from its first statement to its commit (1,000 artifacts of 20 KB
+/// take a while), and every other write, a concurrent import included, must
+/// wait for it rather than fail with `SQLITE_BUSY`. WAL lets readers work
+/// while one writer writes; `synchronous=NORMAL` is safe under WAL (a power
+/// cut can lose the last commits, never corrupt the file); SQLite leaves
+/// foreign keys off unless asked, per connection.
 const SQLITE_PRAGMAS: &[&str] = &[
-    "PRAGMA busy_timeout=5000",
+    "PRAGMA busy_timeout=30000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
@@ -73,12 +79,20 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// InstallHub's SQL store: tenants, artifacts, packages, rate limits and the
-/// audit log. Cheap to clone (it is a connection pool).
+/// InstallHub's SQL store: tenants, artifacts, packages, imports, rate
+/// limits and the audit log. Cheap to clone (a connection pool and a few
+/// settings).
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// Written as the `owner` of the imports this store starts (see
+    /// [`crate::imports`]).
+    pub(crate) instance_id: Arc<str>,
+    /// When this store connected: an import owned by `instance_id` that
+    /// started before it belongs to an earlier process with the same id.
+    pub(crate) connected_at: DateTime<Utc>,
+    pub(crate) failpoints: Failpoints,
 }
 
 impl Store {
@@ -109,8 +123,36 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrations.run(&pool).await?;
-        tracing::info!(backend = %backend, "database connected and migrated");
-        Ok(Store { pool, backend })
+        let instance_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        tracing::info!(backend = %backend, instance_id = %instance_id, "database connected and migrated");
+        Ok(Store {
+            pool,
+            backend,
+            instance_id,
+            connected_at: Utc::now(),
+            failpoints: Failpoints::default(),
+        })
+    }
+
+    /// This store's instance id, written as the owner of the imports it
+    /// starts. A random UUID unless set with [`Store::with_instance_id`].
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Uses `instance_id` (e.g. a replica's stable pod name) instead of the
+    /// random one, so that after a restart
+    /// [`Store::fail_stale_imports`] recognises the imports the previous
+    /// process left behind as its own and fails them at once.
+    pub fn with_instance_id(mut self, instance_id: impl Into<String>) -> Store {
+        self.instance_id = instance_id.into().into();
+        self
+    }
+
+    /// Sets the test failpoints of install transactions (off by default).
+    pub fn with_failpoints(mut self, failpoints: Failpoints) -> Store {
+        self.failpoints = failpoints;
+        self
     }
 
     /// The backend this store talks to.

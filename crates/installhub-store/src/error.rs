@@ -26,6 +26,19 @@ pub enum StoreError {
     /// encoded for storage.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A test failpoint ([`crate::Failpoints`]) stopped the operation.
+    #[error("failpoint: {0}")]
+    Failpoint(String),
+    /// [`crate::InstallTx::finish_import`] found no `InProgress` record with
+    /// this id: it was never inserted, is already finished, or start-up
+    /// recovery of another server marked it `Failed`. The install must be
+    /// rolled back.
+    #[error("import '{0}' is not in progress")]
+    ImportNotInProgress(String),
+    /// An install transaction was asked to write a row of another tenant
+    /// (a caller bug; nothing was written).
+    #[error("{0} does not belong to the install's tenant '{1}'")]
+    TenantMismatch(String, String),
 }
 
 /// The store's result type.

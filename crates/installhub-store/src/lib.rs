@@ -5,6 +5,8 @@ mod audit;
 mod bundles;
 mod db;
 mod error;
+mod imports;
+mod install;
 mod packages;
 mod rate_limits;
 mod tenants;
@@ -14,6 +16,8 @@ pub use audit::{AuditEntry, AuditOutcome};
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
 pub use error::{Result, StoreError};
+pub use imports::{ImportRecord, InstalledPackage};
+pub use install::{Failpoints, InstallTx};
 pub use packages::PackageRecord;
 pub use rate_limits::RateWindow;
 

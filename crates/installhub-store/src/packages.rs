@@ -45,7 +45,7 @@ impl PackageRecord {
 
 /// Lower-cased with Rust's Unicode rules rather than SQL `lower()`, which
 /// only folds ASCII on SQLite: one behaviour on both backends.
-fn name_key(name: &str) -> String {
+pub(crate) fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
 

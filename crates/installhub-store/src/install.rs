@@ -1,0 +1,234 @@
+//! The install transaction (SPEC §7): all-or-nothing, and never interleaved
+//! with another install into the same tenant.
+//!
+//! # The tenant install lock
+//!
+//! [`Store::begin_install`] opens a transaction whose first statement is
+//! `UPDATE tenants SET install_seq = install_seq + 1 WHERE tenant_id = $1`.
+//!
+//! - On PostgreSQL that takes the tenant row's lock until commit or
+//!   rollback, so a second install into the same tenant waits at that
+//!   statement; under READ COMMITTED its later statements then see what the
+//!   first committed. Installs into different tenants lock different rows
+//!   and run side by side.
+//! - On SQLite a write as the first statement of a (deferred) transaction
+//!   takes the database's single write lock before anything is read, so the
+//!   transaction's snapshot is current and every other install — into any
+//!   tenant, since SQLite has one writer — waits for it (`busy_timeout`,
+//!   30 s, see `db.rs`).
+//!
+//! Either way everything the install reads through [`InstallTx`] is what the
+//! previous install committed, and nothing it writes is visible to anyone
+//! until [`InstallTx::commit`]. Dropping an [`InstallTx`] (an error, a
+//! panic, a cancelled request) rolls back; a process killed mid-way leaves
+//! an uncommitted transaction the database discards.
+//!
+//! While an [`InstallTx`] is open, write through it only: on SQLite a write
+//! through the [`Store`] from the same task would wait for the
+//! transaction's own lock. Reads through the [`Store`] are fine but do not
+//! see the transaction's uncommitted writes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use installhub_domain::{Artifact, ArtifactId, ImportStatus, TenantId};
+use serde_json::Value;
+use sqlx::{Any, Transaction};
+
+use crate::artifacts::{NewArtifact, WRITE_BATCH, artifacts_by_ids, upsert_artifacts};
+use crate::audit::{AuditEntry, insert_audit};
+use crate::db::{Store, now_micros};
+use crate::error::{Result, StoreError};
+use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
+
+/// Faults to inject into install transactions, for tests only: a test can
+/// make an install fail half-way, or slow it down enough to kill the real
+/// server process in the middle of its transaction. All off by default; the
+/// server sets them only from an explicitly named test environment variable,
+/// never in production.
+#[derive(Debug, Clone, Default)]
+pub struct Failpoints {
+    /// [`InstallTx::write_artifacts`] fails with [`StoreError::Failpoint`]
+    /// once this many artifacts have been written in the transaction.
+    pub fail_install_after_artifacts: Option<usize>,
+    /// [`InstallTx::write_artifacts`] sleeps this long after each artifact
+    /// (and then writes them one by one).
+    pub install_artifact_delay: Option<Duration>,
+}
+
+impl Store {
+    /// Begins an install into `tenant_id`: opens the transaction and takes
+    /// the tenant's install lock, waiting for any other install into the
+    /// same tenant to finish (see the module documentation). Fails with
+    /// [`StoreError::NotFound`] when the tenant does not exist.
+    pub async fn begin_install(&self, tenant_id: &TenantId) -> Result<InstallTx> {
+        let mut tx = self.pool.begin().await?;
+        let locked =
+            sqlx::query("UPDATE tenants SET install_seq = install_seq + 1 WHERE tenant_id = $1")
+                .bind(tenant_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if locked == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound(format!("tenant '{tenant_id}'")));
+        }
+        Ok(InstallTx {
+            tx,
+            tenant_id: tenant_id.clone(),
+            failpoints: self.failpoints.clone(),
+            artifacts_written: 0,
+        })
+    }
+}
+
+/// An open install transaction holding its tenant's install lock. Commit
+/// with [`InstallTx::commit`]; dropping it, or [`InstallTx::rollback`],
+/// undoes everything it wrote.
+pub struct InstallTx {
+    tx: Transaction<'static, Any>,
+    tenant_id: TenantId,
+    failpoints: Failpoints,
+    artifacts_written: usize,
+}
+
+impl std::fmt::Debug for InstallTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallTx")
+            .field("tenant_id", &self.tenant_id)
+            .field("artifacts_written", &self.artifacts_written)
+            .field("failpoints", &self.failpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstallTx {
+    /// The tenant this transaction installs into.
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+
+    /// The tenant's current rows for those of `ids` it has, in id byte order
+    /// (as [`Store::artifacts_by_ids`], read inside the transaction).
+    pub async fn artifacts_by_ids(&mut self, ids: &[ArtifactId]) -> Result<Vec<Artifact>> {
+        artifacts_by_ids(&mut self.tx, &self.tenant_id, ids).await
+    }
+
+    /// The tenant's installed packages, by name without case (as
+    /// [`Store::installed_packages`]), read inside the transaction.
+    pub async fn installed_packages(&mut self) -> Result<Vec<InstalledPackage>> {
+        installed_packages(&mut *self.tx, &self.tenant_id).await
+    }
+
+    /// Creates or replaces each artifact: every field is replaced but
+    /// `created_at`, which a replaced row keeps; `updated_at` becomes now.
+    /// When an id appears more than once the last one wins. Written in
+    /// multi-row statements of 100. Every artifact must belong to the
+    /// transaction's tenant ([`StoreError::TenantMismatch`] otherwise,
+    /// before anything is written).
+    pub async fn write_artifacts(&mut self, artifacts: &[NewArtifact]) -> Result<()> {
+        if let Some(other) = artifacts.iter().find(|a| a.tenant_id != self.tenant_id) {
+            return Err(StoreError::TenantMismatch(
+                format!("artifact '{}' of tenant '{}'", other.id, other.tenant_id),
+                self.tenant_id.to_string(),
+            ));
+        }
+        let mut last = HashMap::with_capacity(artifacts.len());
+        for (i, artifact) in artifacts.iter().enumerate() {
+            last.insert(artifact.id.as_str(), i);
+        }
+        let unique: Vec<&NewArtifact> = artifacts
+            .iter()
+            .enumerate()
+            .filter(|(i, artifact)| last[artifact.id.as_str()] == *i)
+            .map(|(_, artifact)| artifact)
+            .collect();
+
+        let now = now_micros();
+        let step = if self.failpoints.install_artifact_delay.is_some() {
+            1
+        } else {
+            WRITE_BATCH
+        };
+        let mut rest = unique.as_slice();
+        while !rest.is_empty() {
+            let mut take = step.min(rest.len());
+            if let Some(limit) = self.failpoints.fail_install_after_artifacts {
+                self.check_failpoint(limit)?;
+                take = take.min(limit - self.artifacts_written);
+            }
+            let (batch, tail) = rest.split_at(take);
+            upsert_artifacts(&mut self.tx, batch, now).await?;
+            self.artifacts_written += take;
+            if let Some(delay) = self.failpoints.install_artifact_delay {
+                tokio::time::sleep(delay).await;
+            }
+            rest = tail;
+        }
+        if let Some(limit) = self.failpoints.fail_install_after_artifacts {
+            self.check_failpoint(limit)?;
+        }
+        Ok(())
+    }
+
+    fn check_failpoint(&self, limit: usize) -> Result<()> {
+        if self.artifacts_written >= limit {
+            return Err(StoreError::Failpoint(format!(
+                "install stopped after {} artifacts",
+                self.artifacts_written
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records `package` as installed in the tenant, replacing the row of
+    /// the same name compared without case.
+    pub async fn put_installed_package(&mut self, package: &InstalledPackage) -> Result<()> {
+        if package.tenant_id != self.tenant_id {
+            return Err(StoreError::TenantMismatch(
+                format!(
+                    "installed package '{}' of tenant '{}'",
+                    package.package_name, package.tenant_id
+                ),
+                self.tenant_id.to_string(),
+            ));
+        }
+        put_installed_package(&mut *self.tx, package).await
+    }
+
+    /// Finishes the `InProgress` import record in this transaction, so the
+    /// record and the install commit together. Fails with
+    /// [`StoreError::ImportNotInProgress`] when the record is not
+    /// `InProgress` (e.g. recovery failed it meanwhile): roll back then.
+    pub async fn finish_import(
+        &mut self,
+        import_id: &str,
+        status: ImportStatus,
+        finished_at: DateTime<Utc>,
+        response: &Value,
+    ) -> Result<()> {
+        if finish_import(&mut *self.tx, import_id, status, finished_at, response).await? == 0 {
+            return Err(StoreError::ImportNotInProgress(import_id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Appends an audit entry that commits, or rolls back, with the install.
+    pub async fn record_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
+        insert_audit(&mut *self.tx, entry).await
+    }
+
+    /// Makes everything written visible at once and releases the lock.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes everything written and releases the lock (dropping the
+    /// transaction does the same, without waiting for it).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
