@@ -81,6 +81,33 @@ id_type!(
     validate_package_id
 );
 
+id_type!(
+    /// An import: `imp-` followed by a UUID v4.
+    ImportId,
+    validate_import_id
+);
+
+impl ImportId {
+    /// A fresh random import id.
+    pub fn random() -> Self {
+        Self(format!("imp-{}", uuid::Uuid::new_v4()))
+    }
+}
+
+fn validate_import_id(value: &str) -> Result<(), InvalidId> {
+    let ok = value
+        .strip_prefix("imp-")
+        .is_some_and(|uuid| uuid.len() == 36 && is_uuid_text(uuid));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidId(format!(
+            "'{}' is not a valid import id: expected 'imp-' followed by a UUID",
+            printable(value)
+        )))
+    }
+}
+
 impl PackageId {
     /// A fresh random package id.
     pub fn from_uuid(uuid: &str) -> Self {
@@ -188,6 +215,9 @@ mod tests {
     #[test]
     fn package_ids() {
         assert!(PackageId::parse("pkg-a3f9c821-4b2e-49d1-bc44-f7e2a1c09d33").is_ok());
+        assert!(ImportId::parse("imp-f9a2c1e8-4b2e-49d1-bc44-f7e2a1c09d33").is_ok());
+        assert!(ImportId::parse("pkg-f9a2c1e8-4b2e-49d1-bc44-f7e2a1c09d33").is_err());
+        assert!(ImportId::random().as_str().starts_with("imp-"));
         for bad in [
             "pkg-a3f9c821",
             "a3f9c821-4b2e-49d1-bc44-f7e2a1c09d33",

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod export;
 pub mod failure;
 pub mod ids;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod resolve;
@@ -12,9 +13,11 @@ pub mod resolve;
 pub use caller::{Caller, Scope, TenantAccess};
 pub use export::{ExportRequest, PreviewRequest};
 pub use failure::{ErrorCode, Failure, FailureKind};
-pub use ids::{ArtifactId, InvalidId, PackageId, TenantId};
+pub use ids::{ArtifactId, ImportId, InvalidId, PackageId, TenantId};
+pub use import::{ImportOptions, ImportPlan, ValidImportOptions, plan_import};
 pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
 pub use model::{
-    Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem, ImportSource,
-    ImportStatus, Library, PackageType, PlannedAction, Plan, Reference, Tenant, TenantStatus,
+    Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem,
+    ImportSource, ImportStatus, Library, PackageType, Plan, PlannedAction, Reference, Tenant,
+    TenantStatus,
 };

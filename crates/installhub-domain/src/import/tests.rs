@@ -1,0 +1,438 @@
+use super::*;
+use crate::manifest::{ManifestArtifact, PackageDependency};
+use crate::model::PackageType;
+use crate::{ArtifactId, PackageId};
+
+fn id(s: &str) -> ArtifactId {
+    ArtifactId::parse(s).unwrap()
+}
+
+/// The seed's package: ent-44, rule-305, form-2005 (EmployeeForm 1.3.0),
+/// thread-2002, proc-1001, each hashing to "h-<id>".
+fn manifest() -> Manifest {
+    let lines = [
+        ("ent-44", ArtifactType::EntitySchema, "Employee", "1.0.0"),
+        ("rule-305", ArtifactType::RuleSet, "Rules", "1.0.0"),
+        (
+            "form-2005",
+            ArtifactType::AtlasForm,
+            "EmployeeForm",
+            "1.3.0",
+        ),
+        (
+            "thread-2002",
+            ArtifactType::ThreadDefinition,
+            "Thread",
+            "2.0.0",
+        ),
+        (
+            "proc-1001",
+            ArtifactType::ProcessDefinition,
+            "Process",
+            "2.1.0",
+        ),
+    ];
+    Manifest {
+        format_version: 1,
+        package_id: PackageId::parse("pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13").unwrap(),
+        name: "Employee Onboarding Suite".into(),
+        package_type: PackageType::Workflow,
+        version: "2.1.0".into(),
+        description: None,
+        author: None,
+        tags: vec![],
+        source_tenant_id: TenantId::parse("tenant-7f3a9b12").unwrap(),
+        exported_at: chrono::DateTime::UNIX_EPOCH,
+        exported_by: "a@b.c".into(),
+        artifacts: lines
+            .iter()
+            .map(|(i, t, n, v)| ManifestArtifact {
+                id: id(i),
+                artifact_type: *t,
+                name: (*n).into(),
+                version: (*v).into(),
+                path: format!("artifacts/{i}.json"),
+                sha256: format!("h-{i}"),
+                depends_on: vec![],
+            })
+            .collect(),
+        install_order: lines.iter().map(|l| id(l.0)).collect(),
+        package_dependencies: vec![],
+        checksum: "sha256:x".into(),
+    }
+}
+
+fn options(default: Option<ConflictStrategy>) -> ValidImportOptions {
+    ValidImportOptions {
+        target_tenant_id: TenantId::parse("tenant-abc123").unwrap(),
+        default_conflict_strategy: default,
+        conflict_strategies: BTreeMap::new(),
+        dry_run: false,
+        allow_major_version_upgrade: false,
+        allow_security_warnings: false,
+        imported_by: None,
+    }
+}
+
+fn existing(entries: &[(&str, &str, &str)]) -> HashMap<ArtifactId, ExistingArtifact> {
+    entries
+        .iter()
+        .map(|(i, version, sha)| {
+            (
+                id(i),
+                ExistingArtifact {
+                    artifact_type: ArtifactType::AtlasForm,
+                    name: "EmployeeForm".into(),
+                    version: (*version).into(),
+                    sha256: (*sha).into(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn plan(
+    manifest: &Manifest,
+    existing: &HashMap<ArtifactId, ExistingArtifact>,
+    installed: &[InstalledRef],
+    options: &ValidImportOptions,
+    tenant_default: Option<ConflictStrategy>,
+) -> Result<ImportPlan, Vec<Failure>> {
+    plan_import(PlanContext {
+        manifest,
+        existing,
+        installed,
+        options,
+        tenant_default,
+    })
+}
+
+fn actions(plan: &ImportPlan) -> Vec<(&str, PlannedAction)> {
+    plan.artifacts
+        .iter()
+        .map(|a| (a.artifact_id.as_str(), a.action))
+        .collect()
+}
+
+fn codes(failures: &[Failure]) -> Vec<ErrorCode> {
+    failures.iter().map(|f| f.code).collect()
+}
+
+#[test]
+fn an_empty_tenant_creates_everything_in_install_order() {
+    let m = manifest();
+    let p = plan(&m, &HashMap::new(), &[], &options(None), None).unwrap();
+    assert_eq!(
+        actions(&p),
+        [
+            ("ent-44", PlannedAction::Create),
+            ("rule-305", PlannedAction::Create),
+            ("form-2005", PlannedAction::Create),
+            ("thread-2002", PlannedAction::Create),
+            ("proc-1001", PlannedAction::Create),
+        ]
+    );
+    assert_eq!(p.installed_count(), 5);
+    assert!(p.conflicts.is_empty() && p.warnings.is_empty());
+}
+
+#[test]
+fn identical_content_is_unchanged_not_a_conflict() {
+    let m = manifest();
+    let ex = existing(&[("form-2005", "1.3.0", "h-form-2005")]);
+    let p = plan(&m, &ex, &[], &options(None), None).unwrap();
+    assert_eq!(p.artifacts[2].action, PlannedAction::Unchanged);
+    assert_eq!(p.installed_count(), 4);
+    assert!(p.conflicts.is_empty());
+}
+
+#[test]
+fn same_version_with_other_content_is_a_conflict() {
+    let m = manifest();
+    let ex = existing(&[("form-2005", "1.3.0", "other")]);
+    let failures = plan(&m, &ex, &[], &options(None), None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::ConflictRequiresResolution]);
+}
+
+#[test]
+fn the_seed_replace_conflict_is_reported() {
+    let m = manifest();
+    let ex = existing(&[("form-2005", "1.0.0", "old")]);
+    let p = plan(
+        &m,
+        &ex,
+        &[],
+        &options(Some(ConflictStrategy::Replace)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.artifacts[2].action, PlannedAction::Replace);
+    assert_eq!(p.artifacts[2].previous_version.as_deref(), Some("1.0.0"));
+    assert_eq!(
+        p.conflicts,
+        [ConflictEntry {
+            artifact_id: id("form-2005"),
+            artifact_name: "EmployeeForm".into(),
+            artifact_type: ArtifactType::AtlasForm,
+            resolution: ConflictStrategy::Replace,
+            previous_version: "1.0.0".into(),
+            installed_version: "1.3.0".into(),
+        }]
+    );
+    let json = serde_json::to_value(&p.conflicts[0]).unwrap();
+    assert_eq!(json["artifactName"], "EmployeeForm");
+    assert_eq!(json["type"], "AtlasForm");
+    assert_eq!(json["resolution"], "Replace");
+    assert_eq!(json["previousVersion"], "1.0.0");
+    assert_eq!(json["installedVersion"], "1.3.0");
+}
+
+#[test]
+fn strategy_precedence_is_per_artifact_then_request_then_tenant() {
+    let m = manifest();
+    let ex = existing(&[("form-2005", "1.0.0", "old"), ("rule-305", "1.0.0", "old")]);
+    // Tenant default alone resolves both.
+    let p = plan(&m, &ex, &[], &options(None), Some(ConflictStrategy::Skip)).unwrap();
+    assert_eq!(p.artifacts[1].action, PlannedAction::Skip);
+    assert_eq!(p.artifacts[2].action, PlannedAction::Skip);
+    assert_eq!(p.conflicts[0].installed_version, "1.0.0");
+    // The request's default beats the tenant's.
+    let p = plan(
+        &m,
+        &ex,
+        &[],
+        &options(Some(ConflictStrategy::Replace)),
+        Some(ConflictStrategy::Skip),
+    )
+    .unwrap();
+    assert_eq!(p.artifacts[1].action, PlannedAction::Replace);
+    // A per-artifact strategy beats both.
+    let mut o = options(Some(ConflictStrategy::Replace));
+    o.conflict_strategies
+        .insert(id("form-2005"), ConflictStrategy::Skip);
+    let p = plan(&m, &ex, &[], &o, Some(ConflictStrategy::Fail)).unwrap();
+    assert_eq!(p.artifacts[1].action, PlannedAction::Replace);
+    assert_eq!(p.artifacts[2].action, PlannedAction::Skip);
+    assert_eq!(p.conflicts.len(), 2);
+}
+
+#[test]
+fn every_unresolved_conflict_is_listed() {
+    let m = manifest();
+    let ex = existing(&[
+        ("form-2005", "1.0.0", "old"),
+        ("rule-305", "0.9.0", "old"),
+        ("ent-44", "1.0.0", "h-ent-44"),
+    ]);
+    let failures = plan(&m, &ex, &[], &options(None), None).unwrap_err();
+    let ids: Vec<_> = failures
+        .iter()
+        .map(|f| f.details["artifactId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["rule-305", "form-2005"]);
+    assert!(
+        failures
+            .iter()
+            .all(|f| f.code == ErrorCode::ConflictRequiresResolution)
+    );
+    // Fail is the same refusal.
+    let failures = plan(&m, &ex, &[], &options(Some(ConflictStrategy::Fail)), None).unwrap_err();
+    assert_eq!(failures.len(), 2);
+    assert!(failures[0].message.contains("Fail"));
+}
+
+#[test]
+fn a_major_upgrade_needs_the_option() {
+    let m = manifest();
+    let ex = existing(&[("thread-2002", "1.4.0", "old")]);
+    let failures = plan(
+        &m,
+        &ex,
+        &[],
+        &options(Some(ConflictStrategy::Replace)),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::MajorVersionUpgradeNotAllowed]);
+    assert_eq!(failures[0].details["artifactId"], "thread-2002");
+    let mut o = options(Some(ConflictStrategy::Replace));
+    o.allow_major_version_upgrade = true;
+    let p = plan(&m, &ex, &[], &o, None).unwrap();
+    assert_eq!(p.artifacts[3].action, PlannedAction::Replace);
+    // Skipping it is no upgrade at all.
+    let p = plan(&m, &ex, &[], &options(Some(ConflictStrategy::Skip)), None).unwrap();
+    assert_eq!(p.artifacts[3].action, PlannedAction::Skip);
+}
+
+#[test]
+fn a_package_installed_at_a_lower_major_needs_the_option() {
+    let m = manifest();
+    let installed = [InstalledRef {
+        package_name: "employee onboarding suite".into(),
+        version: "1.9.0".into(),
+    }];
+    let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::MajorVersionUpgradeNotAllowed]);
+    assert_eq!(failures[0].details["installedVersion"], "1.9.0");
+    let mut o = options(None);
+    o.allow_major_version_upgrade = true;
+    assert!(plan(&m, &HashMap::new(), &installed, &o, None).is_ok());
+}
+
+#[test]
+fn a_downgrade_is_allowed_and_warned() {
+    let m = manifest();
+    let ex = existing(&[("form-2005", "1.9.0", "newer")]);
+    let p = plan(
+        &m,
+        &ex,
+        &[],
+        &options(Some(ConflictStrategy::Replace)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.artifacts[2].action, PlannedAction::Replace);
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].code, "Downgrade");
+    assert!(p.warnings[0].message.contains("1.9.0 -> 1.3.0"));
+}
+
+#[test]
+fn package_dependencies_use_cargo_ranges() {
+    let mut m = manifest();
+    m.package_dependencies = vec![
+        PackageDependency {
+            package_name: "HR Core".into(),
+            version_range: "^1.2".into(),
+        },
+        PackageDependency {
+            package_name: "Payroll".into(),
+            version_range: ">=1.0.0, <2.0.0".into(),
+        },
+    ];
+    let installed = [
+        InstalledRef {
+            package_name: "hr core".into(),
+            version: "1.4.2".into(),
+        },
+        InstalledRef {
+            package_name: "Payroll".into(),
+            version: "2.0.0".into(),
+        },
+    ];
+    let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::MissingPackageDependency]);
+    assert_eq!(failures[0].field.as_deref(), Some("packageDependencies[1]"));
+    assert_eq!(failures[0].details["installedVersion"], "2.0.0");
+    let failures = plan(&m, &HashMap::new(), &[], &options(None), None).unwrap_err();
+    assert_eq!(failures.len(), 2);
+    assert!(failures[0].message.contains("does not have it"));
+    let ok = [
+        installed[0].clone(),
+        InstalledRef {
+            package_name: "PAYROLL".into(),
+            version: "1.99.0".into(),
+        },
+    ];
+    assert!(plan(&m, &HashMap::new(), &ok, &options(None), None).is_ok());
+}
+
+#[test]
+fn all_failures_come_back_together() {
+    let mut m = manifest();
+    m.package_dependencies = vec![PackageDependency {
+        package_name: "HR Core".into(),
+        version_range: "^1".into(),
+    }];
+    let ex = existing(&[("form-2005", "1.0.0", "old")]);
+    let failures = plan(&m, &ex, &[], &options(None), None).unwrap_err();
+    assert_eq!(
+        codes(&failures),
+        [
+            ErrorCode::MissingPackageDependency,
+            ErrorCode::ConflictRequiresResolution
+        ]
+    );
+}
+
+fn raw_options(json: serde_json::Value) -> Result<ImportOptions, serde_json::Error> {
+    serde_json::from_value(json)
+}
+
+#[test]
+fn the_seed_options_parse() {
+    let o = raw_options(serde_json::json!({
+        "targetTenantId": "tenant-abc123",
+        "defaultConflictStrategy": "Replace",
+        "dryRun": false,
+        "allowMajorVersionUpgrade": false,
+        "allowSecurityWarnings": false,
+        "importedBy": "engineer@company.com"
+    }))
+    .unwrap();
+    let v = o.check(None).unwrap();
+    assert_eq!(v.target_tenant_id.as_str(), "tenant-abc123");
+    assert_eq!(v.default_conflict_strategy, Some(ConflictStrategy::Replace));
+    assert!(!v.dry_run);
+    assert_eq!(v.imported_by.as_deref(), Some("engineer@company.com"));
+}
+
+#[test]
+fn dry_run_from_either_place() {
+    let o = raw_options(serde_json::json!({"targetTenantId": "tenant-abc123"})).unwrap();
+    assert!(!o.check(None).unwrap().dry_run);
+    assert!(o.check(Some(true)).unwrap().dry_run);
+    let o = raw_options(serde_json::json!({"targetTenantId": "tenant-abc123", "dryRun": true}))
+        .unwrap();
+    assert!(o.check(Some(false)).unwrap().dry_run);
+}
+
+#[test]
+fn every_bad_option_is_reported_with_its_field() {
+    let o = raw_options(serde_json::json!({
+        "defaultConflictStrategy": "Overwrite",
+        "conflictStrategies": {"../x": "Skip", "form-2005": "replace"},
+        "importedBy": ""
+    }))
+    .unwrap();
+    let failures = o.check(None).unwrap_err();
+    let got: Vec<_> = failures
+        .iter()
+        .map(|f| (f.code, f.field.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                ErrorCode::InvalidTenantId,
+                "options.targetTenantId".to_owned()
+            ),
+            (
+                ErrorCode::InvalidConflictStrategy,
+                "options.defaultConflictStrategy".to_owned()
+            ),
+            (
+                ErrorCode::InvalidArtifactId,
+                "options.conflictStrategies.../x".to_owned()
+            ),
+            (
+                ErrorCode::InvalidConflictStrategy,
+                "options.conflictStrategies.form-2005".to_owned()
+            ),
+            (
+                ErrorCode::InvalidImportOptions,
+                "options.importedBy".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unknown_options_are_refused() {
+    assert!(
+        raw_options(serde_json::json!({"targetTenantId": "t-1", "force": true}))
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `force`")
+    );
+}
