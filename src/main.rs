@@ -29,8 +29,12 @@ enum Command {
     Export(client::export::ExportArgs),
     /// Download a package's bundle.
     Download(client::download::DownloadArgs),
+    /// Import a bundle into a tenant (upload with a progress bar).
+    Import(client::import::ImportArgs),
     /// Check a bundle offline: structure, per-entry hashes, checksum.
     Verify(client::verify::VerifyArgs),
+    /// Run the import's security scan on a bundle offline (text, JSON or SARIF).
+    Scan(client::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,7 +56,9 @@ fn main() -> ExitCode {
             Command::Preview(args) => client::preview::run(args).await,
             Command::Export(args) => client::export::run(args).await,
             Command::Download(args) => client::download::run(args).await,
+            Command::Import(args) => client::import::run(args).await,
             Command::Verify(args) => client::verify::run(args),
+            Command::Scan(args) => client::scan::run(args),
         }
     });
     match result {

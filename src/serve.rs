@@ -12,6 +12,7 @@ use installhub_server::config::{
     AuthConfig, BundleStoreConfig, DatabaseConfig, LimitsConfig, RateLimit,
 };
 use installhub_server::{ServerConfig, build_state, demo};
+use installhub_store::Failpoints;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
@@ -65,6 +66,14 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     export_limit_per_tenant_window: u64,
+    /// A directory of OSV advisory records for the import's CVE check
+    /// (default: the snapshot built into the binary).
+    #[arg(long, env = "INSTALLHUB_ADVISORY_DB")]
+    advisory_db: Option<PathBuf>,
+    /// Faults injected into installs, for the crash tests only:
+    /// `fail_install_after_artifacts=N,install_artifact_delay_ms=M`.
+    #[arg(long, env = "INSTALLHUB_TEST_FAILPOINTS", hide = true, value_parser = parse_failpoints)]
+    test_failpoints: Option<Failpoints>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "INSTALLHUB_LOG_JSON")]
     log_json: bool,
@@ -104,8 +113,34 @@ impl ServeArgs {
                 },
                 ..LimitsConfig::default()
             },
+            advisory_db: self.advisory_db.clone(),
+            failpoints: self.test_failpoints.clone().unwrap_or_default(),
         }
     }
+}
+
+fn parse_failpoints(value: &str) -> Result<Failpoints, String> {
+    let mut failpoints = Failpoints::default();
+    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+        let (key, number) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("'{pair}' is not key=value"))?;
+        let number: u64 = number
+            .trim()
+            .parse()
+            .map_err(|e| format!("'{pair}': {e}"))?;
+        match key.trim() {
+            "fail_install_after_artifacts" => {
+                failpoints.fail_install_after_artifacts =
+                    Some(usize::try_from(number).map_err(|e| e.to_string())?);
+            }
+            "install_artifact_delay_ms" => {
+                failpoints.install_artifact_delay = Some(Duration::from_millis(number));
+            }
+            other => return Err(format!("unknown failpoint '{other}'")),
+        }
+    }
+    Ok(failpoints)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
-//! The command-line client: `preview`, `export`, `download` talk to a
-//! running server over its HTTP API; `verify` checks a bundle offline.
+//! The command-line client: `preview`, `export`, `download`, `import` talk
+//! to a running server over its HTTP API; `verify` and `scan` check a bundle
+//! offline.
 //!
 //! Every command reports failures the same way (see [`ClientError`]): the
 //! server's message and each entry of its `errors` list on stderr, or, with
@@ -8,7 +9,9 @@
 
 pub mod download;
 pub mod export;
+pub mod import;
 pub mod preview;
+pub mod scan;
 pub mod verify;
 
 use std::fmt;
@@ -305,6 +308,24 @@ impl Client {
             .header(header::AUTHORIZATION, self.auth.clone())
             .timeout(JSON_REQUEST_TIMEOUT)
             .json(body);
+        let response = self.send(request).await?;
+        response.text().await.map_err(|e| self.transport_error(e))
+    }
+
+    /// POSTs a multipart form (an upload) and returns the successful
+    /// answer's body as text. No overall deadline, as for downloads: a large
+    /// bundle takes as long as it takes; a stalled connection still times out.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> Result<String, ClientError> {
+        let url = self.url(path)?;
+        let request = self
+            .http
+            .post(url)
+            .header(header::AUTHORIZATION, self.auth.clone())
+            .multipart(form);
         let response = self.send(request).await?;
         response.text().await.map_err(|e| self.transport_error(e))
     }

@@ -23,9 +23,9 @@ pub struct VerifyArgs {
 
 /// Why a file is not a valid bundle: the SPEC code and the reader's
 /// message, which names the entry at fault.
-struct Invalid {
-    code: &'static str,
-    message: String,
+pub(crate) struct Invalid {
+    pub code: &'static str,
+    pub message: String,
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -66,7 +66,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn verify(path: &Path) -> Result<VerifiedBundle, Invalid> {
+pub(crate) fn verify(path: &Path) -> Result<VerifiedBundle, Invalid> {
     let file = std::fs::File::open(path).map_err(|e| Invalid {
         code: "ReadFailed",
         message: format!("cannot open {}: {e}", path.display()),

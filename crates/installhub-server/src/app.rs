@@ -17,17 +17,30 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::controllers::{artifacts, health, packages, tenants};
+use crate::controllers::{artifacts, health, imports, packages, tenants};
 use crate::middleware;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
+/// Room for the multipart framing and the `options` part around a package.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_router(usize::MAX).split_for_parts().1
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
+/// The routes that receive a package take far larger bodies than the JSON
+/// routes; they stream them to disk and enforce the plan limits themselves
+/// (SECURITY.md 14). Everything else keeps the JSON limit.
+fn upload_routes(upload_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(imports::import_package))
+        .routes(routes!(imports::scan_package))
+        .layer(DefaultBodyLimit::max(upload_limit))
+}
+
+fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -43,11 +56,19 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(packages::export::export))
         .routes(routes!(packages::get::get_package))
         .routes(routes!(packages::download::download))
+        .merge(upload_routes(upload_limit))
+        .routes(routes!(imports::get_import))
+        .routes(routes!(imports::list_imports))
+        .routes(routes!(imports::installed_packages))
+        .routes(routes!(imports::audit))
 }
 
 /// The whole service.
 pub fn router(state: AppState) -> Router {
-    let (routes, api) = api_router().split_for_parts();
+    let upload_limit =
+        usize::try_from(state.config().limits.max_upload_bytes() + MULTIPART_OVERHEAD)
+            .unwrap_or(usize::MAX);
+    let (routes, api) = api_router(upload_limit).split_for_parts();
     let api = Arc::new(api);
     let body_limit = state.config().limits.json_body_bytes;
     let timeout = state.config().limits.request_timeout;
@@ -65,7 +86,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         // Innermost first: each `Router::layer` wraps everything above it.
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        // The hard ceiling for every route; JSON routes stop far below it
+        // at `DefaultBodyLimit`.
+        .layer(RequestBodyLimitLayer::new(upload_limit.max(body_limit)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

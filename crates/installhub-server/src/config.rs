@@ -18,6 +18,12 @@ pub struct ServerConfig {
     pub bundles: BundleStoreConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
+    /// A directory of OSV advisory records for the import's CVE check;
+    /// `None` uses the snapshot shipped in the binary.
+    pub advisory_db: Option<PathBuf>,
+    /// Test-only faults in the install transaction; off unless a test (or
+    /// `INSTALLHUB_TEST_FAILPOINTS`) sets them.
+    pub failpoints: installhub_store::Failpoints,
 }
 
 /// Where the relational store lives.
@@ -123,6 +129,35 @@ pub struct LimitsConfig {
     pub json_body_bytes: usize,
     /// How long a request may take before it is answered with 503.
     pub request_timeout: Duration,
+    /// Import limits per plan (seed 03).
+    pub standard_plan: PlanLimits,
+    pub enterprise_plan: PlanLimits,
+}
+
+/// What one plan may import (seed 03's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// Largest package, in bytes of the uploaded ZIP and of its inflated
+    /// content. "MB" in the seed is read as MiB.
+    pub max_package_bytes: u64,
+    pub max_artifacts: usize,
+}
+
+impl LimitsConfig {
+    pub fn plan(&self, plan: installhub_domain::Plan) -> PlanLimits {
+        match plan {
+            installhub_domain::Plan::Standard => self.standard_plan,
+            installhub_domain::Plan::Enterprise => self.enterprise_plan,
+        }
+    }
+
+    /// The largest package any plan accepts: where an upload stops being
+    /// read, before the target tenant's plan is known.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.standard_plan
+            .max_package_bytes
+            .max(self.enterprise_plan.max_package_bytes)
+    }
 }
 
 impl Default for LimitsConfig {
@@ -138,6 +173,14 @@ impl Default for LimitsConfig {
             },
             json_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            standard_plan: PlanLimits {
+                max_package_bytes: 50 * 1024 * 1024,
+                max_artifacts: 100,
+            },
+            enterprise_plan: PlanLimits {
+                max_package_bytes: 500 * 1024 * 1024,
+                max_artifacts: 1000,
+            },
         }
     }
 }
@@ -152,6 +195,8 @@ impl ServerConfig {
             bundles: BundleStoreConfig::Default,
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            advisory_db: None,
+            failpoints: installhub_store::Failpoints::default(),
         }
     }
 

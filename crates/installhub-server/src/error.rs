@@ -86,6 +86,31 @@ impl ApiError {
         }
     }
 
+    /// Puts `prefix.` before each failure's field (or makes `prefix` the
+    /// field): for a JSON document nested in a larger request.
+    pub fn prefix_fields(self, prefix: &str) -> Self {
+        match self {
+            Self::Failures {
+                mut failures,
+                summary,
+                status,
+            } => {
+                for failure in &mut failures {
+                    failure.field = Some(match failure.field.take() {
+                        Some(field) => format!("{prefix}.{field}"),
+                        None => prefix.to_owned(),
+                    });
+                }
+                Self::Failures {
+                    failures,
+                    summary,
+                    status,
+                }
+            }
+            other => other,
+        }
+    }
+
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self::Internal(error.into())
     }

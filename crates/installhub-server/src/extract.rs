@@ -10,7 +10,9 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use installhub_domain::ids::{InvalidId, printable};
-use installhub_domain::{ArtifactId, Caller, ErrorCode, Failure, PackageId, Scope, TenantId};
+use installhub_domain::{
+    ArtifactId, Caller, ErrorCode, Failure, ImportId, PackageId, Scope, TenantId,
+};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -232,6 +234,11 @@ path_extractor!(
 path_extractor!(
     /// `/packages/{packageId}`.
     PackagePath { package_id: PackageId => ErrorCode::InvalidPackageId }
+);
+
+path_extractor!(
+    /// `/imports/{importId}`. A malformed id is answered like a missing one.
+    ImportPath { import_id: ImportId => ErrorCode::ImportNotFound }
 );
 
 /// Query strings, parsed into our envelope on error.

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod import;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use installhub_auth::{KeySet, LocalKeyPair, Verifier, VerifierConfig};
+use installhub_scan::{AdvisoryDb, Scanner};
 use installhub_store::{BundleStore, Store};
 
 pub use crate::config::ServerConfig;
@@ -35,13 +37,44 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let bundles = BundleStore::local(&config.bundle_dir())
         .with_context(|| format!("opening the bundle store {}", config.bundle_dir().display()))?;
     let verifier = verifier(&config)?;
+    let scanner = Scanner::new(match &config.advisory_db {
+        Some(dir) => AdvisoryDb::load_dir(dir).with_context(|| {
+            format!(
+                "loading the advisory database {} (--advisory-db)",
+                dir.display()
+            )
+        })?,
+        None => AdvisoryDb::embedded(),
+    });
+    let store = store.with_failpoints(config.failpoints.clone());
+    recover_interrupted_imports(&store).await?;
     Ok(AppState::new(
         config,
         store,
         bundles,
         verifier,
         middleware::prometheus(),
+        scanner,
     ))
+}
+
+/// An import that was running when the server stopped rolled back with its
+/// transaction; its record still says `InProgress`. Mark it failed so the
+/// record tells the truth.
+async fn recover_interrupted_imports(store: &Store) -> anyhow::Result<()> {
+    let failure = installhub_domain::Failure::new(
+        installhub_domain::ErrorCode::InternalError,
+        "The server stopped while this import was running; nothing was installed. Run the import again.",
+    );
+    let body = error::envelope(&[failure], "");
+    let count = store
+        .fail_interrupted_imports(chrono::Utc::now(), &body)
+        .await
+        .context("marking interrupted imports as failed")?;
+    if count > 0 {
+        tracing::warn!(count, "imports interrupted by a stop were marked Failed");
+    }
+    Ok(())
 }
 
 fn verifier(config: &ServerConfig) -> anyhow::Result<Verifier> {

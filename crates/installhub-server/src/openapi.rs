@@ -12,9 +12,14 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0"),
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::ErrorBody, installhub_domain::ErrorCode)),
+    components(schemas(
+        crate::error::ErrorBody,
+        installhub_domain::ErrorCode,
+        installhub_domain::import::ImportOptions
+    )),
     tags(
         (name = "packages", description = "The Export API: preview, export, metadata, download."),
+        (name = "imports", description = "The Import API: import, scan, import records, installed packages, audit log."),
         (name = "tenants", description = "Host platform API: tenants."),
         (name = "artifacts", description = "Host platform API: the artifact catalog of a tenant."),
         (name = "operations", description = "Health, readiness and metrics."),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use installhub_auth::Verifier;
+use installhub_scan::Scanner;
 use installhub_store::{BundleStore, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -17,6 +18,7 @@ struct Inner {
     bundles: BundleStore,
     verifier: Verifier,
     metrics: PrometheusHandle,
+    scanner: Arc<Scanner>,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
         bundles: BundleStore,
         verifier: Verifier,
         metrics: PrometheusHandle,
+        scanner: Scanner,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
@@ -33,6 +36,7 @@ impl AppState {
             bundles,
             verifier,
             metrics,
+            scanner: Arc::new(scanner),
         }))
     }
 
@@ -54,5 +58,10 @@ impl AppState {
 
     pub fn metrics(&self) -> &PrometheusHandle {
         &self.0.metrics
+    }
+
+    /// The security scanner, with its advisory database loaded once.
+    pub fn scanner(&self) -> &Arc<Scanner> {
+        &self.0.scanner
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod artifacts;
 pub mod health;
+pub mod imports;
 pub mod packages;
 pub mod tenants;

@@ -1,0 +1,626 @@
+//! The import pipeline (seed 03, SPEC §7), in the order that keeps a bad
+//! package from ever touching a tenant:
+//!
+//! 1. permissions and options, all failures together;
+//! 2. the target tenant, and from here on an import record;
+//! 3. the plan's size limit, then the archive read and verified in full
+//!    (every SECURITY.md archive case refused before anything is written);
+//! 4. the plan's artifact limit; the security scan;
+//! 5. the install transaction: the tenant's install lock, the plan decided
+//!    from what the tenant has *inside* the lock, the writes, the import
+//!    record and the audit entry, one commit. A failure or a crash at any
+//!    point leaves the tenant as it was.
+
+mod upload;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use installhub_bundle::{
+    BundleErrorCode, ReadLimits, VerifiedBundle, encode_artifact, read_bundle,
+};
+use installhub_domain::import::{
+    ArtifactPlan, ConflictEntry, ExistingArtifact, ImportOptions, ImportWarning, InstalledRef,
+    PlanContext, ValidImportOptions, plan_import,
+};
+use installhub_domain::manifest::sha256_hex;
+use installhub_domain::{
+    Artifact, ArtifactId, ArtifactStatus, Caller, ErrorCode, Failure, ImportSource, ImportStatus,
+    PackageId, Reference, Scope, Tenant, TenantId, TenantStatus,
+};
+use installhub_scan::{ScanInput, ScanReport, Verdict};
+use installhub_store::{AuditEntry, AuditOutcome, ImportRecord, InstalledPackage, NewArtifact};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub use self::upload::{MultipartImport, ReceivedBundle, copy_stored, read_multipart};
+use crate::error::{ApiError, ApiResult, envelope};
+use crate::extract::{missing_scope, tenant_denied};
+use crate::state::AppState;
+
+const SUMMARY: &str = "The import was refused. See 'errors' for every reason.";
+
+/// Seed 03's import response, plus `plannedActions` for a dry run and the
+/// scan's findings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResponse {
+    #[schema(example = "imp-f9a2c1e8-7b3d-4e5f-a1c2-d3e4f5a6b7c8")]
+    pub import_id: String,
+    #[schema(example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13")]
+    pub package_id: String,
+    #[schema(example = "Employee Onboarding Suite")]
+    pub package_name: String,
+    #[schema(example = "2.1.0")]
+    pub version: String,
+    /// `Success` or `DryRun`.
+    pub status: ImportStatus,
+    /// Artifacts created or replaced (0 in a dry run).
+    pub artifacts_installed: usize,
+    /// Conflicts resolved by `Replace` or `Skip` (would be, in a dry run).
+    pub conflicts_resolved: usize,
+    /// When the install committed; `null` in a dry run, which installs nothing.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub installed_at: Option<DateTime<Utc>>,
+    #[schema(example = "engineer@company.com")]
+    pub installed_by: String,
+    #[schema(value_type = Vec<String>, example = json!(["ent-44", "rule-305", "form-2005", "thread-2002", "proc-1001"]))]
+    pub install_order: Vec<ArtifactId>,
+    pub conflict_report: ConflictReport,
+    /// `PASS`, `WARN` or `FAIL`.
+    #[schema(value_type = String, example = "PASS")]
+    pub security_scan_result: Verdict,
+    #[schema(value_type = Vec<Object>)]
+    pub security_findings: Vec<installhub_scan::Finding>,
+    pub warnings: Vec<ImportWarning>,
+    /// What the import does with each artifact, in install order (dry run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_actions: Option<Vec<ArtifactPlan>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictReport {
+    pub conflicts: Vec<ConflictEntry>,
+}
+
+/// Where the package comes from.
+pub struct ImportInput {
+    pub source: ImportSource,
+    pub bundle: ReceivedBundle,
+}
+
+/// The outcome the handler answers with: the import id (when a record was
+/// made) and the response or the error.
+pub struct ImportOutcome {
+    pub import_id: Option<String>,
+    pub result: ApiResult<ImportResponse>,
+}
+
+/// Step 1: every permission and option check, all failures together.
+pub fn check_request(
+    caller: &Caller,
+    options: &ImportOptions,
+    query_dry_run: Option<bool>,
+) -> ApiResult<ValidImportOptions> {
+    let mut failures = Vec::new();
+    if !caller.has_scope(Scope::Import) {
+        failures.push(missing_scope(Scope::Import));
+    }
+    if options.allow_major_version_upgrade && !caller.has_scope(Scope::ImportOverrideMajorVersion) {
+        failures.push(
+            missing_scope(Scope::ImportOverrideMajorVersion)
+                .field("options.allowMajorVersionUpgrade"),
+        );
+    }
+    if options.allow_security_warnings && !caller.has_scope(Scope::ImportOverrideSecurityWarnings) {
+        failures.push(
+            missing_scope(Scope::ImportOverrideSecurityWarnings)
+                .field("options.allowSecurityWarnings"),
+        );
+    }
+    if let Some(by) = &options.imported_by
+        && *by != caller.identity
+    {
+        failures.push(
+            Failure::new(
+                ErrorCode::ImportedByMismatch,
+                format!(
+                    "options.importedBy '{}' is not you: imports are recorded as '{}', the identity in your token. Leave importedBy out or send that value.",
+                    installhub_domain::ids::printable(by),
+                    caller.identity
+                ),
+            )
+            .field("options.importedBy"),
+        );
+    }
+    let valid = match options.check(query_dry_run) {
+        Ok(valid) => Some(valid),
+        Err(more) => {
+            failures.extend(more);
+            None
+        }
+    };
+    if let Some(valid) = &valid
+        && !caller.can_access(&valid.target_tenant_id)
+    {
+        failures.push(tenant_denied(&valid.target_tenant_id).field("options.targetTenantId"));
+    }
+    match valid {
+        Some(valid) if failures.is_empty() => Ok(valid),
+        _ => Err(ApiError::failures(failures).with_summary(SUMMARY)),
+    }
+}
+
+/// Step 2: the target must exist and be `Active`.
+async fn target_tenant(state: &AppState, id: &TenantId) -> ApiResult<Tenant> {
+    let problem = match state.store().get_tenant(id).await? {
+        Some(tenant) if tenant.status == TenantStatus::Active => return Ok(tenant),
+        Some(tenant) => format!(
+            "Tenant '{id}' is {}; only an Active tenant can import.",
+            tenant.status
+        ),
+        None => format!("Tenant '{id}' does not exist."),
+    };
+    Err(Failure::new(ErrorCode::InvalidTenantId, problem)
+        .field("options.targetTenantId")
+        .into())
+}
+
+/// Maps a bundle reader error to seed 03's codes.
+pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
+    let code = match error.code() {
+        BundleErrorCode::InvalidZip => ErrorCode::InvalidZip,
+        BundleErrorCode::ManifestMissing => ErrorCode::ManifestMissing,
+        BundleErrorCode::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+        BundleErrorCode::Internal => return ApiError::internal(error),
+    };
+    let message = match code {
+        ErrorCode::ManifestMissing => {
+            "manifest.json was not found at the root of the ZIP.".to_owned()
+        }
+        ErrorCode::ChecksumMismatch => format!("Bundle integrity check failed: {error}."),
+        _ => format!("The package is not a valid bundle: {error}."),
+    };
+    Failure::new(code, message).field("package").into()
+}
+
+/// Step 3: reads and verifies the whole archive off the async threads.
+pub async fn read_verified(
+    bundle: &ReceivedBundle,
+    limits: ReadLimits,
+) -> ApiResult<VerifiedBundle> {
+    let path = bundle.file.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
+        read_bundle(file, &limits).map_err(bundle_error)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs the security scan off the async threads.
+pub async fn scan(
+    state: &AppState,
+    bundle: &std::sync::Arc<VerifiedBundle>,
+) -> ApiResult<ScanReport> {
+    let scanner = state.scanner().clone();
+    let bundle = std::sync::Arc::clone(bundle);
+    tokio::task::spawn_blocking(move || {
+        scanner.scan(bundle.artifacts.iter().map(|a| ScanInput {
+            artifact_id: a.id.as_str(),
+            definition: &a.definition,
+            libraries: &a.libraries,
+        }))
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+fn scan_refusal(report: &ScanReport, warnings_allowed_but_missing: bool) -> ApiError {
+    let count = report.security_findings.len();
+    let message = match report.result {
+        Verdict::Fail => format!(
+            "The security scan failed with {count} finding(s); the package was not installed."
+        ),
+        _ if warnings_allowed_but_missing => format!(
+            "The security scan raised {count} warning(s); set allowSecurityWarnings (needs installhub:import:override-security-warnings) to install anyway."
+        ),
+        _ => format!("The security scan raised {count} warning(s)."),
+    };
+    Failure::new(ErrorCode::SecurityScanFailed, message)
+        .detail("securityScanResult", verdict_value(report.result))
+        .detail(
+            "securityFindings",
+            serde_json::to_value(&report.security_findings).unwrap_or_default(),
+        )
+        .into()
+}
+
+fn verdict_value(verdict: Verdict) -> Value {
+    serde_json::to_value(verdict).unwrap_or_default()
+}
+
+fn finding_warnings(report: &ScanReport) -> Vec<ImportWarning> {
+    report
+        .security_findings
+        .iter()
+        .map(|f| {
+            let mut warning = ImportWarning::new(
+                "SecurityFinding",
+                f.message.clone(),
+                ArtifactId::parse(&f.artifact_id).ok(),
+            );
+            warning
+                .details
+                .insert("ruleId".into(), f.rule_id.clone().into());
+            warning.details.insert(
+                "severity".into(),
+                serde_json::to_value(f.severity).unwrap_or_default(),
+            );
+            warning.details.insert("path".into(), f.path.clone().into());
+            warning
+        })
+        .collect()
+}
+
+/// A reference to the package's source tenant points into the target once
+/// installed; references to any other tenant are kept as they are.
+fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
+    references
+        .iter()
+        .map(|r| Reference {
+            artifact_id: r.artifact_id.clone(),
+            tenant_id: r.tenant_id.clone().filter(|t| t != source),
+        })
+        .collect()
+}
+
+fn existing_artifact(artifact: &Artifact) -> ExistingArtifact {
+    ExistingArtifact {
+        artifact_type: artifact.artifact_type,
+        name: artifact.name.clone(),
+        version: artifact.version.clone(),
+        sha256: sha256_hex(&encode_artifact(artifact)),
+    }
+}
+
+/// The whole pipeline after the request was read. Records the import (once
+/// the target tenant is known) whatever the outcome.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    options: &ImportOptions,
+    query_dry_run: Option<bool>,
+    input: ImportInput,
+) -> ImportOutcome {
+    let started_at = Utc::now();
+    let valid = match check_request(caller, options, query_dry_run) {
+        Ok(valid) => valid,
+        Err(e) => {
+            return ImportOutcome {
+                import_id: None,
+                result: Err(e),
+            };
+        }
+    };
+    let tenant = match target_tenant(state, &valid.target_tenant_id).await {
+        Ok(tenant) => tenant,
+        Err(e) => {
+            return ImportOutcome {
+                import_id: None,
+                result: Err(e),
+            };
+        }
+    };
+    let import_id = installhub_domain::ImportId::random().to_string();
+    let record = ImportRecord {
+        import_id: import_id.clone(),
+        tenant_id: tenant.tenant_id.clone(),
+        package_id: None,
+        package_name: None,
+        version: None,
+        source: input.source,
+        status: ImportStatus::InProgress,
+        installed_by: caller.identity.clone(),
+        started_at,
+        finished_at: None,
+        response: Value::Null,
+    };
+    if let Err(e) = state.store().insert_import(&record).await {
+        return ImportOutcome {
+            import_id: None,
+            result: Err(e.into()),
+        };
+    }
+    let mut seen: Option<(PackageId, String, String)> = None;
+    let result = install(state, caller, &valid, &tenant, &import_id, input, &mut seen).await;
+    let result = match result {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            let error = error.with_summary(SUMMARY);
+            record_failure(
+                state,
+                caller,
+                &tenant.tenant_id,
+                &import_id,
+                &error,
+                seen.as_ref(),
+            )
+            .await;
+            Err(error)
+        }
+    };
+    metrics::counter!(
+        "installhub_imports_total",
+        "outcome" => match &result {
+            Ok(r) if r.status == ImportStatus::DryRun => "dry_run",
+            Ok(_) => "success",
+            Err(_) => "failure",
+        }
+    )
+    .increment(1);
+    metrics::histogram!("installhub_import_duration_seconds").record(
+        (Utc::now() - started_at)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64(),
+    );
+    ImportOutcome {
+        import_id: Some(import_id),
+        result,
+    }
+}
+
+/// The error envelope an import record keeps for a failure.
+pub fn error_body(error: &ApiError) -> Value {
+    match error {
+        ApiError::Failures {
+            failures, summary, ..
+        } => envelope(failures, summary),
+        ApiError::Internal(_) => envelope(
+            &[Failure::new(
+                ErrorCode::InternalError,
+                "An unexpected error occurred on the server.",
+            )],
+            SUMMARY,
+        ),
+    }
+}
+
+async fn record_failure(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &TenantId,
+    import_id: &str,
+    error: &ApiError,
+    package: Option<&(PackageId, String, String)>,
+) {
+    let body = error_body(error);
+    let now = Utc::now();
+    if let Err(e) = state
+        .store()
+        .finish_import(import_id, ImportStatus::Failed, now, &body)
+        .await
+    {
+        tracing::error!(error = %e, import_id, "could not record the failed import");
+    }
+    let entry = AuditEntry {
+        id: None,
+        at: now,
+        tenant_id: tenant.clone(),
+        actor: caller.identity.clone(),
+        action: "import".to_owned(),
+        subject: Some(import_id.to_owned()),
+        outcome: AuditOutcome::Failure,
+        details: serde_json::json!({
+            "importId": import_id,
+            "packageId": package.map(|p| p.0.to_string()),
+            "packageName": package.map(|p| p.1.clone()),
+            "version": package.map(|p| p.2.clone()),
+            "error": error.code().as_str(),
+            "failures": crate::export::failure_summary(error),
+        }),
+    };
+    if let Err(e) = state.store().record_audit(&entry).await {
+        tracing::error!(error = %e, import_id, "could not record the failed import in the audit log");
+    }
+}
+
+async fn install(
+    state: &AppState,
+    caller: &Caller,
+    options: &ValidImportOptions,
+    tenant: &Tenant,
+    import_id: &str,
+    input: ImportInput,
+    seen: &mut Option<(PackageId, String, String)>,
+) -> ApiResult<ImportResponse> {
+    let plan_limits = state.config().limits.plan(tenant.plan);
+    if input.bundle.size > plan_limits.max_package_bytes {
+        return Err(Failure::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "The package is {} bytes; tenant '{}' is on the {} plan, which accepts packages up to {} bytes.",
+                input.bundle.size, tenant.tenant_id, tenant.plan, plan_limits.max_package_bytes
+            ),
+        )
+        .detail("sizeBytes", input.bundle.size)
+        .detail("maxBytes", plan_limits.max_package_bytes)
+        .into());
+    }
+    let bundle = read_verified(
+        &input.bundle,
+        ReadLimits::with_size_limit(plan_limits.max_package_bytes),
+    )
+    .await?;
+    drop(input.bundle);
+    let manifest = &bundle.manifest;
+    *seen = Some((
+        manifest.package_id.clone(),
+        manifest.name.clone(),
+        manifest.version.clone(),
+    ));
+    state
+        .store()
+        .set_import_package(
+            import_id,
+            &manifest.package_id,
+            &manifest.name,
+            &manifest.version,
+        )
+        .await?;
+    if bundle.artifacts.len() > plan_limits.max_artifacts {
+        return Err(Failure::new(
+            ErrorCode::TooManyArtifacts,
+            format!(
+                "The package has {} artifacts; tenant '{}' is on the {} plan, which accepts up to {}.",
+                bundle.artifacts.len(),
+                tenant.tenant_id,
+                tenant.plan,
+                plan_limits.max_artifacts
+            ),
+        )
+        .detail("artifactCount", bundle.artifacts.len())
+        .detail("maxArtifacts", plan_limits.max_artifacts)
+        .into());
+    }
+    let bundle = std::sync::Arc::new(bundle);
+    let report = scan(state, &bundle).await?;
+    let mut warnings = Vec::new();
+    match report.result {
+        Verdict::Pass => {}
+        Verdict::Fail => return Err(scan_refusal(&report, false)),
+        Verdict::Warn if !options.allow_security_warnings => {
+            return Err(scan_refusal(&report, true));
+        }
+        Verdict::Warn => warnings.extend(finding_warnings(&report)),
+    }
+
+    // Step 5: everything below runs under the tenant's install lock.
+    let manifest = &bundle.manifest;
+    let ids: Vec<ArtifactId> = manifest.artifacts.iter().map(|a| a.id.clone()).collect();
+    let mut tx = state.store().begin_install(&tenant.tenant_id).await?;
+    let current: HashMap<ArtifactId, Artifact> = tx
+        .artifacts_by_ids(&ids)
+        .await?
+        .into_iter()
+        .filter(|a| a.status != ArtifactStatus::Deleted)
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let existing: HashMap<ArtifactId, ExistingArtifact> = current
+        .iter()
+        .map(|(id, a)| (id.clone(), existing_artifact(a)))
+        .collect();
+    let installed: Vec<InstalledRef> = tx
+        .installed_packages()
+        .await?
+        .into_iter()
+        .map(|p| InstalledRef {
+            package_name: p.package_name,
+            version: p.version,
+        })
+        .collect();
+    let plan = plan_import(PlanContext {
+        manifest,
+        existing: &existing,
+        installed: &installed,
+        options,
+        tenant_default: tenant.default_conflict_strategy,
+    })
+    .map_err(ApiError::failures)?;
+    warnings.extend(plan.warnings.iter().cloned());
+
+    let dry_run = options.dry_run;
+    let now = Utc::now();
+    let response = ImportResponse {
+        import_id: import_id.to_owned(),
+        package_id: manifest.package_id.to_string(),
+        package_name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        status: if dry_run {
+            ImportStatus::DryRun
+        } else {
+            ImportStatus::Success
+        },
+        artifacts_installed: if dry_run { 0 } else { plan.installed_count() },
+        conflicts_resolved: plan.conflicts.len(),
+        installed_at: (!dry_run).then_some(now),
+        installed_by: caller.identity.clone(),
+        install_order: manifest.install_order.clone(),
+        conflict_report: ConflictReport {
+            conflicts: plan.conflicts.clone(),
+        },
+        security_scan_result: report.result,
+        security_findings: report.security_findings.clone(),
+        warnings,
+        planned_actions: dry_run.then(|| plan.artifacts.clone()),
+    };
+
+    if !dry_run {
+        let files: HashMap<&ArtifactId, &installhub_bundle::ArtifactFile> =
+            bundle.artifacts.iter().map(|a| (&a.id, a)).collect();
+        let writes: Vec<NewArtifact> = plan
+            .to_write()
+            .map(|id| {
+                let file = files[id];
+                NewArtifact {
+                    tenant_id: tenant.tenant_id.clone(),
+                    id: file.id.clone(),
+                    artifact_type: file.r#type,
+                    name: file.name.clone(),
+                    version: file.version.clone(),
+                    status: file.status,
+                    definition: file.definition.clone(),
+                    references: retarget(&file.references, &manifest.source_tenant_id),
+                    libraries: file.libraries.clone(),
+                }
+            })
+            .collect();
+        tx.write_artifacts(&writes).await?;
+        let artifact_ids = plan
+            .artifacts
+            .iter()
+            .filter(|a| a.action != installhub_domain::PlannedAction::Skip)
+            .map(|a| a.artifact_id.clone())
+            .collect();
+        tx.put_installed_package(&InstalledPackage {
+            tenant_id: tenant.tenant_id.clone(),
+            package_id: manifest.package_id.clone(),
+            package_name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            checksum: manifest.checksum.clone(),
+            artifact_ids,
+            import_id: import_id.to_owned(),
+            installed_at: now,
+            installed_by: caller.identity.clone(),
+        })
+        .await?;
+    }
+    let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
+    tx.finish_import(import_id, response.status, now, &body)
+        .await?;
+    tx.record_audit(&AuditEntry {
+        id: None,
+        at: now,
+        tenant_id: tenant.tenant_id.clone(),
+        actor: caller.identity.clone(),
+        action: "import".to_owned(),
+        subject: Some(import_id.to_owned()),
+        outcome: AuditOutcome::Success,
+        details: serde_json::json!({
+            "importId": import_id,
+            "packageId": response.package_id,
+            "packageName": response.package_name,
+            "version": response.version,
+            "dryRun": dry_run,
+            "artifactsInstalled": response.artifacts_installed,
+            "conflictsResolved": response.conflicts_resolved,
+            "securityScanResult": verdict_value(response.security_scan_result),
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(response)
+}

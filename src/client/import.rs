@@ -1,0 +1,334 @@
+//! `installhub import`: uploads a bundle as seed 03's multipart form with a
+//! progress bar, and shows the result as a table: what happened to each
+//! artifact (or would, in a dry run), and every conflict.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use futures::TryStreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Map, Value};
+
+use super::{Client, ClientError, Connection, finish, parse_response};
+
+/// `Replace`, `Skip` or `Fail` (SPEC §7).
+const STRATEGIES: [&str; 3] = ["Replace", "Skip", "Fail"];
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle (.zip) to import.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The tenant to install into.
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: String,
+    /// What to do with an artifact the tenant already has with other
+    /// content: Replace, Skip or Fail. Default: the tenant's own default.
+    #[arg(long, value_name = "STRATEGY", value_parser = STRATEGIES)]
+    pub strategy: Option<String>,
+    /// A strategy for one artifact, overriding --strategy (repeatable).
+    #[arg(long = "artifact-strategy", value_name = "ARTIFACT_ID=STRATEGY", value_parser = parse_artifact_strategy)]
+    pub artifact_strategies: Vec<(String, String)>,
+    /// Run every check and show the plan; install nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow major version upgrades (needs installhub:import:override-major-version).
+    #[arg(long)]
+    pub allow_major_version_upgrade: bool,
+    /// Install despite WARN scan findings (needs installhub:import:override-security-warnings).
+    #[arg(long)]
+    pub allow_security_warnings: bool,
+    /// Print the server's answer as JSON, and no progress bar.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+fn parse_artifact_strategy(value: &str) -> Result<(String, String), String> {
+    let (id, strategy) = value
+        .split_once('=')
+        .ok_or_else(|| format!("'{value}' is not ARTIFACT_ID=STRATEGY"))?;
+    if !STRATEGIES.contains(&strategy) {
+        return Err(format!(
+            "'{strategy}' is not a strategy; use one of {}",
+            STRATEGIES.join(", ")
+        ));
+    }
+    Ok((id.to_owned(), strategy.to_owned()))
+}
+
+/// The `options` part, with only what was given.
+fn options(args: &ImportArgs) -> Value {
+    let mut options = Map::new();
+    options.insert("targetTenantId".into(), args.tenant.clone().into());
+    if let Some(strategy) = &args.strategy {
+        options.insert("defaultConflictStrategy".into(), strategy.clone().into());
+    }
+    if !args.artifact_strategies.is_empty() {
+        let map: Map<String, Value> = args
+            .artifact_strategies
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone().into()))
+            .collect();
+        options.insert("conflictStrategies".into(), map.into());
+    }
+    options.insert("dryRun".into(), args.dry_run.into());
+    options.insert(
+        "allowMajorVersionUpgrade".into(),
+        args.allow_major_version_upgrade.into(),
+    );
+    options.insert(
+        "allowSecurityWarnings".into(),
+        args.allow_security_warnings.into(),
+    );
+    Value::Object(options)
+}
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    Ok(finish(import(args).await, json))
+}
+
+fn upload_bar(len: u64, json: bool, name: &str) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        )
+        .expect("the progress template is fixed and valid")
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("Uploading {name}"));
+    bar
+}
+
+async fn import(args: ImportArgs) -> Result<(), ClientError> {
+    let client = Client::new(&args.connection)?;
+    let file = tokio::fs::File::open(&args.file).await.map_err(|e| {
+        ClientError::local(
+            "ReadFailed",
+            format!("cannot open {}: {e}", args.file.display()),
+        )
+    })?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| {
+            ClientError::local(
+                "ReadFailed",
+                format!("cannot read {}: {e}", args.file.display()),
+            )
+        })?
+        .len();
+    let name = args.file.file_name().map_or_else(
+        || "package.zip".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let bar = upload_bar(len, args.json, &name);
+    let progress = bar.clone();
+    let stream = tokio_util::io::ReaderStream::new(file).inspect_ok(move |chunk| {
+        progress.inc(chunk.len() as u64);
+    });
+    let package = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+        .file_name(name)
+        .mime_str("application/zip")
+        .expect("application/zip is a valid MIME type");
+    let options = Part::text(options(&args).to_string())
+        .mime_str("application/json")
+        .expect("application/json is a valid MIME type");
+    let form = Form::new()
+        .part("package", package)
+        .part("options", options);
+    let result = client
+        .post_multipart("api/installhub/packages/import", form)
+        .await;
+    bar.finish_and_clear();
+    let text = match result {
+        Ok(text) => text,
+        Err(ClientError::Api {
+            status,
+            body,
+            text,
+            retry_after,
+        }) => {
+            if !args.json && status == StatusCode::CONFLICT {
+                eprintln!(
+                    "hint: choose what happens to each conflict with --strategy Replace|Skip or --artifact-strategy ID=Replace|Skip; try --dry-run to see the plan"
+                );
+            }
+            return Err(ClientError::Api {
+                status,
+                body,
+                text,
+                retry_after,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if args.json {
+        println!("{}", text.trim_end());
+        return Ok(());
+    }
+    let body: Value = parse_response(&text, "import")?;
+    print!("{}", describe(&body));
+    Ok(())
+}
+
+fn s(value: &Value) -> &str {
+    value.as_str().unwrap_or("-")
+}
+
+/// Columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+/// The human summary of an import answer.
+pub fn describe(body: &Value) -> String {
+    let dry_run = body["status"] == "DryRun";
+    let mut out = format!(
+        "{} {} {} ({})\n  import:   {}\n  scan:     {}\n",
+        if dry_run { "Dry run of" } else { "Imported" },
+        s(&body["packageName"]),
+        s(&body["version"]),
+        s(&body["packageId"]),
+        s(&body["importId"]),
+        s(&body["securityScanResult"]),
+    );
+    if dry_run {
+        out.push_str("  nothing was installed\n\nPlan:\n");
+        let rows: Vec<Vec<String>> = body["plannedActions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                vec![
+                    s(&a["artifactId"]).to_owned(),
+                    s(&a["type"]).to_owned(),
+                    s(&a["action"]).to_owned(),
+                    a["previousVersion"].as_str().unwrap_or("").to_owned(),
+                    s(&a["version"]).to_owned(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["ARTIFACT", "TYPE", "ACTION", "HAS", "PACKAGE"],
+            &rows,
+        ));
+    } else {
+        out.push_str(&format!(
+            "  installed {} artifact(s) at {} by {}\n  order:    {}\n",
+            body["artifactsInstalled"],
+            s(&body["installedAt"]),
+            s(&body["installedBy"]),
+            body["installOrder"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| s(v).to_owned())
+                .collect::<Vec<_>>()
+                .join(" -> "),
+        ));
+    }
+    let conflicts = body["conflictReport"]["conflicts"].as_array();
+    if let Some(conflicts) = conflicts.filter(|c| !c.is_empty()) {
+        out.push_str(&format!("\nConflicts resolved ({}):\n", conflicts.len()));
+        let rows: Vec<Vec<String>> = conflicts
+            .iter()
+            .map(|c| {
+                vec![
+                    s(&c["artifactId"]).to_owned(),
+                    s(&c["artifactName"]).to_owned(),
+                    s(&c["type"]).to_owned(),
+                    s(&c["resolution"]).to_owned(),
+                    s(&c["previousVersion"]).to_owned(),
+                    s(&c["installedVersion"]).to_owned(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "ARTIFACT",
+                "NAME",
+                "TYPE",
+                "RESOLUTION",
+                "PREVIOUS",
+                "INSTALLED",
+            ],
+            &rows,
+        ));
+    }
+    if let Some(warnings) = body["warnings"].as_array().filter(|w| !w.is_empty()) {
+        out.push_str(&format!("\nWarnings ({}):\n", warnings.len()));
+        for w in warnings {
+            out.push_str(&super::failure_line(w));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn artifact_strategies_parse() {
+        assert_eq!(
+            parse_artifact_strategy("form-2005=Skip").unwrap(),
+            ("form-2005".to_owned(), "Skip".to_owned())
+        );
+        assert!(parse_artifact_strategy("form-2005").is_err());
+        assert!(parse_artifact_strategy("form-2005=skip").is_err());
+    }
+
+    #[test]
+    fn the_seed_answer_reads_as_a_table() {
+        let body = json!({
+            "importId": "imp-1", "packageId": "pkg-1", "packageName": "Employee Onboarding Suite",
+            "version": "2.1.0", "status": "Success", "artifactsInstalled": 5, "conflictsResolved": 1,
+            "installedAt": "2026-05-25T10:30:00Z", "installedBy": "engineer@company.com",
+            "installOrder": ["ent-44", "rule-305"],
+            "conflictReport": {"conflicts": [{"artifactId": "form-2005", "artifactName": "EmployeeForm",
+                "type": "AtlasForm", "resolution": "Replace", "previousVersion": "1.0.0", "installedVersion": "1.3.0"}]},
+            "securityScanResult": "PASS", "warnings": []
+        });
+        let text = describe(&body);
+        assert!(
+            text.contains("Imported Employee Onboarding Suite 2.1.0"),
+            "{text}"
+        );
+        assert!(text.contains("ent-44 -> rule-305"), "{text}");
+        assert!(
+            text.contains("form-2005  EmployeeForm  AtlasForm  Replace     1.0.0     1.3.0"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! A package is untrusted input: every SECURITY.md archive case (1-13) sent
+//! to the real import route is refused with its seed code, and the target
+//! tenant, its records and the stores are exactly as before. Then the
+//! security scan (21-24) on the import and on its own route.
+
+use serde_json::{Value, json};
+
+use crate::bundle_support::*;
+use crate::common::*;
+use crate::import::{artifacts_of, import, import_as, installed_of, seed_options};
+
+const A: &str = "artifacts/ent-44.json";
+
+fn seed_file(path: &str) -> Vec<u8> {
+    seed_bundle()
+        .files()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| b.to_vec())
+        .unwrap()
+}
+
+/// One hostile archive per case, with the code it must be refused with.
+fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let seed = seed_bundle();
+    let mut cases = Vec::new();
+    // 1. Unsafe names.
+    for name in [
+        "../x.json",
+        "artifacts/..\\..\\x.json",
+        "/etc/x.json",
+        "C:\\x.json",
+    ] {
+        cases.push((
+            "unsafe name",
+            Hostile::from_bundle(&seed, &[]).file(name, b"{}").finish(),
+            "InvalidZip",
+        ));
+    }
+    // 2. NUL and invalid UTF-8 in a name.
+    let mut nul = Hostile::from_bundle(&seed, &[])
+        .file("artifacts/a_.json", b"{}")
+        .finish();
+    rename(&mut nul, b"artifacts/a_.json", b"artifacts/a\0.json");
+    cases.push(("NUL in a name", nul, "InvalidZip"));
+    let mut utf8 = Hostile::from_bundle(&seed, &[])
+        .file("artifacts/a_.json", b"{}")
+        .finish();
+    rename(&mut utf8, b"artifacts/a_.json", b"artifacts/a\xff.json");
+    cases.push(("invalid UTF-8 name", utf8, "InvalidZip"));
+    // 3. A symlink.
+    cases.push((
+        "symlink",
+        Hostile::from_bundle(&seed, &[A])
+            .symlink(A, "/etc/passwd")
+            .finish(),
+        "InvalidZip",
+    ));
+    // 4. Duplicates and case twins.
+    let mut dup = Hostile::from_bundle(&seed, &[])
+        .file("artifacts/ent-45.json", &seed_file(A))
+        .finish();
+    rename(&mut dup, b"artifacts/ent-45.json", A.as_bytes());
+    cases.push(("duplicate name", dup, "InvalidZip"));
+    cases.push((
+        "case twin",
+        Hostile::from_bundle(&seed, &[])
+            .file("artifacts/ENT-44.json", &seed_file(A))
+            .finish(),
+        "InvalidZip",
+    ));
+    // 5. Local name differs from the central directory's.
+    let mut local = zip_bytes(&seed);
+    let r = records(&local, A);
+    local[r.local + 30 + A.len() - 6] = b'X';
+    cases.push(("local/central name mismatch", local, "InvalidZip"));
+    // 6. Bytes before, bytes after, a comment.
+    let mut before = b"MZ polyglot".to_vec();
+    before.extend(zip_bytes(&seed));
+    cases.push(("prefix", before, "InvalidZip"));
+    let mut after = zip_bytes(&seed);
+    after.extend(b"trailing");
+    cases.push(("suffix", after, "InvalidZip"));
+    cases.push((
+        "comment",
+        Hostile::from_bundle(&seed, &[]).comment("hi").finish(),
+        "InvalidZip",
+    ));
+    // 7. A bomb: ratio above 100:1.
+    cases.push((
+        "ratio bomb",
+        Hostile::from_bundle(&seed, &[])
+            .file("artifacts/bomb.json", &vec![b' '; 1 << 20])
+            .finish(),
+        "InvalidZip",
+    ));
+    // 8. Encrypted flag; another compression method.
+    let mut encrypted = zip_bytes(&seed);
+    patch_u16(&mut encrypted, A, FLAGS, |f| f | 1);
+    cases.push(("encrypted", encrypted, "InvalidZip"));
+    let mut bzip = zip_bytes(&seed);
+    patch_u16(&mut bzip, A, METHOD, |_| 12);
+    cases.push(("bzip2", bzip, "InvalidZip"));
+    // 9. A CRC mismatch.
+    let mut crc = Hostile::from_bundle(&seed, &[A])
+        .with(A, &seed_file(A), stored())
+        .finish();
+    let r = records(&crc, A);
+    crc[r.local + 30 + A.len() + 5] ^= 1;
+    cases.push(("CRC mismatch", crc, "InvalidZip"));
+    // 10. A nested archive, an unlisted file, a line with no file.
+    cases.push((
+        "nested zip",
+        Hostile::from_bundle(&seed, &[])
+            .file("artifacts/inner.zip", &zip_bytes(&seed))
+            .finish(),
+        "InvalidZip",
+    ));
+    cases.push((
+        "file not in the manifest",
+        Hostile::from_bundle(&seed, &[])
+            .file("artifacts/extra.json", &seed_file(A))
+            .finish(),
+        "ChecksumMismatch",
+    ));
+    cases.push((
+        "manifest line with no file",
+        Hostile::from_bundle(&seed, &["artifacts/rule-305.json"]).finish(),
+        "ChecksumMismatch",
+    ));
+    // 11. Tampered bytes; a tampered checksum.
+    let tampered = String::from_utf8(seed_file(A))
+        .unwrap()
+        .replace("1.0.0", "6.6.6");
+    cases.push((
+        "tampered artifact",
+        Hostile::from_bundle(&seed, &[A])
+            .file(A, tampered.as_bytes())
+            .finish(),
+        "ChecksumMismatch",
+    ));
+    let files: Vec<(&str, &[u8])> = seed
+        .files()
+        .filter(|(p, _)| *p != "manifest.json")
+        .collect();
+    let forged = forge_manifest(&files, |m| {
+        m.checksum = format!("sha256:{}", "0".repeat(64));
+    });
+    cases.push((
+        "tampered checksum",
+        Hostile::from_bundle(&seed, &["manifest.json"])
+            .file("manifest.json", &forged)
+            .finish(),
+        "ChecksumMismatch",
+    ));
+    // 12. Unknown manifest fields; no manifest at all.
+    let mut manifest: Value = serde_json::from_slice(&seed_file("manifest.json")).unwrap();
+    manifest["installScript"] = json!("rm -rf /");
+    cases.push((
+        "unknown manifest field",
+        Hostile::from_bundle(&seed, &["manifest.json"])
+            .file("manifest.json", manifest.to_string().as_bytes())
+            .finish(),
+        "InvalidZip",
+    ));
+    cases.push((
+        "no manifest",
+        Hostile::from_bundle(&seed, &["manifest.json"]).finish(),
+        "ManifestMissing",
+    ));
+    cases.push((
+        "not a zip",
+        b"PK\x03\x04 but not really".to_vec(),
+        "InvalidZip",
+    ));
+    cases
+}
+
+/// Everything an import could change, read through the API and the disk.
+async fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<Value>, usize, usize) {
+    let bundles = app.server.state.config().bundle_dir();
+    let count = |dir: std::path::PathBuf| walk(&dir);
+    (
+        artifacts_of(app, TARGET).await,
+        installed_of(app, TARGET).await,
+        count(bundles),
+        count(app.server.state.config().tmp_dir()),
+    )
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn every_hostile_archive_is_refused_and_changes_nothing() {
+    let app = TestApp::new().await;
+    // The honest archive these are made from imports (into another tenant).
+    let honest = import(
+        &app,
+        &zip_bytes(&seed_bundle()),
+        &json!({"targetTenantId": SOURCE, "defaultConflictStrategy": "Replace"}),
+    )
+    .await;
+    assert_eq!(honest.status, 200, "{:#}", honest.json());
+
+    let before = snapshot(&app).await;
+    for (case, bytes, code) in hostile_archives() {
+        let reply = import(&app, &bytes, &seed_options()).await;
+        let body = reply.expect_error(400, code);
+        assert!(!body["message"].as_str().unwrap().is_empty(), "{case}");
+        assert_eq!(snapshot(&app).await, before, "{case} changed something");
+        let record = app
+            .get(&format!(
+                "/api/installhub/imports/{}",
+                reply.header("x-import-id").unwrap()
+            ))
+            .await
+            .json();
+        assert_eq!(record["status"], "Failed", "{case}");
+    }
+}
+
+/// A package whose one artifact carries `definition` and `libraries`.
+async fn package_with(app: &TestApp, definition: Value, libraries: Value) -> Vec<u8> {
+    app.put_artifact(
+        SOURCE,
+        "app-9",
+        json!({"type": "AppDefinition", "name": "Scripted", "version": "1.0.0",
+               "status": "Published", "definition": definition, "references": [],
+               "libraries": libraries}),
+    )
+    .await;
+    let (_, zip) = crate::import::export_package(
+        app,
+        &json!({"tenantId": SOURCE, "packageName": "Scripted App", "packageType": "app-package",
+                "version": "1.0.0", "artifactIds": ["app-9"]}),
+    )
+    .await;
+    zip
+}
+
+#[tokio::test]
+async fn a_failing_scan_refuses_the_import_with_its_findings() {
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({"steps": [{"script": "var f = window['ev' + 'al']; f(input.code)"}]}),
+        json!([]),
+    )
+    .await;
+    let body = import(&app, &zip, &seed_options())
+        .await
+        .expect_error(403, "SecurityScanFailed");
+    assert_eq!(body["securityScanResult"], "FAIL");
+    let finding = &body["securityFindings"][0];
+    assert_eq!(finding["artifactId"], "app-9");
+    assert_eq!(finding["path"], "/steps/0/script");
+    assert!(artifacts_of(&app, TARGET).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_critical_cve_fails_the_scan() {
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({}),
+        json!([{"ecosystem": "Maven", "name": "org.apache.logging.log4j:log4j-core", "version": "2.14.1"}]),
+    )
+    .await;
+    let body = import(&app, &zip, &seed_options())
+        .await
+        .expect_error(403, "SecurityScanFailed");
+    assert_eq!(body["securityScanResult"], "FAIL");
+    assert!(
+        body["securityFindings"]
+            .to_string()
+            .contains("CVE-2021-44228"),
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn warnings_need_the_option_and_its_permission() {
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({"endpoint": "http://payroll.acme-corp.net/api"}),
+        json!([]),
+    )
+    .await;
+    let body = import(&app, &zip, &seed_options())
+        .await
+        .expect_error(403, "SecurityScanFailed");
+    assert_eq!(body["securityScanResult"], "WARN");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowSecurityWarnings")
+    );
+
+    let mut scopes = ALL_SCOPES.to_vec();
+    scopes.push("installhub:import:override-security-warnings");
+    let token = Token::full().scopes(&scopes).mint();
+    let mut options = seed_options();
+    options["allowSecurityWarnings"] = json!(true);
+    let reply = import_as(&app, &token, &zip, &options, "").await;
+    let body = reply.json();
+    assert_eq!(reply.status, 200, "{body:#}");
+    assert_eq!(body["securityScanResult"], "WARN");
+    assert_eq!(body["warnings"][0]["code"], "SecurityFinding");
+    assert_eq!(body["warnings"][0]["artifactId"], "app-9");
+    assert_eq!(body["warnings"][0]["path"], "/endpoint");
+}
+
+#[tokio::test]
+async fn the_scan_route_answers_whatever_the_verdict() {
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({"code": "require('child_process').exec(cmd)"}),
+        json!([]),
+    )
+    .await;
+    let form = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
+    );
+    let reply = app
+        .send(
+            app.http
+                .post(app.url("/api/installhub/packages/scan"))
+                .bearer_auth(&app.token)
+                .multipart(form),
+        )
+        .await;
+    let body = reply.json();
+    assert_eq!(reply.status, 200, "{body:#}");
+    assert_eq!(body["result"], "FAIL");
+    assert_eq!(body["packageName"], "Scripted App");
+    assert!(!body["securityFindings"].as_array().unwrap().is_empty());
+
+    let clean = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(zip_bytes(&seed_bundle())).file_name("p.zip"),
+    );
+    let body = app
+        .send(
+            app.http
+                .post(app.url("/api/installhub/packages/scan"))
+                .bearer_auth(&app.token)
+                .multipart(clean),
+        )
+        .await
+        .json();
+    assert_eq!(body["result"], "PASS", "{body:#}");
+
+    let bad = reqwest::multipart::Form::new()
+        .part("package", reqwest::multipart::Part::bytes(b"nope".to_vec()));
+    app.send(
+        app.http
+            .post(app.url("/api/installhub/packages/scan"))
+            .bearer_auth(&app.token)
+            .multipart(bad),
+    )
+    .await
+    .expect_error(400, "InvalidZip");
+}
