@@ -11,7 +11,7 @@ use std::process::Command;
 
 use installhub_auth::{LocalKeyPair, MintRequest};
 use installhub_server::config::RateLimit;
-use installhub_server::demo::SOURCE_TENANT;
+use installhub_server::demo::{SOURCE_TENANT, TARGET_TENANT};
 use installhub_server::{RunningServer, ServerConfig};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -785,4 +785,134 @@ Content-Disposition: attachment; filename=\"p-1.0.0.zip\"\r\n\r\n"
     assert_eq!(body["error"], "DownloadFailed", "{run:#?}");
     assert!(!dir.path().join("p-1.0.0.zip").exists());
     assert!(part_files(dir.path()).is_empty());
+}
+
+/// A token that may export from the source and import into the target.
+fn importer_token(app: &TestServer) -> String {
+    LocalKeyPair::load_or_create(&app._dir.path().join("keys"))
+        .unwrap()
+        .mint(&MintRequest {
+            email: Some("cli-test@company.com".into()),
+            tenants: vec![SOURCE_TENANT.into(), TARGET_TENANT.into()],
+            scopes: vec!["installhub:export".into(), "installhub:import".into()],
+            ..MintRequest::new("cli-test")
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_uploads_a_bundle_and_shows_the_plan_and_the_result() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    let file = file.to_str().unwrap().to_owned();
+    let env = [
+        ("INSTALLHUB_URL", app.server.url()),
+        ("INSTALLHUB_TOKEN", importer_token(&app)),
+    ];
+
+    let run = run_cli(
+        &["import", &file, "--tenant", TARGET_TENANT, "--dry-run"],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with("Dry run of Employee Onboarding Suite 2.1.0"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("nothing was installed"), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("ent-44       EntitySchema       Create"),
+        "{run:#?}"
+    );
+
+    let run = run_cli(
+        &[
+            "import",
+            &file,
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Replace",
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with("Imported Employee Onboarding Suite 2.1.0"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("installed 5 artifact(s)"), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("order:    ent-44 -> rule-305 -> form-2005 -> thread-2002 -> proc-1001"),
+        "{run:#?}"
+    );
+
+    let run = run_cli(
+        &["import", &file, "--tenant", TARGET_TENANT, "--json"],
+        &env,
+        &app.work,
+    )
+    .await;
+    let body = run.expect_success().json();
+    assert_eq!(body["status"], "Success");
+    assert_eq!(body["artifactsInstalled"], 0);
+
+    // A tenant the token cannot reach: the server's error, exit code 1.
+    let run = run_cli(
+        &["import", &file, "--tenant", "tenant-elsewhere"],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("TenantAccessDenied"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_reports_offline_as_text_json_and_sarif() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    let file = file.to_str().unwrap().to_owned();
+    let run = run_cli(&["scan", &file], &[], &app.work).await;
+    run.expect_success();
+    assert_eq!(
+        run.stdout,
+        "Employee Onboarding Suite 2.1.0: PASS (0 finding(s))\n"
+    );
+
+    let body = run_cli(&["scan", &file, "--format", "json"], &[], &app.work)
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["result"], "PASS");
+    assert_eq!(body["securityFindings"], json!([]));
+
+    let sarif = run_cli(&["scan", &file, "--format", "sarif"], &[], &app.work)
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["name"],
+        "installhub-scan"
+    );
+    assert!(
+        !sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    std::fs::write(app.work.join("junk.zip"), b"not a zip").unwrap();
+    let run = run_cli(&["scan", "junk.zip"], &[], &app.work).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("InvalidZip"), "{run:#?}");
 }

@@ -1,0 +1,225 @@
+//! A crash in the middle of an install: the real `installhub serve` process
+//! is killed (SIGKILL, no chance to clean up) while it writes a large
+//! package inside its install transaction, then started again on the same
+//! data directory. The tenant must be exactly as before or fully imported,
+//! never in between, and the import's record must say which.
+
+#[path = "../crates/installhub-bundle/tests/support/mod.rs"]
+mod bundle_support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use installhub_auth::{LocalKeyPair, MintRequest};
+use installhub_domain::ArtifactType;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_installhub");
+const TENANT: &str = "tenant-crash";
+const ARTIFACTS: usize = 300;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the server on `port`; `failpoints` slow each artifact write.
+fn spawn(data: &Path, port: u16, failpoints: Option<&str>) -> Child {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("INSTALLHUB_TEST_FAILPOINTS")
+        .env_remove("INSTALLHUB_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(f) = failpoints {
+        command.env("INSTALLHUB_TEST_FAILPOINTS", f);
+    }
+    command.spawn().expect("the server starts")
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server at {base} did not become ready");
+}
+
+/// A package of `ARTIFACTS` schemas, each with some content to write.
+fn large_bundle() -> Vec<u8> {
+    let ids: Vec<String> = (0..ARTIFACTS).map(|i| format!("schema-{i:04}")).collect();
+    let artifacts: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let mut a = bundle_support::artifact(id, ArtifactType::EntitySchema, &[]);
+            a.definition = json!({"fields": (0..50).map(|f| json!({"name": format!("f{f}"), "type": "text"})).collect::<Vec<_>>()});
+            a
+        })
+        .collect();
+    let order: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let bundle = installhub_bundle::prepare(bundle_support::input(&order), &artifacts).unwrap();
+    bundle_support::zip_bytes(&bundle)
+}
+
+async fn json_get(http: &reqwest::Client, token: &str, url: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_install_leaves_the_tenant_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    // 25 ms per artifact: the install transaction runs for several seconds.
+    let mut server = spawn(&data, port, Some("install_artifact_delay_ms=25"));
+    wait_ready(&http, &base).await;
+    let token = LocalKeyPair::load_or_create(&data.join("keys"))
+        .unwrap()
+        .mint(&MintRequest {
+            email: Some("crash@company.com".into()),
+            tenants: vec![TENANT.into()],
+            scopes: vec!["installhub:admin".into(), "installhub:import".into()],
+            ..MintRequest::new("crash-test")
+        })
+        .unwrap();
+    let put = http
+        .put(format!("{base}/api/installhub/tenants/{TENANT}"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Crash", "plan": "Enterprise", "status": "Active"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+
+    let zip = large_bundle();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(zip.clone())
+                .file_name("large.zip")
+                .mime_str("application/zip")
+                .unwrap(),
+        )
+        .part(
+            "options",
+            reqwest::multipart::Part::text(json!({"targetTenantId": TENANT}).to_string()),
+        );
+    let request = http
+        .post(format!("{base}/api/installhub/packages/import"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send();
+    let pending = tokio::spawn(request);
+
+    // The import record is committed before the install transaction opens;
+    // once it shows, the install is under way. Then kill the server
+    // mid-transaction.
+    let imports_url = format!("{base}/api/installhub/tenants/{TENANT}/imports");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let import_id = loop {
+        let list = json_get(&http, &token, &imports_url).await;
+        if let Some(id) = list["imports"][0]["importId"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the import never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        pending.await.unwrap().is_err(),
+        "the import answered before the kill: make the install slower"
+    );
+
+    // Restart without failpoints on the same data directory.
+    let mut server = spawn(&data, port, None);
+    wait_ready(&http, &base).await;
+    let artifacts = json_get(
+        &http,
+        &token,
+        &format!("{base}/api/installhub/tenants/{TENANT}/artifacts?limit=1000"),
+    )
+    .await;
+    let count = artifacts["artifacts"].as_array().unwrap().len();
+    let record = json_get(
+        &http,
+        &token,
+        &format!("{base}/api/installhub/imports/{import_id}"),
+    )
+    .await;
+    let installed = json_get(
+        &http,
+        &token,
+        &format!("{base}/api/installhub/tenants/{TENANT}/installed-packages"),
+    )
+    .await;
+    match count {
+        0 => {
+            assert_eq!(record["status"], "Failed", "{record:#}");
+            assert!(
+                record["result"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("stopped")
+            );
+            assert_eq!(installed["installedPackages"], json!([]));
+        }
+        n if n == ARTIFACTS => {
+            assert_eq!(record["status"], "Success", "{record:#}");
+            assert_eq!(installed["installedPackages"].as_array().unwrap().len(), 1);
+        }
+        n => panic!("{n} of {ARTIFACTS} artifacts are visible after the crash"),
+    }
+
+    // The same package imports whole after the restart.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(zip).file_name("large.zip"),
+        )
+        .part(
+            "options",
+            reqwest::multipart::Part::text(json!({"targetTenantId": TENANT}).to_string()),
+        );
+    let reply = http
+        .post(format!("{base}/api/installhub/packages/import"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let artifacts = json_get(
+        &http,
+        &token,
+        &format!("{base}/api/installhub/tenants/{TENANT}/artifacts?limit=1000"),
+    )
+    .await;
+    assert_eq!(artifacts["artifacts"].as_array().unwrap().len(), ARTIFACTS);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
