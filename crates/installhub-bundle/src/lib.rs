@@ -19,5 +19,5 @@ pub use limits::{
     ReadLimits,
 };
 pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare};
-pub use read::{VerifiedBundle, read_bundle};
+pub use read::{VerifiedBundle, read_bundle, read_bundle_each};
 pub use write::write_zip;

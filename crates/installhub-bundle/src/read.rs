@@ -58,6 +58,54 @@ pub fn read_bundle<R: Read + Seek>(
     input: R,
     limits: &ReadLimits,
 ) -> Result<VerifiedBundle, BundleError> {
+    let mut parsed: Vec<(usize, ArtifactFile)> = Vec::new();
+    let manifest = read(input, limits, VERIFY_BATCH_BYTES, |line, artifact| {
+        parsed.push((line, artifact));
+        Ok(())
+    })?;
+    // In manifest order; files and lines pair one to one (`match_files`).
+    parsed.sort_unstable_by_key(|(line, _)| *line);
+    Ok(VerifiedBundle {
+        manifest,
+        artifacts: parsed.into_iter().map(|(_, artifact)| artifact).collect(),
+    })
+}
+
+/// Inflated bytes verified together when the caller streams artifacts: small
+/// enough that a batch and its parsed artifacts stay far below 100 MiB.
+const STREAM_BATCH_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The same checks as [`read_bundle`], handing each verified artifact file
+/// to `visit` (in archive order) instead of keeping them all: memory stays
+/// bounded by a small batch whatever the bundle's size. Nothing is handed
+/// over before the archive's structure, names, limits and manifest passed;
+/// an artifact failing its hash stops the read with that error, so a caller
+/// writing as it goes must be ready to undo (the importer writes inside a
+/// transaction). `visit` may stop the read by returning an error.
+pub fn read_bundle_each<R, F>(
+    input: R,
+    limits: &ReadLimits,
+    mut visit: F,
+) -> Result<Manifest, BundleError>
+where
+    R: Read + Seek,
+    F: FnMut(ArtifactFile) -> Result<(), BundleError>,
+{
+    read(input, limits, STREAM_BATCH_BYTES, |_, artifact| {
+        visit(artifact)
+    })
+}
+
+fn read<R, F>(
+    input: R,
+    limits: &ReadLimits,
+    batch_bytes: u64,
+    visit: F,
+) -> Result<Manifest, BundleError>
+where
+    R: Read + Seek,
+    F: FnMut(usize, ArtifactFile) -> Result<(), BundleError>,
+{
     // The checks do many small reads; a bare `File` would make each one a
     // system call.
     let (mut archive, entries) = open(BufReader::new(input), limits)?;
@@ -66,11 +114,8 @@ pub fn read_bundle<R: Read + Seek>(
     };
     let manifest = parse_manifest(&inflate(&mut archive, manifest_entry)?)?;
     let files = match_files(&manifest, &entries)?;
-    let artifacts = verify_files(&mut archive, &manifest, &files)?;
-    Ok(VerifiedBundle {
-        manifest,
-        artifacts,
-    })
+    verify_files(&mut archive, &manifest, &files, batch_bytes, visit)?;
+    Ok(manifest)
 }
 
 /// Everything that needs no inflating: the raw layout, the names, then the
@@ -147,32 +192,37 @@ fn match_files<'a>(
 /// needs the archive, so it is sequential; hashing and parsing are spread
 /// over the cores a bounded batch at a time, so memory stays near one batch
 /// of raw bytes plus the parsed files. Returns the files in manifest order.
-fn verify_files<R: Read + Seek>(
+fn verify_files<R, F>(
     archive: &mut ZipArchive<R>,
     manifest: &Manifest,
     files: &[(&Entry, usize)],
-) -> Result<Vec<ArtifactFile>, BundleError> {
-    let mut parsed: Vec<Option<ArtifactFile>> = vec![None; manifest.artifacts.len()];
+    batch_limit: u64,
+    mut visit: F,
+) -> Result<(), BundleError>
+where
+    R: Read + Seek,
+    F: FnMut(usize, ArtifactFile) -> Result<(), BundleError>,
+{
     let mut batch: Vec<(&Entry, usize, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
     for (i, &(file, line)) in files.iter().enumerate() {
         let bytes = inflate(archive, file)?;
         batch_bytes += bytes.len() as u64;
         batch.push((file, line, bytes));
-        if batch_bytes >= VERIFY_BATCH_BYTES || i + 1 == files.len() {
+        if batch_bytes >= batch_limit || i + 1 == files.len() {
             let results = par::map(&batch, |(file, line, bytes)| {
                 verify_file(&file.name, &manifest.artifacts[*line], bytes)
             });
-            for ((_, line, _), result) in batch.iter().zip(results) {
-                parsed[*line] = Some(result?);
-            }
+            let lines: Vec<usize> = batch.iter().map(|(_, line, _)| *line).collect();
+            // The inflated bytes go before the parsed artifacts are handed on.
             batch.clear();
             batch_bytes = 0;
+            for (line, result) in lines.into_iter().zip(results) {
+                visit(line, result?)?;
+            }
         }
     }
-    // Files and lines pair one to one (see `match_files`), so every slot is
-    // filled.
-    Ok(parsed.into_iter().flatten().collect())
+    Ok(())
 }
 
 /// Checks one inflated artifact file against its manifest line: hash

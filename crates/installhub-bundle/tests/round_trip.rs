@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use installhub_bundle::{
-    ArtifactFile, ReadLimits, encode_artifact, prepare, read_bundle, write_zip,
+    ArtifactFile, BundleError, ReadLimits, encode_artifact, prepare, read_bundle, read_bundle_each,
+    write_zip,
 };
 use installhub_domain::{Artifact, ArtifactId, ArtifactStatus, ArtifactType, Reference, TenantId};
 use proptest::prelude::*;
@@ -76,6 +77,48 @@ fn many(n: usize) -> (Vec<Artifact>, Vec<String>) {
         })
         .collect();
     (artifacts, ids)
+}
+
+#[test]
+fn streaming_visits_every_artifact_once_and_can_be_stopped() {
+    let (artifacts, ids) = many(64);
+    let order: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
+    let whole = read(&bytes).unwrap();
+    let mut seen = Vec::new();
+    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |a| {
+        seen.push(a);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(manifest, whole.manifest);
+    seen.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = whole.artifacts.clone();
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(seen, expected);
+
+    let mut visited = 0;
+    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_| {
+        visited += 1;
+        Err(BundleError::Io(std::io::Error::other("stop")))
+    })
+    .unwrap_err();
+    assert_eq!(visited, 1);
+    assert!(err.to_string().contains("stop"), "{err}");
+
+    // A hostile archive hands nothing over.
+    let mut tampered = bytes.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0xff;
+    let mut visited = 0;
+    assert!(
+        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_| {
+            visited += 1;
+            Ok(())
+        })
+        .is_err()
+    );
+    assert_eq!(visited, 0);
 }
 
 #[test]

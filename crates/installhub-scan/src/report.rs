@@ -101,8 +101,9 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
-    /// Sorts, drops exact duplicates and computes the verdict.
-    pub(crate) fn from_findings(mut findings: Vec<Finding>) -> ScanReport {
+    /// Sorts, drops exact duplicates and computes the verdict; also merges
+    /// the findings of scans run one artifact at a time.
+    pub fn from_findings(mut findings: Vec<Finding>) -> ScanReport {
         findings.sort_by(|a, b| {
             (&a.artifact_id, &a.path, &a.rule_id, &a.message).cmp(&(
                 &b.artifact_id,

@@ -26,7 +26,7 @@ use crate::extract::{
     ImportPath, QueryParams, TenantPath, parse_json, require_scope, require_tenant,
 };
 use crate::import::{
-    self, ImportInput, ImportResponse, copy_stored, read_multipart, read_verified,
+    self, ImportInput, ImportResponse, copy_stored, read_multipart, verify_and_scan,
 };
 use crate::state::AppState;
 
@@ -269,10 +269,8 @@ pub async fn scan_package(
         .package
         .ok_or_else(|| missing_part("package", "the package ZIP"))?;
     let limit = state.config().limits.max_upload_bytes();
-    let verified =
-        std::sync::Arc::new(read_verified(&bundle, ReadLimits::with_size_limit(limit)).await?);
-    let report = import::scan(&state, &verified).await?;
-    let manifest = &verified.manifest;
+    let (manifest, report) =
+        verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
     Ok(Json(ScanResponse {
         package_id: manifest.package_id.to_string(),
         package_name: manifest.name.clone(),

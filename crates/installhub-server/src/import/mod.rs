@@ -13,23 +13,26 @@
 
 mod upload;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use installhub_bundle::{
-    BundleErrorCode, ReadLimits, VerifiedBundle, encode_artifact, read_bundle,
+    ArtifactFile, BundleErrorCode, ReadLimits, encode_artifact, read_bundle_each,
 };
 use installhub_domain::import::{
-    ArtifactPlan, ConflictEntry, ExistingArtifact, ImportOptions, ImportWarning, InstalledRef,
-    PlanContext, ValidImportOptions, plan_import,
+    ArtifactPlan, ConflictEntry, ExistingArtifact, ImportOptions, ImportPlan, ImportWarning,
+    InstalledRef, PlanContext, ValidImportOptions, plan_import,
 };
 use installhub_domain::manifest::sha256_hex;
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, Caller, ErrorCode, Failure, ImportSource, ImportStatus,
-    PackageId, Reference, Scope, Tenant, TenantId, TenantStatus,
+    Manifest, PackageId, Reference, Scope, Tenant, TenantId, TenantStatus,
 };
 use installhub_scan::{ScanInput, ScanReport, Verdict};
-use installhub_store::{AuditEntry, AuditOutcome, ImportRecord, InstalledPackage, NewArtifact};
+use installhub_store::{
+    AuditEntry, AuditOutcome, ImportRecord, InstallTx, InstalledPackage, NewArtifact,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -186,36 +189,34 @@ pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
     Failure::new(code, message).field("package").into()
 }
 
-/// Step 3: reads and verifies the whole archive off the async threads.
-pub async fn read_verified(
+/// Steps 3 and 4 in one pass off the async threads: every archive check,
+/// each artifact scanned as it is verified and then dropped, so memory
+/// stays bounded whatever the bundle's size. Answers the manifest and the
+/// merged scan report.
+pub async fn verify_and_scan(
+    state: &AppState,
     bundle: &ReceivedBundle,
     limits: ReadLimits,
-) -> ApiResult<VerifiedBundle> {
+) -> ApiResult<(Manifest, ScanReport)> {
     let path = bundle.file.path().to_path_buf();
+    let scanner = Arc::clone(state.scanner());
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
-        read_bundle(file, &limits).map_err(bundle_error)
+        let mut findings = Vec::new();
+        let manifest = read_bundle_each(file, &limits, |artifact| {
+            let report = scanner.scan([ScanInput {
+                artifact_id: artifact.id.as_str(),
+                definition: &artifact.definition,
+                libraries: &artifact.libraries,
+            }]);
+            findings.extend(report.security_findings);
+            Ok(())
+        })
+        .map_err(bundle_error)?;
+        Ok((manifest, ScanReport::from_findings(findings)))
     })
     .await
     .map_err(ApiError::internal)?
-}
-
-/// Runs the security scan off the async threads.
-pub async fn scan(
-    state: &AppState,
-    bundle: &std::sync::Arc<VerifiedBundle>,
-) -> ApiResult<ScanReport> {
-    let scanner = state.scanner().clone();
-    let bundle = std::sync::Arc::clone(bundle);
-    tokio::task::spawn_blocking(move || {
-        scanner.scan(bundle.artifacts.iter().map(|a| ScanInput {
-            artifact_id: a.id.as_str(),
-            definition: &a.definition,
-            libraries: &a.libraries,
-        }))
-    })
-    .await
-    .map_err(ApiError::internal)
 }
 
 fn scan_refusal(report: &ScanReport, warnings_allowed_but_missing: bool) -> ApiError {
@@ -275,6 +276,72 @@ fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
             tenant_id: r.tenant_id.clone().filter(|t| t != source),
         })
         .collect()
+}
+
+/// Target artifacts read at once to compare with the package.
+const EXISTING_CHUNK: usize = 50;
+/// Artifacts written per statement batch during the install.
+const WRITE_BATCH: usize = 100;
+/// Verified artifacts in flight between the reader thread and the writer.
+const WRITE_QUEUE: usize = 32;
+
+/// The install's second pass over the file: the reader verifies every entry
+/// again (the file is ours, but a check costs little next to a write) and
+/// hands the artifacts to write over a short queue, so at most a batch of
+/// them is in memory at once. Any failure returns before commit.
+async fn write_artifacts(
+    tx: &mut InstallTx,
+    bundle: &ReceivedBundle,
+    limits: ReadLimits,
+    plan: &ImportPlan,
+    tenant: &Tenant,
+    manifest: &Manifest,
+) -> ApiResult<()> {
+    let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<ArtifactFile>(WRITE_QUEUE);
+    let path = bundle.file.path().to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
+        read_bundle_each(file, &limits, |artifact| {
+            if wanted.contains(&artifact.id) {
+                sender.blocking_send(artifact).map_err(|_| {
+                    installhub_bundle::BundleError::Io(std::io::Error::other(
+                        "the install stopped reading the package",
+                    ))
+                })?;
+            }
+            Ok(())
+        })
+        .map_err(bundle_error)
+    });
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    while let Some(file) = receiver.recv().await {
+        batch.push(NewArtifact {
+            tenant_id: tenant.tenant_id.clone(),
+            references: retarget(&file.references, &manifest.source_tenant_id),
+            id: file.id,
+            artifact_type: file.r#type,
+            name: file.name,
+            version: file.version,
+            status: file.status,
+            definition: file.definition,
+            libraries: file.libraries,
+        });
+        if batch.len() == WRITE_BATCH {
+            tx.write_artifacts(&batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        tx.write_artifacts(&batch).await?;
+    }
+    let reread = reader.await.map_err(ApiError::internal)??;
+    if reread.checksum != manifest.checksum {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "the package file changed during the import"
+        )));
+    }
+    Ok(())
 }
 
 fn existing_artifact(artifact: &Artifact) -> ExistingArtifact {
@@ -450,13 +517,8 @@ async fn install(
         .detail("maxBytes", plan_limits.max_package_bytes)
         .into());
     }
-    let bundle = read_verified(
-        &input.bundle,
-        ReadLimits::with_size_limit(plan_limits.max_package_bytes),
-    )
-    .await?;
-    drop(input.bundle);
-    let manifest = &bundle.manifest;
+    let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
+    let (manifest, report) = verify_and_scan(state, &input.bundle, limits.clone()).await?;
     *seen = Some((
         manifest.package_id.clone(),
         manifest.name.clone(),
@@ -471,23 +533,19 @@ async fn install(
             &manifest.version,
         )
         .await?;
-    if bundle.artifacts.len() > plan_limits.max_artifacts {
+    let count = manifest.artifacts.len();
+    if count > plan_limits.max_artifacts {
         return Err(Failure::new(
             ErrorCode::TooManyArtifacts,
             format!(
-                "The package has {} artifacts; tenant '{}' is on the {} plan, which accepts up to {}.",
-                bundle.artifacts.len(),
-                tenant.tenant_id,
-                tenant.plan,
-                plan_limits.max_artifacts
+                "The package has {count} artifacts; tenant '{}' is on the {} plan, which accepts up to {}.",
+                tenant.tenant_id, tenant.plan, plan_limits.max_artifacts
             ),
         )
-        .detail("artifactCount", bundle.artifacts.len())
+        .detail("artifactCount", count)
         .detail("maxArtifacts", plan_limits.max_artifacts)
         .into());
     }
-    let bundle = std::sync::Arc::new(bundle);
-    let report = scan(state, &bundle).await?;
     let mut warnings = Vec::new();
     match report.result {
         Verdict::Pass => {}
@@ -499,20 +557,18 @@ async fn install(
     }
 
     // Step 5: everything below runs under the tenant's install lock.
-    let manifest = &bundle.manifest;
+    let manifest = &manifest;
     let ids: Vec<ArtifactId> = manifest.artifacts.iter().map(|a| a.id.clone()).collect();
     let mut tx = state.store().begin_install(&tenant.tenant_id).await?;
-    let current: HashMap<ArtifactId, Artifact> = tx
-        .artifacts_by_ids(&ids)
-        .await?
-        .into_iter()
-        .filter(|a| a.status != ArtifactStatus::Deleted)
-        .map(|a| (a.id.clone(), a))
-        .collect();
-    let existing: HashMap<ArtifactId, ExistingArtifact> = current
-        .iter()
-        .map(|(id, a)| (id.clone(), existing_artifact(a)))
-        .collect();
+    // A few at a time: only their hashes are kept, not their definitions.
+    let mut existing: HashMap<ArtifactId, ExistingArtifact> = HashMap::new();
+    for chunk in ids.chunks(EXISTING_CHUNK) {
+        for artifact in tx.artifacts_by_ids(chunk).await? {
+            if artifact.status != ArtifactStatus::Deleted {
+                existing.insert(artifact.id.clone(), existing_artifact(&artifact));
+            }
+        }
+    }
     let installed: Vec<InstalledRef> = tx
         .installed_packages()
         .await?
@@ -559,26 +615,7 @@ async fn install(
     };
 
     if !dry_run {
-        let files: HashMap<&ArtifactId, &installhub_bundle::ArtifactFile> =
-            bundle.artifacts.iter().map(|a| (&a.id, a)).collect();
-        let writes: Vec<NewArtifact> = plan
-            .to_write()
-            .map(|id| {
-                let file = files[id];
-                NewArtifact {
-                    tenant_id: tenant.tenant_id.clone(),
-                    id: file.id.clone(),
-                    artifact_type: file.r#type,
-                    name: file.name.clone(),
-                    version: file.version.clone(),
-                    status: file.status,
-                    definition: file.definition.clone(),
-                    references: retarget(&file.references, &manifest.source_tenant_id),
-                    libraries: file.libraries.clone(),
-                }
-            })
-            .collect();
-        tx.write_artifacts(&writes).await?;
+        write_artifacts(&mut tx, &input.bundle, limits, &plan, tenant, manifest).await?;
         let artifact_ids = plan
             .artifacts
             .iter()
