@@ -118,10 +118,16 @@ fn read_end_record<R: Read + Seek>(
         read_at(input, file_len - tail_len, &mut tail)?;
         let signature = EOCD_SIGNATURE.to_le_bytes();
         return Err(BundleError::invalid_zip(
-            match tail.windows(4).rposition(|w| w == signature) {
-                Some(at) => format!(
-                    "{} bytes follow the end-of-central-directory record (an archive comment or trailing data)",
-                    tail_len - at as u64 - EOCD_LEN
+            // A signature too close to the end to start a whole record is
+            // no record at all (found by fuzzing: the subtraction below
+            // would underflow).
+            match tail
+                .windows(4)
+                .rposition(|w| w == signature)
+                .and_then(|at| tail_len.checked_sub(at as u64 + EOCD_LEN))
+            {
+                Some(extra) => format!(
+                    "{extra} bytes follow the end-of-central-directory record (an archive comment or trailing data)"
                 ),
                 None => "not a ZIP archive: no end-of-central-directory record".to_owned(),
             },

@@ -246,6 +246,16 @@ fn verify_file(
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
+    // The bytes must be the canonical encoding of what they parse to
+    // (found by fuzzing): otherwise whitespace, escapes, number spellings
+    // or a repeated key would make the installed artifact hash differently
+    // from its manifest line, and a re-export differ from the package.
+    if artifact.encode() != bytes {
+        return Err(BundleError::InvalidArtifactFile {
+            path: path.to_owned(),
+            reason: "the file is not in canonical form (two-space pretty JSON, fields in bundle order, keys sorted, one trailing newline); re-export the package".to_owned(),
+        });
+    }
     check_against_line(path, &artifact, line)?;
     Ok(artifact)
 }

@@ -918,3 +918,49 @@ fn forge_manifest_raw(files: &[(&str, &[u8])]) -> Vec<u8> {
         m.checksum = m.computed_checksum();
     })
 }
+
+// --- Found by fuzzing (fuzz/regressions). ---
+
+#[test]
+fn an_end_signature_in_the_last_bytes_is_no_end_record() {
+    let bytes =
+        include_bytes!("../../../fuzz/regressions/read_bundle/eocd-signature-in-last-21-bytes");
+    assert_invalid_zip(
+        bytes,
+        "not a ZIP archive: no end-of-central-directory record",
+    );
+}
+
+#[test]
+fn an_artifact_file_not_in_canonical_form_is_refused() {
+    let bytes =
+        include_bytes!("../../../fuzz/regressions/read_bundle/noncanonical-artifact-file.zip");
+    let err = read_err(bytes);
+    assert_eq!(err.code().as_str(), "InvalidZip");
+    assert!(err.to_string().contains("not in canonical form"), "{err}");
+    // Compact JSON with the right hash and checksum: refused the same way.
+    let compact =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&seed_file(A)).unwrap())
+            .unwrap();
+    let files: Vec<(String, Vec<u8>)> = seed_bundle()
+        .files()
+        .filter(|(p, _)| *p != "manifest.json")
+        .map(|(p, b)| {
+            (
+                p.to_owned(),
+                if p == A { compact.clone() } else { b.to_vec() },
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let manifest = forge_manifest(&refs, |_| {});
+    let mut hostile = Hostile::new();
+    for (path, bytes) in &refs {
+        hostile = hostile.file(path, bytes);
+    }
+    let err = read_err(&hostile.file("manifest.json", &manifest).finish());
+    assert!(err.to_string().contains("not in canonical form"), "{err}");
+}
