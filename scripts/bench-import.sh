@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Import benchmarks (release build, loopback, SQLite in a temporary data
+# directory):
+#
+# 1. A 1,000-artifact Enterprise package (~20 KB of JSON each) imported end
+#    to end over HTTP (upload, verify, scan, install, commit), median of
+#    RUNS imports into fresh tenants, against `unzip -tq` plus `sha256sum`
+#    of the same file.
+# 2. Peak RSS (VmHWM) of the server process after importing a package of
+#    each size in SIZES_MB (incompressible content, so the upload is about
+#    as large as its content), one fresh server per size.
+#
+#   scripts/bench-import.sh            RUNS=5 SIZES_MB="60 360"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${RUNS:-5}"
+sizes="${SIZES_MB:-60 360}"
+for tool in curl unzip sha256sum; do
+  command -v "$tool" >/dev/null || { echo "bench-import: needs $tool" >&2; exit 1; }
+done
+
+cargo build --release --quiet --bin installhub --example make_bundle
+bin=target/release/installhub
+make_bundle=target/release/examples/make_bundle
+work=$(mktemp -d)
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_server() {
+  rm -rf "$work/data"
+  port=$((20000 + RANDOM % 20000))
+  INSTALLHUB_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >/dev/null 2>"$work/server.log" &
+  pid=$!
+  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+  token=$("$bin" token --data-dir "$work/data" --tenant '*' --scope installhub:admin --scope installhub:import)
+}
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+
+tenant() { # name → an empty Enterprise tenant
+  curl -sf -X PUT "http://127.0.0.1:$port/api/installhub/tenants/$1" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name":"Bench","plan":"Enterprise","status":"Active"}' >/dev/null
+}
+
+import() { # file tenant → seconds, checks the answer
+  local out
+  out=$(curl -s -w '\n%{http_code} %{time_total}' -X POST "http://127.0.0.1:$port/api/installhub/packages/import" \
+    -H "Authorization: Bearer $token" \
+    -F "package=@$1;type=application/zip" \
+    -F "options={\"targetTenantId\":\"$2\"};type=application/json")
+  local status time
+  read -r status time < <(tail -n1 <<<"$out")
+  if [ "$status" != 200 ]; then echo "import failed ($status): $(head -c 600 <<<"$out")" >&2; exit 1; fi
+  echo "$time"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+
+# --- 1. 1,000 artifacts end to end. ---
+"$make_bundle" "$work/k.zip" 1000 20000 text >/dev/null
+start_server
+for i in $(seq 1 "$runs"); do tenant "tenant-bench-$i"; done
+tenant tenant-bench-warmup; import "$work/k.zip" tenant-bench-warmup >/dev/null
+import_s=$(for i in $(seq 1 "$runs"); do import "$work/k.zip" "tenant-bench-$i"; done | median)
+stop_server
+base_s=$(for _ in $(seq 1 "$runs"); do
+  s=$(date +%s%N); unzip -tq "$work/k.zip" >/dev/null; sha256sum "$work/k.zip" >/dev/null; e=$(date +%s%N)
+  echo "scale=6; ($e - $s) / 1000000000" | bc
+done | median)
+zip_mb=$(du -m "$work/k.zip" | cut -f1)
+printf '1,000 artifacts (%s MB zip): import %s s, unzip -t + sha256sum %s s, ratio %.1f\n' \
+  "$zip_mb" "$import_s" "$base_s" "$(echo "$import_s / $base_s" | bc -l)"
+
+# --- 2. Peak RSS by package size. ---
+for mb in $sizes; do
+  per=$(( mb * 1000 * 1000 / 1000 * 4 / 3 ))   # content per artifact for ~mb of zip
+  "$make_bundle" "$work/big.zip" 1000 "$per" random >/dev/null
+  start_server
+  tenant tenant-bench-rss
+  idle_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  t=$(import "$work/big.zip" tenant-bench-rss)
+  peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  stop_server
+  printf '%s MB zip (%s MB inflated): import %s s, server peak RSS %d MiB (idle %d MiB)\n' \
+    "$(du -m "$work/big.zip" | cut -f1)" "$(( per * 1000 / 1000000 ))" "$t" "$(( peak_kb / 1024 ))" "$(( idle_kb / 1024 ))"
+  rm -f "$work/big.zip"
+done
