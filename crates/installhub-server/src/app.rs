@@ -2,6 +2,7 @@
 //! annotations, then the layers every request passes through.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,23 +26,41 @@ use crate::state::AppState;
 /// Room for the multipart framing and the `options` part around a package.
 const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 
+/// Body and time limits per group of routes.
+struct RouteLimits {
+    upload_bytes: usize,
+    timeout: Duration,
+    upload_timeout: Duration,
+}
+
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router(usize::MAX).split_for_parts().1
+    api_router(&RouteLimits {
+        upload_bytes: usize::MAX,
+        timeout: Duration::MAX,
+        upload_timeout: Duration::MAX,
+    })
+    .split_for_parts()
+    .1
 }
 
 /// The routes that receive a package take far larger bodies than the JSON
-/// routes; they stream them to disk and enforce the plan limits themselves
-/// (SECURITY.md 14). Everything else keeps the JSON limit.
-fn upload_routes(upload_limit: usize) -> OpenApiRouter<AppState> {
+/// routes, and longer: they stream them to disk and enforce the plan limits
+/// themselves (SECURITY.md 14). Everything else keeps the JSON limit and the
+/// short timeout.
+fn upload_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(imports::import_package))
         .routes(routes!(imports::scan_package))
-        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(DefaultBodyLimit::max(limits.upload_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.upload_timeout,
+        ))
 }
 
-fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
@@ -56,11 +75,20 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(packages::export::export))
         .routes(routes!(packages::get::get_package))
         .routes(routes!(packages::download::download))
-        .merge(upload_routes(upload_limit))
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::list_imports))
         .routes(routes!(imports::installed_packages))
         .routes(routes!(imports::audit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.timeout,
+        ))
+}
+
+fn api_router(limits: &RouteLimits) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(json_routes(limits))
+        .merge(upload_routes(limits))
 }
 
 /// The whole service.
@@ -68,10 +96,14 @@ pub fn router(state: AppState) -> Router {
     let upload_limit =
         usize::try_from(state.config().limits.max_upload_bytes() + MULTIPART_OVERHEAD)
             .unwrap_or(usize::MAX);
-    let (routes, api) = api_router(upload_limit).split_for_parts();
+    let (routes, api) = api_router(&RouteLimits {
+        upload_bytes: upload_limit,
+        timeout: state.config().limits.request_timeout,
+        upload_timeout: state.config().limits.upload_timeout,
+    })
+    .split_for_parts();
     let api = Arc::new(api);
     let body_limit = state.config().limits.json_body_bytes;
-    let timeout = state.config().limits.request_timeout;
     let request_id = HeaderName::from_static("x-request-id");
 
     routes
@@ -89,10 +121,6 @@ pub fn router(state: AppState) -> Router {
         // The hard ceiling for every route; JSON routes stop far below it
         // at `DefaultBodyLimit`.
         .layer(RequestBodyLimitLayer::new(upload_limit.max(body_limit)))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -127,8 +127,12 @@ pub struct LimitsConfig {
     pub exports_per_tenant: RateLimit,
     /// Largest JSON body any route accepts.
     pub json_body_bytes: usize,
-    /// How long a request may take before it is answered with 503.
+    /// How long a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// The same for the routes that receive a package (a 500 MB upload on a
+    /// slow link takes minutes). An import already received runs to its end
+    /// and records its outcome even when the answer can no longer be sent.
+    pub upload_timeout: Duration,
     /// Import limits per plan (seed 03).
     pub standard_plan: PlanLimits,
     pub enterprise_plan: PlanLimits,
@@ -173,6 +177,7 @@ impl Default for LimitsConfig {
             },
             json_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(30 * 60),
             standard_plan: PlanLimits {
                 max_package_bytes: 50 * 1024 * 1024,
                 max_artifacts: 100,

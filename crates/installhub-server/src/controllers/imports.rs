@@ -154,7 +154,16 @@ pub async fn import_package(
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
-    let outcome = import::run(&state, &caller, &options, query.dry_run, input).await;
+    // Once received, the import runs in its own task: a client that goes
+    // away or a timeout then cannot cut it off half-recorded; it finishes
+    // and its record says how.
+    let dry_run = query.dry_run;
+    let task =
+        tokio::spawn(async move { import::run(&state, &caller, &options, dry_run, input).await });
+    let outcome = match task.await {
+        Ok(outcome) => outcome,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
     let mut response = match outcome.result {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.into_response(),
