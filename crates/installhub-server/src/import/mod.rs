@@ -179,12 +179,13 @@ pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
         BundleErrorCode::ChecksumMismatch => ErrorCode::ChecksumMismatch,
         BundleErrorCode::Internal => return ApiError::internal(error),
     };
-    let message = match code {
-        ErrorCode::ManifestMissing => {
-            "manifest.json was not found at the root of the ZIP.".to_owned()
-        }
-        ErrorCode::ChecksumMismatch => format!("Bundle integrity check failed: {error}."),
-        _ => format!("The package is not a valid bundle: {error}."),
+    // The reader's message names the entry and the reason; it only needs to
+    // read as a sentence.
+    let text = error.to_string();
+    let mut chars = text.chars();
+    let message = match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => code.as_str().to_owned(),
     };
     Failure::new(code, message).field("package").into()
 }
