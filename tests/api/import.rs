@@ -581,10 +581,19 @@ async fn permissions_and_identity_are_checked() {
         .expect_error(403, "InsufficientPermission");
     let mut options = seed_options();
     options["importedBy"] = json!("someone-else@company.com");
-    let body = import(&app, &zip, &options)
-        .await
-        .expect_error(400, "ImportedByMismatch");
+    let reply = import(&app, &zip, &options).await;
+    let body = reply.expect_error(400, "ImportedByMismatch");
     assert_eq!(body["errors"][0]["field"], "options.importedBy");
+    // The refusal is in the target's history, as the caller may read it.
+    let import_id = reply
+        .header("x-import-id")
+        .expect("a refused import is recorded");
+    let record = app
+        .get(&format!("/api/installhub/imports/{import_id}"))
+        .await
+        .json();
+    assert_eq!(record["status"], "Failed");
+    assert_eq!(record["result"]["error"], "ImportedByMismatch");
     let mut options = seed_options();
     options["allowSecurityWarnings"] = json!(true);
     import(&app, &zip, &options)
@@ -652,9 +661,12 @@ async fn bad_options_and_bodies_are_reported() {
     .await
     .expect_error(415, "UnsupportedMediaType");
     // A target that does not exist.
-    import(&app, &zip, &json!({"targetTenantId": "tenant-nowhere"}))
-        .await
-        .expect_error(403, "TenantAccessDenied");
+    let reply = import(&app, &zip, &json!({"targetTenantId": "tenant-nowhere"})).await;
+    reply.expect_error(403, "TenantAccessDenied");
+    assert!(
+        reply.header("x-import-id").is_none(),
+        "nothing is recorded for a tenant the caller cannot read"
+    );
 }
 
 #[tokio::test]

@@ -364,28 +364,31 @@ pub async fn run(
     input: ImportInput,
 ) -> ImportOutcome {
     let started_at = Utc::now();
-    let valid = match check_request(caller, options, query_dry_run) {
-        Ok(valid) => valid,
-        Err(e) => {
-            return ImportOutcome {
-                import_id: None,
-                result: Err(e),
-            };
-        }
+    let checked = check_request(caller, options, query_dry_run);
+    let tenant = match &checked {
+        Ok(valid) => target_tenant(state, &valid.target_tenant_id).await,
+        Err(_) => Err(ApiError::failures(Vec::new())),
     };
-    let tenant = match target_tenant(state, &valid.target_tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => {
-            return ImportOutcome {
-                import_id: None,
-                result: Err(e),
-            };
-        }
+    // A refused import is recorded too when its target is a tenant the
+    // caller may read; nobody can write into another tenant's history.
+    let record_tenant = match &tenant {
+        Ok(tenant) => Some(tenant.tenant_id.clone()),
+        Err(_) => recordable_target(state, caller, options).await,
+    };
+    let Some(record_tenant) = record_tenant else {
+        let error = match (checked, tenant) {
+            (Err(e), _) | (Ok(_), Err(e)) => e,
+            (Ok(_), Ok(_)) => unreachable!("a found tenant is recordable"),
+        };
+        return ImportOutcome {
+            import_id: None,
+            result: Err(error),
+        };
     };
     let import_id = installhub_domain::ImportId::random().to_string();
     let record = ImportRecord {
         import_id: import_id.clone(),
-        tenant_id: tenant.tenant_id.clone(),
+        tenant_id: record_tenant.clone(),
         package_id: None,
         package_name: None,
         version: None,
@@ -402,6 +405,16 @@ pub async fn run(
             result: Err(e.into()),
         };
     }
+    let (valid, tenant) = match (checked, tenant) {
+        (Ok(valid), Ok(tenant)) => (valid, tenant),
+        (Err(e), _) | (Ok(_), Err(e)) => {
+            record_failure(state, caller, &record_tenant, &import_id, &e, None).await;
+            return ImportOutcome {
+                import_id: Some(import_id),
+                result: Err(e),
+            };
+        }
+    };
     let mut seen: Option<(PackageId, String, String)> = None;
     let result = install(state, caller, &valid, &tenant, &import_id, input, &mut seen).await;
     let result = match result {
@@ -438,6 +451,23 @@ pub async fn run(
     ImportOutcome {
         import_id: Some(import_id),
         result,
+    }
+}
+
+/// The target of a refused request, when the caller may read that tenant
+/// and it exists: its history then shows the refusal.
+async fn recordable_target(
+    state: &AppState,
+    caller: &Caller,
+    options: &ImportOptions,
+) -> Option<TenantId> {
+    let id = TenantId::parse(options.target_tenant_id.as_deref()?).ok()?;
+    if !caller.can_access(&id) {
+        return None;
+    }
+    match state.store().get_tenant(&id).await {
+        Ok(Some(_)) => Some(id),
+        _ => None,
     }
 }
 
