@@ -173,6 +173,8 @@ pub struct ExistingArtifact {
 pub struct InstalledRef {
     pub package_name: String,
     pub version: String,
+    /// The installed package's checksum (`sha256:…`).
+    pub checksum: String,
 }
 
 /// Everything [`plan_import`] decides from.
@@ -369,6 +371,42 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
             .detail("installedVersion", previous.version.clone())
             .detail("version", manifest.version.clone()),
         );
+    }
+
+    // The same name and version with other content is another package
+    // claiming the installed one's identity (SECURITY.md 13): only an
+    // explicit Replace (the request's or the tenant's default) takes it.
+    if let Some(previous) = ctx.installed.iter().find(|p| {
+        same_name(&p.package_name, &manifest.name)
+            && p.version == manifest.version
+            && p.checksum != manifest.checksum
+    }) {
+        let strategy = ctx.options.default_conflict_strategy.or(ctx.tenant_default);
+        if strategy == Some(ConflictStrategy::Replace) {
+            plan.warnings.push(ImportWarning::new(
+                "PackageReplaced",
+                format!(
+                    "The tenant had another '{}' {} (checksum {}); it is replaced.",
+                    previous.package_name, previous.version, previous.checksum
+                ),
+                None,
+            ));
+        } else {
+            failures.push(
+                Failure::new(
+                    ErrorCode::ConflictRequiresResolution,
+                    format!(
+                        "The tenant has '{}' {} installed with other content (checksum {}); set defaultConflictStrategy to Replace to replace it.",
+                        previous.package_name, previous.version, previous.checksum
+                    ),
+                )
+                .field("options.defaultConflictStrategy")
+                .detail("packageName", manifest.name.clone())
+                .detail("version", manifest.version.clone())
+                .detail("installedChecksum", previous.checksum.clone())
+                .detail("checksum", manifest.checksum.clone()),
+            );
+        }
     }
 
     let by_id: HashMap<&ArtifactId, _> = manifest.artifacts.iter().map(|a| (&a.id, a)).collect();

@@ -270,6 +270,7 @@ fn a_package_installed_at_a_lower_major_needs_the_option() {
     let installed = [InstalledRef {
         package_name: "employee onboarding suite".into(),
         version: "1.9.0".into(),
+        checksum: "sha256:old".into(),
     }];
     let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
     assert_eq!(codes(&failures), [ErrorCode::MajorVersionUpgradeNotAllowed]);
@@ -314,10 +315,12 @@ fn package_dependencies_use_cargo_ranges() {
         InstalledRef {
             package_name: "hr core".into(),
             version: "1.4.2".into(),
+            checksum: "sha256:a".into(),
         },
         InstalledRef {
             package_name: "Payroll".into(),
             version: "2.0.0".into(),
+            checksum: "sha256:b".into(),
         },
     ];
     let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
@@ -332,6 +335,7 @@ fn package_dependencies_use_cargo_ranges() {
         InstalledRef {
             package_name: "PAYROLL".into(),
             version: "1.99.0".into(),
+            checksum: "sha256:c".into(),
         },
     ];
     assert!(plan(&m, &HashMap::new(), &ok, &options(None), None).is_ok());
@@ -435,4 +439,41 @@ fn unknown_options_are_refused() {
             .to_string()
             .contains("unknown field `force`")
     );
+}
+
+#[test]
+fn the_same_name_and_version_with_other_content_needs_replace() {
+    let m = manifest();
+    let other = [InstalledRef {
+        package_name: "EMPLOYEE ONBOARDING SUITE".into(),
+        version: "2.1.0".into(),
+        checksum: "sha256:other".into(),
+    }];
+    let failures = plan(&m, &HashMap::new(), &other, &options(None), None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::ConflictRequiresResolution]);
+    assert_eq!(failures[0].details["installedChecksum"], "sha256:other");
+    let failures = plan(
+        &m,
+        &HashMap::new(),
+        &other,
+        &options(Some(ConflictStrategy::Skip)),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(failures.len(), 1);
+    let p = plan(
+        &m,
+        &HashMap::new(),
+        &other,
+        &options(None),
+        Some(ConflictStrategy::Replace),
+    )
+    .unwrap();
+    assert_eq!(p.warnings[0].code, "PackageReplaced");
+    // The very same package again is no conflict at all.
+    let same = [InstalledRef {
+        checksum: m.checksum.clone(),
+        ..other[0].clone()
+    }];
+    assert!(plan(&m, &HashMap::new(), &same, &options(None), None).is_ok());
 }

@@ -607,6 +607,7 @@ async fn install(
         .map(|p| InstalledRef {
             package_name: p.package_name,
             version: p.version,
+            checksum: p.checksum,
         })
         .collect();
     let plan = plan_import(PlanContext {
