@@ -1,6 +1,7 @@
-//! The test harness: a real server on an ephemeral port, its own SQLite
-//! database and bundle directory per test, and real RS256 tokens signed by
-//! a test key the server knows only as a PEM public key.
+//! The test harness: a real server on an ephemeral port, its own database
+//! (SQLite, or with `crate::backend::POSTGRES` a fresh PostgreSQL database)
+//! and bundle directory per test, and real RS256 tokens signed by a test key
+//! the server knows only as a PEM public key.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -163,6 +164,75 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub token: String,
     _dir: TempDir,
+    _database: Option<PgDatabase>,
+}
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A PostgreSQL database made for one test, dropped with it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// A new, empty database, or `None` (said on stderr) when PostgreSQL
+    /// cannot be reached; the test then runs on SQLite.
+    async fn create() -> Option<(Self, String)> {
+        use sqlx::{Connection, Executor};
+        let admin_url = std::env::var("INSTALLHUB_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let connect = sqlx::PgConnection::connect(&admin_url);
+        let mut admin = match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await
+        {
+            Ok(Ok(conn)) => conn,
+            outcome => {
+                let why = match outcome {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".to_owned(),
+                };
+                if std::env::var("INSTALLHUB_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("PostgreSQL not reachable ({why}) and INSTALLHUB_REQUIRE_POSTGRES=1");
+                }
+                eprintln!("PostgreSQL not reachable ({why}): this test ran on SQLite instead");
+                return None;
+            }
+        };
+        let name = format!("ih_api_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("a postgres:// URL with a database");
+        let url = format!("{base}/{name}");
+        Some((PgDatabase { admin_url, name }, url))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use sqlx::{Connection, Executor};
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; a thread with its own runtime
+        // can block on the statement. FORCE ends the server's connections.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(e) = admin.execute(sql.as_str()).await {
+                        eprintln!("could not drop test database {name}: {e}");
+                    }
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
 }
 
 pub fn test_config(dir: &Path) -> ServerConfig {
@@ -183,6 +253,14 @@ impl TestApp {
     pub async fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
+        let database = if crate::backend::POSTGRES {
+            PgDatabase::create().await.map(|(db, url)| {
+                config.database.url = Some(url);
+                db
+            })
+        } else {
+            None
+        };
         adjust(&mut config);
         let server = RunningServer::start(config).await.expect("server starts");
         installhub_server::demo::seed(server.state.store())
@@ -193,6 +271,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             token: Token::full().mint(),
             _dir: dir,
+            _database: database,
         }
     }
 

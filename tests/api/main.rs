@@ -1,4 +1,10 @@
-//! Integration tests: the real server over HTTP on an ephemeral port.
+//! Integration tests: the real server over HTTP on an ephemeral port, on
+//! SQLite (`tests/api_postgres` runs the same tests on PostgreSQL).
+
+/// Which database the servers of this test binary use.
+pub mod backend {
+    pub const POSTGRES: bool = false;
+}
 
 mod auth;
 #[path = "../../crates/installhub-bundle/tests/support/mod.rs"]

@@ -1,0 +1,37 @@
+//! The integration suite of `tests/api` again, each test on a fresh
+//! PostgreSQL database (`INSTALLHUB_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`): one behaviour on both
+//! backends. When PostgreSQL cannot be reached each test says so and runs
+//! on SQLite (`INSTALLHUB_REQUIRE_POSTGRES=1` makes that a failure). The
+//! OpenAPI and metrics tests do not depend on the database and run once,
+//! in `tests/api`.
+
+/// Which database the servers of this test binary use.
+pub mod backend {
+    pub const POSTGRES: bool = true;
+}
+
+#[path = "../api/auth.rs"]
+mod auth;
+#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
+mod bundle_support;
+#[path = "../api/catalog.rs"]
+mod catalog;
+#[path = "../api/common.rs"]
+mod common;
+#[path = "../api/download.rs"]
+mod download;
+#[path = "../api/errors.rs"]
+mod errors;
+#[path = "../api/export.rs"]
+mod export;
+#[path = "../api/import.rs"]
+mod import;
+#[path = "../api/import_safety.rs"]
+mod import_safety;
+#[path = "../api/isolation.rs"]
+mod isolation;
+#[path = "../api/preview.rs"]
+mod preview;
+#[path = "../api/rate_limits.rs"]
+mod rate_limits;
