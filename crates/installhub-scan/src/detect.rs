@@ -49,7 +49,10 @@ const CODE_PATTERNS: &[(RuleId, &str)] = &[
     ),
     (
         RuleId::CodeEval,
-        r"(?i)(?:^|[^a-z0-9_$-])(?:invoke-expression|iex)(?:[^a-z0-9_$-]|$)",
+        // Delimited as PowerShell writes it (`iex $x`, `... | iex`,
+        // `iex(...)`), not merely by non-letters: `+iEx/` turns up in any
+        // large base64 blob.
+        r#"(?i)(?:^|[\s|;({&=`])(?:invoke-expression|iex)(?:[\s("'$;)]|$)"#,
     ),
     (
         RuleId::CodeEval,

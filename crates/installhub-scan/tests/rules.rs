@@ -198,6 +198,9 @@ fn code_rule_negatives() {
         json!({ "text": "Line one\\nLine two\\tTabbed" }),
         json!({ "script": "const t = `Order ${order.id} shipped`;" }),
         json!({ "title": "Asia Pacific region", "currency": "AUD" }),
+        // Base64 data: `+iEx/` is no PowerShell (found by the import bench).
+        json!({ "logo": "data:image/png;base64,aW0QYflwvQRW+iEx/RcCUwAg7P/zUwLwA9lrgnkJMQOv" }),
+        json!({ "blob": "IEX/aW0QYflwvQRW+sE7A7HraYcRFIhqrZWsY0eTJKwE" }),
     ];
     for case in cases {
         assert_clean(case);
