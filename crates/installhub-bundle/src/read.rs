@@ -59,7 +59,7 @@ pub fn read_bundle<R: Read + Seek>(
     limits: &ReadLimits,
 ) -> Result<VerifiedBundle, BundleError> {
     let mut parsed: Vec<(usize, ArtifactFile)> = Vec::new();
-    let manifest = read(input, limits, VERIFY_BATCH_BYTES, |line, artifact| {
+    let manifest = read(input, limits, VERIFY_BATCH_BYTES, |line, artifact, _| {
         parsed.push((line, artifact));
         Ok(())
     })?;
@@ -81,7 +81,9 @@ const STREAM_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 /// over before the archive's structure, names, limits and manifest passed;
 /// an artifact failing its hash stops the read with that error, so a caller
 /// writing as it goes must be ready to undo (the importer writes inside a
-/// transaction). `visit` may stop the read by returning an error.
+/// transaction). `visit` may stop the read by returning an error. Each
+/// artifact comes with the size of its file in bytes, for callers that
+/// batch by size.
 pub fn read_bundle_each<R, F>(
     input: R,
     limits: &ReadLimits,
@@ -89,10 +91,10 @@ pub fn read_bundle_each<R, F>(
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
-    F: FnMut(ArtifactFile) -> Result<(), BundleError>,
+    F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
 {
-    read(input, limits, STREAM_BATCH_BYTES, |_, artifact| {
-        visit(artifact)
+    read(input, limits, STREAM_BATCH_BYTES, |_, artifact, size| {
+        visit(artifact, size)
     })
 }
 
@@ -104,7 +106,7 @@ fn read<R, F>(
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
-    F: FnMut(usize, ArtifactFile) -> Result<(), BundleError>,
+    F: FnMut(usize, ArtifactFile, usize) -> Result<(), BundleError>,
 {
     // The checks do many small reads; a bare `File` would make each one a
     // system call.
@@ -201,7 +203,7 @@ fn verify_files<R, F>(
 ) -> Result<(), BundleError>
 where
     R: Read + Seek,
-    F: FnMut(usize, ArtifactFile) -> Result<(), BundleError>,
+    F: FnMut(usize, ArtifactFile, usize) -> Result<(), BundleError>,
 {
     let mut batch: Vec<(&Entry, usize, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
@@ -213,12 +215,15 @@ where
             let results = par::map(&batch, |(file, line, bytes)| {
                 verify_file(&file.name, &manifest.artifacts[*line], bytes)
             });
-            let lines: Vec<usize> = batch.iter().map(|(_, line, _)| *line).collect();
+            let lines: Vec<(usize, usize)> = batch
+                .iter()
+                .map(|(_, line, bytes)| (*line, bytes.len()))
+                .collect();
             // The inflated bytes go before the parsed artifacts are handed on.
             batch.clear();
             batch_bytes = 0;
-            for (line, result) in lines.into_iter().zip(results) {
-                visit(line, result?)?;
+            for ((line, size), result) in lines.into_iter().zip(results) {
+                visit(line, result?, size)?;
             }
         }
     }

@@ -86,7 +86,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
     let whole = read(&bytes).unwrap();
     let mut seen = Vec::new();
-    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |a| {
+    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |a, _| {
         seen.push(a);
         Ok(())
     })
@@ -98,7 +98,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     assert_eq!(seen, expected);
 
     let mut visited = 0;
-    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_| {
+    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_, _| {
         visited += 1;
         Err(BundleError::Io(std::io::Error::other("stop")))
     })
@@ -112,7 +112,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     tampered[at] ^= 0xff;
     let mut visited = 0;
     assert!(
-        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_| {
+        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_, _| {
             visited += 1;
             Ok(())
         })

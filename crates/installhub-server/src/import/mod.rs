@@ -204,7 +204,7 @@ pub async fn verify_and_scan(
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
         let mut findings = Vec::new();
-        let manifest = read_bundle_each(file, &limits, |artifact| {
+        let manifest = read_bundle_each(file, &limits, |artifact, _| {
             let report = scanner.scan([ScanInput {
                 artifact_id: artifact.id.as_str(),
                 definition: &artifact.definition,
@@ -281,10 +281,13 @@ fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
 
 /// Target artifacts read at once to compare with the package.
 const EXISTING_CHUNK: usize = 50;
-/// Artifacts written per statement batch during the install.
+/// Artifacts written together during the install: at most this many, and
+/// no more than about this many bytes of artifact files (the writer holds a
+/// batch two or three times over while it encodes and sends it).
 const WRITE_BATCH: usize = 100;
+const WRITE_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Verified artifacts in flight between the reader thread and the writer.
-const WRITE_QUEUE: usize = 32;
+const WRITE_QUEUE: usize = 16;
 
 /// The install's second pass over the file: the reader verifies every entry
 /// again (the file is ours, but a check costs little next to a write) and
@@ -299,13 +302,13 @@ async fn write_artifacts(
     manifest: &Manifest,
 ) -> ApiResult<()> {
     let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<ArtifactFile>(WRITE_QUEUE);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(ArtifactFile, usize)>(WRITE_QUEUE);
     let path = bundle.file.path().to_path_buf();
     let reader = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
-        read_bundle_each(file, &limits, |artifact| {
+        read_bundle_each(file, &limits, |artifact, size| {
             if wanted.contains(&artifact.id) {
-                sender.blocking_send(artifact).map_err(|_| {
+                sender.blocking_send((artifact, size)).map_err(|_| {
                     installhub_bundle::BundleError::Io(std::io::Error::other(
                         "the install stopped reading the package",
                     ))
@@ -316,7 +319,9 @@ async fn write_artifacts(
         .map_err(bundle_error)
     });
     let mut batch = Vec::with_capacity(WRITE_BATCH);
-    while let Some(file) = receiver.recv().await {
+    let mut batch_bytes = 0;
+    while let Some((file, size)) = receiver.recv().await {
+        batch_bytes += size;
         batch.push(NewArtifact {
             tenant_id: tenant.tenant_id.clone(),
             references: retarget(&file.references, &manifest.source_tenant_id),
@@ -328,9 +333,10 @@ async fn write_artifacts(
             definition: file.definition,
             libraries: file.libraries,
         });
-        if batch.len() == WRITE_BATCH {
+        if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
             tx.write_artifacts(&batch).await?;
             batch.clear();
+            batch_bytes = 0;
         }
     }
     if !batch.is_empty() {
