@@ -224,6 +224,15 @@ PKG=$({pkg_id} export.json)
 curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/$PKG/download
 {exe} verify employee-onboarding-suite-2.1.0.zip
 
+# Scan it, then import it into {target} (a dry run first), as seed 03 shows:
+{exe} scan employee-onboarding-suite-2.1.0.zip
+{exe} import employee-onboarding-suite-2.1.0.zip --tenant {target} --dry-run
+curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/import \
+  -H "Authorization: Bearer $INSTALLHUB_TOKEN" \
+  -F "package=@employee-onboarding-suite-2.1.0.zip;type=application/zip" \
+  -F 'options={{"targetTenantId":"{target}","defaultConflictStrategy":"Replace"}};type=application/json'
+curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/tenants/{target}/installed-packages
+
 # The same with the CLI:
 {exe} preview --tenant {source} proc-1001
 {exe} export --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.1 proc-1001
