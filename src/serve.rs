@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// (default: the snapshot built into the binary).
     #[arg(long, env = "INSTALLHUB_ADVISORY_DB")]
     advisory_db: Option<PathBuf>,
+    /// This server's name in the import records it owns; give each replica
+    /// a stable one (its pod name). Default: one kept in the data directory.
+    #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
+    instance_id: Option<String>,
     /// Faults injected into installs, for the crash tests only:
     /// `fail_install_after_artifacts=N,install_artifact_delay_ms=M`.
     #[arg(long, env = "INSTALLHUB_TEST_FAILPOINTS", hide = true, value_parser = parse_failpoints)]
@@ -114,6 +118,7 @@ impl ServeArgs {
                 ..LimitsConfig::default()
             },
             advisory_db: self.advisory_db.clone(),
+            instance_id: self.instance_id.clone(),
             failpoints: self.test_failpoints.clone().unwrap_or_default(),
         }
     }

@@ -21,6 +21,9 @@ pub struct ServerConfig {
     /// A directory of OSV advisory records for the import's CVE check;
     /// `None` uses the snapshot shipped in the binary.
     pub advisory_db: Option<PathBuf>,
+    /// This server's name in the import records it owns (a replica's pod
+    /// name); `None` keeps one in `<data_dir>/instance-id`.
+    pub instance_id: Option<String>,
     /// Test-only faults in the install transaction; off unless a test (or
     /// `INSTALLHUB_TEST_FAILPOINTS`) sets them.
     pub failpoints: installhub_store::Failpoints,
@@ -201,6 +204,7 @@ impl ServerConfig {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             advisory_db: None,
+            instance_id: None,
             failpoints: installhub_store::Failpoints::default(),
         }
     }

@@ -46,8 +46,10 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         })?,
         None => AdvisoryDb::embedded(),
     });
-    let store = store.with_failpoints(config.failpoints.clone());
-    recover_interrupted_imports(&store).await?;
+    let store = store
+        .with_failpoints(config.failpoints.clone())
+        .with_instance_id(instance_id(&config)?);
+    recover_interrupted_imports(&store, &config).await?;
     Ok(AppState::new(
         config,
         store,
@@ -58,23 +60,86 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     ))
 }
 
-/// An import that was running when the server stopped rolled back with its
-/// transaction; its record still says `InProgress`. Mark it failed so the
-/// record tells the truth.
-async fn recover_interrupted_imports(store: &Store) -> anyhow::Result<()> {
+/// This server's name in the import records it owns: `--instance-id`, or
+/// one made once and kept in the data directory, so that after a restart
+/// the server knows the imports it left behind as its own.
+fn instance_id(config: &ServerConfig) -> anyhow::Result<String> {
+    if let Some(id) = &config.instance_id {
+        return Ok(id.clone());
+    }
+    let path = config.data_dir.join("instance-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            let id = uuid::Uuid::new_v4().to_string();
+            std::fs::write(&path, &id)
+                .with_context(|| format!("writing the instance id {}", path.display()))?;
+            Ok(id)
+        }
+    }
+}
+
+/// How long an import may stay `InProgress` before any replica takes it
+/// for dead: twice the longest an upload may take.
+fn stale_after(config: &ServerConfig) -> Duration {
+    config.limits.upload_timeout * 2
+}
+
+fn interrupted_body() -> serde_json::Value {
     let failure = installhub_domain::Failure::new(
         installhub_domain::ErrorCode::InternalError,
         "The server stopped while this import was running; nothing was installed. Run the import again.",
     );
-    let body = error::envelope(&[failure], "");
-    let count = store
-        .fail_interrupted_imports(chrono::Utc::now(), &body)
-        .await
-        .context("marking interrupted imports as failed")?;
+    error::envelope(&[failure], "")
+}
+
+/// An import that was running when its server stopped rolled back with its
+/// transaction; its record still says `InProgress`. Mark it failed so the
+/// record tells the truth. SQLite has one server: every such record is
+/// dead. PostgreSQL may have replicas: only this instance's own records and
+/// those older than [`stale_after`]; the others may be running elsewhere.
+async fn recover_interrupted_imports(store: &Store, config: &ServerConfig) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let count = match store.backend() {
+        installhub_store::Backend::Sqlite => {
+            store
+                .fail_interrupted_imports(now, &interrupted_body())
+                .await
+        }
+        installhub_store::Backend::Postgres => {
+            let stale_before = now - chrono::Duration::from_std(stale_after(config))?;
+            store
+                .fail_stale_imports(stale_before, now, &interrupted_body())
+                .await
+        }
+    }
+    .context("marking interrupted imports as failed")?;
     if count > 0 {
         tracing::warn!(count, "imports interrupted by a stop were marked Failed");
     }
     Ok(())
+}
+
+/// Every minute, any replica marks imports whose server died for good
+/// (never restarted) as failed. The update is idempotent, so replicas
+/// sweeping at once do no harm.
+async fn sweep_stale_imports(store: Store, stale_after: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        let Ok(age) = chrono::Duration::from_std(stale_after) else {
+            return;
+        };
+        match store
+            .fail_stale_imports(now - age, now, &interrupted_body())
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "stale imports were marked Failed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping stale imports failed"),
+        }
+    }
 }
 
 fn verifier(config: &ServerConfig) -> anyhow::Result<Verifier> {
@@ -143,11 +208,16 @@ pub async fn serve(
             handle.run_upkeep();
         }
     });
+    let sweep = tokio::spawn(sweep_stale_imports(
+        state.store().clone(),
+        stale_after(state.config()),
+    ));
     let result = axum::serve(listener, app::router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
     upkeep.abort();
+    sweep.abort();
     result
 }
 
