@@ -26,9 +26,11 @@ pub struct ServeArgs {
     /// `sqlite://…` or `postgres://…` (default: SQLite in the data directory).
     #[arg(long, env = "INSTALLHUB_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// Directory for bundle files (default: `<data-dir>/bundles`).
+    /// Where bundles are kept: a directory, or `s3://bucket/prefix` (with
+    /// the usual `AWS_*` variables for credentials, region and endpoint).
+    /// Default: `<data-dir>/bundles`.
     #[arg(long, env = "INSTALLHUB_BUNDLE_STORE")]
-    bundle_store: Option<PathBuf>,
+    bundle_store: Option<String>,
     /// RS256 public key (PEM) that signs accepted tokens; repeatable.
     #[arg(
         long = "jwt-public-key",
@@ -97,8 +99,8 @@ impl ServeArgs {
             },
             bundles: self
                 .bundle_store
-                .clone()
-                .map_or(BundleStoreConfig::Default, BundleStoreConfig::Local),
+                .as_deref()
+                .map_or(BundleStoreConfig::Default, BundleStoreConfig::parse),
             auth: AuthConfig {
                 public_keys: self.jwt_public_keys.clone(),
                 jwks: self.jwt_jwks.clone(),

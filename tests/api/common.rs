@@ -2,6 +2,9 @@
 //! (SQLite, or with `crate::backend::POSTGRES` a fresh PostgreSQL database)
 //! and bundle directory per test, and real RS256 tokens signed by a test key
 //! the server knows only as a PEM public key.
+//!
+//! Shared by several test binaries, each using a different part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -167,6 +170,48 @@ pub struct TestApp {
     _database: Option<PgDatabase>,
 }
 
+/// A real S3 API server on loopback for this test binary: `moto_server`
+/// (from PyPI's moto; `.ci/run` installs it), started once and stopped by a
+/// watchdog when the test process ends. `None` (said on stderr) when it is
+/// not installed: the test then keeps bundles on local disk.
+async fn s3_endpoint() -> Option<String> {
+    static ENDPOINT: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+    ENDPOINT
+        .get_or_init(|| async {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            // The watchdog ends the server with this process.
+            let script = format!(
+                "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+                 while kill -0 {pid} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
+                pid = std::process::id()
+            );
+            let started = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .stdin(std::process::Stdio::null())
+                .spawn();
+            let endpoint = format!("http://127.0.0.1:{port}");
+            if started.is_ok() {
+                for _ in 0..150 {
+                    if reqwest::get(&endpoint).await.is_ok() {
+                        return Some(endpoint);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+            if std::env::var("INSTALLHUB_REQUIRE_S3").is_ok_and(|v| v == "1") {
+                panic!("no S3 server: moto_server did not start and INSTALLHUB_REQUIRE_S3=1");
+            }
+            eprintln!("no S3 server (pip install 'moto[server]'): bundles stay on local disk");
+            None
+        })
+        .await
+        .clone()
+}
+
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A PostgreSQL database made for one test, dropped with it.
@@ -253,6 +298,33 @@ impl TestApp {
     pub async fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
+        if crate::backend::S3
+            && let Some(endpoint) = s3_endpoint().await
+        {
+            let bucket = format!("ih-{}", uuid::Uuid::new_v4().simple());
+            let created = reqwest::Client::new()
+                .put(format!("{endpoint}/{bucket}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                created.status().is_success(),
+                "creating bucket {bucket}: {created:?}"
+            );
+            config.bundles = installhub_server::config::BundleStoreConfig::S3 {
+                url: format!("s3://{bucket}/bundles"),
+                options: [
+                    ("endpoint", endpoint.as_str()),
+                    ("allow_http", "true"),
+                    ("region", "us-east-1"),
+                    ("access_key_id", "test"),
+                    ("secret_access_key", "test"),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            };
+        }
         let database = if crate::backend::POSTGRES {
             PgDatabase::create().await.map(|(db, url)| {
                 config.database.url = Some(url);

@@ -4,6 +4,7 @@
 /// Which database the servers of this test binary use.
 pub mod backend {
     pub const POSTGRES: bool = false;
+    pub const S3: bool = false;
 }
 
 mod auth;

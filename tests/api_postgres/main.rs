@@ -9,6 +9,7 @@
 /// Which database the servers of this test binary use.
 pub mod backend {
     pub const POSTGRES: bool = true;
+    pub const S3: bool = false;
 }
 
 #[path = "../api/auth.rs"]

@@ -77,6 +77,27 @@ pub enum BundleStoreConfig {
     Default,
     /// A local directory.
     Local(PathBuf),
+    /// An S3-compatible bucket, `s3://bucket[/prefix]`; credentials and
+    /// endpoint from the `AWS_*` variables, overridden by `options`
+    /// (object_store's S3 keys such as `endpoint`, `allow_http`).
+    S3 {
+        url: String,
+        options: Vec<(String, String)>,
+    },
+}
+
+impl BundleStoreConfig {
+    /// `s3://…` is a bucket; anything else a local directory.
+    pub fn parse(value: &str) -> Self {
+        if value.starts_with("s3://") {
+            BundleStoreConfig::S3 {
+                url: value.to_owned(),
+                options: Vec::new(),
+            }
+        } else {
+            BundleStoreConfig::Local(PathBuf::from(value))
+        }
+    }
 }
 
 /// How bearer tokens are verified (SPEC §2).
@@ -217,9 +238,13 @@ impl ServerConfig {
         }
     }
 
+    /// The local bundle directory (the default store's, when bundles live
+    /// in a bucket, where nothing is written).
     pub fn bundle_dir(&self) -> PathBuf {
         match &self.bundles {
-            BundleStoreConfig::Default => self.data_dir.join("bundles"),
+            BundleStoreConfig::Default | BundleStoreConfig::S3 { .. } => {
+                self.data_dir.join("bundles")
+            }
             BundleStoreConfig::Local(dir) => dir.clone(),
         }
     }

@@ -34,8 +34,13 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("connecting to the database {}", config::redact_url(&url)))?;
-    let bundles = BundleStore::local(&config.bundle_dir())
-        .with_context(|| format!("opening the bundle store {}", config.bundle_dir().display()))?;
+    let bundles = match &config.bundles {
+        config::BundleStoreConfig::S3 { url, options } => BundleStore::s3(url, options)
+            .with_context(|| format!("opening the bundle store {url}"))?,
+        _ => BundleStore::local(&config.bundle_dir()).with_context(|| {
+            format!("opening the bundle store {}", config.bundle_dir().display())
+        })?,
+    };
     let verifier = verifier(&config)?;
     let scanner = Scanner::new(match &config.advisory_db {
         Some(dir) => AdvisoryDb::load_dir(dir).with_context(|| {

@@ -6,12 +6,14 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use installhub_domain::PackageId;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
@@ -49,6 +51,34 @@ impl BundleStore {
         Ok(BundleStore {
             store: Arc::new(fs),
         })
+    }
+
+    /// Bundles in an S3-compatible bucket: `url` is `s3://bucket[/prefix]`.
+    /// Credentials, region and endpoint come from the usual `AWS_*`
+    /// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, ...); `options` (object_store's S3
+    /// configuration keys, e.g. `endpoint`, `allow_http`) override them.
+    pub fn s3(url: &str, options: &[(String, String)]) -> Result<Self> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            StoreError::InvalidBundleStore(format!("'{url}' is not an s3:// URL"))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(StoreError::InvalidBundleStore(format!(
+                "'{url}' names no bucket: use s3://bucket/prefix"
+            )));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in options {
+            let key = AmazonS3ConfigKey::from_str(key).map_err(|_| {
+                StoreError::InvalidBundleStore(format!("unknown S3 option '{key}'"))
+            })?;
+            builder = builder.with_config(key, value);
+        }
+        let s3 = builder
+            .build()
+            .map_err(|e| StoreError::InvalidBundleStore(format!("{url}: {e}")))?;
+        Self::from_object_store(Arc::new(s3), prefix)
     }
 
     /// Bundles in any object store (an S3 bucket, say), under `prefix`

@@ -14,6 +14,9 @@ pub enum StoreError {
     /// The database URL names a backend this build does not serve.
     #[error("unsupported database URL scheme '{0}': use sqlite:// or postgres://")]
     UnsupportedUrl(String),
+    /// `--bundle-store` does not describe a usable bucket.
+    #[error("invalid bundle store: {0}")]
+    InvalidBundleStore(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
