@@ -174,7 +174,7 @@ pub struct TestApp {
 /// (from PyPI's moto; `.ci/run` installs it), started once and stopped by a
 /// watchdog when the test process ends. `None` (said on stderr) when it is
 /// not installed: the test then keeps bundles on local disk.
-async fn s3_endpoint() -> Option<String> {
+pub async fn s3_endpoint() -> Option<String> {
     static ENDPOINT: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
     ENDPOINT
         .get_or_init(|| async {
@@ -223,7 +223,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     /// A new, empty database, or `None` (said on stderr) when PostgreSQL
     /// cannot be reached; the test then runs on SQLite.
-    async fn create() -> Option<(Self, String)> {
+    pub async fn create() -> Option<(Self, String)> {
         use sqlx::{Connection, Executor};
         let admin_url = std::env::var("INSTALLHUB_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
