@@ -11,6 +11,9 @@
 #    as large as its content), one fresh server per size.
 #
 #   scripts/bench-import.sh            RUNS=5 SIZES_MB="60 360"
+#
+# BENCH_POSTGRES=1 runs the server on a fresh PostgreSQL database (psql to
+# 127.0.0.1:5432 as postgres, or BENCH_POSTGRES_ADMIN_URL) instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
@@ -23,13 +26,30 @@ cargo build --release --quiet --bin installhub --example make_bundle
 bin=target/release/installhub
 make_bundle=target/release/examples/make_bundle
 work=$(mktemp -d)
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; drop_databases; rm -rf "$work"; }
 trap cleanup EXIT
+
+db_args=()
+if [ "${BENCH_POSTGRES:-0}" = 1 ]; then
+  admin="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
+fi
+new_database() { # a fresh database per server start, dropped at exit
+  [ "${BENCH_POSTGRES:-0}" = 1 ] || return 0
+  db="ih_bench_$RANDOM$RANDOM"
+  psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+  dbs+=("$db")
+  db_args=(--database-url "${admin%/*}/$db")
+}
+dbs=()
+drop_databases() {
+  for db in "${dbs[@]}"; do psql -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true; done
+}
 
 start_server() {
   rm -rf "$work/data"
+  new_database
   port=$((20000 + RANDOM % 20000))
-  INSTALLHUB_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >/dev/null 2>"$work/server.log" &
+  INSTALLHUB_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" "${db_args[@]}" >/dev/null 2>"$work/server.log" &
   pid=$!
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
   token=$("$bin" token --data-dir "$work/data" --tenant '*' --scope installhub:admin --scope installhub:import)

@@ -438,3 +438,18 @@ async fn killing_a_replica_mid_import_leaves_the_tenant_and_the_other_replica_wh
         .await;
     assert_eq!(record["status"], "Failed", "{record:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_starting_at_once_migrate_an_empty_database_once() {
+    let Some((_database, url)) = PgDatabase::create().await else {
+        return;
+    };
+    // sqlx takes a PostgreSQL advisory lock around the migrations: four
+    // stores connecting at once all succeed and agree on the schema.
+    let stores = futures::future::join_all((0..4).map(|_| Store::connect(&url))).await;
+    for store in stores {
+        let store = store.expect("every replica starts");
+        store.ping().await.unwrap();
+        store.close().await;
+    }
+}
