@@ -170,6 +170,18 @@ pub struct TestApp {
     _database: Option<PgDatabase>,
 }
 
+/// Says once per test binary, past the test harness's output capture, that
+/// a backend was not there: a passing run must not hide that it tested less.
+pub fn notice(message: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|m| m == message) {
+        said.push(message.to_owned());
+        let _ = writeln!(std::io::stderr(), "NOTE: {message}");
+    }
+}
+
 /// A real S3 API server on loopback for this test binary: `moto_server`
 /// (from PyPI's moto; `.ci/run` installs it), started once and stopped by a
 /// watchdog when the test process ends. `None` (said on stderr) when it is
@@ -205,7 +217,7 @@ pub async fn s3_endpoint() -> Option<String> {
             if std::env::var("INSTALLHUB_REQUIRE_S3").is_ok_and(|v| v == "1") {
                 panic!("no S3 server: moto_server did not start and INSTALLHUB_REQUIRE_S3=1");
             }
-            eprintln!("no S3 server (pip install 'moto[server]'): bundles stay on local disk");
+            notice("no S3 server (pip install 'moto[server]'): S3 tests keep bundles on local disk");
             None
         })
         .await
@@ -239,7 +251,9 @@ impl PgDatabase {
                 if std::env::var("INSTALLHUB_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                     panic!("PostgreSQL not reachable ({why}) and INSTALLHUB_REQUIRE_POSTGRES=1");
                 }
-                eprintln!("PostgreSQL not reachable ({why}): this test ran on SQLite instead");
+                notice(&format!(
+                    "PostgreSQL not reachable ({why}): PostgreSQL tests run on SQLite instead"
+                ));
                 return None;
             }
         };
