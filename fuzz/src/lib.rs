@@ -6,16 +6,17 @@
 
 use std::io::{Cursor, Write};
 
+/// The bundle crate's test fixtures, shared rather than copied.
+#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
+mod support;
+
 use installhub_bundle::{
     ArtifactFile, BundleError, ManifestInput, ReadLimits, VerifiedBundle, prepare, read_bundle,
     write_zip,
 };
 use installhub_domain::manifest::{FORMAT_VERSION, artifact_path, package_checksum, sha256_hex};
-use installhub_domain::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactType, Ecosystem, Library, Manifest,
-    ManifestArtifact, PackageId, PackageType, Reference, TenantId,
-};
-use serde_json::{Value, json};
+use installhub_domain::{Artifact, ArtifactId, ArtifactType, Manifest, ManifestArtifact, TenantId};
+use serde_json::Value;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -179,18 +180,8 @@ pub fn encode_mutated(flags: u8, stored: u16, bodies: &[Vec<u8>]) -> Vec<u8> {
 /// The manifest header of every bundle the fuzz crate makes.
 pub fn manifest_input(install_order: Vec<ArtifactId>) -> ManifestInput {
     ManifestInput {
-        package_id: PackageId::parse("pkg-a3f9c821-4b2e-49d1-bc44-f7e2a1c09d33").unwrap(),
-        name: "Employee Onboarding Suite".into(),
-        package_type: PackageType::Workflow,
-        version: "2.1.0".into(),
-        description: Some("Everything HR needs for onboarding".into()),
-        author: Some("HR Automation Team".into()),
-        tags: vec!["hr".into(), "onboarding".into()],
-        source_tenant_id: TenantId::parse(TENANT).unwrap(),
-        exported_at: "2026-05-25T09:00:00Z".parse().unwrap(),
-        exported_by: "engineer@company.com".into(),
         install_order,
-        package_dependencies: vec![],
+        ..support::input(&[])
     }
 }
 
@@ -389,57 +380,14 @@ pub fn mutated_and_check(data: &[u8]) {
 
 // --- Seed material. ---
 
-pub const TENANT: &str = "tenant-src";
+pub use support::{TENANT, artifact};
 
-/// A sample artifact, as in the bundle crate's tests.
-pub fn artifact(id: &str, artifact_type: ArtifactType, refs: &[&str]) -> Artifact {
-    Artifact {
-        tenant_id: TenantId::parse(TENANT).unwrap(),
-        id: ArtifactId::parse(id).unwrap(),
-        artifact_type,
-        name: format!("Artifact {id}"),
-        version: "1.0.0".into(),
-        status: ArtifactStatus::Published,
-        definition: json!({
-            "title": format!("{id} definition"),
-            "steps": [{ "id": 1, "action": "notify", "to": "hr@company.com" }],
-            "enabled": true,
-        }),
-        references: refs
-            .iter()
-            .map(|r| Reference {
-                artifact_id: ArtifactId::parse(r).unwrap(),
-                tenant_id: None,
-            })
-            .collect(),
-        libraries: vec![],
-        updated_at: chrono::DateTime::UNIX_EPOCH,
-    }
-}
-
-/// The bundle crate's seed package: five artifacts, dependencies first.
+/// The bundle crate's seed package, dependencies first (the order
+/// [`bundle_of`] installs in).
 pub fn seed_artifacts() -> Vec<Artifact> {
-    let mut app = artifact(
-        "proc-1001",
-        ArtifactType::ProcessDefinition,
-        &["thread-2002", "form-2005"],
-    );
-    app.libraries.push(Library {
-        ecosystem: Ecosystem::Npm,
-        name: "lodash".into(),
-        version: "4.17.21".into(),
-    });
-    vec![
-        artifact("ent-44", ArtifactType::EntitySchema, &[]),
-        artifact("rule-305", ArtifactType::RuleSet, &["ent-44"]),
-        artifact("form-2005", ArtifactType::AtlasForm, &["ent-44"]),
-        artifact(
-            "thread-2002",
-            ArtifactType::ThreadDefinition,
-            &["form-2005", "rule-305"],
-        ),
-        app,
-    ]
+    let mut artifacts = support::seed_artifacts();
+    artifacts.reverse();
+    artifacts
 }
 
 /// Writes `artifacts` (dependencies first) as a bundle with the crate's

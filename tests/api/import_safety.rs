@@ -11,14 +11,6 @@ use crate::import::{artifacts_of, import, import_as, installed_of, seed_options}
 
 const A: &str = "artifacts/ent-44.json";
 
-fn seed_file(path: &str) -> Vec<u8> {
-    seed_bundle()
-        .files()
-        .find(|(p, _)| *p == path)
-        .map(|(_, b)| b.to_vec())
-        .unwrap()
-}
-
 /// One hostile archive per case, with the code it must be refused with.
 fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let seed = seed_bundle();

@@ -15,14 +15,6 @@ fn seed_zip() -> Vec<u8> {
     zip_bytes(&seed_bundle())
 }
 
-fn seed_file(path: &str) -> Vec<u8> {
-    seed_bundle()
-        .files()
-        .find(|(p, _)| *p == path)
-        .map(|(_, b)| b.to_vec())
-        .unwrap()
-}
-
 fn mismatch(bytes: &[u8]) -> Mismatch {
     match read_err(bytes) {
         BundleError::ChecksumMismatch(m) => m,

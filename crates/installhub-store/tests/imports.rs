@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use installhub_domain::{
-    ArtifactId, ArtifactStatus, ArtifactType, ImportSource, ImportStatus, PackageId, Plan, Tenant,
-    TenantId, TenantStatus,
+    ArtifactId, ArtifactStatus, ImportSource, ImportStatus, PackageId, TenantId,
 };
 use installhub_store::{
     AuditEntry, AuditOutcome, Backend, Failpoints, ImportRecord, InstalledPackage, NewArtifact,
     Store, StoreError,
 };
 use serde_json::{Value, json};
-use sqlx::{AnyConnection, Connection};
+use sqlx::Connection;
 
 use common::Ctx;
+use common::fixtures::*;
 
 backend_suite!(
     import_record_round_trip,
@@ -45,18 +45,6 @@ backend_suite!(
 
 // ---------------------------------------------------------------- fixtures
 
-fn tid(id: &str) -> TenantId {
-    TenantId::parse(id).unwrap()
-}
-
-fn aid(id: &str) -> ArtifactId {
-    ArtifactId::parse(id).unwrap()
-}
-
-fn at_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap()
-}
-
 /// Now, at the store's microsecond precision.
 fn now() -> DateTime<Utc> {
     at_micros(Utc::now().timestamp_micros())
@@ -64,34 +52,6 @@ fn now() -> DateTime<Utc> {
 
 fn new_package_id() -> PackageId {
     PackageId::from_uuid(&uuid::Uuid::new_v4().to_string())
-}
-
-async fn given_tenant(store: &Store, id: &str) -> TenantId {
-    store
-        .upsert_tenant(&Tenant {
-            tenant_id: tid(id),
-            name: format!("Tenant {id}"),
-            plan: Plan::Standard,
-            status: TenantStatus::Active,
-            default_conflict_strategy: None,
-        })
-        .await
-        .unwrap();
-    tid(id)
-}
-
-fn artifact(tenant: &TenantId, id: &str) -> NewArtifact {
-    NewArtifact {
-        tenant_id: tenant.clone(),
-        id: aid(id),
-        artifact_type: ArtifactType::ProcessDefinition,
-        name: format!("Artifact {id}"),
-        version: "1.0.0".to_owned(),
-        status: ArtifactStatus::Published,
-        definition: json!({ "steps": [id] }),
-        references: vec![],
-        libraries: vec![],
-    }
 }
 
 fn in_progress(import_id: &str, tenant: &TenantId, started_at: DateTime<Utc>) -> ImportRecord {
@@ -135,12 +95,6 @@ fn audit(tenant: &TenantId, action: &str, i: i64) -> AuditEntry {
         outcome: AuditOutcome::Success,
         details: json!({ "i": i }),
     }
-}
-
-/// A raw connection to the test database, to look at columns the API does
-/// not return.
-async fn raw(ctx: &Ctx) -> AnyConnection {
-    AnyConnection::connect(&ctx.url).await.unwrap()
 }
 
 async fn created_and_updated(ctx: &Ctx, tenant: &TenantId, id: &str) -> (i64, i64) {

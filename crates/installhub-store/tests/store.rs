@@ -6,20 +6,21 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use installhub_domain::{
     ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, Library, Manifest,
-    ManifestArtifact, PackageDependency, PackageId, PackageType, Plan, Reference, Tenant, TenantId,
+    ManifestArtifact, PackageDependency, PackageId, PackageType, Plan, Reference, TenantId,
     TenantStatus,
 };
 use installhub_store::{
     AuditEntry, AuditOutcome, Backend, NewArtifact, PackageRecord, Store, StoreError, Upserted,
 };
 use serde_json::json;
-use sqlx::{AnyConnection, Connection};
+use sqlx::Connection;
 
 use common::Ctx;
+use common::fixtures::*;
 
 backend_suite!(
     connect_migrates_and_reconnects,
@@ -42,47 +43,6 @@ backend_suite!(
 );
 
 // ---------------------------------------------------------------- fixtures
-
-fn tid(id: &str) -> TenantId {
-    TenantId::parse(id).unwrap()
-}
-
-fn aid(id: &str) -> ArtifactId {
-    ArtifactId::parse(id).unwrap()
-}
-
-fn at_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap()
-}
-
-fn tenant(id: &str) -> Tenant {
-    Tenant {
-        tenant_id: tid(id),
-        name: format!("Tenant {id}"),
-        plan: Plan::Standard,
-        status: TenantStatus::Active,
-        default_conflict_strategy: None,
-    }
-}
-
-async fn given_tenant(store: &Store, id: &str) -> TenantId {
-    store.upsert_tenant(&tenant(id)).await.unwrap();
-    tid(id)
-}
-
-fn artifact(tenant: &TenantId, id: &str) -> NewArtifact {
-    NewArtifact {
-        tenant_id: tenant.clone(),
-        id: aid(id),
-        artifact_type: ArtifactType::ProcessDefinition,
-        name: format!("Artifact {id}"),
-        version: "1.0.0".to_owned(),
-        status: ArtifactStatus::Published,
-        definition: json!({ "steps": [id, { "n": 1.5, "ok": true }] }),
-        references: vec![],
-        libraries: vec![],
-    }
-}
 
 fn package(tenant: &TenantId, name: &str, version: &str, exported_at_micros: i64) -> PackageRecord {
     let package_id = PackageId::from_uuid(&uuid::Uuid::new_v4().to_string());
@@ -133,12 +93,6 @@ fn package(tenant: &TenantId, name: &str, version: &str, exported_at_micros: i64
         exported_at,
         exported_by: "engineer@company.com".to_owned(),
     }
-}
-
-/// A raw connection to the test database, to look at columns the API does
-/// not return or to plant bad rows.
-async fn raw(ctx: &Ctx) -> AnyConnection {
-    AnyConnection::connect(&ctx.url).await.unwrap()
 }
 
 // ------------------------------------------------------------------- tests

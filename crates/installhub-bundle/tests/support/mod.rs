@@ -106,6 +106,15 @@ pub fn seed_bundle() -> PreparedBundle {
     prepare(input(&SEED_ORDER), &seed_artifacts()).unwrap()
 }
 
+/// The bytes of one entry of the seed bundle.
+pub fn seed_file(path: &str) -> Vec<u8> {
+    seed_bundle()
+        .files()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| b.to_vec())
+        .unwrap()
+}
+
 pub fn zip_bytes(bundle: &PreparedBundle) -> Vec<u8> {
     write_zip(bundle, Cursor::new(Vec::new()))
         .unwrap()

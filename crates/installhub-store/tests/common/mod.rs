@@ -5,6 +5,9 @@
 //! when the test panics). `backend_suite!` turns a list of test bodies into a
 //! `sqlite::<name>` and a `postgres::<name>` test each.
 
+#[allow(dead_code, reason = "each suite uses a different part")]
+pub mod fixtures;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
