@@ -301,15 +301,8 @@ impl Client {
         path: &str,
         body: &impl Serialize,
     ) -> Result<String, ClientError> {
-        let url = self.url(path)?;
-        let request = self
-            .http
-            .post(url)
-            .header(header::AUTHORIZATION, self.auth.clone())
-            .timeout(JSON_REQUEST_TIMEOUT)
-            .json(body);
-        let response = self.send(request).await?;
-        response.text().await.map_err(|e| self.transport_error(e))
+        let request = self.post(path)?.timeout(JSON_REQUEST_TIMEOUT).json(body);
+        self.send_for_text(request).await
     }
 
     /// POSTs a multipart form (an upload) and returns the successful
@@ -320,12 +313,18 @@ impl Client {
         path: &str,
         form: reqwest::multipart::Form,
     ) -> Result<String, ClientError> {
-        let url = self.url(path)?;
-        let request = self
+        let request = self.post(path)?.multipart(form);
+        self.send_for_text(request).await
+    }
+
+    fn post(&self, path: &str) -> Result<reqwest::RequestBuilder, ClientError> {
+        Ok(self
             .http
-            .post(url)
-            .header(header::AUTHORIZATION, self.auth.clone())
-            .multipart(form);
+            .post(self.url(path)?)
+            .header(header::AUTHORIZATION, self.auth.clone()))
+    }
+
+    async fn send_for_text(&self, request: reqwest::RequestBuilder) -> Result<String, ClientError> {
         let response = self.send(request).await?;
         response.text().await.map_err(|e| self.transport_error(e))
     }

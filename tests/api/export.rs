@@ -510,7 +510,7 @@ async fn exports_are_in_the_audit_log() {
         .server
         .state
         .store()
-        .list_audit(&tenant, 10, None)
+        .list_audit(&tenant, None, 10, None)
         .await
         .unwrap();
     let outcomes: Vec<(&str, &str)> = entries

@@ -333,6 +333,17 @@ async fn conflicts_need_a_strategy_and_every_one_is_listed() {
         .map(|e| e["artifactId"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["rule-305", "form-2005"]);
+    // The audit entry of the refusal names the package it refused.
+    let audit = app
+        .get(&format!(
+            "/api/installhub/audit?tenantId={TARGET}&action=import"
+        ))
+        .await
+        .json();
+    let details = &audit["entries"][0]["details"];
+    assert_eq!(details["error"], "ValidationFailed", "{audit:#}");
+    assert_eq!(details["packageName"], "Employee Onboarding Suite");
+    assert_eq!(details["version"], "2.1.0");
     // Fail is the same refusal.
     import(
         &app,

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestArtifact};
 use crate::model::{ArtifactType, ConflictStrategy, PlannedAction};
 
 /// The `options` part of an import (seed 03, SPEC §7). Fields are loose on
@@ -448,79 +448,106 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
                 .detail("existingVersion", existing.version.clone())
                 .detail("incomingVersion", incoming.version.clone())
         };
-        match strategy {
-            None => failures.push(conflict_failure(format!(
-                "The tenant already has {id} ({} {}) with other content; choose Replace or Skip for it in conflictStrategies or defaultConflictStrategy.",
-                existing.name, existing.version
-            ))),
-            Some(ConflictStrategy::Fail) => failures.push(conflict_failure(format!(
-                "The tenant already has {id} ({} {}) with other content and the strategy for it is Fail.",
-                existing.name, existing.version
-            ))),
-            Some(ConflictStrategy::Skip) => {
-                entry.action = PlannedAction::Skip;
-                plan.conflicts.push(ConflictEntry {
-                    artifact_id: id.clone(),
-                    artifact_name: incoming.name.clone(),
-                    artifact_type: incoming.artifact_type,
-                    resolution: ConflictStrategy::Skip,
-                    previous_version: existing.version.clone(),
-                    installed_version: existing.version.clone(),
-                });
+        let resolution = match strategy {
+            None => {
+                failures.push(conflict_failure(format!(
+                    "The tenant already has {id} ({} {}) with other content; choose Replace or Skip for it in conflictStrategies or defaultConflictStrategy.",
+                    existing.name, existing.version
+                )));
+                continue;
             }
+            Some(ConflictStrategy::Fail) => {
+                failures.push(conflict_failure(format!(
+                    "The tenant already has {id} ({} {}) with other content and the strategy for it is Fail.",
+                    existing.name, existing.version
+                )));
+                continue;
+            }
+            Some(ConflictStrategy::Skip) => ConflictStrategy::Skip,
             Some(ConflictStrategy::Replace) => {
-                if major_upgrade(&existing.version, &incoming.version) && !allow_major {
-                    failures.push(
-                        Failure::new(
-                            ErrorCode::MajorVersionUpgradeNotAllowed,
-                            format!(
-                                "Replacing {id} {} with {} is a major version upgrade. Set allowMajorVersionUpgrade (needs installhub:import:override-major-version).",
-                                existing.version, incoming.version
-                            ),
-                        )
-                        .field("options.allowMajorVersionUpgrade")
-                        .detail("artifactId", id.as_str())
-                        .detail("existingVersion", existing.version.clone())
-                        .detail("incomingVersion", incoming.version.clone()),
-                    );
-                }
-                if is_downgrade(&existing.version, &incoming.version) {
-                    plan.warnings.push(ImportWarning::new(
-                        "Downgrade",
-                        format!(
-                            "{id} is replaced by a lower version: {} -> {}.",
-                            existing.version, incoming.version
-                        ),
-                        Some(id.clone()),
-                    ));
-                }
-                if existing.artifact_type != incoming.artifact_type {
-                    plan.warnings.push(ImportWarning::new(
-                        "TypeChanged",
-                        format!(
-                            "{id} was a {} and is replaced by a {}.",
-                            existing.artifact_type, incoming.artifact_type
-                        ),
-                        Some(id.clone()),
-                    ));
-                }
-                entry.action = PlannedAction::Replace;
-                plan.conflicts.push(ConflictEntry {
-                    artifact_id: id.clone(),
-                    artifact_name: incoming.name.clone(),
-                    artifact_type: incoming.artifact_type,
-                    resolution: ConflictStrategy::Replace,
-                    previous_version: existing.version.clone(),
-                    installed_version: incoming.version.clone(),
-                });
+                check_replacement(
+                    id,
+                    existing,
+                    incoming,
+                    allow_major,
+                    &mut failures,
+                    &mut plan,
+                );
+                ConflictStrategy::Replace
             }
-        }
+        };
+        let replaced = resolution == ConflictStrategy::Replace;
+        entry.action = if replaced {
+            PlannedAction::Replace
+        } else {
+            PlannedAction::Skip
+        };
+        plan.conflicts.push(ConflictEntry {
+            artifact_id: id.clone(),
+            artifact_name: incoming.name.clone(),
+            artifact_type: incoming.artifact_type,
+            resolution,
+            previous_version: existing.version.clone(),
+            installed_version: if replaced {
+                incoming.version.clone()
+            } else {
+                existing.version.clone()
+            },
+        });
         plan.artifacts.push(entry);
     }
     if failures.is_empty() {
         Ok(plan)
     } else {
         Err(failures)
+    }
+}
+
+/// What replacing `existing` with `incoming` needs or should say: the
+/// major-version guard (a failure unless allowed), a downgrade or a change
+/// of type (warnings).
+fn check_replacement(
+    id: &ArtifactId,
+    existing: &ExistingArtifact,
+    incoming: &ManifestArtifact,
+    allow_major: bool,
+    failures: &mut Vec<Failure>,
+    plan: &mut ImportPlan,
+) {
+    if major_upgrade(&existing.version, &incoming.version) && !allow_major {
+        failures.push(
+            Failure::new(
+                ErrorCode::MajorVersionUpgradeNotAllowed,
+                format!(
+                    "Replacing {id} {} with {} is a major version upgrade. Set allowMajorVersionUpgrade (needs installhub:import:override-major-version).",
+                    existing.version, incoming.version
+                ),
+            )
+            .field("options.allowMajorVersionUpgrade")
+            .detail("artifactId", id.as_str())
+            .detail("existingVersion", existing.version.clone())
+            .detail("incomingVersion", incoming.version.clone()),
+        );
+    }
+    if is_downgrade(&existing.version, &incoming.version) {
+        plan.warnings.push(ImportWarning::new(
+            "Downgrade",
+            format!(
+                "{id} is replaced by a lower version: {} -> {}.",
+                existing.version, incoming.version
+            ),
+            Some(id.clone()),
+        ));
+    }
+    if existing.artifact_type != incoming.artifact_type {
+        plan.warnings.push(ImportWarning::new(
+            "TypeChanged",
+            format!(
+                "{id} was a {} and is replaced by a {}.",
+                existing.artifact_type, incoming.artifact_type
+            ),
+            Some(id.clone()),
+        ));
     }
 }
 

@@ -59,12 +59,16 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
+/// What a body past a route's limit is told, from any layer that stops it.
+pub const BODY_TOO_LARGE: &str = "The request body is larger than this route accepts.";
+
+pub fn body_too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, BODY_TOO_LARGE)
+}
+
 pub fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "The request body is larger than this route accepts.",
-        )
+        body_too_large()
     } else {
         ApiError::new(
             ErrorCode::InvalidRequestBody,

@@ -75,7 +75,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
             ErrorCode::PayloadTooLarge,
-            "The request body is larger than this route accepts.".to_owned(),
+            crate::extract::BODY_TOO_LARGE.to_owned(),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             ErrorCode::UnsupportedMediaType,

@@ -92,47 +92,32 @@ impl Store {
     }
 
     /// A tenant's entries, newest first, at most `limit` (negative counts as
-    /// 0). Pass the last id of a page as `before` to get the next one.
+    /// 0), only those whose `action` is exactly `action` (e.g. `import`) when
+    /// one is given. Pass the last id of a page as `before` to get the next.
     pub async fn list_audit(
         &self,
         tenant_id: &TenantId,
+        action: Option<&str>,
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<AuditEntry>> {
+        let action_filter = if action.is_some() {
+            "AND action = $4"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
+             {action_filter} ORDER BY id DESC LIMIT $3"
         );
-        sqlx::query_as::<_, AuditRow>(&sql)
+        let mut query = sqlx::query_as::<_, AuditRow>(&sql)
             .bind(tenant_id.as_str())
             .bind(before.unwrap_or(i64::MAX))
-            .bind(limit.max(0))
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect()
-    }
-
-    /// Like [`Store::list_audit`], only the entries whose `action` is exactly
-    /// `action` (e.g. `import`); the cursor works the same way.
-    pub async fn list_audit_by_action(
-        &self,
-        tenant_id: &TenantId,
-        action: &str,
-        limit: i64,
-        before: Option<i64>,
-    ) -> Result<Vec<AuditEntry>> {
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log \
-             WHERE tenant_id = $1 AND action = $2 AND id < $3 \
-             ORDER BY id DESC LIMIT $4"
-        );
-        sqlx::query_as::<_, AuditRow>(&sql)
-            .bind(tenant_id.as_str())
-            .bind(action)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit.max(0))
+            .bind(limit.max(0));
+        if let Some(action) = action {
+            query = query.bind(action);
+        }
+        query
             .fetch_all(&self.pool)
             .await?
             .into_iter()

@@ -521,7 +521,13 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
         store.get_import("imp-1").await.unwrap().unwrap().status,
         ImportStatus::InProgress
     );
-    assert!(store.list_audit(&t, 10, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_audit(&t, None, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     tx.commit().await.unwrap();
 
@@ -549,7 +555,7 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
             ..record
         })
     );
-    let audit_log = store.list_audit(&t, 10, None).await.unwrap();
+    let audit_log = store.list_audit(&t, None, 10, None).await.unwrap();
     assert_eq!(audit_log.len(), 1);
     assert_eq!(audit_log[0].id, Some(audit_id));
 
@@ -618,7 +624,13 @@ where
     assert_eq!(store.get_artifact(&t, &aid("proc-2")).await.unwrap(), None);
     assert_eq!(store.installed_packages(&t).await.unwrap(), vec![kept]);
     assert_eq!(store.get_import("imp-1").await.unwrap(), Some(record));
-    assert!(store.list_audit(&t, 10, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_audit(&t, None, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // And the lock is free again.
     store
         .begin_install(&t)
@@ -980,27 +992,27 @@ async fn audit_by_action_pages(ctx: Ctx) {
     };
     assert_eq!(
         ids(store
-            .list_audit_by_action(&t, "import", 10, None)
+            .list_audit(&t, Some("import"), 10, None)
             .await
             .unwrap()),
         imports
     );
-    let page1 = ids(store
-        .list_audit_by_action(&t, "import", 2, None)
-        .await
-        .unwrap());
+    let page1 = ids(store.list_audit(&t, Some("import"), 2, None).await.unwrap());
     assert_eq!(page1, imports[..2]);
     let page2 = ids(store
-        .list_audit_by_action(&t, "import", 2, page1.last().copied())
+        .list_audit(&t, Some("import"), 2, page1.last().copied())
         .await
         .unwrap());
     assert_eq!(page2, imports[2..]);
     assert!(
         store
-            .list_audit_by_action(&t, "marketplace-install", 10, None)
+            .list_audit(&t, Some("marketplace-install"), 10, None)
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(store.list_audit(&t, 100, None).await.unwrap().len(), 6);
+    assert_eq!(
+        store.list_audit(&t, None, 100, None).await.unwrap().len(),
+        6
+    );
 }

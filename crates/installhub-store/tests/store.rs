@@ -770,28 +770,31 @@ async fn audit_is_newest_first_and_pages(ctx: Ctx) {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
 
     let newest_first: Vec<AuditEntry> = recorded.iter().rev().cloned().collect();
-    assert_eq!(store.list_audit(&a, 10, None).await.unwrap(), newest_first);
+    assert_eq!(
+        store.list_audit(&a, None, 10, None).await.unwrap(),
+        newest_first
+    );
 
-    let page1 = store.list_audit(&a, 2, None).await.unwrap();
+    let page1 = store.list_audit(&a, None, 2, None).await.unwrap();
     assert_eq!(page1, newest_first[..2]);
-    let page2 = store.list_audit(&a, 2, page1[1].id).await.unwrap();
+    let page2 = store.list_audit(&a, None, 2, page1[1].id).await.unwrap();
     assert_eq!(page2, newest_first[2..4]);
-    let page3 = store.list_audit(&a, 2, page2[1].id).await.unwrap();
+    let page3 = store.list_audit(&a, None, 2, page2[1].id).await.unwrap();
     assert_eq!(page3, newest_first[4..]);
     assert!(
         store
-            .list_audit(&a, 2, page3[0].id)
+            .list_audit(&a, None, 2, page3[0].id)
             .await
             .unwrap()
             .is_empty()
     );
 
-    let of_b = store.list_audit(&b, 100, None).await.unwrap();
+    let of_b = store.list_audit(&b, None, 100, None).await.unwrap();
     assert_eq!(of_b.len(), 5);
     assert!(of_b.iter().all(|e| e.tenant_id == b && e.details.is_null()));
     assert!(
         store
-            .list_audit(&tid("tenant-c"), 10, None)
+            .list_audit(&tid("tenant-c"), None, 10, None)
             .await
             .unwrap()
             .is_empty()

@@ -477,3 +477,26 @@ fn the_same_name_and_version_with_other_content_needs_replace() {
     }];
     assert!(plan(&m, &HashMap::new(), &same, &options(None), None).is_ok());
 }
+
+#[test]
+fn replacing_an_artifact_of_another_type_is_warned() {
+    let m = manifest();
+    let mut ex = existing(&[("rule-305", "1.0.0", "old")]);
+    ex.get_mut(&id("rule-305")).unwrap().artifact_type = ArtifactType::AtlasForm;
+    let p = plan(
+        &m,
+        &ex,
+        &[],
+        &options(Some(ConflictStrategy::Replace)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].code, "TypeChanged");
+    assert_eq!(p.warnings[0].artifact_id, Some(id("rule-305")));
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("was a AtlasForm and is replaced by a RuleSet")
+    );
+}

@@ -608,20 +608,10 @@ pub async fn audit(
     import_reader(&state, &caller, &tenant).await?;
     let limit = check_limit(params.limit, 50, 200)?;
     let fetch = i64::from(limit) + 1;
-    let mut entries = match params.action.as_deref() {
-        Some(action) => {
-            state
-                .store()
-                .list_audit_by_action(&tenant, action, fetch, params.before)
-                .await?
-        }
-        None => {
-            state
-                .store()
-                .list_audit(&tenant, fetch, params.before)
-                .await?
-        }
-    };
+    let mut entries = state
+        .store()
+        .list_audit(&tenant, params.action.as_deref(), fetch, params.before)
+        .await?;
     let next_before = if entries.len() > limit as usize {
         entries.truncate(limit as usize);
         entries.last().and_then(|e| e.id)

@@ -27,7 +27,7 @@ use installhub_domain::import::{
 use installhub_domain::manifest::sha256_hex;
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, Caller, ErrorCode, Failure, ImportSource, ImportStatus,
-    Manifest, PackageId, Reference, Scope, Tenant, TenantId, TenantStatus,
+    Manifest, Reference, Scope, Tenant, TenantId, TenantStatus,
 };
 use installhub_scan::{ScanInput, ScanReport, Verdict};
 use installhub_store::{
@@ -322,17 +322,9 @@ async fn write_artifacts(
     let mut batch_bytes = 0;
     while let Some((file, size)) = receiver.recv().await {
         batch_bytes += size;
-        batch.push(NewArtifact {
-            tenant_id: tenant.tenant_id.clone(),
-            references: retarget(&file.references, &manifest.source_tenant_id),
-            id: file.id,
-            artifact_type: file.r#type,
-            name: file.name,
-            version: file.version,
-            status: file.status,
-            definition: file.definition,
-            libraries: file.libraries,
-        });
+        let mut artifact = file.into_artifact(tenant.tenant_id.clone(), Utc::now());
+        artifact.references = retarget(&artifact.references, &manifest.source_tenant_id);
+        batch.push(NewArtifact::from(artifact));
         if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
             tx.write_artifacts(&batch).await?;
             batch.clear();
@@ -370,26 +362,25 @@ pub async fn run(
     input: ImportInput,
 ) -> ImportOutcome {
     let started_at = Utc::now();
-    let checked = check_request(caller, options, query_dry_run);
-    let tenant = match &checked {
-        Ok(valid) => target_tenant(state, &valid.target_tenant_id).await,
-        Err(_) => Err(ApiError::failures(Vec::new())),
+    let accepted = match check_request(caller, options, query_dry_run) {
+        Ok(valid) => target_tenant(state, &valid.target_tenant_id)
+            .await
+            .map(|tenant| (valid, tenant)),
+        Err(e) => Err(e),
     };
     // A refused import is recorded too when its target is a tenant the
     // caller may read; nobody can write into another tenant's history.
-    let record_tenant = match &tenant {
-        Ok(tenant) => Some(tenant.tenant_id.clone()),
-        Err(_) => recordable_target(state, caller, options).await,
-    };
-    let Some(record_tenant) = record_tenant else {
-        let error = match (checked, tenant) {
-            (Err(e), _) | (Ok(_), Err(e)) => e,
-            (Ok(_), Ok(_)) => unreachable!("a found tenant is recordable"),
-        };
-        return ImportOutcome {
-            import_id: None,
-            result: Err(error),
-        };
+    let (record_tenant, accepted) = match accepted {
+        Ok((valid, tenant)) => (tenant.tenant_id.clone(), Ok((valid, tenant))),
+        Err(e) => match recordable_target(state, caller, options).await {
+            Some(tenant_id) => (tenant_id, Err(e)),
+            None => {
+                return ImportOutcome {
+                    import_id: None,
+                    result: Err(e),
+                };
+            }
+        },
     };
     let import_id = installhub_domain::ImportId::random().to_string();
     let record = ImportRecord {
@@ -411,31 +402,21 @@ pub async fn run(
             result: Err(e.into()),
         };
     }
-    let (valid, tenant) = match (checked, tenant) {
-        (Ok(valid), Ok(tenant)) => (valid, tenant),
-        (Err(e), _) | (Ok(_), Err(e)) => {
-            record_failure(state, caller, &record_tenant, &import_id, &e, None).await;
+    let (valid, tenant) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            record_failure(state, caller, &record_tenant, &import_id, &e).await;
             return ImportOutcome {
                 import_id: Some(import_id),
                 result: Err(e),
             };
         }
     };
-    let mut seen: Option<(PackageId, String, String)> = None;
-    let result = install(state, caller, &valid, &tenant, &import_id, input, &mut seen).await;
-    let result = match result {
+    let result = match install(state, caller, &valid, &tenant, &import_id, input).await {
         Ok(response) => Ok(response),
         Err(error) => {
             let error = error.with_summary(SUMMARY);
-            record_failure(
-                state,
-                caller,
-                &tenant.tenant_id,
-                &import_id,
-                &error,
-                seen.as_ref(),
-            )
-            .await;
+            record_failure(state, caller, &tenant.tenant_id, &import_id, &error).await;
             Err(error)
         }
     };
@@ -499,10 +480,12 @@ async fn record_failure(
     tenant: &TenantId,
     import_id: &str,
     error: &ApiError,
-    package: Option<&(PackageId, String, String)>,
 ) {
     let body = error_body(error);
     let now = Utc::now();
+    // The record names the package once its bundle was read.
+    let record = state.store().get_import(import_id).await.ok().flatten();
+    let package = record.as_ref();
     if let Err(e) = state
         .store()
         .finish_import(import_id, ImportStatus::Failed, now, &body)
@@ -520,9 +503,9 @@ async fn record_failure(
         outcome: AuditOutcome::Failure,
         details: serde_json::json!({
             "importId": import_id,
-            "packageId": package.map(|p| p.0.to_string()),
-            "packageName": package.map(|p| p.1.clone()),
-            "version": package.map(|p| p.2.clone()),
+            "packageId": package.and_then(|r| r.package_id.as_ref()).map(ToString::to_string),
+            "packageName": package.and_then(|r| r.package_name.clone()),
+            "version": package.and_then(|r| r.version.clone()),
             "error": error.code().as_str(),
             "failures": crate::export::failure_summary(error),
         }),
@@ -539,7 +522,6 @@ async fn install(
     tenant: &Tenant,
     import_id: &str,
     input: ImportInput,
-    seen: &mut Option<(PackageId, String, String)>,
 ) -> ApiResult<ImportResponse> {
     let plan_limits = state.config().limits.plan(tenant.plan);
     if input.bundle.size > plan_limits.max_package_bytes {
@@ -556,11 +538,6 @@ async fn install(
     }
     let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
     let (manifest, report) = verify_and_scan(state, &input.bundle, limits.clone()).await?;
-    *seen = Some((
-        manifest.package_id.clone(),
-        manifest.name.clone(),
-        manifest.version.clone(),
-    ));
     state
         .store()
         .set_import_package(

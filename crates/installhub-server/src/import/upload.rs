@@ -18,7 +18,7 @@ use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse_json;
+use crate::extract::{body_too_large, parse_json};
 use crate::state::AppState;
 
 /// Largest `options` part: far more than any real options object.
@@ -53,10 +53,7 @@ fn too_large(limit: u64) -> ApiError {
 
 fn multipart_error(error: MultipartError) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "The request body is larger than this route accepts.",
-        )
+        body_too_large()
     } else {
         ApiError::new(
             ErrorCode::InvalidRequestBody,
