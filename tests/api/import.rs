@@ -123,15 +123,20 @@ pub async fn set_target(app: &TestApp, plan: &str, default: Option<&str>) {
     );
 }
 
-/// The target's form-2005 at 1.0.0 with other content: the seed's conflict.
-async fn older_form_in_target(app: &TestApp) {
+/// An artifact in the target tenant, with content unlike the package's.
+async fn in_target(app: &TestApp, id: &str, kind: &str, name: &str, version: &str) {
     app.put_artifact(
         TARGET,
-        "form-2005",
-        json!({"type": "AtlasForm", "name": "EmployeeForm", "version": "1.0.0",
-               "status": "Published", "definition": {"fields": []}, "references": []}),
+        id,
+        json!({"type": kind, "name": name, "version": version,
+               "status": "Active", "definition": {"local": true}, "references": []}),
     )
     .await;
+}
+
+/// The target's form-2005 at 1.0.0 with other content: the seed's conflict.
+async fn older_form_in_target(app: &TestApp) {
+    in_target(app, "form-2005", "AtlasForm", "EmployeeForm", "1.0.0").await;
 }
 
 #[tokio::test]
@@ -313,13 +318,7 @@ async fn conflicts_need_a_strategy_and_every_one_is_listed() {
     let (_, zip) = seed_package(&app).await;
     set_target(&app, "Standard", None).await;
     older_form_in_target(&app).await;
-    app.put_artifact(
-        TARGET,
-        "rule-305",
-        json!({"type": "RuleSet", "name": "Local rules", "version": "3.0.0",
-               "status": "Active", "definition": {"rules": []}, "references": []}),
-    )
-    .await;
+    in_target(&app, "rule-305", "RuleSet", "Local rules", "3.0.0").await;
     let before = artifacts_of(&app, TARGET).await;
 
     let body = import(&app, &zip, &json!({"targetTenantId": TARGET}))
@@ -398,11 +397,12 @@ async fn a_major_upgrade_needs_the_option_and_its_permission() {
     let app = TestApp::new().await;
     let (_, zip) = seed_package(&app).await;
     // thread-2002 is 1.4.0 in the package; the target has 0.9.0.
-    app.put_artifact(
-        TARGET,
+    in_target(
+        &app,
         "thread-2002",
-        json!({"type": "ThreadDefinition", "name": "ApprovalSubflow", "version": "0.9.0",
-               "status": "Active", "definition": {}, "references": []}),
+        "ThreadDefinition",
+        "ApprovalSubflow",
+        "0.9.0",
     )
     .await;
     let body = import(&app, &zip, &seed_options())
@@ -431,13 +431,7 @@ async fn a_major_upgrade_needs_the_option_and_its_permission() {
 async fn a_downgrade_is_installed_and_warned() {
     let app = TestApp::new().await;
     let (_, zip) = seed_package(&app).await;
-    app.put_artifact(
-        TARGET,
-        "form-2005",
-        json!({"type": "AtlasForm", "name": "EmployeeForm", "version": "1.9.0",
-               "status": "Active", "definition": {}, "references": []}),
-    )
-    .await;
+    in_target(&app, "form-2005", "AtlasForm", "EmployeeForm", "1.9.0").await;
     let body = import(&app, &zip, &seed_options()).await.json();
     assert_eq!(body["status"], "Success", "{body:#}");
     assert_eq!(body["warnings"][0]["code"], "Downgrade");

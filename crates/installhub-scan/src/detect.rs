@@ -457,20 +457,23 @@ fn assembled_rule(piece: &str) -> Option<RuleId> {
 /// Field names whose text the platform executes (SECURITY.md 23). Matching
 /// ignores case, `_` and `-`. `code` alone is a sink, but `postalCode`
 /// is not, so only the listed compounds end in `code`.
-fn is_executable_field(field: &str) -> bool {
-    let mut buf = [0u8; 48];
+/// `key`'s bytes that `keep` keeps, lower-cased into `buf` without
+/// allocating (this runs for every key of every definition); `None` when
+/// they do not fit, which no name worth matching does.
+fn fold_key<'b>(key: &str, buf: &'b mut [u8], keep: impl Fn(u8) -> bool) -> Option<&'b [u8]> {
     let mut len = 0;
-    for b in field.bytes() {
-        if b == b'_' || b == b'-' {
-            continue;
-        }
-        if len == buf.len() {
-            return false;
-        }
-        buf[len] = b.to_ascii_lowercase();
+    for b in key.bytes().filter(|&b| keep(b)) {
+        *buf.get_mut(len)? = b.to_ascii_lowercase();
         len += 1;
     }
-    let name = &buf[..len];
+    Some(&buf[..len])
+}
+
+fn is_executable_field(field: &str) -> bool {
+    let mut buf = [0u8; 48];
+    let Some(name) = fold_key(field, &mut buf, |b| b != b'_' && b != b'-') else {
+        return false;
+    };
     const EXACT: &[&[u8]] = &[
         b"script",
         b"code",
@@ -904,18 +907,9 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
         return false;
     }
     let mut buf = [0u8; 64];
-    let mut len = 0;
-    for b in key.bytes() {
-        if !b.is_ascii_alphanumeric() {
-            continue;
-        }
-        if len == buf.len() {
-            return false;
-        }
-        buf[len] = b.to_ascii_lowercase();
-        len += 1;
-    }
-    let name = &buf[..len];
+    let Some(name) = fold_key(key, &mut buf, |b| b.is_ascii_alphanumeric()) else {
+        return false;
+    };
     const SUFFIXES: &[&[u8]] = &[
         b"password",
         b"passwd",
