@@ -234,6 +234,11 @@ async fn the_seed_import_installs_the_package_and_answers_as_the_seed() {
     assert_eq!(entry["outcome"], "Success");
     assert_eq!(entry["actor"], "engineer@company.com");
     assert_eq!(entry["subject"], import_id);
+    assert_eq!(
+        entry["details"]["bundleSha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&zip)),
+        "the audit names the exact bytes imported"
+    );
     let source_audit = app
         .get(&format!(
             "/api/installhub/audit?tenantId={SOURCE}&action=export"
@@ -529,6 +534,34 @@ async fn the_json_form_imports_a_stored_export() {
         .json();
     assert_eq!(record["source"], "PackageReference");
 
+    // A stored bundle damaged in the store (here, the last byte) is never
+    // imported.
+    let (package_id, mut bytes) = export_package(
+        &app,
+        &json!({"tenantId": SOURCE, "packageName": "Employee Onboarding Suite",
+                "packageType": "workflow-package", "version": "2.2.0", "artifactIds": ["ent-44"]}),
+    )
+    .await;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let damaged = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(damaged.path(), &bytes).unwrap();
+    let key = installhub_store::BundleStore::package_key(&package_id.parse().unwrap());
+    app.server
+        .state
+        .bundles()
+        .put_file(&key, damaged.path())
+        .await
+        .unwrap();
+    let before = installed_of(&app, TARGET).await;
+    app.post(
+        IMPORT,
+        &json!({"sourcePackageId": package_id, "options": {"targetTenantId": TARGET}}),
+    )
+    .await
+    .expect_error(500, "InternalError");
+    assert_eq!(installed_of(&app, TARGET).await, before);
+
     // Unknown package: 404; malformed: 400; no options: 400.
     app.post(IMPORT, &json!({"sourcePackageId": "pkg-00000000-0000-4000-8000-000000000000", "options": {"targetTenantId": TARGET}}))
         .await
@@ -647,6 +680,17 @@ async fn bad_options_and_bodies_are_reported() {
     )
     .await
     .expect_error(400, "InvalidRequestBody");
+    let twice = form(&zip, &seed_options()).part("package", Part::bytes(zip.clone()));
+    let body = app
+        .send(
+            app.http
+                .post(app.url(IMPORT))
+                .bearer_auth(&app.token)
+                .multipart(twice),
+        )
+        .await
+        .expect_error(400, "InvalidRequestBody");
+    assert!(body["message"].as_str().unwrap().contains("more than once"));
     let extra = form(&zip, &seed_options()).text("package2", "x");
     app.send(
         app.http

@@ -211,7 +211,7 @@ async fn receive(
             })?;
             let package =
                 referenced_package(state, caller, body.source_package_id.as_deref()).await?;
-            let bundle = copy_stored(state, &package.bundle_key).await?;
+            let bundle = copy_stored(state, &package).await?;
             Ok((
                 options,
                 ImportInput {

@@ -524,6 +524,7 @@ async fn install(
     input: ImportInput,
 ) -> ApiResult<ImportResponse> {
     let plan_limits = state.config().limits.plan(tenant.plan);
+    let input_sha256 = input.bundle.sha256.clone();
     if input.bundle.size > plan_limits.max_package_bytes {
         return Err(Failure::new(
             ErrorCode::PayloadTooLarge,
@@ -670,6 +671,7 @@ async fn install(
             "artifactsInstalled": response.artifacts_installed,
             "conflictsResolved": response.conflicts_resolved,
             "securityScanResult": verdict_value(response.security_scan_result),
+            "bundleSha256": input_sha256,
         }),
     })
     .await?;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use installhub_domain::ErrorCode;
 use installhub_domain::import::ImportOptions;
+use installhub_store::PackageRecord;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
@@ -31,8 +32,6 @@ pub struct ReceivedBundle {
     pub size: u64,
     /// Hex SHA-256 of the file's bytes.
     pub sha256: String,
-    /// The uploaded file's name, when the client sent one.
-    pub filename: Option<String>,
 }
 
 /// The parts of a multipart import or scan request.
@@ -75,7 +74,6 @@ pub async fn stream_to_file<S, E>(
     mut chunks: S,
     dir: &Path,
     limit: u64,
-    filename: Option<String>,
 ) -> ApiResult<ReceivedBundle>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -111,7 +109,6 @@ where
         file,
         size,
         sha256: hex::encode(hasher.finalize()),
-        filename,
     })
 }
 
@@ -165,45 +162,51 @@ pub async fn read_multipart(
     let mut form = MultipartImport::default();
     while let Some(field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "package" if form.package.is_none() => {
-                let filename = field.file_name().map(str::to_owned);
-                form.package =
-                    Some(stream_to_file(field_chunks(field), &tmp, limit, filename).await?);
-            }
-            "options" if accept_options && form.options.is_none() => {
-                let bytes = read_small(field, MAX_OPTIONS_BYTES, "options").await?;
-                form.options = Some(parse_json(&bytes).map_err(|e| e.prefix_fields("options"))?);
-            }
-            "package" | "options" if accept_options || name == "package" => {
-                return Err(bad_part(format!(
-                    "The '{name}' part is sent more than once."
-                )));
-            }
-            other => {
-                let expected = if accept_options {
-                    "'package' (the ZIP) and 'options' (JSON)"
-                } else {
-                    "'package' (the ZIP)"
-                };
-                return Err(bad_part(format!(
-                    "Unexpected multipart part '{}'; send {expected}.",
-                    installhub_domain::ids::printable(other)
-                )));
-            }
+        let is_package = name == "package";
+        if !(is_package || (accept_options && name == "options")) {
+            let expected = if accept_options {
+                "'package' (the ZIP) and 'options' (JSON)"
+            } else {
+                "'package' (the ZIP)"
+            };
+            return Err(bad_part(format!(
+                "Unexpected multipart part '{}'; send {expected}.",
+                installhub_domain::ids::printable(&name)
+            )));
+        }
+        if (is_package && form.package.is_some()) || (!is_package && form.options.is_some()) {
+            return Err(bad_part(format!(
+                "The '{name}' part is sent more than once."
+            )));
+        }
+        if is_package {
+            form.package = Some(stream_to_file(field_chunks(field), &tmp, limit).await?);
+        } else {
+            let bytes = read_small(field, MAX_OPTIONS_BYTES, "options").await?;
+            form.options = Some(parse_json(&bytes).map_err(|e| e.prefix_fields("options"))?);
         }
     }
     Ok(form)
 }
 
-/// Copies a stored bundle to a temporary file, hashing it on the way.
-pub async fn copy_stored(state: &AppState, key: &str) -> ApiResult<ReceivedBundle> {
-    let stream = state.bundles().get(key, None).await?;
-    stream_to_file(
+/// Copies a stored package's bundle to a temporary file, hashing it on the
+/// way; bytes that differ from what the export stored are refused as our
+/// fault (a damaged store), never imported.
+pub async fn copy_stored(state: &AppState, package: &PackageRecord) -> ApiResult<ReceivedBundle> {
+    let stream = state.bundles().get(&package.bundle_key, None).await?;
+    let bundle = stream_to_file(
         stream,
         &state.config().tmp_dir(),
         state.config().limits.max_upload_bytes(),
-        None,
     )
-    .await
+    .await?;
+    if bundle.sha256 != package.bundle_sha256 {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "stored bundle {} hashes to {}, the export recorded {}",
+            package.bundle_key,
+            bundle.sha256,
+            package.bundle_sha256
+        )));
+    }
+    Ok(bundle)
 }
