@@ -850,3 +850,37 @@ async fn a_plain_curl_client_can_import() {
     assert_eq!(body["status"], "Success", "{body:#}");
     assert_eq!(body["artifactsInstalled"], 5);
 }
+
+#[tokio::test]
+async fn import_history_and_audit_page_with_cursors() {
+    let app = TestApp::new().await;
+    let (_, zip) = seed_package(&app).await;
+    let first = import(&app, &zip, &seed_options()).await.json()["importId"].clone();
+    let second = import(&app, &zip, &seed_options()).await.json()["importId"].clone();
+    let path = format!("/api/installhub/tenants/{TARGET}/imports?limit=1");
+    let page1 = app.get(&path).await.json();
+    assert_eq!(page1["imports"][0]["importId"], second, "newest first");
+    let cursor = page1["nextBefore"].as_str().expect("more follow");
+    let page2 = app.get(&format!("{path}&before={cursor}")).await.json();
+    assert_eq!(page2["imports"][0]["importId"], first);
+    assert!(page2.get("nextBefore").is_none(), "{page2:#}");
+
+    let audit = format!("/api/installhub/audit?tenantId={TARGET}&action=import&limit=1");
+    let page1 = app.get(&audit).await.json();
+    assert_eq!(page1["entries"][0]["subject"], second);
+    let cursor = page1["nextBefore"].as_i64().expect("more follow");
+    let page2 = app.get(&format!("{audit}&before={cursor}")).await.json();
+    assert_eq!(page2["entries"][0]["subject"], first);
+    assert!(page2.get("nextBefore").is_none(), "{page2:#}");
+
+    for bad in [
+        path.replace("limit=1", "limit=0"),
+        audit.replace("limit=1", "limit=201"),
+    ] {
+        let body = app.get(&bad).await.expect_error(400, "InvalidRequestBody");
+        assert_eq!(body["errors"][0]["field"], "limit", "{bad}");
+    }
+    app.get(&format!("{path}&before=imp-nope"))
+        .await
+        .expect_error(400, "InvalidRequestBody");
+}

@@ -245,6 +245,37 @@ path_extractor!(
     ImportPath { import_id: ImportId => ErrorCode::ImportNotFound }
 );
 
+/// A list route's `limit`: `default` when absent, else 1 to `max`.
+pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, Failure> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Failure::new(
+            ErrorCode::InvalidRequestBody,
+            format!("limit must be between 1 and {max}."),
+        )
+        .field("limit"))
+    }
+}
+
+/// One page of a list fetched with `limit + 1` rows: the first `limit`, and
+/// the cursor of the last of them when more follow.
+pub fn split_page<T, C>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor: impl Fn(&T) -> Option<C>,
+) -> (Vec<T>, Option<C>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().and_then(cursor);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
 /// Query strings, parsed into our envelope on error.
 pub struct QueryParams<T>(pub T);
 

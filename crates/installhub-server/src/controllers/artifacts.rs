@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::controllers::tenants::find_tenant;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{
-    ArtifactPath, JsonBody, QueryParams, TenantPath, require_scope, require_tenant,
+    ArtifactPath, JsonBody, QueryParams, TenantPath, page_limit, require_scope, require_tenant,
+    split_page,
 };
 use crate::state::AppState;
 
@@ -132,17 +133,11 @@ pub async fn list_artifacts(
     QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<Json<ArtifactPage>> {
     require_tenant(&caller, &path.tenant_id)?;
-    let limit = params.limit.unwrap_or(100);
     let mut failures = Vec::new();
-    if !(1..=1000).contains(&limit) {
-        failures.push(
-            installhub_domain::Failure::new(
-                ErrorCode::InvalidRequestBody,
-                "limit must be between 1 and 1000.",
-            )
-            .field("limit"),
-        );
-    }
+    let limit = page_limit(params.limit, 100, 1000).unwrap_or_else(|failure| {
+        failures.push(failure);
+        0
+    });
     let after = match params.after.as_deref().map(ArtifactId::parse).transpose() {
         Ok(after) => after,
         Err(e) => {
@@ -156,16 +151,11 @@ pub async fn list_artifacts(
         return Err(ApiError::failures(failures));
     }
     find_tenant(&state, &path.tenant_id).await?;
-    let mut artifacts = state
+    let rows = state
         .store()
         .list_artifacts(&path.tenant_id, after.as_ref(), limit + 1)
         .await?;
-    let next_after = if artifacts.len() as i64 > limit {
-        artifacts.truncate(limit as usize);
-        artifacts.last().map(|a| a.id.to_string())
-    } else {
-        None
-    };
+    let (artifacts, next_after) = split_page(rows, limit, |a| Some(a.id.to_string()));
     Ok(Json(ArtifactPage {
         artifacts,
         next_after,

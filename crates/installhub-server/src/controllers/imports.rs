@@ -23,7 +23,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::tenants::find_tenant;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{
-    ImportPath, QueryParams, TenantPath, parse_json, require_scope, require_tenant,
+    ImportPath, QueryParams, TenantPath, page_limit, parse_json, require_scope, require_tenant,
+    split_page,
 };
 use crate::import::{
     self, ImportInput, ImportResponse, copy_stored, read_multipart, verify_and_scan,
@@ -370,7 +371,7 @@ pub struct ImportListParams {
     /// Imports started before this one (from `nextBefore`).
     before: Option<String>,
     /// Page size, 1-200 (default 50).
-    limit: Option<u32>,
+    limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -380,20 +381,6 @@ pub struct ImportPage {
     /// Pass as `before` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_before: Option<String>,
-}
-
-fn check_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
-    let limit = limit.unwrap_or(default);
-    if (1..=max).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(Failure::new(
-            ErrorCode::InvalidRequestBody,
-            format!("limit must be between 1 and {max}."),
-        )
-        .field("limit")
-        .into())
-    }
 }
 
 /// Access to a tenant's import history: `installhub:import` and the tenant.
@@ -426,7 +413,7 @@ pub async fn list_imports(
     QueryParams(params): QueryParams<ImportListParams>,
 ) -> ApiResult<Json<ImportPage>> {
     import_reader(&state, &caller, &path.tenant_id).await?;
-    let limit = check_limit(params.limit, 50, 200)?;
+    let limit = page_limit(params.limit, 50, 200)?;
     let before = params
         .before
         .as_deref()
@@ -435,20 +422,15 @@ pub async fn list_imports(
         .map_err(|e| {
             ApiError::from(Failure::new(ErrorCode::InvalidRequestBody, e.0).field("before"))
         })?;
-    let mut records = state
+    let rows = state
         .store()
         .list_imports(
             &path.tenant_id,
-            limit + 1,
+            u32::try_from(limit + 1).unwrap_or(u32::MAX),
             before.as_ref().map(|b| b.as_str()),
         )
         .await?;
-    let next_before = if records.len() > limit as usize {
-        records.truncate(limit as usize);
-        records.last().map(|r| r.import_id.clone())
-    } else {
-        None
-    };
+    let (records, next_before) = split_page(rows, limit, |r| Some(r.import_id.clone()));
     Ok(Json(ImportPage {
         imports: records.into_iter().map(Into::into).collect(),
         next_before,
@@ -527,7 +509,7 @@ pub struct AuditParams {
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
     /// Page size, 1-200 (default 50).
-    limit: Option<u32>,
+    limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -606,18 +588,12 @@ pub async fn audit(
         ApiError::from(Failure::new(ErrorCode::InvalidTenantId, e.0).field("tenantId"))
     })?;
     import_reader(&state, &caller, &tenant).await?;
-    let limit = check_limit(params.limit, 50, 200)?;
-    let fetch = i64::from(limit) + 1;
-    let mut entries = state
+    let limit = page_limit(params.limit, 50, 200)?;
+    let rows = state
         .store()
-        .list_audit(&tenant, params.action.as_deref(), fetch, params.before)
+        .list_audit(&tenant, params.action.as_deref(), limit + 1, params.before)
         .await?;
-    let next_before = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().and_then(|e| e.id)
-    } else {
-        None
-    };
+    let (entries, next_before) = split_page(rows, limit, |e| e.id);
     Ok(Json(AuditPage {
         entries: entries.into_iter().map(Into::into).collect(),
         next_before,
