@@ -98,25 +98,32 @@ fn interrupted_body() -> serde_json::Value {
     error::envelope(&[failure], "")
 }
 
+/// Marks `InProgress` imports older than `stale_after` (and this
+/// instance's own from before it started) as failed.
+async fn fail_stale(store: &Store, stale_after: Duration) -> installhub_store::Result<u64> {
+    let now = chrono::Utc::now();
+    let stale_before = chrono::Duration::from_std(stale_after)
+        .ok()
+        .and_then(|age| now.checked_sub_signed(age))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    store
+        .fail_stale_imports(stale_before, now, &interrupted_body())
+        .await
+}
+
 /// An import that was running when its server stopped rolled back with its
 /// transaction; its record still says `InProgress`. Mark it failed so the
 /// record tells the truth. SQLite has one server: every such record is
 /// dead. PostgreSQL may have replicas: only this instance's own records and
 /// those older than [`stale_after`]; the others may be running elsewhere.
 async fn recover_interrupted_imports(store: &Store, config: &ServerConfig) -> anyhow::Result<()> {
-    let now = chrono::Utc::now();
     let count = match store.backend() {
         installhub_store::Backend::Sqlite => {
             store
-                .fail_interrupted_imports(now, &interrupted_body())
+                .fail_interrupted_imports(chrono::Utc::now(), &interrupted_body())
                 .await
         }
-        installhub_store::Backend::Postgres => {
-            let stale_before = now - chrono::Duration::from_std(stale_after(config))?;
-            store
-                .fail_stale_imports(stale_before, now, &interrupted_body())
-                .await
-        }
+        installhub_store::Backend::Postgres => fail_stale(store, stale_after(config)).await,
     }
     .context("marking interrupted imports as failed")?;
     if count > 0 {
@@ -125,21 +132,16 @@ async fn recover_interrupted_imports(store: &Store, config: &ServerConfig) -> an
     Ok(())
 }
 
-/// Every minute, any replica marks imports whose server died for good
-/// (never restarted) as failed. The update is idempotent, so replicas
-/// sweeping at once do no harm.
+/// Every minute after start-up, any replica marks imports whose server died
+/// for good (never restarted) as failed. The update is idempotent, so
+/// replicas sweeping at once do no harm.
 async fn sweep_stale_imports(store: Store, stale_after: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    // The first tick is immediate; start-up recovery has just run.
+    tick.tick().await;
     loop {
         tick.tick().await;
-        let now = chrono::Utc::now();
-        let Ok(age) = chrono::Duration::from_std(stale_after) else {
-            return;
-        };
-        match store
-            .fail_stale_imports(now - age, now, &interrupted_body())
-            .await
-        {
+        match fail_stale(&store, stale_after).await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "stale imports were marked Failed"),
             Err(e) => tracing::warn!(error = %e, "sweeping stale imports failed"),
