@@ -224,6 +224,22 @@ pub async fn s3_endpoint() -> Option<String> {
         .clone()
 }
 
+/// A new, empty bucket on the test S3 server: its endpoint and name.
+pub async fn s3_bucket() -> Option<(String, String)> {
+    let endpoint = s3_endpoint().await?;
+    let bucket = format!("ih-{}", uuid::Uuid::new_v4().simple());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "creating bucket {bucket}: {created:?}"
+    );
+    Some((endpoint, bucket))
+}
+
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A PostgreSQL database made for one test, dropped with it.
@@ -313,18 +329,8 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());
         if crate::backend::S3
-            && let Some(endpoint) = s3_endpoint().await
+            && let Some((endpoint, bucket)) = s3_bucket().await
         {
-            let bucket = format!("ih-{}", uuid::Uuid::new_v4().simple());
-            let created = reqwest::Client::new()
-                .put(format!("{endpoint}/{bucket}"))
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                created.status().is_success(),
-                "creating bucket {bucket}: {created:?}"
-            );
             config.bundles = installhub_server::config::BundleStoreConfig::S3 {
                 url: format!("s3://{bucket}/bundles"),
                 options: [

@@ -370,4 +370,38 @@ async fn the_scan_route_answers_whatever_the_verdict() {
     )
     .await
     .expect_error(400, "InvalidZip");
+
+    // No package part, an options part the scan does not take, not multipart.
+    let scan = app.url("/api/installhub/packages/scan");
+    let empty = reqwest::multipart::Form::new().text("note", "x");
+    let body = app
+        .send(
+            app.http
+                .post(&scan)
+                .bearer_auth(&app.token)
+                .multipart(empty),
+        )
+        .await
+        .expect_error(400, "InvalidRequestBody");
+    assert!(
+        body["message"].as_str().unwrap().contains("'package'"),
+        "{body:#}"
+    );
+    let options = reqwest::multipart::Form::new().text("options", "{}");
+    app.send(
+        app.http
+            .post(&scan)
+            .bearer_auth(&app.token)
+            .multipart(options),
+    )
+    .await
+    .expect_error(400, "InvalidRequestBody");
+    app.send(
+        app.http
+            .post(&scan)
+            .bearer_auth(&app.token)
+            .json(&json!({})),
+    )
+    .await
+    .expect_error(415, "UnsupportedMediaType");
 }

@@ -29,7 +29,7 @@ use installhub_store::Store;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use common::{ISSUER, PgDatabase, SOURCE, TARGET, Token, keys, s3_endpoint};
+use common::{ISSUER, PgDatabase, SOURCE, TARGET, Token, keys, s3_bucket};
 
 const BIN: &str = env!("CARGO_BIN_EXE_installhub");
 
@@ -107,14 +107,7 @@ impl Cluster {
     /// `None` when PostgreSQL or the S3 server is not available.
     async fn start(failpoints: &[Option<&str>]) -> Option<Cluster> {
         let (database, url) = PgDatabase::create().await?;
-        let endpoint = s3_endpoint().await?;
-        let bucket = format!("ih-{}", uuid::Uuid::new_v4().simple());
-        let created = reqwest::Client::new()
-            .put(format!("{endpoint}/{bucket}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(created.status().is_success());
+        let (endpoint, bucket) = s3_bucket().await?;
         // Migrate and seed once, as an operator's first replica would.
         let store = Store::connect(&url).await.unwrap();
         installhub_server::demo::seed(&store).await.unwrap();
