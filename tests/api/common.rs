@@ -398,6 +398,17 @@ impl TestApp {
         self.post_as(&self.token, path, body).await
     }
 
+    /// POSTs a multipart form as the full-scope caller.
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> Reply {
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .multipart(form),
+        )
+        .await
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
         self.send(
             self.http

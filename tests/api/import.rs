@@ -672,34 +672,19 @@ async fn bad_options_and_bodies_are_reported() {
     );
     // A missing part, an unknown part, a wrong content type.
     let only_options = Form::new().part("options", Part::text(seed_options().to_string()));
-    app.send(
-        app.http
-            .post(app.url(IMPORT))
-            .bearer_auth(&app.token)
-            .multipart(only_options),
-    )
-    .await
-    .expect_error(400, "InvalidRequestBody");
+    app.post_form(IMPORT, only_options)
+        .await
+        .expect_error(400, "InvalidRequestBody");
     let twice = form(&zip, &seed_options()).part("package", Part::bytes(zip.clone()));
     let body = app
-        .send(
-            app.http
-                .post(app.url(IMPORT))
-                .bearer_auth(&app.token)
-                .multipart(twice),
-        )
+        .post_form(IMPORT, twice)
         .await
         .expect_error(400, "InvalidRequestBody");
     assert!(body["message"].as_str().unwrap().contains("more than once"));
     let extra = form(&zip, &seed_options()).text("package2", "x");
-    app.send(
-        app.http
-            .post(app.url(IMPORT))
-            .bearer_auth(&app.token)
-            .multipart(extra),
-    )
-    .await
-    .expect_error(400, "InvalidRequestBody");
+    app.post_form(IMPORT, extra)
+        .await
+        .expect_error(400, "InvalidRequestBody");
     app.send(
         app.http
             .post(app.url(IMPORT))

@@ -10,6 +10,7 @@ use crate::common::*;
 use crate::import::{artifacts_of, import, import_as, installed_of, seed_options};
 
 const A: &str = "artifacts/ent-44.json";
+const SCAN: &str = "/api/installhub/packages/scan";
 
 /// One hostile archive per case, with the code it must be refused with.
 fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
@@ -331,14 +332,7 @@ async fn the_scan_route_answers_whatever_the_verdict() {
         "package",
         reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
     );
-    let reply = app
-        .send(
-            app.http
-                .post(app.url("/api/installhub/packages/scan"))
-                .bearer_auth(&app.token)
-                .multipart(form),
-        )
-        .await;
+    let reply = app.post_form(SCAN, form).await;
     let body = reply.json();
     assert_eq!(reply.status, 200, "{body:#}");
     assert_eq!(body["result"], "FAIL");
@@ -349,38 +343,19 @@ async fn the_scan_route_answers_whatever_the_verdict() {
         "package",
         reqwest::multipart::Part::bytes(zip_bytes(&seed_bundle())).file_name("p.zip"),
     );
-    let body = app
-        .send(
-            app.http
-                .post(app.url("/api/installhub/packages/scan"))
-                .bearer_auth(&app.token)
-                .multipart(clean),
-        )
-        .await
-        .json();
+    let body = app.post_form(SCAN, clean).await.json();
     assert_eq!(body["result"], "PASS", "{body:#}");
 
     let bad = reqwest::multipart::Form::new()
         .part("package", reqwest::multipart::Part::bytes(b"nope".to_vec()));
-    app.send(
-        app.http
-            .post(app.url("/api/installhub/packages/scan"))
-            .bearer_auth(&app.token)
-            .multipart(bad),
-    )
-    .await
-    .expect_error(400, "InvalidZip");
+    app.post_form(SCAN, bad)
+        .await
+        .expect_error(400, "InvalidZip");
 
     // No package part, an options part the scan does not take, not multipart.
-    let scan = app.url("/api/installhub/packages/scan");
     let empty = reqwest::multipart::Form::new().text("note", "x");
     let body = app
-        .send(
-            app.http
-                .post(&scan)
-                .bearer_auth(&app.token)
-                .multipart(empty),
-        )
+        .post_form(SCAN, empty)
         .await
         .expect_error(400, "InvalidRequestBody");
     assert!(
@@ -388,20 +363,10 @@ async fn the_scan_route_answers_whatever_the_verdict() {
         "{body:#}"
     );
     let options = reqwest::multipart::Form::new().text("options", "{}");
-    app.send(
-        app.http
-            .post(&scan)
-            .bearer_auth(&app.token)
-            .multipart(options),
-    )
-    .await
-    .expect_error(400, "InvalidRequestBody");
-    app.send(
-        app.http
-            .post(&scan)
-            .bearer_auth(&app.token)
-            .json(&json!({})),
-    )
-    .await
-    .expect_error(415, "UnsupportedMediaType");
+    app.post_form(SCAN, options)
+        .await
+        .expect_error(400, "InvalidRequestBody");
+    app.post(SCAN, &json!({}))
+        .await
+        .expect_error(415, "UnsupportedMediaType");
 }
