@@ -11,9 +11,10 @@ use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Client, ClientError, Connection, finish, parse_response};
+use super::{Client, ClientError, Connection, FailureLine, finish, parse_response};
 
 /// `Replace`, `Skip` or `Fail` (SPEC §7).
 const STRATEGIES: [&str; 3] = ["Replace", "Skip", "Fail"];
@@ -177,13 +178,9 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
         println!("{}", text.trim_end());
         return Ok(());
     }
-    let body: Value = parse_response(&text, "import")?;
-    print!("{}", describe(&body));
+    let answer: ImportAnswer = parse_response(&text, "import")?;
+    print!("{}", describe(&answer));
     Ok(())
-}
-
-fn s(value: &Value) -> &str {
-    value.as_str().unwrap_or("-")
 }
 
 /// Columns padded to their widest cell.
@@ -209,31 +206,88 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The parts of seed 03's import answer the summary shows. Enum-like
+/// fields stay strings: a newer server may add a value, and this client
+/// should still print it rather than fail.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAnswer {
+    import_id: String,
+    package_id: String,
+    package_name: String,
+    version: String,
+    status: String,
+    #[serde(default)]
+    artifacts_installed: usize,
+    #[serde(default)]
+    installed_at: Option<String>,
+    #[serde(default)]
+    installed_by: String,
+    #[serde(default)]
+    install_order: Vec<String>,
+    #[serde(default)]
+    conflict_report: ConflictReport,
+    security_scan_result: String,
+    #[serde(default)]
+    warnings: Vec<FailureLine>,
+    #[serde(default)]
+    planned_actions: Vec<PlannedArtifact>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConflictReport {
+    #[serde(default)]
+    conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Conflict {
+    artifact_id: String,
+    artifact_name: String,
+    #[serde(rename = "type")]
+    artifact_type: String,
+    resolution: String,
+    previous_version: String,
+    installed_version: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlannedArtifact {
+    artifact_id: String,
+    #[serde(rename = "type")]
+    artifact_type: String,
+    action: String,
+    #[serde(default)]
+    previous_version: Option<String>,
+    version: String,
+}
+
 /// The human summary of an import answer.
-pub fn describe(body: &Value) -> String {
-    let dry_run = body["status"] == "DryRun";
+pub fn describe(answer: &ImportAnswer) -> String {
+    let dry_run = answer.status == "DryRun";
     let mut out = format!(
         "{} {} {} ({})\n  import:   {}\n  scan:     {}\n",
         if dry_run { "Dry run of" } else { "Imported" },
-        s(&body["packageName"]),
-        s(&body["version"]),
-        s(&body["packageId"]),
-        s(&body["importId"]),
-        s(&body["securityScanResult"]),
+        answer.package_name,
+        answer.version,
+        answer.package_id,
+        answer.import_id,
+        answer.security_scan_result,
     );
     if dry_run {
         out.push_str("  nothing was installed\n\nPlan:\n");
-        let rows: Vec<Vec<String>> = body["plannedActions"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let rows: Vec<Vec<String>> = answer
+            .planned_actions
+            .iter()
             .map(|a| {
                 vec![
-                    s(&a["artifactId"]).to_owned(),
-                    s(&a["type"]).to_owned(),
-                    s(&a["action"]).to_owned(),
-                    a["previousVersion"].as_str().unwrap_or("").to_owned(),
-                    s(&a["version"]).to_owned(),
+                    a.artifact_id.clone(),
+                    a.artifact_type.clone(),
+                    a.action.clone(),
+                    a.previous_version.clone().unwrap_or_default(),
+                    a.version.clone(),
                 ]
             })
             .collect();
@@ -244,31 +298,25 @@ pub fn describe(body: &Value) -> String {
     } else {
         out.push_str(&format!(
             "  installed {} artifact(s) at {} by {}\n  order:    {}\n",
-            body["artifactsInstalled"],
-            s(&body["installedAt"]),
-            s(&body["installedBy"]),
-            body["installOrder"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| s(v).to_owned())
-                .collect::<Vec<_>>()
-                .join(" -> "),
+            answer.artifacts_installed,
+            answer.installed_at.as_deref().unwrap_or("-"),
+            answer.installed_by,
+            answer.install_order.join(" -> "),
         ));
     }
-    let conflicts = body["conflictReport"]["conflicts"].as_array();
-    if let Some(conflicts) = conflicts.filter(|c| !c.is_empty()) {
+    let conflicts = &answer.conflict_report.conflicts;
+    if !conflicts.is_empty() {
         out.push_str(&format!("\nConflicts resolved ({}):\n", conflicts.len()));
         let rows: Vec<Vec<String>> = conflicts
             .iter()
             .map(|c| {
                 vec![
-                    s(&c["artifactId"]).to_owned(),
-                    s(&c["artifactName"]).to_owned(),
-                    s(&c["type"]).to_owned(),
-                    s(&c["resolution"]).to_owned(),
-                    s(&c["previousVersion"]).to_owned(),
-                    s(&c["installedVersion"]).to_owned(),
+                    c.artifact_id.clone(),
+                    c.artifact_name.clone(),
+                    c.artifact_type.clone(),
+                    c.resolution.clone(),
+                    c.previous_version.clone(),
+                    c.installed_version.clone(),
                 ]
             })
             .collect();
@@ -284,10 +332,10 @@ pub fn describe(body: &Value) -> String {
             &rows,
         ));
     }
-    if let Some(warnings) = body["warnings"].as_array().filter(|w| !w.is_empty()) {
-        out.push_str(&format!("\nWarnings ({}):\n", warnings.len()));
-        for w in warnings {
-            out.push_str(&super::failure_line(w));
+    if !answer.warnings.is_empty() {
+        out.push_str(&format!("\nWarnings ({}):\n", answer.warnings.len()));
+        for w in &answer.warnings {
+            out.push_str(&w.to_string());
             out.push('\n');
         }
     }
@@ -320,7 +368,7 @@ mod tests {
                 "type": "AtlasForm", "resolution": "Replace", "previousVersion": "1.0.0", "installedVersion": "1.3.0"}]},
             "securityScanResult": "PASS", "warnings": []
         });
-        let text = describe(&body);
+        let text = describe(&serde_json::from_value(body).unwrap());
         assert!(
             text.contains("Imported Employee Onboarding Suite 2.1.0"),
             "{text}"

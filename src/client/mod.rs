@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Response, StatusCode, Url};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -74,8 +74,8 @@ pub enum ClientError {
     /// The server answered with an error status.
     Api {
         status: StatusCode,
-        /// The body when it is JSON (the server's envelope, SPEC §3).
-        body: Option<Value>,
+        /// The body when it is the server's error envelope (SPEC §3).
+        body: Option<Box<ErrorEnvelope>>,
         /// The body as text, for a non-JSON answer (a proxy's HTML page).
         text: String,
         retry_after: Option<String>,
@@ -120,8 +120,10 @@ impl ClientError {
     fn json_body(&self) -> Value {
         match self {
             ClientError::Api {
-                body: Some(body), ..
-            } => body.clone(),
+                body: Some(_),
+                text,
+                ..
+            } => serde_json::from_str(text).unwrap_or_else(|_| json!({})),
             other => json!({
                 "error": other.code(),
                 "message": other.message(),
@@ -145,9 +147,10 @@ impl ClientError {
                 body: Some(body),
                 status,
                 ..
-            } => body["message"]
-                .as_str()
-                .map_or_else(|| format!("the server answered {status}"), str::to_owned),
+            } => body
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("the server answered {status}")),
             ClientError::Api { status, text, .. } => {
                 let text = text.trim();
                 if text.is_empty() {
@@ -179,16 +182,14 @@ impl ClientError {
             ..
         } = self
         {
-            if let Some(errors) = body.as_ref().and_then(|b| b["errors"].as_array()) {
-                for failure in errors {
-                    out.push_str(&failure_line(failure));
-                    out.push('\n');
-                }
+            for failure in body.iter().flat_map(|b| &b.errors) {
+                out.push_str(&failure.to_string());
+                out.push('\n');
             }
             if *status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after.clone().or_else(|| {
                     body.as_ref()
-                        .and_then(|b| b["retryAfterSeconds"].as_u64())
+                        .and_then(|b| b.retry_after_seconds)
                         .map(|s| s.to_string())
                 });
                 match wait {
@@ -206,14 +207,46 @@ impl ClientError {
     }
 }
 
-/// `  - <code> [<field>]: <message>`, the field left out when absent. Used
-/// for server errors and preview warnings alike (they share a shape).
-pub fn failure_line(failure: &Value) -> String {
-    let code = failure["code"].as_str().unwrap_or("Error");
-    let message = failure["message"].as_str().unwrap_or("");
-    match failure["field"].as_str() {
-        Some(field) => format!("  - {code} [{field}]: {message}"),
-        None => format!("  - {code}: {message}"),
+/// The server's error envelope (SPEC §3), as far as the client shows it.
+/// Every part is optional: a proxy or an older server may send less.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub errors: Vec<FailureLine>,
+    #[serde(default)]
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// One entry of an envelope's `errors`, of a preview's or an import's
+/// `warnings` (they share a shape).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FailureLine {
+    #[serde(default = "FailureLine::unnamed")]
+    pub code: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl FailureLine {
+    fn unnamed() -> String {
+        "Error".to_owned()
+    }
+}
+
+/// `  - <code> [<field>]: <message>`, the field left out when absent.
+impl fmt::Display for FailureLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "  - {} [{field}]: {}", self.code, self.message),
+            None => write!(f, "  - {}: {}", self.code, self.message),
+        }
     }
 }
 
@@ -356,9 +389,10 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str::<Value>(&text)
+        let body = serde_json::from_str::<ErrorEnvelope>(&text)
             .ok()
-            .filter(|v| v.get("error").is_some() || v.get("message").is_some());
+            .filter(|e| e.error.is_some() || e.message.is_some())
+            .map(Box::new);
         ClientError::Api {
             status,
             body,
@@ -486,7 +520,7 @@ mod tests {
         });
         let err = ClientError::Api {
             status: StatusCode::BAD_REQUEST,
-            body: Some(body.clone()),
+            body: serde_json::from_value(body.clone()).ok().map(Box::new),
             text: body.to_string(),
             retry_after: None,
         };
@@ -503,9 +537,11 @@ mod tests {
     fn rate_limits_mention_retry_after() {
         let err = ClientError::Api {
             status: StatusCode::TOO_MANY_REQUESTS,
-            body: Some(
+            body: serde_json::from_value(
                 json!({"error": "RateLimitExceeded", "message": "Slow down.", "errors": []}),
-            ),
+            )
+            .ok()
+            .map(Box::new),
             text: String::new(),
             retry_after: Some("42".into()),
         };

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{Client, ClientError, Connection, failure_line, finish, parse_response};
+use super::{Client, ClientError, Connection, FailureLine, finish, parse_response};
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
@@ -45,7 +44,7 @@ struct PreviewResponse {
     #[serde(default)]
     cycles: Vec<Vec<String>>,
     #[serde(default)]
-    warnings: Vec<Value>,
+    warnings: Vec<FailureLine>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,7 +152,7 @@ fn render(preview: &PreviewResponse) -> String {
     if !preview.warnings.is_empty() {
         out.push_str("Warnings (export will fail until these are fixed):\n");
         for warning in &preview.warnings {
-            out.push_str(&failure_line(warning));
+            out.push_str(&warning.to_string());
             out.push('\n');
         }
     }
@@ -191,7 +190,7 @@ fn draw_children<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn parse(value: Value) -> PreviewResponse {
         serde_json::from_value(value).unwrap()
