@@ -3,6 +3,8 @@
 //! is written. Pure: the server reads the tenant inside its install
 //! transaction, asks [`plan_import`] what to do, and writes exactly that.
 
+pub mod admit;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};

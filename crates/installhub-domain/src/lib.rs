@@ -19,5 +19,5 @@ pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
 pub use model::{
     Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem,
     ImportSource, ImportStatus, Library, PackageType, Plan, PlannedAction, Reference, Tenant,
-    TenantStatus,
+    TenantStatus, Verdict,
 };

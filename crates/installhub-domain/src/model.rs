@@ -119,6 +119,12 @@ wire_enum!(
     }
 );
 wire_enum!(
+    /// The security scan's verdict on a package (SPEC §7): `FAIL` blocks the
+    /// import, `WARN` blocks it unless the caller may and does allow security
+    /// warnings. Declared mildest first, so the worst of several is `max()`.
+    Verdict { Pass => "PASS", Warn => "WARN", Fail => "FAIL" }
+);
+wire_enum!(
     /// What an import does, or would do in a dry run, with one artifact.
     PlannedAction {
         Create => "Create",

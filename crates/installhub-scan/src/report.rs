@@ -7,17 +7,8 @@ use utoipa::ToSchema;
 
 use crate::rules::{RuleId, rules};
 
-/// The scan result. `FAIL` refuses the import; `WARN` refuses it unless the
-/// caller may and does allow security warnings.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-}
+/// The scan result, the domain's: the import's admission decides on it.
+pub use installhub_domain::Verdict;
 
 /// How bad one finding is. Declared most severe first.
 #[derive(
