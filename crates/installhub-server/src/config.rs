@@ -71,7 +71,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Where bundles are kept.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum BundleStoreConfig {
     /// `<data_dir>/bundles`.
     Default,
@@ -84,6 +84,46 @@ pub enum BundleStoreConfig {
         url: String,
         options: Vec<(String, String)>,
     },
+}
+
+/// S3 options that are safe to print; every other value (keys, secrets,
+/// session tokens, and whatever a newer object_store adds) prints as `***`.
+const PRINTABLE_S3_OPTIONS: &[&str] = &[
+    "endpoint",
+    "aws_endpoint",
+    "region",
+    "aws_region",
+    "allow_http",
+    "aws_allow_http",
+    "bucket",
+    "aws_bucket",
+    "virtual_hosted_style_request",
+    "aws_virtual_hosted_style_request",
+];
+
+/// S3 credentials given as options never reach the logs (the server logs
+/// its configuration at start).
+impl fmt::Debug for BundleStoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BundleStoreConfig::Default => f.write_str("Default"),
+            BundleStoreConfig::Local(dir) => f.debug_tuple("Local").field(dir).finish(),
+            BundleStoreConfig::S3 { url, options } => {
+                let options: Vec<(&str, &str)> = options
+                    .iter()
+                    .map(|(key, value)| {
+                        let printable =
+                            PRINTABLE_S3_OPTIONS.contains(&key.to_ascii_lowercase().as_str());
+                        (key.as_str(), if printable { value.as_str() } else { "***" })
+                    })
+                    .collect();
+                f.debug_struct("S3")
+                    .field("url", &redact_url(url))
+                    .field("options", &options)
+                    .finish()
+            }
+        }
+    }
 }
 
 impl BundleStoreConfig {
@@ -278,5 +318,24 @@ mod tests {
             }
         );
         assert!(!debug.contains("pw"), "{debug}");
+    }
+
+    #[test]
+    fn s3_secrets_are_redacted() {
+        let config = BundleStoreConfig::S3 {
+            url: "s3://bundles/prod".into(),
+            options: vec![
+                ("endpoint".into(), "http://127.0.0.1:9000".into()),
+                ("aws_secret_access_key".into(), "s3cr3t-value".into()),
+                ("aws_session_token".into(), "t0ken-value".into()),
+                ("access_key_id".into(), "AKIAEXAMPLE".into()),
+            ],
+        };
+        let debug = format!("{config:?}");
+        for secret in ["s3cr3t-value", "t0ken-value", "AKIAEXAMPLE"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("http://127.0.0.1:9000"), "{debug}");
+        assert!(debug.contains("s3://bundles/prod"), "{debug}");
     }
 }
