@@ -3,6 +3,9 @@
 //! becomes the SPEC §3 error envelope in the server.
 
 use serde::Serialize;
+
+use crate::caller::Scope;
+use crate::ids::TenantId;
 use serde_json::{Map, Value};
 
 macro_rules! error_codes {
@@ -198,6 +201,25 @@ pub fn overall_kind(failures: &[Failure]) -> FailureKind {
     } else {
         FailureKind::Invalid
     }
+}
+
+/// 403 `InsufficientPermission` for a missing scope.
+pub fn missing_scope(scope: Scope) -> Failure {
+    Failure::new(
+        ErrorCode::InsufficientPermission,
+        format!("This action needs the '{}' permission.", scope.as_str()),
+    )
+    .detail("requiredPermission", scope.as_str())
+}
+
+/// 403 `TenantAccessDenied` for a tenant outside the caller's token.
+pub fn tenant_denied(tenant: &TenantId) -> Failure {
+    Failure::new(
+        ErrorCode::TenantAccessDenied,
+        format!("You do not have access to tenant '{tenant}'."),
+    )
+    .field("tenantId")
+    .detail("tenantId", tenant.as_str())
 }
 
 #[cfg(test)]

@@ -202,14 +202,9 @@ pub struct LimitsConfig {
     pub enterprise_plan: PlanLimits,
 }
 
-/// What one plan may import (seed 03's table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlanLimits {
-    /// Largest package, in bytes of the uploaded ZIP and of its inflated
-    /// content. "MB" in the seed is read as MiB.
-    pub max_package_bytes: u64,
-    pub max_artifacts: usize,
-}
+/// What one plan may import (seed 03's table); the import's admission
+/// checks against it.
+pub use installhub_domain::import::admit::PlanLimits;
 
 impl LimitsConfig {
     pub fn plan(&self, plan: installhub_domain::Plan) -> PlanLimits {

@@ -162,22 +162,7 @@ pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     }
 }
 
-pub fn missing_scope(scope: Scope) -> Failure {
-    Failure::new(
-        ErrorCode::InsufficientPermission,
-        format!("This action needs the '{}' permission.", scope.as_str()),
-    )
-    .detail("requiredPermission", scope.as_str())
-}
-
-pub fn tenant_denied(tenant: &TenantId) -> Failure {
-    Failure::new(
-        ErrorCode::TenantAccessDenied,
-        format!("You do not have access to tenant '{tenant}'."),
-    )
-    .field("tenantId")
-    .detail("tenantId", tenant.as_str())
-}
+pub use installhub_domain::failure::{missing_scope, tenant_denied};
 
 /// 403 `TenantAccessDenied` unless the caller may act on `tenant`.
 pub fn require_tenant(caller: &Caller, tenant: &TenantId) -> Result<(), ApiError> {

@@ -14,10 +14,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::caller::{Caller, Scope};
-use crate::failure::{ErrorCode, Failure};
+use crate::failure::{ErrorCode, Failure, missing_scope, tenant_denied};
 use crate::ids::{ImportId, PackageId, TenantId, printable};
 use crate::import::{ImportOptions, ValidImportOptions};
-use crate::model::{ImportSource, Plan, Tenant, TenantStatus, Verdict};
+use crate::model::{ImportSource, Tenant, TenantStatus, Verdict};
 
 /// What one plan accepts (SPEC §7's plan limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,25 +64,6 @@ impl ImportAttempt {
             bundle_sha256: None,
         }
     }
-}
-
-/// 403 `InsufficientPermission` for a missing scope.
-pub fn missing_scope(scope: Scope) -> Failure {
-    Failure::new(
-        ErrorCode::InsufficientPermission,
-        format!("This action needs the '{}' permission.", scope.as_str()),
-    )
-    .detail("requiredPermission", scope.as_str())
-}
-
-/// 403 `TenantAccessDenied` for a tenant outside the caller's token.
-pub fn tenant_denied(tenant: &TenantId) -> Failure {
-    Failure::new(
-        ErrorCode::TenantAccessDenied,
-        format!("You do not have access to tenant '{tenant}'."),
-    )
-    .field("tenantId")
-    .detail("tenantId", tenant.as_str())
 }
 
 /// Step 1: every permission and option check, all failures together.
@@ -225,22 +206,13 @@ pub fn admit_scan(
         .detail("securityScanResult", verdict.as_str()))
 }
 
-/// The plan's limits for a tenant, from the two the server is configured
-/// with.
-pub fn plan_limits(plan: Plan, standard: PlanLimits, enterprise: PlanLimits) -> PlanLimits {
-    match plan {
-        Plan::Standard => standard,
-        Plan::Enterprise => enterprise,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
     use crate::caller::TenantAccess;
-    use crate::model::ConflictStrategy;
+    use crate::model::{ConflictStrategy, Plan};
 
     fn caller(scopes: &[Scope], tenants: &[&str]) -> Caller {
         Caller {

@@ -18,6 +18,7 @@ use installhub_domain::{
 use installhub_store::{AuditEntry, ImportRecord, InstalledPackage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 
 use super::tenants::find_tenant;
@@ -158,9 +159,18 @@ pub async fn import_package(
     // Once received, the import runs in its own task: a client that goes
     // away or a timeout then cannot cut it off half-recorded; it finishes
     // and its record says how.
+    // The task keeps the request's span (its request id), inside one of
+    // its own that names the target tenant and, once known, the import.
     let dry_run = query.dry_run;
-    let task =
-        tokio::spawn(async move { import::run(&state, &caller, &options, dry_run, input).await });
+    let span = tracing::info_span!(
+        "import",
+        tenant = options.target_tenant_id.as_deref().unwrap_or("-"),
+        import_id = tracing::field::Empty,
+    );
+    let task = tokio::spawn(
+        async move { import::run(&state, &caller, &options, dry_run, input).await }
+            .instrument(span),
+    );
     let outcome = match task.await {
         Ok(outcome) => outcome,
         Err(e) => return ApiError::internal(e).into_response(),

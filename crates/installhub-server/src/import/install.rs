@@ -1,0 +1,232 @@
+//! Install: one transaction under the tenant's install lock. The plan is
+//! decided from what the tenant has *inside* the lock, then the artifacts,
+//! the installed package, the import record and its audit entry commit
+//! together. A failure or a crash at any point leaves the tenant as it was.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use installhub_bundle::{ArtifactFile, ReadLimits, encode_artifact, read_bundle_each};
+use installhub_domain::import::admit::ImportAttempt;
+use installhub_domain::import::{
+    ExistingArtifact, ImportPlan, InstalledRef, PlanContext, ValidImportOptions, plan_import,
+};
+use installhub_domain::manifest::sha256_hex;
+use installhub_domain::{
+    Artifact, ArtifactId, ArtifactStatus, ImportStatus, Manifest, PlannedAction, Reference, Tenant,
+    TenantId,
+};
+use installhub_store::{AuditEntry, AuditOutcome, InstallTx, InstalledPackage, NewArtifact};
+
+use super::admit::{AdmittedPackage, bundle_error};
+use super::{ConflictReport, ImportResponse, ReceivedBundle};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Target artifacts read at once to compare with the package.
+const EXISTING_CHUNK: usize = 50;
+/// Artifacts written together during the install: at most this many, and
+/// no more than about this many bytes of artifact files (the writer holds a
+/// batch two or three times over while it encodes and sends it).
+const WRITE_BATCH: usize = 100;
+const WRITE_BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Verified artifacts in flight between the reader thread and the writer.
+const WRITE_QUEUE: usize = 16;
+
+/// Step 5: plans and, unless it is a dry run, installs; records the
+/// outcome in the same transaction.
+pub async fn install(
+    state: &AppState,
+    attempt: &ImportAttempt,
+    options: &ValidImportOptions,
+    tenant: &Tenant,
+    package: AdmittedPackage,
+    bundle: &ReceivedBundle,
+) -> ApiResult<ImportResponse> {
+    let AdmittedPackage {
+        manifest,
+        report,
+        mut warnings,
+        limits,
+    } = package;
+    let import_id = attempt.import_id.as_str();
+    let ids: Vec<ArtifactId> = manifest.artifacts.iter().map(|a| a.id.clone()).collect();
+    let mut tx = state.store().begin_install(&tenant.tenant_id).await?;
+    // A few at a time: only their hashes are kept, not their definitions.
+    let mut existing: HashMap<ArtifactId, ExistingArtifact> = HashMap::new();
+    for chunk in ids.chunks(EXISTING_CHUNK) {
+        for artifact in tx.artifacts_by_ids(chunk).await? {
+            if artifact.status != ArtifactStatus::Deleted {
+                existing.insert(artifact.id.clone(), existing_artifact(&artifact));
+            }
+        }
+    }
+    let installed: Vec<InstalledRef> = tx
+        .installed_packages()
+        .await?
+        .into_iter()
+        .map(|p| InstalledRef {
+            package_name: p.package_name,
+            version: p.version,
+            checksum: p.checksum,
+        })
+        .collect();
+    let plan = plan_import(PlanContext {
+        manifest: &manifest,
+        existing: &existing,
+        installed: &installed,
+        options,
+        tenant_default: tenant.default_conflict_strategy,
+    })
+    .map_err(ApiError::failures)?;
+    warnings.extend(plan.warnings.iter().cloned());
+
+    let dry_run = options.dry_run;
+    let now = Utc::now();
+    let response = ImportResponse {
+        import_id: import_id.to_owned(),
+        package_id: manifest.package_id.to_string(),
+        package_name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        status: if dry_run {
+            ImportStatus::DryRun
+        } else {
+            ImportStatus::Success
+        },
+        artifacts_installed: if dry_run { 0 } else { plan.installed_count() },
+        conflicts_resolved: plan.conflicts.len(),
+        installed_at: (!dry_run).then_some(now),
+        installed_by: attempt.actor.clone(),
+        install_order: manifest.install_order.clone(),
+        conflict_report: ConflictReport {
+            conflicts: plan.conflicts.clone(),
+        },
+        security_scan_result: report.result,
+        security_findings: report.security_findings,
+        warnings,
+        planned_actions: dry_run.then(|| plan.artifacts.clone()),
+    };
+
+    if !dry_run {
+        write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest).await?;
+        let artifact_ids = plan
+            .artifacts
+            .iter()
+            .filter(|a| a.action != PlannedAction::Skip)
+            .map(|a| a.artifact_id.clone())
+            .collect();
+        tx.put_installed_package(&InstalledPackage {
+            tenant_id: tenant.tenant_id.clone(),
+            package_id: manifest.package_id.clone(),
+            package_name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            checksum: manifest.checksum.clone(),
+            artifact_ids,
+            import_id: import_id.to_owned(),
+            installed_at: now,
+            installed_by: attempt.actor.clone(),
+        })
+        .await?;
+    }
+    let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
+    tx.finish_import(import_id, response.status, now, &body)
+        .await?;
+    tx.record_audit(&AuditEntry {
+        id: None,
+        at: now,
+        tenant_id: tenant.tenant_id.clone(),
+        actor: attempt.actor.clone(),
+        action: "import".to_owned(),
+        subject: Some(import_id.to_owned()),
+        outcome: AuditOutcome::Success,
+        details: serde_json::json!({
+            "importId": import_id,
+            "packageId": response.package_id,
+            "packageName": response.package_name,
+            "version": response.version,
+            "dryRun": dry_run,
+            "artifactsInstalled": response.artifacts_installed,
+            "conflictsResolved": response.conflicts_resolved,
+            "securityScanResult": response.security_scan_result,
+            "bundleSha256": attempt.bundle_sha256,
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// A reference to the package's source tenant points into the target once
+/// installed; references to any other tenant are kept as they are.
+fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
+    references
+        .iter()
+        .map(|r| Reference {
+            artifact_id: r.artifact_id.clone(),
+            tenant_id: r.tenant_id.clone().filter(|t| t != source),
+        })
+        .collect()
+}
+
+/// The install's second pass over the file: the reader verifies every entry
+/// again (the file is ours, but a check costs little next to a write) and
+/// hands the artifacts to write over a short queue, so at most a batch of
+/// them is in memory at once. Any failure returns before commit.
+async fn write_artifacts(
+    tx: &mut InstallTx,
+    bundle: &ReceivedBundle,
+    limits: ReadLimits,
+    plan: &ImportPlan,
+    tenant: &Tenant,
+    manifest: &Manifest,
+) -> ApiResult<()> {
+    let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(ArtifactFile, usize)>(WRITE_QUEUE);
+    let path = bundle.file.path().to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
+        read_bundle_each(file, &limits, |artifact, size| {
+            if wanted.contains(&artifact.id) {
+                sender.blocking_send((artifact, size)).map_err(|_| {
+                    installhub_bundle::BundleError::Io(std::io::Error::other(
+                        "the install stopped reading the package",
+                    ))
+                })?;
+            }
+            Ok(())
+        })
+        .map_err(bundle_error)
+    });
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut batch_bytes = 0;
+    while let Some((file, size)) = receiver.recv().await {
+        batch_bytes += size;
+        let mut artifact = file.into_artifact(tenant.tenant_id.clone(), Utc::now());
+        artifact.references = retarget(&artifact.references, &manifest.source_tenant_id);
+        batch.push(NewArtifact::from(artifact));
+        if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
+            tx.write_artifacts(&batch).await?;
+            batch.clear();
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        tx.write_artifacts(&batch).await?;
+    }
+    let reread = reader.await.map_err(ApiError::internal)??;
+    if reread.checksum != manifest.checksum {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "the package file changed during the import"
+        )));
+    }
+    Ok(())
+}
+
+fn existing_artifact(artifact: &Artifact) -> ExistingArtifact {
+    ExistingArtifact {
+        artifact_type: artifact.artifact_type,
+        name: artifact.name.clone(),
+        version: artifact.version.clone(),
+        sha256: sha256_hex(&encode_artifact(artifact)),
+    }
+}

@@ -1,0 +1,108 @@
+//! Record: every import the caller may see is in its tenant's history,
+//! refusals included. The record is opened before the package is read and
+//! closed with the outcome: a success inside the install transaction
+//! ([`super::install`]), a failure here, from the [`ImportAttempt`] alone.
+
+use chrono::Utc;
+use installhub_domain::import::admit::ImportAttempt;
+use installhub_domain::{ErrorCode, Failure, ImportStatus, TenantId};
+use installhub_store::{AuditEntry, AuditOutcome, ImportRecord};
+use serde_json::Value;
+
+use super::{ImportResponse, SUMMARY};
+use crate::error::{ApiError, ApiResult, envelope};
+use crate::state::AppState;
+
+/// Opens the attempt's record, `InProgress`, in `tenant`'s history.
+pub async fn open(state: &AppState, attempt: &ImportAttempt, tenant: &TenantId) -> ApiResult<()> {
+    let record = ImportRecord {
+        import_id: attempt.import_id.to_string(),
+        tenant_id: tenant.clone(),
+        package_id: None,
+        package_name: None,
+        version: None,
+        source: attempt.source,
+        status: ImportStatus::InProgress,
+        installed_by: attempt.actor.clone(),
+        started_at: attempt.started_at,
+        finished_at: None,
+        response: Value::Null,
+    };
+    state.store().insert_import(&record).await?;
+    Ok(())
+}
+
+/// The error envelope an import record keeps for a failure.
+pub fn error_body(error: &ApiError) -> Value {
+    match error {
+        ApiError::Failures {
+            failures, summary, ..
+        } => envelope(failures, summary),
+        ApiError::Internal(_) => envelope(
+            &[Failure::new(
+                ErrorCode::InternalError,
+                "An unexpected error occurred on the server.",
+            )],
+            SUMMARY,
+        ),
+    }
+}
+
+/// Closes the record as `Failed` and writes the audit entry. Neither may
+/// hide the import's own error, so their failures are only logged.
+pub async fn failure(
+    state: &AppState,
+    attempt: &ImportAttempt,
+    tenant: &TenantId,
+    error: &ApiError,
+) {
+    let import_id = attempt.import_id.as_str();
+    let now = Utc::now();
+    if let Err(e) = state
+        .store()
+        .finish_import(import_id, ImportStatus::Failed, now, &error_body(error))
+        .await
+    {
+        tracing::error!(error = %e, import_id, "could not record the failed import");
+    }
+    let package = attempt.package.as_ref();
+    let entry = AuditEntry {
+        id: None,
+        at: now,
+        tenant_id: tenant.clone(),
+        actor: attempt.actor.clone(),
+        action: "import".to_owned(),
+        subject: Some(import_id.to_owned()),
+        outcome: AuditOutcome::Failure,
+        details: serde_json::json!({
+            "importId": import_id,
+            "packageId": package.map(|p| p.package_id.to_string()),
+            "packageName": package.map(|p| p.name.clone()),
+            "version": package.map(|p| p.version.clone()),
+            "error": error.code().as_str(),
+            "failures": crate::export::failure_summary(error),
+        }),
+    };
+    if let Err(e) = state.store().record_audit(&entry).await {
+        tracing::error!(error = %e, import_id, "could not record the failed import in the audit log");
+    }
+}
+
+/// Counts and times every import by its outcome.
+pub fn metrics(attempt: &ImportAttempt, result: &ApiResult<ImportResponse>) {
+    metrics::counter!(
+        "installhub_imports_total",
+        "outcome" => match result {
+            Ok(r) if r.status == ImportStatus::DryRun => "dry_run",
+            Ok(_) => "success",
+            Err(_) => "failure",
+        }
+    )
+    .increment(1);
+    metrics::histogram!("installhub_import_duration_seconds").record(
+        (Utc::now() - attempt.started_at)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64(),
+    );
+}
