@@ -12,7 +12,6 @@ use installhub_server::config::{
     AuthConfig, BundleStoreConfig, DatabaseConfig, LimitsConfig, RateLimit,
 };
 use installhub_server::{ServerConfig, build_state, demo};
-use installhub_store::Failpoints;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
@@ -76,10 +75,6 @@ pub struct ServeArgs {
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
     instance_id: Option<String>,
-    /// Faults injected into installs, for the crash tests only:
-    /// `fail_install_after_artifacts=N,install_artifact_delay_ms=M`.
-    #[arg(long, env = "INSTALLHUB_TEST_FAILPOINTS", hide = true, value_parser = parse_failpoints)]
-    test_failpoints: Option<Failpoints>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "INSTALLHUB_LOG_JSON")]
     log_json: bool,
@@ -90,64 +85,40 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The embedded defaults, overridden by what was given. (Test builds
+    /// add failpoints to the defaults, so the flags are set one by one.)
     fn config(&self) -> ServerConfig {
-        ServerConfig {
-            listen: self.listen,
-            data_dir: self.data_dir.clone(),
-            database: DatabaseConfig {
-                url: self.database_url.clone(),
+        let mut config = ServerConfig::new(self.data_dir.clone());
+        config.listen = self.listen;
+        config.database = DatabaseConfig {
+            url: self.database_url.clone(),
+        };
+        config.bundles = self
+            .bundle_store
+            .as_deref()
+            .map_or(BundleStoreConfig::Default, BundleStoreConfig::parse);
+        config.auth = AuthConfig {
+            public_keys: self.jwt_public_keys.clone(),
+            jwks: self.jwt_jwks.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            ..AuthConfig::default()
+        };
+        config.limits = LimitsConfig {
+            exports_per_user: RateLimit {
+                max: self.export_limit_per_user,
+                window: Duration::from_secs(self.export_limit_per_user_window),
             },
-            bundles: self
-                .bundle_store
-                .as_deref()
-                .map_or(BundleStoreConfig::Default, BundleStoreConfig::parse),
-            auth: AuthConfig {
-                public_keys: self.jwt_public_keys.clone(),
-                jwks: self.jwt_jwks.clone(),
-                issuer: self.jwt_issuer.clone(),
-                audience: self.jwt_audience.clone(),
-                ..AuthConfig::default()
+            exports_per_tenant: RateLimit {
+                max: self.export_limit_per_tenant,
+                window: Duration::from_secs(self.export_limit_per_tenant_window),
             },
-            limits: LimitsConfig {
-                exports_per_user: RateLimit {
-                    max: self.export_limit_per_user,
-                    window: Duration::from_secs(self.export_limit_per_user_window),
-                },
-                exports_per_tenant: RateLimit {
-                    max: self.export_limit_per_tenant,
-                    window: Duration::from_secs(self.export_limit_per_tenant_window),
-                },
-                ..LimitsConfig::default()
-            },
-            advisory_db: self.advisory_db.clone(),
-            instance_id: self.instance_id.clone(),
-            failpoints: self.test_failpoints.clone().unwrap_or_default(),
-        }
+            ..LimitsConfig::default()
+        };
+        config.advisory_db = self.advisory_db.clone();
+        config.instance_id = self.instance_id.clone();
+        config
     }
-}
-
-fn parse_failpoints(value: &str) -> Result<Failpoints, String> {
-    let mut failpoints = Failpoints::default();
-    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
-        let (key, number) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("'{pair}' is not key=value"))?;
-        let number: u64 = number
-            .trim()
-            .parse()
-            .map_err(|e| format!("'{pair}': {e}"))?;
-        match key.trim() {
-            "fail_install_after_artifacts" => {
-                failpoints.fail_install_after_artifacts =
-                    Some(usize::try_from(number).map_err(|e| e.to_string())?);
-            }
-            "install_artifact_delay_ms" => {
-                failpoints.install_artifact_delay = Some(Duration::from_millis(number));
-            }
-            other => return Err(format!("unknown failpoint '{other}'")),
-        }
-    }
-    Ok(failpoints)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {

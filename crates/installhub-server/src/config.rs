@@ -25,7 +25,8 @@ pub struct ServerConfig {
     /// name); `None` keeps one in `<data_dir>/instance-id`.
     pub instance_id: Option<String>,
     /// Test-only faults in the install transaction; off unless a test (or
-    /// `INSTALLHUB_TEST_FAILPOINTS`) sets them.
+    /// `INSTALLHUB_TEST_FAILPOINTS`) sets them. Only in test builds.
+    #[cfg(feature = "failpoints")]
     pub failpoints: installhub_store::Failpoints,
 }
 
@@ -261,7 +262,8 @@ impl ServerConfig {
             limits: LimitsConfig::default(),
             advisory_db: None,
             instance_id: None,
-            failpoints: installhub_store::Failpoints::default(),
+            #[cfg(feature = "failpoints")]
+            failpoints: installhub_store::Failpoints::from_env(),
         }
     }
 

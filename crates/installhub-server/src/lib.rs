@@ -51,9 +51,9 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         })?,
         None => AdvisoryDb::embedded(),
     });
-    let store = store
-        .with_failpoints(config.failpoints.clone())
-        .with_instance_id(instance_id(&config)?);
+    #[cfg(feature = "failpoints")]
+    let store = store.with_failpoints(config.failpoints.clone());
+    let store = store.with_instance_id(instance_id(&config)?);
     recover_interrupted_imports(&store, &config).await?;
     Ok(AppState::new(
         config,

@@ -16,7 +16,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::{Result, StoreError};
-use crate::install::Failpoints;
+use crate::failpoints::Failpoints;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -150,6 +150,7 @@ impl Store {
     }
 
     /// Sets the test failpoints of install transactions (off by default).
+    #[cfg(feature = "failpoints")]
     pub fn with_failpoints(mut self, failpoints: Failpoints) -> Store {
         self.failpoints = failpoints;
         self

@@ -29,7 +29,6 @@
 //! see the transaction's uncommitted writes.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use installhub_domain::{Artifact, ArtifactId, ImportStatus, TenantId};
@@ -40,22 +39,8 @@ use crate::artifacts::{NewArtifact, WRITE_BATCH, artifacts_by_ids, upsert_artifa
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Store, now_micros};
 use crate::error::{Result, StoreError};
+use crate::failpoints::Failpoints;
 use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
-
-/// Faults to inject into install transactions, for tests only: a test can
-/// make an install fail half-way, or slow it down enough to kill the real
-/// server process in the middle of its transaction. All off by default; the
-/// server sets them only from an explicitly named test environment variable,
-/// never in production.
-#[derive(Debug, Clone, Default)]
-pub struct Failpoints {
-    /// [`InstallTx::write_artifacts`] fails with [`StoreError::Failpoint`]
-    /// once this many artifacts have been written in the transaction.
-    pub fail_install_after_artifacts: Option<usize>,
-    /// [`InstallTx::write_artifacts`] sleeps this long after each artifact
-    /// (and then writes them one by one).
-    pub install_artifact_delay: Option<Duration>,
-}
 
 impl Store {
     /// Begins an install into `tenant_id`: opens the transaction and takes
@@ -146,40 +131,18 @@ impl InstallTx {
             .collect();
 
         let now = now_micros();
-        let step = if self.failpoints.install_artifact_delay.is_some() {
-            1
-        } else {
-            WRITE_BATCH
-        };
         let mut rest = unique.as_slice();
         while !rest.is_empty() {
-            let mut take = step.min(rest.len());
-            if let Some(limit) = self.failpoints.fail_install_after_artifacts {
-                self.check_failpoint(limit)?;
-                take = take.min(limit - self.artifacts_written);
-            }
+            let take = self
+                .failpoints
+                .next_batch(self.artifacts_written, WRITE_BATCH.min(rest.len()))?;
             let (batch, tail) = rest.split_at(take);
             upsert_artifacts(&mut self.tx, batch, now).await?;
             self.artifacts_written += take;
-            if let Some(delay) = self.failpoints.install_artifact_delay {
-                tokio::time::sleep(delay).await;
-            }
+            self.failpoints.after_batch().await;
             rest = tail;
         }
-        if let Some(limit) = self.failpoints.fail_install_after_artifacts {
-            self.check_failpoint(limit)?;
-        }
-        Ok(())
-    }
-
-    fn check_failpoint(&self, limit: usize) -> Result<()> {
-        if self.artifacts_written >= limit {
-            return Err(StoreError::Failpoint(format!(
-                "install stopped after {} artifacts",
-                self.artifacts_written
-            )));
-        }
-        Ok(())
+        self.failpoints.after_all(self.artifacts_written)
     }
 
     /// Records `package` as installed in the tenant, replacing the row of

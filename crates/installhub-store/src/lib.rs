@@ -5,6 +5,7 @@ mod audit;
 mod bundles;
 mod db;
 mod error;
+mod failpoints;
 mod imports;
 mod install;
 mod packages;
@@ -16,8 +17,9 @@ pub use audit::{AuditEntry, AuditOutcome};
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
 pub use error::{Result, StoreError};
+pub use failpoints::Failpoints;
 pub use imports::{ImportRecord, InstalledPackage};
-pub use install::{Failpoints, InstallTx};
+pub use install::InstallTx;
 pub use packages::PackageRecord;
 pub use rate_limits::RateWindow;
 
