@@ -31,6 +31,11 @@ use tower::ServiceExt;
 
 use crate::config::HttpLimits;
 
+/// How long, and how many bytes, a closing connection keeps reading what
+/// the client still sends (see [`EdgeIo::poll_shutdown`]).
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
+
 /// File handles kept free of connections for the database, bundles and
 /// temporary files.
 const RESERVED_FILES: u64 = 256;
@@ -240,6 +245,9 @@ struct EdgeIo {
     idle: Pin<Box<Sleep>>,
     in_flight: Arc<AtomicUsize>,
     rewrite: Rewrite,
+    /// Set once the write side is shut: the connection is lingering.
+    linger: Option<Pin<Box<Sleep>>>,
+    lingered: usize,
 }
 
 impl EdgeIo {
@@ -250,6 +258,8 @@ impl EdgeIo {
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
             in_flight,
             rewrite: Rewrite::Watching,
+            linger: None,
+            lingered: 0,
         }
     }
 
@@ -331,8 +341,34 @@ impl AsyncWrite for EdgeIo {
         Pin::new(&mut self.get_mut().inner).poll_flush(cx)
     }
 
+    /// A lingering close, as web servers do: when the server closes while
+    /// the client is still sending (a refused upload, an oversized head),
+    /// closing at once would make the kernel reset the connection, and a
+    /// reset can destroy the answer before the client reads it. So the
+    /// write side is shut, then what still comes is read and dropped, up to
+    /// [`LINGER_BYTES`] or [`LINGER`], before the socket is closed.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        if this.linger.is_none() {
+            ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            this.linger = Some(Box::pin(tokio::time::sleep(LINGER)));
+        }
+        let mut scratch = [0u8; 8192];
+        while this.lingered < LINGER_BYTES {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => break,
+                Poll::Ready(Ok(())) => this.lingered += buf.filled().len(),
+                Poll::Ready(Err(_)) => break,
+                Poll::Pending => {
+                    return match this.linger.as_mut().map(|l| l.as_mut().poll(cx)) {
+                        Some(Poll::Pending) => Poll::Pending,
+                        _ => Poll::Ready(Ok(())),
+                    };
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     // Whole writes let `automatic_answer` see hyper's head in one buffer.
