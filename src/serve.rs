@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use installhub_server::config::{
-    AuthConfig, BundleStoreConfig, DatabaseConfig, LimitsConfig, RateLimit,
+    AuthConfig, BundleStoreConfig, DatabaseConfig, HttpLimits, LimitsConfig, RateLimit,
 };
 use installhub_server::{ServerConfig, build_state, demo};
 use tracing_subscriber::EnvFilter;
@@ -67,6 +67,47 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     export_limit_per_tenant_window: u64,
+    /// Seconds a client has to send a request's whole head before its
+    /// connection is closed.
+    #[arg(
+        long,
+        env = "INSTALLHUB_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may stay silent between requests.
+    #[arg(long, env = "INSTALLHUB_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    idle_timeout_secs: u64,
+    /// Connections served at once (lowered to fit the open-file limit);
+    /// more wait in the listen backlog.
+    #[arg(long, env = "INSTALLHUB_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Longest request URI in bytes (414 beyond).
+    #[arg(long, env = "INSTALLHUB_MAX_URI_BYTES", default_value_t = 8192)]
+    max_uri_bytes: usize,
+    /// Largest request header block in bytes (431 beyond).
+    #[arg(long, env = "INSTALLHUB_MAX_HEADER_BYTES", default_value_t = 32768)]
+    max_header_bytes: usize,
+    /// Most request header lines (431 beyond).
+    #[arg(long, env = "INSTALLHUB_MAX_HEADERS", default_value_t = 100)]
+    max_headers: usize,
+    /// Slowest accepted package upload in bytes per second, averaged over
+    /// each --upload-rate-window-secs (408 below); 0 turns it off.
+    #[arg(
+        long,
+        env = "INSTALLHUB_MIN_UPLOAD_BYTES_PER_SEC",
+        default_value_t = 1024
+    )]
+    min_upload_bytes_per_sec: u64,
+    /// The window, in seconds, over which the upload rate is measured.
+    #[arg(long, env = "INSTALLHUB_UPLOAD_RATE_WINDOW_SECS", default_value_t = 10)]
+    upload_rate_window_secs: u64,
+    /// Largest header block of one multipart part, in bytes.
+    #[arg(long, env = "INSTALLHUB_MAX_PART_HEADER_BYTES", default_value_t = 8192)]
+    max_part_header_bytes: usize,
+    /// Most parts in one multipart upload.
+    #[arg(long, env = "INSTALLHUB_MAX_MULTIPART_PARTS", default_value_t = 4)]
+    max_multipart_parts: usize,
     /// A directory of OSV advisory records for the import's CVE check
     /// (default: the snapshot built into the binary).
     #[arg(long, env = "INSTALLHUB_ADVISORY_DB")]
@@ -112,6 +153,18 @@ impl ServeArgs {
             exports_per_tenant: RateLimit {
                 max: self.export_limit_per_tenant,
                 window: Duration::from_secs(self.export_limit_per_tenant_window),
+            },
+            http: HttpLimits {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                max_connections: self.max_connections,
+                max_uri_bytes: self.max_uri_bytes,
+                max_header_bytes: self.max_header_bytes,
+                max_headers: self.max_headers,
+                min_upload_bytes_per_sec: self.min_upload_bytes_per_sec,
+                upload_rate_window: Duration::from_secs(self.upload_rate_window_secs),
+                max_part_header_bytes: self.max_part_header_bytes,
+                max_parts: self.max_multipart_parts,
             },
             ..LimitsConfig::default()
         };

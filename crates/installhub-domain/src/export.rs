@@ -1,6 +1,8 @@
 //! The export and preview requests (seed 01) and their request-level checks
 //! (seed 02, step 1). Each check adds a [`Failure`]; none stops the others.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -17,6 +19,10 @@ pub const MAX_AUTHOR_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_PACKAGE_DEPENDENCIES: usize = 50;
+/// At most this many `artifactIds` entries, duplicates included: room for
+/// careless repetition, while a list of 100,000 ids is refused before any
+/// id is parsed (SECURITY.md 26).
+pub const MAX_ARTIFACT_ID_ENTRIES: usize = 20 * MAX_ROOT_ARTIFACTS;
 
 /// `POST /api/installhub/packages/export`. Fields are optional on the wire so
 /// a missing one is reported with its seed error code, together with every
@@ -134,7 +140,8 @@ pub fn check_tenant(
 }
 
 /// Checks the root artifact ids: at least one, at most 50 distinct, each a
-/// valid id. Duplicates collapse (SPEC §5).
+/// valid id. Duplicates collapse (SPEC §5). A list longer than
+/// [`MAX_ARTIFACT_ID_ENTRIES`] is refused whole, and the rest is linear.
 pub fn check_artifact_ids(ids: Option<&[String]>, failures: &mut Vec<Failure>) -> Vec<ArtifactId> {
     let ids = ids.unwrap_or_default();
     if ids.is_empty() {
@@ -147,11 +154,29 @@ pub fn check_artifact_ids(ids: Option<&[String]>, failures: &mut Vec<Failure>) -
         );
         return Vec::new();
     }
-    let mut roots: Vec<ArtifactId> = Vec::with_capacity(ids.len());
+    if ids.len() > MAX_ARTIFACT_ID_ENTRIES {
+        failures.push(
+            Failure::new(
+                ErrorCode::TooManyRootArtifacts,
+                format!(
+                    "artifactIds has {} entries; at most {MAX_ARTIFACT_ID_ENTRIES} entries and {MAX_ROOT_ARTIFACTS} distinct roots are allowed per export (dependencies are added automatically).",
+                    ids.len()
+                ),
+            )
+            .field("artifactIds")
+            .detail("maxRootArtifacts", MAX_ROOT_ARTIFACTS)
+            .detail("maxEntries", MAX_ARTIFACT_ID_ENTRIES),
+        );
+        return Vec::new();
+    }
+    let mut roots: Vec<ArtifactId> = Vec::with_capacity(ids.len().min(MAX_ROOT_ARTIFACTS + 1));
+    let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
     for (i, raw) in ids.iter().enumerate() {
+        if !seen.insert(raw.as_str()) {
+            continue;
+        }
         match ArtifactId::parse(raw) {
-            Ok(id) if !roots.contains(&id) => roots.push(id),
-            Ok(_) => {}
+            Ok(id) => roots.push(id),
             Err(e) => failures.push(
                 Failure::new(ErrorCode::InvalidArtifactId, e.0)
                     .field(format!("artifactIds[{i}]"))
@@ -295,6 +320,8 @@ fn check_tags(tags: &[String], failures: &mut Vec<Failure>) {
             )
             .field("tags"),
         );
+        // Too many to be worth checking one by one: the count says it all.
+        return;
     }
     for (i, tag) in tags.iter().enumerate() {
         let len = tag.chars().count();
@@ -328,6 +355,7 @@ pub fn check_package_dependencies(deps: &[PackageDependency], failures: &mut Vec
             )
             .field("packageDependencies"),
         );
+        return;
     }
     for (i, dep) in deps.iter().enumerate() {
         let mut name_failures = Vec::new();
@@ -572,6 +600,13 @@ mod tests {
         check_artifact_ids(Some(&["ok".into(), "../bad".into()]), &mut failures);
         assert_eq!(failures[0].code, ErrorCode::InvalidArtifactId);
         assert_eq!(failures[0].field.as_deref(), Some("artifactIds[1]"));
+
+        // A huge list is refused by its length alone.
+        let mut failures = vec![];
+        let huge: Vec<String> = (0..100_000).map(|i| format!("a{i}")).collect();
+        assert!(check_artifact_ids(Some(&huge), &mut failures).is_empty());
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].code, ErrorCode::TooManyRootArtifacts);
     }
 
     #[test]

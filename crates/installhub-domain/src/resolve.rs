@@ -499,12 +499,15 @@ impl<'a> Graph<'a> {
             .iter()
             .map(|s| {
                 let mut out = Vec::with_capacity(s.references.len());
+                // A set beside the list keeps this linear in references
+                // however many an artifact lists.
+                let mut seen = HashSet::with_capacity(s.references.len());
                 for r in &s.references {
                     if r.tenant_id.as_ref().is_some_and(|t| t != tenant) {
                         continue;
                     }
                     if let Some(&j) = index.get(&r.artifact_id)
-                        && !out.contains(&j)
+                        && seen.insert(j)
                     {
                         out.push(j);
                     }

@@ -18,6 +18,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::HttpLimits;
 use crate::controllers::{artifacts, health, imports, packages, tenants};
 use crate::middleware;
 use crate::openapi::ApiDoc;
@@ -31,6 +32,7 @@ struct RouteLimits {
     upload_bytes: usize,
     timeout: Duration,
     upload_timeout: Duration,
+    http: HttpLimits,
 }
 
 /// The OpenAPI document of every route.
@@ -39,6 +41,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         upload_bytes: usize::MAX,
         timeout: Duration::MAX,
         upload_timeout: Duration::MAX,
+        http: HttpLimits::default(),
     })
     .split_for_parts()
     .1
@@ -53,6 +56,10 @@ fn upload_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::import_package))
         .routes(routes!(imports::scan_package))
         .layer(DefaultBodyLimit::max(limits.upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.http,
+            middleware::min_upload_rate,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.upload_timeout,
@@ -100,11 +107,13 @@ pub fn router(state: AppState) -> Router {
         upload_bytes: upload_limit,
         timeout: state.config().limits.request_timeout,
         upload_timeout: state.config().limits.upload_timeout,
+        http: state.config().limits.http,
     })
     .split_for_parts();
     let api = Arc::new(api);
     let body_limit = state.config().limits.json_body_bytes;
     let request_id = HeaderName::from_static("x-request-id");
+    let http_limits = state.config().limits.http;
 
     routes
         .route(
@@ -123,6 +132,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(upload_limit.max(body_limit)))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn(middleware::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            http_limits,
+            middleware::head_limits,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()

@@ -201,6 +201,58 @@ pub struct LimitsConfig {
     /// Import limits per plan (seed 03).
     pub standard_plan: PlanLimits,
     pub enterprise_plan: PlanLimits,
+    /// What one connection and one request head may hold.
+    pub http: HttpLimits,
+}
+
+/// Limits of the HTTP edge, below the routes: what a client may hold
+/// open, for how long, and how large a request head may be (SECURITY.md
+/// 26-28). Each is a flag of `installhub serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A request head (request line and headers) must arrive whole within
+    /// this time, or the connection is closed.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request in flight is closed after
+    /// this long without a byte either way.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog. Never
+    /// more than the open-file limit leaves room for.
+    pub max_connections: usize,
+    /// Longest request target (path and query), in bytes: 414 beyond.
+    pub max_uri_bytes: usize,
+    /// Largest header block (names, values and separators), in bytes: 431
+    /// beyond.
+    pub max_header_bytes: usize,
+    /// Most header lines in one request: 431 beyond.
+    pub max_headers: usize,
+    /// Slowest accepted upload on the package routes, in bytes per second,
+    /// averaged over each `upload_rate_window`; 0 turns the check off.
+    pub min_upload_bytes_per_sec: u64,
+    /// The window over which the upload rate is measured; the first one is
+    /// the grace a client gets to start sending.
+    pub upload_rate_window: Duration,
+    /// Largest header block of one multipart part.
+    pub max_part_header_bytes: usize,
+    /// Most parts in one multipart upload.
+    pub max_parts: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            min_upload_bytes_per_sec: 1024,
+            upload_rate_window: Duration::from_secs(10),
+            max_part_header_bytes: 8 * 1024,
+            max_parts: 4,
+        }
+    }
 }
 
 /// What one plan may import (seed 03's table); the import's admission
@@ -246,6 +298,7 @@ impl Default for LimitsConfig {
                 max_package_bytes: 500 * 1024 * 1024,
                 max_artifacts: 1000,
             },
+            http: HttpLimits::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod connection;
 pub mod controllers;
 pub mod demo;
 pub mod error;
@@ -219,8 +220,8 @@ pub async fn serve(
         state.store().clone(),
         stale_after(state.config()),
     ));
-    let result = axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(shutdown)
+    let limits = state.config().limits.http;
+    let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
         .context("serving HTTP");
     upkeep.abort();

@@ -80,7 +80,13 @@ pub async fn resolve(
     loop {
         let wanted = resolver.wanted();
         if wanted.is_empty() {
-            return Ok(resolver.finish());
+            // The graph work (install order, cycles, depth) is CPU only: it
+            // runs on the blocking pool so it never holds an async worker.
+            return match tokio::task::spawn_blocking(move || resolver.finish()).await {
+                Ok(resolution) => Ok(resolution),
+                // A panic there is a panic here: the panic layer answers 500.
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
         }
         let found = store.artifact_summaries(tenant, &wanted).await?;
         resolver.supply(&wanted, found);

@@ -2,17 +2,19 @@
 //! temporary file while it is hashed and counted, or a stored export copied
 //! the same way. The server never holds a whole bundle in memory, and stops
 //! reading an upload as soon as it passes the largest plan's size
-//! (SECURITY.md 14).
+//! (SECURITY.md 14), nor a part's header block past a few KiB.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
+use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use installhub_domain::ErrorCode;
 use installhub_domain::import::ImportOptions;
+use installhub_domain::{ErrorCode, Failure};
 use installhub_store::PackageRecord;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
@@ -151,6 +153,20 @@ pub async fn read_multipart(
     request: Request,
     accept_options: bool,
 ) -> ApiResult<MultipartImport> {
+    let http = state.config().limits.http;
+    let violation = Arc::new(OnceLock::new());
+    let request = guard_parts(
+        request,
+        PartLimits {
+            max_header_bytes: http.max_part_header_bytes,
+            max_parts: http.max_parts,
+        },
+        &violation,
+    );
+    let failed = |e: MultipartError| match violation.get() {
+        Some(failure) => ApiError::from(Failure::clone(failure)),
+        None => multipart_error(e),
+    };
     let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
         bad_part(format!(
             "The request is not a valid multipart/form-data body: {}.",
@@ -160,7 +176,7 @@ pub async fn read_multipart(
     let limit = state.config().limits.max_upload_bytes();
     let tmp = state.config().tmp_dir();
     let mut form = MultipartImport::default();
-    while let Some(field) = multipart.next_field().await? {
+    while let Some(field) = multipart.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or_default().to_owned();
         let is_package = name == "package";
         if !(is_package || (accept_options && name == "options")) {
@@ -180,13 +196,198 @@ pub async fn read_multipart(
             )));
         }
         if is_package {
-            form.package = Some(stream_to_file(field_chunks(field), &tmp, limit).await?);
+            let chunks = field_chunks(field).map(|chunk| chunk.map_err(failed));
+            form.package = Some(stream_to_file(chunks, &tmp, limit).await?);
         } else {
-            let bytes = read_small(field, MAX_OPTIONS_BYTES, "options").await?;
+            let bytes = read_small(field, MAX_OPTIONS_BYTES, "options")
+                .await
+                .map_err(|e| match violation.get() {
+                    Some(failure) => ApiError::from(Failure::clone(failure)),
+                    None => e,
+                })?;
             form.options = Some(parse_json(&bytes).map_err(|e| e.prefix_fields("options"))?);
         }
     }
     Ok(form)
+}
+
+/// Bounds on the multipart framing itself, checked as the body streams by.
+#[derive(Debug, Clone, Copy)]
+struct PartLimits {
+    max_header_bytes: usize,
+    max_parts: usize,
+}
+
+/// Puts a [`PartScanner`] on the body of a multipart request. The parser
+/// (multer, under axum's `Multipart`) buffers a part's header block, and
+/// anything before the first boundary, until it ends, with no bound of its
+/// own: one endless header would be held whole in memory. The scanner fails
+/// the body as soon as such a block passes the limit, so the parser stops
+/// and at most the limit and one chunk are ever buffered. A body with no
+/// boundary is left to the parser to refuse.
+fn guard_parts(
+    request: Request,
+    limits: PartLimits,
+    violation: &Arc<OnceLock<Failure>>,
+) -> Request {
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok());
+    let Some(boundary) = boundary else {
+        return request;
+    };
+    let (parts, body) = request.into_parts();
+    let mut scanner = PartScanner::new(&boundary, limits);
+    let violation = Arc::clone(violation);
+    let mut failed = false;
+    let guarded = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        if failed {
+            return Err(axum::Error::new(PartViolation));
+        }
+        if let Err(failure) = scanner.feed(&chunk) {
+            failed = true;
+            let _ = violation.set(failure);
+            return Err(axum::Error::new(PartViolation));
+        }
+        Ok(chunk)
+    });
+    Request::from_parts(parts, Body::from_stream(guarded))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the multipart framing is over its limits")]
+struct PartViolation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Before the first boundary.
+    Preamble,
+    /// Just past a boundary: `--` ends the body, anything else starts a part.
+    AfterDelimiter,
+    /// In a part's header block.
+    Headers,
+    /// In a part's content.
+    Content,
+    /// Past the closing boundary.
+    Done,
+}
+
+/// Follows the multipart framing of a body chunk by chunk, in linear time,
+/// to measure each header block and count the parts. Hand-written because
+/// the parser exposes neither; it only looks for boundaries and blank
+/// lines, leaving the parsing to multer.
+#[derive(Debug)]
+struct PartScanner {
+    /// `\r\n--boundary`: every boundary but the first is preceded by a line
+    /// break; the first is found by starting with one.
+    delimiter: Vec<u8>,
+    limits: PartLimits,
+    stage: Stage,
+    /// The end of the previous chunk, where a delimiter or a blank line may
+    /// begin.
+    carry: Vec<u8>,
+    /// Position in the body (plus the two bytes of the starting line break)
+    /// of `carry[0]`.
+    offset: u64,
+    /// Where the current header block, or the preamble, began.
+    block_start: u64,
+    parts: usize,
+}
+
+impl PartScanner {
+    fn new(boundary: &str, limits: PartLimits) -> Self {
+        Self {
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            limits,
+            stage: Stage::Preamble,
+            carry: b"\r\n".to_vec(),
+            offset: 0,
+            block_start: 0,
+            parts: 0,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Failure> {
+        let mut window = std::mem::take(&mut self.carry);
+        window.extend_from_slice(chunk);
+        let base = self.offset;
+        let end = base + window.len() as u64;
+        let mut pos = 0usize;
+        loop {
+            match self.stage {
+                Stage::Done => {
+                    pos = window.len();
+                    break;
+                }
+                Stage::Preamble | Stage::Content => {
+                    if let Some(i) = memchr::memmem::find(&window[pos..], &self.delimiter) {
+                        pos += i + self.delimiter.len();
+                        self.stage = Stage::AfterDelimiter;
+                        continue;
+                    }
+                    if self.stage == Stage::Preamble {
+                        self.check_block(end)?;
+                    }
+                    pos = pos.max(window.len().saturating_sub(self.delimiter.len() - 1));
+                    break;
+                }
+                Stage::AfterDelimiter => {
+                    let Some(next) = window.get(pos..pos + 2) else {
+                        break;
+                    };
+                    if next == b"--" {
+                        self.stage = Stage::Done;
+                        continue;
+                    }
+                    self.parts += 1;
+                    if self.parts > self.limits.max_parts {
+                        return Err(Failure::new(
+                            ErrorCode::InvalidRequestBody,
+                            format!(
+                                "The multipart body has more than {} parts; send 'package' and, for an import, 'options'.",
+                                self.limits.max_parts
+                            ),
+                        ));
+                    }
+                    self.stage = Stage::Headers;
+                    self.block_start = base + pos as u64;
+                }
+                Stage::Headers => {
+                    if let Some(i) = memchr::memmem::find(&window[pos..], b"\r\n\r\n") {
+                        pos += i + 4;
+                        self.check_block(base + pos as u64)?;
+                        self.stage = Stage::Content;
+                        continue;
+                    }
+                    self.check_block(end)?;
+                    pos = pos.max(window.len().saturating_sub(3));
+                    break;
+                }
+            }
+        }
+        self.carry = window.split_off(pos);
+        self.offset = base + pos as u64;
+        Ok(())
+    }
+
+    /// Fails when the block that began at `block_start` reaches past `upto`
+    /// by more than the limit.
+    fn check_block(&self, upto: u64) -> Result<(), Failure> {
+        let length = upto.saturating_sub(self.block_start);
+        if length > self.limits.max_header_bytes as u64 {
+            let limit = self.limits.max_header_bytes;
+            let message = if self.stage == Stage::Preamble {
+                format!("The multipart body has more than {limit} bytes before its first boundary.")
+            } else {
+                format!("A multipart part's header block is longer than {limit} bytes.")
+            };
+            return Err(Failure::new(ErrorCode::PayloadTooLarge, message));
+        }
+        Ok(())
+    }
 }
 
 /// Copies a stored package's bundle to a temporary file, hashing it on the
@@ -209,4 +410,55 @@ pub async fn copy_stored(state: &AppState, package: &PackageRecord) -> ApiResult
         )));
     }
     Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: PartLimits = PartLimits {
+        max_header_bytes: 64,
+        max_parts: 2,
+    };
+
+    fn scan(chunks: &[&[u8]]) -> Result<PartScanner, Failure> {
+        let mut scanner = PartScanner::new("XB", LIMITS);
+        for chunk in chunks {
+            scanner.feed(chunk)?;
+        }
+        Ok(scanner)
+    }
+
+    #[test]
+    fn a_well_formed_body_passes_in_any_chunking() {
+        let body: &[u8] = b"--XB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XB\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n\r\n--XB--\r\n";
+        for size in 1..body.len() {
+            let chunks: Vec<&[u8]> = body.chunks(size).collect();
+            let scanner = scan(&chunks).unwrap_or_else(|f| panic!("size {size}: {f:?}"));
+            assert_eq!(scanner.parts, 2, "size {size}");
+            assert_eq!(scanner.stage, Stage::Done, "size {size}");
+        }
+    }
+
+    #[test]
+    fn an_endless_header_block_is_refused() {
+        let mut scanner = PartScanner::new("XB", LIMITS);
+        scanner.feed(b"--XB\r\nX-Pad: ").unwrap();
+        let failure = (0..100)
+            .find_map(|_| scanner.feed(b"aaaaaaaaaa").err())
+            .expect("refused");
+        assert_eq!(failure.code, ErrorCode::PayloadTooLarge);
+        // A long content is not a long header.
+        let mut scanner = PartScanner::new("XB", LIMITS);
+        scanner.feed(b"--XB\r\n\r\n").unwrap();
+        for _ in 0..100 {
+            scanner.feed(b"aaaaaaaaaa\r\n\r\n").unwrap();
+        }
+    }
+
+    #[test]
+    fn too_many_parts_and_a_long_preamble_are_refused() {
+        assert!(scan(&[b"--XB\r\n\r\nx\r\n--XB\r\n\r\nx\r\n--XB\r\n\r\n"]).is_err());
+        assert!(scan(&[&[b'p'; 100]]).is_err());
+    }
 }
