@@ -18,6 +18,7 @@ mod export;
 mod import;
 mod import_safety;
 mod isolation;
+mod openapi;
 mod ops;
 mod preview;
 mod rate_limits;
