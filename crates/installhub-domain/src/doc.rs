@@ -4,7 +4,7 @@
 //! accepts.
 
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// [`crate::TenantId`]: 3-64 lower-case letters, digits and `-`.
@@ -14,6 +14,15 @@ pub const TENANT_ID: &str = r"^[a-z0-9-]{3,64}$";
 pub const ARTIFACT_ID: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
 /// A tag: no control characters, no surrounding white space.
 pub const TAG: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
+
+/// A package name in a request: ASCII letters and digits, spaces and `-`,
+/// with a letter or digit and no surrounding space (the server also takes
+/// other Unicode letters and digits).
+pub const PACKAGE_NAME: &str = r"^-*[A-Za-z0-9]([A-Za-z0-9 -]*[A-Za-z0-9-])?$";
+/// A version requirement in its single-comparator form (the server takes
+/// any requirement the `semver` crate parses, such as `>=1.0.0, <2.0.0`).
+pub const VERSION_RANGE: &str =
+    r"^(\*|([\^~=]|[<>]=?)?(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8}))?)?)$";
 
 /// An artifact id in a list or a map key.
 pub struct ArtifactIdText;
@@ -46,6 +55,42 @@ impl PartialSchema for Tag {
 }
 
 impl ToSchema for Tag {}
+
+/// A `packageDependencies` entry of an export request. The manifest's
+/// [`crate::PackageDependency`] stays unconstrained: it also describes
+/// answers, which may carry any name and requirement the server accepted.
+pub struct PackageDependencyRequest;
+
+impl PartialSchema for PackageDependencyRequest {
+    fn schema() -> RefOr<Schema> {
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(100))
+            .pattern(Some(PACKAGE_NAME))
+            .examples(["HR Core"]);
+        let range = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(256))
+            .pattern(Some(VERSION_RANGE))
+            .description(Some(
+                "A Cargo-style version requirement, e.g. `^1.2` or `>=1.0.0, <2.0.0`.",
+            ))
+            .examples(["^1.2"]);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A package that must already be installed in the target tenant.",
+            ))
+            .property("packageName", name)
+            .property("versionRange", range)
+            .required("packageName")
+            .required("versionRange")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for PackageDependencyRequest {}
 
 /// An artifact's `definition`: any JSON value but `null`, which a write
 /// refuses as missing.

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::doc::{ArtifactIdText, Tag};
+use crate::doc::{ArtifactIdText, PackageDependencyRequest, Tag};
 use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::PackageDependency;
@@ -56,7 +56,7 @@ pub struct ExportRequest {
     pub artifact_ids: Option<Vec<String>>,
     /// Packages the target tenant must already have installed.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Vec<PackageDependencyRequest>, max_items = 50)]
     pub package_dependencies: Vec<PackageDependency>,
 }
 

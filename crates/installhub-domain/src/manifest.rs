@@ -20,17 +20,10 @@ pub const MANIFEST_PATH: &str = "manifest.json";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PackageDependency {
-    /// A package name: 1-100 letters, digits, spaces and hyphens.
-    #[schema(
-        example = "HR Core",
-        max_length = 100,
-        pattern = r"^-*[A-Za-z0-9]([A-Za-z0-9 -]*[A-Za-z0-9-])?$"
-    )]
+    #[schema(example = "HR Core")]
     pub package_name: String,
-    /// A Cargo-style version requirement, e.g. `^1.2` or `>=1.0.0, <2.0.0`
-    /// (the pattern shows the single-comparator form; any requirement the
-    /// `semver` crate parses is accepted).
-    #[schema(example = "^1.2", max_length = 256)]
+    /// A Cargo-style version requirement, e.g. `^1.2` or `>=1.0.0, <2.0.0`.
+    #[schema(example = "^1.2")]
     pub version_range: String,
 }
 

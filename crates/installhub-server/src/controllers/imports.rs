@@ -417,7 +417,7 @@ async fn import_reader(state: &AppState, caller: &Caller, tenant: &TenantId) -> 
     get,
     path = "/api/installhub/tenants/{tenantId}/imports",
     tag = "imports",
-    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The target tenant."), ImportListParams),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The target tenant.", example = "tenant-abc123"), ImportListParams),
     responses(
         (status = 200, description = "One page of import records.", body = ImportPage),
         (status = 400, description = "Bad paging parameters.", body = ErrorBody),
@@ -498,7 +498,7 @@ pub struct InstalledPackages {
     get,
     path = "/api/installhub/tenants/{tenantId}/installed-packages",
     tag = "imports",
-    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.")),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.", example = "tenant-abc123")),
     responses(
         (status = 200, description = "Installed packages, by name.", body = InstalledPackages),
         (status = 401, description = "No valid token.", body = ErrorBody),
@@ -524,7 +524,7 @@ pub async fn installed_packages(
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// The tenant whose log to read.
-    #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$")]
+    #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
     tenant_id: Option<String>,
     /// Only entries with this action: `export`, `import`.
     action: Option<String>,
