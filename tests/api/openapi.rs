@@ -267,3 +267,61 @@ async fn libraries_answer_with_the_documented_ecosystem_names() {
     assert_eq!(reply.json()["libraries"][1]["ecosystem"], "crates.io");
     assert_conforms(&doc, "Artifact", &reply.json());
 }
+
+/// A value for each path parameter the document names.
+fn path_value(name: &str) -> &'static str {
+    match name {
+        "tenantId" => SOURCE,
+        "artifactId" => "proc-1001",
+        "packageId" => "pkg-00000000-0000-4000-8000-000000000000",
+        "importId" => "imp-00000000-0000-4000-8000-000000000000",
+        other => panic!("no sample value for path parameter {other}"),
+    }
+}
+
+/// Every API route, called without a token and with a token that has no
+/// scope and no access to the demo tenants, answers a status its document
+/// lists, with the envelope as its body.
+#[tokio::test]
+async fn refusals_are_documented_for_every_route() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let stranger = Token::full().scopes(&[]).tenants(&["tenant-other"]).mint();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let mut url = path.clone();
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    let name = param["name"].as_str().unwrap();
+                    url = url.replace(&format!("{{{name}}}"), path_value(name));
+                }
+            }
+            if path == "/api/installhub/audit" {
+                url.push_str(&format!("?tenantId={SOURCE}"));
+            }
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for token in [None, Some(stranger.as_str())] {
+                let mut request = app.http.request(method.clone(), app.url(&url));
+                if operation.get("requestBody").is_some() {
+                    request = request.json(&json!({}));
+                }
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let reply = app.send(request).await;
+                let status = reply.status.to_string();
+                assert!(
+                    operation["responses"].get(&status).is_some(),
+                    "{method} {path} answered {status}, which its document does not list"
+                );
+                assert_conforms(&doc, "ErrorBody", &reply.json());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} calls");
+}

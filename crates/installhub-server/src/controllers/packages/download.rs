@@ -32,6 +32,7 @@ use crate::state::AppState;
         (status = 206, description = "Part of the ZIP.", content_type = "application/zip", body = Vec<u8>),
         (status = 304, description = "Not modified."),
         (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Missing `installhub:export`.", body = ErrorBody),
         (status = 404, description = "No such package in the caller's tenants.", body = ErrorBody),
         (status = 416, description = "RangeNotSatisfiable: the range is malformed or outside the file.", body = ErrorBody),
     ),
