@@ -4,7 +4,7 @@
 # data directory, runs schemathesis with every check, stops the server and
 # exits non-zero on any failure.
 #
-#   scripts/schemathesis.sh                 # 25 examples per operation
+#   scripts/schemathesis.sh                 # 50 examples per operation (about 1 min)
 #   SCHEMATHESIS_EXAMPLES=100 scripts/schemathesis.sh
 #   SCHEMATHESIS_ARGS='--seed 1' scripts/schemathesis.sh
 #   INSTALLHUB_BIN=path/to/installhub scripts/schemathesis.sh
@@ -12,7 +12,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-examples="${SCHEMATHESIS_EXAMPLES:-25}"
+examples="${SCHEMATHESIS_EXAMPLES:-50}"
 
 if ! command -v st >/dev/null 2>&1; then
     python3 -m pip install --quiet 'schemathesis>=4,<5'
