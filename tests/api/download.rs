@@ -108,6 +108,36 @@ async fn download_headers_etag_and_ranges() {
     assert_eq!(stale.body, full.body);
 }
 
+/// RFC 9110 §14.2: a range in a unit the server does not know is ignored
+/// (the whole file, 200); a malformed byte range is refused with 416.
+#[tokio::test]
+async fn ranges_in_other_units_are_ignored() {
+    let app = TestApp::new().await;
+    let path = format!("/api/installhub/packages/{}/download", exported(&app).await);
+    let full = app.get(&path).await;
+    for range in ["items=0-5", "uG=>Wx", "0-5"] {
+        let reply = app
+            .send(
+                app.http
+                    .get(app.url(&path))
+                    .bearer_auth(&app.token)
+                    .header("Range", range),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{range}");
+        assert_eq!(reply.body, full.body, "{range}");
+    }
+    let reply = app
+        .send(
+            app.http
+                .get(app.url(&path))
+                .bearer_auth(&app.token)
+                .header("Range", "bytes=abc"),
+        )
+        .await;
+    reply.expect_error(416, "RangeNotSatisfiable");
+}
+
 #[tokio::test]
 async fn unknown_and_malformed_package_ids() {
     let app = TestApp::new().await;

@@ -19,6 +19,7 @@ mod import;
 mod import_safety;
 mod isolation;
 mod limits;
+mod openapi;
 mod ops;
 mod preview;
 mod rate_limits;

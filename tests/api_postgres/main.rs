@@ -34,6 +34,8 @@ mod import_safety;
 mod isolation;
 #[path = "../api/limits.rs"]
 mod limits;
+#[path = "../api/openapi.rs"]
+mod openapi;
 #[path = "../api/preview.rs"]
 mod preview;
 #[path = "../api/rate_limits.rs"]

@@ -21,15 +21,15 @@ pub const MAX_LIBRARIES: usize = 500;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantBody {
-    #[schema(example = "Acme HR")]
+    /// Not blank, at most 200 characters, no control characters.
+    #[schema(value_type = String, required = true, example = "Acme HR", max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: Option<String>,
-    /// `Standard` or `Enterprise`.
-    #[schema(example = "Enterprise")]
+    #[schema(value_type = Plan, required = true, example = "Enterprise")]
     pub plan: Option<String>,
-    /// `Active` or `Suspended`.
-    #[schema(example = "Active")]
+    #[schema(value_type = TenantStatus, required = true, example = "Active")]
     pub status: Option<String>,
-    /// `Replace`, `Skip` or `Fail`: what imports do with conflicts by default.
+    /// What imports do with conflicts by default.
+    #[schema(required = false, value_type = Option<ConflictStrategy>)]
     pub default_conflict_strategy: Option<String>,
 }
 
@@ -37,47 +37,57 @@ pub struct TenantBody {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ArtifactBody {
-    /// One of the seven artifact types.
     #[serde(rename = "type")]
-    #[schema(example = "ProcessDefinition")]
+    #[schema(value_type = ArtifactType, required = true, example = "ProcessDefinition")]
     pub artifact_type: Option<String>,
-    #[schema(example = "EmployeeOnboarding")]
+    /// Not blank, at most 200 characters, no control characters.
+    #[schema(value_type = String, required = true, example = "EmployeeOnboarding", max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: Option<String>,
-    /// SemVer 2.0.0.
-    #[schema(example = "2.1.0")]
+    /// SemVer 2.0.0, at most 128 characters.
+    #[schema(value_type = String, required = true, example = "2.1.0", max_length = 128, pattern = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")]
     pub version: Option<String>,
-    /// `Draft`, `Published`, `Active`, `Archived` or `Deleted`.
-    #[schema(example = "Published")]
+    #[schema(value_type = ArtifactStatus, required = true, example = "Published")]
     pub status: Option<String>,
-    /// The artifact's content: any JSON.
-    #[schema(value_type = Object)]
+    /// The artifact's content: any JSON value except `null` (which reads
+    /// as missing).
+    #[schema(schema_with = crate::doc::any_json_but_null, required = true)]
     pub definition: Option<Value>,
     /// What this artifact uses, in order.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub references: Vec<ReferenceBody>,
     /// Third-party code it ships with.
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub libraries: Vec<LibraryBody>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReferenceBody {
-    #[schema(example = "form-2005")]
+    #[schema(example = "form-2005", pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     pub artifact_id: String,
     /// Defaults to the owner's tenant.
+    #[schema(required = false, value_type = Option<String>, pattern = r"^[a-z0-9-]{3,64}$")]
     pub tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LibraryBody {
-    /// `npm`, `PyPI`, `Maven`, `NuGet` or `crates.io`.
-    #[schema(example = "npm")]
+    #[schema(value_type = Ecosystem, example = "npm")]
     pub ecosystem: String,
-    #[schema(example = "lodash")]
+    /// 1-214 characters, no spaces or control characters.
+    #[schema(
+        example = "lodash",
+        pattern = r"^[^ \u0000-\u001f\u007f-\u009f]{1,214}$"
+    )]
     pub name: String,
-    #[schema(example = "4.17.21")]
+    /// 1-214 characters, no spaces or control characters.
+    #[schema(
+        example = "4.17.21",
+        pattern = r"^[^ \u0000-\u001f\u007f-\u009f]{1,214}$"
+    )]
     pub version: String,
 }
 

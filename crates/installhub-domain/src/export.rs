@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::doc::{ArtifactIdText, PackageDependencyRequest, Tag};
 use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::PackageDependency;
@@ -24,36 +25,44 @@ pub const MAX_PACKAGE_DEPENDENCIES: usize = 50;
 /// id is parsed (SECURITY.md 26).
 pub const MAX_ARTIFACT_ID_ENTRIES: usize = 20 * MAX_ROOT_ARTIFACTS;
 
-/// `POST /api/installhub/packages/export`. Fields are optional on the wire so
-/// a missing one is reported with its seed error code, together with every
-/// other problem, rather than as a parse error.
+/// `POST /api/installhub/packages/export`. The fields are `Option`s so that a
+/// missing one is reported with its seed error code, together with every
+/// other problem, rather than as a parse error; the document still lists
+/// them as required.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExportRequest {
-    /// Required unless the `X-Tenant-Id` header is sent.
-    #[schema(example = "tenant-7f3a9b12")]
+    /// The source tenant. The `X-Tenant-Id` header may stand in for it;
+    /// sent in both places, the two must be equal.
+    #[schema(value_type = String, required = true, example = "tenant-7f3a9b12", pattern = r"^[a-z0-9-]{3,64}$")]
     pub tenant_id: Option<String>,
-    /// 1-100 letters, digits, spaces and hyphens.
-    #[schema(example = "Employee Onboarding Suite")]
+    /// 1-100 letters, digits, spaces and hyphens, with a letter or digit
+    /// and no surrounding space.
+    #[schema(value_type = String, required = true, example = "Employee Onboarding Suite", max_length = 100, pattern = r"^-*[A-Za-z0-9]([A-Za-z0-9 -]*[A-Za-z0-9-])?$")]
     pub package_name: Option<String>,
-    /// `workflow-package`, `form-package`, `app-package`, `agent-package` or `config-package`.
-    #[schema(example = "workflow-package")]
+    #[schema(value_type = PackageType, required = true, example = "workflow-package")]
     pub package_type: Option<String>,
     /// SemVer 2.0.0, e.g. `2.1.0`.
-    #[schema(example = "2.1.0")]
+    #[schema(value_type = String, required = true, example = "2.1.0", max_length = 128, pattern = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")]
     pub version: Option<String>,
-    #[schema(example = "Complete onboarding workflow")]
+    /// At most 2000 characters; no control characters but newline and tab.
+    #[schema(required = false, value_type = Option<String>, example = "Complete onboarding workflow", max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$")]
     pub description: Option<String>,
-    #[schema(example = "HR Automation Team")]
+    /// At most 200 characters; no control characters but newline and tab.
+    #[schema(required = false, value_type = Option<String>, example = "HR Automation Team", max_length = 200, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$")]
     pub author: Option<String>,
+    /// At most 20 tags of 1-50 characters, no control characters, no
+    /// surrounding space.
     #[serde(default)]
-    #[schema(example = json!(["hr", "onboarding"]))]
+    #[schema(value_type = Vec<Tag>, example = json!(["hr", "onboarding"]), max_items = 20)]
     pub tags: Vec<String>,
-    /// 1-50 root artifact ids; their dependencies are added automatically.
-    #[schema(example = json!(["proc-1001"]))]
+    /// 1-50 distinct root artifact ids; their dependencies are added
+    /// automatically.
+    #[schema(value_type = Vec<ArtifactIdText>, required = true, example = json!(["proc-1001"]), min_items = 1, max_items = 50)]
     pub artifact_ids: Option<Vec<String>>,
     /// Packages the target tenant must already have installed.
     #[serde(default)]
+    #[schema(value_type = Vec<PackageDependencyRequest>, max_items = 50)]
     pub package_dependencies: Vec<PackageDependency>,
 }
 
@@ -61,10 +70,12 @@ pub struct ExportRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreviewRequest {
-    /// Required unless the `X-Tenant-Id` header is sent.
-    #[schema(example = "tenant-7f3a9b12")]
+    /// The source tenant. The `X-Tenant-Id` header may stand in for it;
+    /// sent in both places, the two must be equal.
+    #[schema(value_type = String, required = true, example = "tenant-7f3a9b12", pattern = r"^[a-z0-9-]{3,64}$")]
     pub tenant_id: Option<String>,
-    #[schema(example = json!(["proc-1001"]))]
+    /// 1-50 distinct root artifact ids.
+    #[schema(value_type = Vec<ArtifactIdText>, required = true, example = json!(["proc-1001"]), min_items = 1, max_items = 50)]
     pub artifact_ids: Option<Vec<String>>,
 }
 

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::doc::ArtifactIdText;
 use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::{Manifest, ManifestArtifact};
@@ -20,16 +21,16 @@ use crate::model::{ArtifactType, ConflictStrategy, PlannedAction};
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportOptions {
-    /// The tenant to install into (required).
-    #[schema(example = "tenant-abc123")]
+    /// The tenant to install into.
+    #[schema(value_type = String, required = true, example = "tenant-abc123", pattern = r"^[a-z0-9-]{3,64}$")]
     pub target_tenant_id: Option<String>,
-    /// `Replace`, `Skip` or `Fail`: what to do with an artifact the target
-    /// already has with other content. Falls back to the tenant's default.
-    #[schema(example = "Replace")]
+    /// What to do with an artifact the target already has with other
+    /// content. Falls back to the tenant's default.
+    #[schema(required = false, value_type = Option<ConflictStrategy>, example = "Replace")]
     pub default_conflict_strategy: Option<String>,
     /// Per artifact id; overrides `defaultConflictStrategy`.
     #[serde(default)]
-    #[schema(example = json!({"form-2005": "Skip"}))]
+    #[schema(value_type = BTreeMap<ArtifactIdText, ConflictStrategy>, example = json!({"form-2005": "Skip"}))]
     pub conflict_strategies: BTreeMap<String, String>,
     /// Run every check and write nothing but the import record. `?dryRun=true`
     /// on the URL turns it on as well.
@@ -43,7 +44,7 @@ pub struct ImportOptions {
     #[serde(default)]
     pub allow_security_warnings: bool,
     /// Must equal the caller's identity (token `email`, else `sub`) if sent.
-    #[schema(example = "engineer@company.com")]
+    #[schema(required = false, value_type = Option<String>, example = "engineer@company.com", min_length = 1, max_length = 320, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub imported_by: Option<String>,
 }
 
@@ -51,8 +52,9 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportByReference {
-    #[schema(example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13")]
+    #[schema(value_type = String, required = true, example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13", pattern = r"^pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub source_package_id: Option<String>,
+    #[schema(value_type = ImportOptions, required = true)]
     pub options: Option<ImportOptions>,
 }
 

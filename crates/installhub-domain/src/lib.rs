@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod catalog;
+pub mod doc;
 pub mod export;
 pub mod failure;
 pub mod ids;

@@ -7,8 +7,11 @@ use utoipa::ToSchema;
 
 use crate::ids::{ArtifactId, TenantId};
 
+// `$wire` is a `tt`, not a `literal`: utoipa reads serde's `rename` as a
+// bare string token, and a `literal` fragment reaches it wrapped in an
+// invisible group it skips, so the OpenAPI enum would list the Rust names.
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:literal),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $wire:tt),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -206,7 +209,8 @@ pub struct Artifact {
     pub name: String,
     pub version: String,
     pub status: ArtifactStatus,
-    #[schema(value_type = Object)]
+    /// Any JSON value except `null`.
+    #[schema(schema_with = crate::doc::any_json_but_null)]
     pub definition: Value,
     pub references: Vec<Reference>,
     pub libraries: Vec<Library>,

@@ -37,14 +37,20 @@ struct RouteLimits {
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router(&RouteLimits {
+    split(&RouteLimits {
         upload_bytes: usize::MAX,
         timeout: Duration::MAX,
         upload_timeout: Duration::MAX,
         http: HttpLimits::default(),
     })
-    .split_for_parts()
     .1
+}
+
+/// The routes, and the finished document that describes them.
+fn split(limits: &RouteLimits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut api) = api_router(limits).split_for_parts();
+    crate::openapi::complete(&mut api);
+    (routes, api)
 }
 
 /// The routes that receive a package take far larger bodies than the JSON
@@ -103,13 +109,12 @@ pub fn router(state: AppState) -> Router {
     let upload_limit =
         usize::try_from(state.config().limits.max_upload_bytes() + MULTIPART_OVERHEAD)
             .unwrap_or(usize::MAX);
-    let (routes, api) = api_router(&RouteLimits {
+    let (routes, api) = split(&RouteLimits {
         upload_bytes: upload_limit,
         timeout: state.config().limits.request_timeout,
         upload_timeout: state.config().limits.upload_timeout,
         http: state.config().limits.http,
-    })
-    .split_for_parts();
+    });
     let api = Arc::new(api);
     let body_limit = state.config().limits.json_body_bytes;
     let request_id = HeaderName::from_static("x-request-id");

@@ -35,7 +35,7 @@ pub enum ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// The failure's code, or `ValidationFailed` when there are several.
-    #[schema(example = "ArtifactNotExportable")]
+    #[schema(value_type = ErrorCode, example = "ArtifactNotExportable")]
     pub error: String,
     #[schema(
         example = "Artifact 'proc-1001' (EmployeeOnboarding) is in Draft state. Publish it before exporting."

@@ -26,8 +26,8 @@ use crate::state::AppState;
     path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
     tag = "artifacts",
     params(
-        ("tenantId" = String, Path, description = "The owning tenant."),
-        ("artifactId" = String, Path, description = "`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`", example = "proc-1001"),
+        ("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The owning tenant.", example = "tenant-7f3a9b12"),
+        ("artifactId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description = "`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`", example = "proc-1001"),
     ),
     request_body = ArtifactBody,
     responses(
@@ -70,8 +70,8 @@ pub async fn put_artifact(
     path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
     tag = "artifacts",
     params(
-        ("tenantId" = String, Path, description = "The owning tenant."),
-        ("artifactId" = String, Path, description = "The artifact."),
+        ("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The owning tenant.", example = "tenant-7f3a9b12"),
+        ("artifactId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description = "The artifact.", example = "proc-1001"),
     ),
     responses(
         (status = 200, description = "The artifact.", body = Artifact),
@@ -97,8 +97,10 @@ pub async fn get_artifact(
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Return artifacts whose id sorts after this one (from `nextAfter`).
+    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -116,7 +118,7 @@ pub struct ArtifactPage {
     get,
     path = "/api/installhub/tenants/{tenantId}/artifacts",
     tag = "artifacts",
-    params(("tenantId" = String, Path, description = "The owning tenant."), ListParams),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The owning tenant.", example = "tenant-7f3a9b12"), ListParams),
     responses(
         (status = 200, description = "One page of artifacts.", body = ArtifactPage),
         (status = 400, description = "Bad paging parameters.", body = ErrorBody),
@@ -169,8 +171,8 @@ pub async fn list_artifacts(
     path = "/api/installhub/tenants/{tenantId}/artifacts/{artifactId}",
     tag = "artifacts",
     params(
-        ("tenantId" = String, Path, description = "The owning tenant."),
-        ("artifactId" = String, Path, description = "The artifact."),
+        ("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The owning tenant.", example = "tenant-7f3a9b12"),
+        ("artifactId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description = "The artifact."),
     ),
     responses(
         (status = 200, description = "The artifact, now `Deleted`.", body = Artifact),

@@ -109,6 +109,27 @@ async fn referenced_package(
     }
 }
 
+/// The multipart form of an import, for the OpenAPI document (the handler
+/// streams the parts itself).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the form; never built")]
+pub struct ImportForm {
+    /// The package ZIP.
+    #[schema(value_type = String, format = Binary)]
+    package: Vec<u8>,
+    /// The import options, as JSON.
+    options: ImportOptions,
+}
+
+/// The multipart form of a scan, for the OpenAPI document.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the form; never built")]
+pub struct ScanForm {
+    /// The package ZIP.
+    #[schema(value_type = String, format = Binary)]
+    package: Vec<u8>,
+}
+
 /// Import a package into a tenant.
 ///
 /// Send the ZIP as `multipart/form-data` with parts `package` (the file)
@@ -125,7 +146,7 @@ async fn referenced_package(
         description = "multipart/form-data with parts `package` (application/zip) and `options` (application/json, `ImportOptions`), or application/json `ImportByReference`.",
         content(
             (ImportByReference = "application/json"),
-            (String = "multipart/form-data")
+            (ImportForm = "multipart/form-data")
         )
     ),
     responses(
@@ -246,10 +267,8 @@ pub struct ScanResponse {
     pub package_name: String,
     pub version: String,
     pub checksum: String,
-    /// `PASS`, `WARN` or `FAIL`.
-    #[schema(value_type = String, example = "PASS")]
+    #[schema(example = "PASS")]
     pub result: installhub_scan::Verdict,
-    #[schema(value_type = Vec<Object>)]
     pub security_findings: Vec<installhub_scan::Finding>,
 }
 
@@ -262,7 +281,7 @@ pub struct ScanResponse {
     post,
     path = "/api/installhub/packages/scan",
     tag = "imports",
-    request_body(content = String, description = "multipart/form-data with a `package` part (application/zip).", content_type = "multipart/form-data"),
+    request_body(content = ScanForm, description = "multipart/form-data with a `package` part (application/zip).", content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The scan ran; see `result`.", body = ScanResponse),
         (status = 400, description = "InvalidZip, ManifestMissing or ChecksumMismatch.", body = ErrorBody),
@@ -320,7 +339,7 @@ pub struct ImportRecordResponse {
     pub finished_at: Option<DateTime<Utc>>,
     /// The import's response body (success, dry run) or its error envelope
     /// (failure); `null` while it runs.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result: Value,
 }
 
@@ -347,7 +366,7 @@ impl From<ImportRecord> for ImportRecordResponse {
     get,
     path = "/api/installhub/imports/{importId}",
     tag = "imports",
-    params(("importId" = String, Path, description = "`imp-` and a UUID.")),
+    params(("importId" = String, Path, pattern = r"^imp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "`imp-` and a UUID.")),
     responses(
         (status = 200, description = "The import record.", body = ImportRecordResponse),
         (status = 401, description = "No valid token.", body = ErrorBody),
@@ -379,8 +398,10 @@ pub async fn get_import(
 #[into_params(parameter_in = Query)]
 pub struct ImportListParams {
     /// Imports started before this one (from `nextBefore`).
+    #[param(pattern = r"^imp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     before: Option<String>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -406,7 +427,7 @@ async fn import_reader(state: &AppState, caller: &Caller, tenant: &TenantId) -> 
     get,
     path = "/api/installhub/tenants/{tenantId}/imports",
     tag = "imports",
-    params(("tenantId" = String, Path, description = "The target tenant."), ImportListParams),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The target tenant.", example = "tenant-abc123"), ImportListParams),
     responses(
         (status = 200, description = "One page of import records.", body = ImportPage),
         (status = 400, description = "Bad paging parameters.", body = ErrorBody),
@@ -487,7 +508,7 @@ pub struct InstalledPackages {
     get,
     path = "/api/installhub/tenants/{tenantId}/installed-packages",
     tag = "imports",
-    params(("tenantId" = String, Path, description = "The tenant.")),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.", example = "tenant-abc123")),
     responses(
         (status = 200, description = "Installed packages, by name.", body = InstalledPackages),
         (status = 401, description = "No valid token.", body = ErrorBody),
@@ -512,13 +533,15 @@ pub async fn installed_packages(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// The tenant whose log to read (required).
+    /// The tenant whose log to read.
+    #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
     tenant_id: Option<String>,
     /// Only entries with this action: `export`, `import`.
     action: Option<String>,
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 

@@ -16,7 +16,7 @@ use crate::state::AppState;
     put,
     path = "/api/installhub/tenants/{tenantId}",
     tag = "tenants",
-    params(("tenantId" = String, Path, description = "Lower-case letters, digits and '-', 3-64 characters.", example = "tenant-7f3a9b12")),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "Lower-case letters, digits and '-', 3-64 characters.", example = "tenant-7f3a9b12")),
     request_body = TenantBody,
     responses(
         (status = 200, description = "The tenant was updated.", body = Tenant),
@@ -49,7 +49,7 @@ pub async fn put_tenant(
     get,
     path = "/api/installhub/tenants/{tenantId}",
     tag = "tenants",
-    params(("tenantId" = String, Path, description = "The tenant.")),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.", example = "tenant-7f3a9b12")),
     responses(
         (status = 200, description = "The tenant.", body = Tenant),
         (status = 401, description = "No valid token.", body = ErrorBody),

@@ -70,10 +70,8 @@ pub struct ImportResponse {
     #[schema(value_type = Vec<String>, example = json!(["ent-44", "rule-305", "form-2005", "thread-2002", "proc-1001"]))]
     pub install_order: Vec<ArtifactId>,
     pub conflict_report: ConflictReport,
-    /// `PASS`, `WARN` or `FAIL`.
-    #[schema(value_type = String, example = "PASS")]
+    #[schema(example = "PASS")]
     pub security_scan_result: Verdict,
-    #[schema(value_type = Vec<Object>)]
     pub security_findings: Vec<installhub_scan::Finding>,
     pub warnings: Vec<ImportWarning>,
     /// What the import does with each artifact, in install order (dry run only).

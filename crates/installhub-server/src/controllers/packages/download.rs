@@ -23,17 +23,18 @@ use crate::state::AppState;
     path = "/api/installhub/packages/{packageId}/download",
     tag = "packages",
     params(
-        ("packageId" = String, Path, description = "`pkg-` + UUID."),
-        ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`."),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download."),
+        ("packageId" = String, Path, pattern = r"^pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "`pkg-` + UUID."),
+        ("Range" = Option<String>, Header, nullable = false, description = "One byte range: `bytes=0-1023`, `bytes=1024-` or `bytes=-512`. A range in another unit is ignored; a malformed or unsatisfiable byte range is answered 416."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "An ETag from an earlier download."),
     ),
     responses(
         (status = 200, description = "The ZIP.", content_type = "application/zip", body = Vec<u8>),
         (status = 206, description = "Part of the ZIP.", content_type = "application/zip", body = Vec<u8>),
         (status = 304, description = "Not modified."),
         (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "Missing `installhub:export`.", body = ErrorBody),
         (status = 404, description = "No such package in the caller's tenants.", body = ErrorBody),
-        (status = 416, description = "The range is outside the file.", body = ErrorBody),
+        (status = 416, description = "RangeNotSatisfiable: the range is malformed or outside the file.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -117,6 +118,11 @@ fn requested_range(
         )
     };
     let text = value.to_str().map_err(|_| unsatisfiable())?;
+    // RFC 9110 §14.2: a range unit the server does not know is ignored.
+    let unit = text.split_once('=').map_or(text, |(unit, _)| unit).trim();
+    if !unit.eq_ignore_ascii_case("bytes") {
+        return Ok(None);
+    }
     let ranges = http_range_header::parse_range_header(text)
         .and_then(|parsed| parsed.validate(size))
         .map_err(|_| unsatisfiable())?;

@@ -51,7 +51,7 @@ const SUMMARY: &str = "Export request failed validation. See 'errors' for detail
     post,
     path = "/api/installhub/packages/export",
     tag = "packages",
-    params(("X-Tenant-Id" = Option<String>, Header, description = "May stand in for the body's tenantId.")),
+    params(("X-Tenant-Id" = Option<String>, Header, nullable = false, pattern = r"^[a-z0-9-]{3,64}$", description = "May stand in for the body's tenantId.")),
     request_body = ExportRequest,
     responses(
         (status = 200, description = "The package was created.", body = ExportResponse),

@@ -66,7 +66,7 @@ impl From<PackageRecord> for PackageResponse {
     get,
     path = "/api/installhub/packages/{packageId}",
     tag = "packages",
-    params(("packageId" = String, Path, description = "`pkg-` + UUID.")),
+    params(("packageId" = String, Path, pattern = r"^pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "`pkg-` + UUID.")),
     responses(
         (status = 200, description = "The package.", body = PackageResponse),
         (status = 400, description = "Not a package id.", body = ErrorBody),

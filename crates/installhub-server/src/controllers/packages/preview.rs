@@ -88,7 +88,7 @@ impl From<Resolution> for PreviewResponse {
     post,
     path = "/api/installhub/packages/preview",
     tag = "packages",
-    params(("X-Tenant-Id" = Option<String>, Header, description = "May stand in for the body's tenantId.")),
+    params(("X-Tenant-Id" = Option<String>, Header, nullable = false, pattern = r"^[a-z0-9-]{3,64}$", description = "May stand in for the body's tenantId.")),
     request_body = PreviewRequest,
     responses(
         (status = 200, description = "The resolved graph.", body = PreviewResponse),

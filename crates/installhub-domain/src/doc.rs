@@ -1,0 +1,107 @@
+//! Schemas of the OpenAPI document that no wire type carries by itself: the
+//! text rules the request checks enforce, written as JSON Schema so that a
+//! client (or a fuzzer) generating from the document sends what the server
+//! accepts.
+
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+/// [`crate::TenantId`]: 3-64 lower-case letters, digits and `-`.
+pub const TENANT_ID: &str = r"^[a-z0-9-]{3,64}$";
+/// [`crate::ArtifactId`]: a letter or digit, then up to 127 letters, digits,
+/// `.`, `_` or `-`.
+pub const ARTIFACT_ID: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+/// A tag: no control characters, no surrounding white space.
+pub const TAG: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
+
+/// A package name in a request: ASCII letters and digits, spaces and `-`,
+/// with a letter or digit and no surrounding space (the server also takes
+/// other Unicode letters and digits).
+pub const PACKAGE_NAME: &str = r"^-*[A-Za-z0-9]([A-Za-z0-9 -]*[A-Za-z0-9-])?$";
+/// A version requirement in its single-comparator form (the server takes
+/// any requirement the `semver` crate parses, such as `>=1.0.0, <2.0.0`).
+pub const VERSION_RANGE: &str =
+    r"^(\*|([\^~=]|[<>]=?)?(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8}))?)?)$";
+
+/// An artifact id in a list or a map key.
+pub struct ArtifactIdText;
+
+impl PartialSchema for ArtifactIdText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(ARTIFACT_ID))
+            .examples(["proc-1001"])
+            .into()
+    }
+}
+
+impl ToSchema for ArtifactIdText {}
+
+/// A package tag: 1-50 characters.
+pub struct Tag;
+
+impl PartialSchema for Tag {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(50))
+            .pattern(Some(TAG))
+            .examples(["hr"])
+            .into()
+    }
+}
+
+impl ToSchema for Tag {}
+
+/// A `packageDependencies` entry of an export request. The manifest's
+/// [`crate::PackageDependency`] stays unconstrained: it also describes
+/// answers, which may carry any name and requirement the server accepted.
+pub struct PackageDependencyRequest;
+
+impl PartialSchema for PackageDependencyRequest {
+    fn schema() -> RefOr<Schema> {
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(100))
+            .pattern(Some(PACKAGE_NAME))
+            .examples(["HR Core"]);
+        let range = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(256))
+            .pattern(Some(VERSION_RANGE))
+            .description(Some(
+                "A Cargo-style version requirement, e.g. `^1.2` or `>=1.0.0, <2.0.0`.",
+            ))
+            .examples(["^1.2"]);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A package that must already be installed in the target tenant.",
+            ))
+            .property("packageName", name)
+            .property("versionRange", range)
+            .required("packageName")
+            .required("versionRange")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for PackageDependencyRequest {}
+
+/// An artifact's `definition`: any JSON value but `null`, which a write
+/// refuses as missing.
+pub fn any_json_but_null() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Array,
+            Type::String,
+            Type::Number,
+            Type::Boolean,
+        ]))
+        .build()
+}
