@@ -427,7 +427,10 @@ fn an_entry_inflating_to_more_than_it_declares_is_refused() {
     patch_u32(&mut bytes, A, SIZE, |size| size - 10);
     assert_invalid_zip(
         &bytes,
-        "entry 'artifacts/ent-44.json': File is larger than its declared uncompressed size",
+        &format!(
+            "entry 'artifacts/ent-44.json' inflates to more than its declared {} bytes",
+            seed_file(A).len() - 10
+        ),
     );
 }
 
@@ -539,7 +542,12 @@ fn a_crc_mismatch_is_refused() {
     let r = records(&bytes, A);
     let data = r.local + 30 + A.len() + 5;
     bytes[data] ^= 0x01;
-    assert_invalid_zip(&bytes, "entry 'artifacts/ent-44.json': Invalid checksum");
+    let text = read_err(&bytes).to_string();
+    assert!(
+        text.starts_with("invalid bundle archive: entry 'artifacts/ent-44.json' has CRC-32 ")
+            && text.ends_with(" its headers declare"),
+        "{text}"
+    );
 }
 
 // --- 10: what the manifest lists versus what the archive holds. ---
@@ -955,4 +963,125 @@ fn an_artifact_file_not_in_canonical_form_is_refused() {
     }
     let err = read_err(&hostile.file("manifest.json", &manifest).finish());
     assert!(err.to_string().contains("not in canonical form"), "{err}");
+}
+
+// --- 32: every byte accounted for. ---
+
+/// The seed bundle with the deflate stream of `name` edited by `edit`, in
+/// an entry that declares the inflated file's size and CRC. Written stored,
+/// then relabelled deflate: the zip writer would not write such an entry.
+fn edited_deflate_stream(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::Write;
+    let content = seed_file(name);
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&content).unwrap();
+    let mut compressed = encoder.finish().unwrap();
+    edit(&mut compressed);
+    let mut bytes = Hostile::from_bundle(&seed_bundle(), &[name])
+        .with(name, &compressed, stored())
+        .finish();
+    patch_u16(&mut bytes, name, METHOD, |_| 8);
+    patch_u32(&mut bytes, name, SIZE, |_| content.len() as u32);
+    patch_u32(&mut bytes, name, CRC, |_| crc32fast::hash(&content));
+    bytes
+}
+
+#[test]
+fn an_honest_deflate_stream_relabelled_like_the_hostile_ones_reads() {
+    // The construction alone is not what gets refused.
+    let verified = read(&edited_deflate_stream(A, |_| {})).unwrap();
+    assert_eq!(verified.artifacts.len(), 5);
+}
+
+#[test]
+fn bytes_hidden_after_a_deflate_stream_are_refused() {
+    // A valid stream that inflates to the file exactly, then junk inside the
+    // entry's compressed size: some tools read it as a second stream.
+    let junk = b"PK\x03\x04 a second file only some tools see";
+    assert_invalid_zip(
+        &edited_deflate_stream(A, |c| c.extend_from_slice(junk)),
+        &format!(
+            "entry 'artifacts/ent-44.json' has {} bytes after the end of its deflate stream, inside its compressed size",
+            junk.len()
+        ),
+    );
+}
+
+#[test]
+fn a_deflate_stream_cut_before_its_end_is_refused() {
+    let err = read_err(&edited_deflate_stream(A, |c| {
+        c.pop();
+    }));
+    assert_eq!(err.code().as_str(), "InvalidZip", "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("invalid bundle archive: entry 'artifacts/ent-44.json'"),
+        "{err}"
+    );
+}
+
+/// The seed bundle where entry A carries an extra field with `id`, in the
+/// central header, the local header, or both.
+fn with_extra_field(id: u16, data: &[u8], central: bool, local: bool) -> Vec<u8> {
+    // The writer manages ZIP64 fields itself; write a private field of the
+    // same shape and relabel it.
+    const PRIVATE: u16 = 0x4242;
+    let mut options = zip::write::FullFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT);
+    options.add_extra_field(PRIVATE, data, false).unwrap();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, content) in seed_bundle().files() {
+        if path == A {
+            writer.start_file(path, options.clone()).unwrap();
+        } else {
+            writer.start_file(path, deflated()).unwrap();
+        }
+        std::io::Write::write_all(&mut writer, content).unwrap();
+    }
+    let mut bytes = writer.finish().unwrap().into_inner();
+    let r = records(&bytes, A);
+    for (wanted, at) in [
+        (central, r.central + 46 + A.len()),
+        (local, r.local + 30 + A.len()),
+    ] {
+        assert_eq!(&bytes[at..at + 2], &PRIVATE.to_le_bytes());
+        if wanted {
+            set_u16(&mut bytes, at, id);
+        }
+    }
+    bytes
+}
+
+/// A ZIP64 extended-information field claiming 10 GiB inflated and
+/// compressed, while the headers keep the real 32-bit sizes.
+fn ten_gib_zip64() -> Vec<u8> {
+    let ten_gib = (10u64 << 30).to_le_bytes();
+    [ten_gib, ten_gib].concat()
+}
+
+#[test]
+fn a_zip64_extra_field_claiming_ten_gib_is_refused() {
+    assert_invalid_zip(
+        &with_extra_field(0x0001, &ten_gib_zip64(), true, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field; a bundle never needs ZIP64",
+    );
+}
+
+#[test]
+fn a_zip64_extra_field_in_the_local_header_only_is_refused() {
+    assert_invalid_zip(
+        &with_extra_field(0x0001, &ten_gib_zip64(), false, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field in its local header; a bundle never needs ZIP64",
+    );
+}
+
+#[test]
+fn a_zip64_extra_field_agreeing_with_the_real_sizes_is_refused_too() {
+    let size = (seed_file(A).len() as u64).to_le_bytes();
+    assert_invalid_zip(
+        &with_extra_field(0x0001, &[size, size].concat(), true, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field; a bundle never needs ZIP64",
+    );
 }
