@@ -76,6 +76,7 @@ error_codes! {
     ImportedByMismatch,
     InvalidImportOptions,
     ImportNotFound,
+    InvalidExportedBy,
     TenantNotFound,
     PackageNotFound,
     NotFound,

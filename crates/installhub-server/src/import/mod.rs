@@ -24,6 +24,7 @@ use installhub_domain::import::{
     ArtifactPlan, ConflictEntry, ExistingArtifact, ImportOptions, ImportPlan, ImportWarning,
     InstalledRef, PlanContext, ValidImportOptions, plan_import,
 };
+use installhub_domain::imported::check_imported;
 use installhub_domain::manifest::sha256_hex;
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, Caller, ErrorCode, Failure, ImportSource, ImportStatus,
@@ -204,7 +205,9 @@ pub async fn verify_and_scan(
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
         let mut findings = Vec::new();
+        let mut bundled = Vec::new();
         let manifest = read_bundle_each(file, &limits, |artifact, _| {
+            bundled.push(artifact.bundled());
             let report = scanner.scan([ScanInput {
                 artifact_id: artifact.id.as_str(),
                 definition: &artifact.definition,
@@ -214,6 +217,8 @@ pub async fn verify_and_scan(
             Ok(())
         })
         .map_err(bundle_error)?;
+        // What an export could not have produced (SECURITY.md 29-31).
+        check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
         Ok((manifest, ScanReport::from_findings(findings)))
     })
     .await
