@@ -209,13 +209,16 @@ fn lying_bundles() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
     ));
     cases.push((
         "installOrder the files contradict",
+        // Consistent in itself (no dependencies, so any order), so only the
+        // files can tell it lies.
         lying_zip(&seed(), |m| {
-            m.install_order.rotate_left(1);
-            m.artifacts[0].depends_on = vec![m.artifacts[4].id.clone()];
-            m.artifacts[4].depends_on.clear();
+            m.install_order.reverse();
+            for line in &mut m.artifacts {
+                line.depends_on.clear();
+            }
         }),
         "ChecksumMismatch",
-        "manifest.json#artifacts[0].dependsOn",
+        "manifest.json#installOrder",
     ));
     cases.push((
         "installOrder other than the export's",
@@ -336,9 +339,8 @@ async fn every_lying_bundle_is_refused_and_changes_nothing() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["code"] == code)
-            .unwrap();
-        assert_eq!(failure["field"], field, "{case}: {body:#}");
+            .find(|e| e["code"] == code && e["field"] == field);
+        let failure = failure.unwrap_or_else(|| panic!("{case}: no {code} on {field}: {body:#}"));
         assert!(!failure["message"].as_str().unwrap().is_empty(), "{case}");
         assert_eq!(snapshot(&app).await, before, "{case} changed something");
         let record = app

@@ -255,9 +255,9 @@ fn read_central_directory<R: Read + Seek>(
 /// tools (the zip crate included) show another name than the header's, so
 /// our name checks would judge a name nobody else uses: refuse it. The local
 /// header's extra fields are walked the same way ([`check_tiling`]), so a
-/// field hidden there alone is refused too.
-/// `place` says which header the field is in, for messages (empty for the
-/// central one).
+/// field hidden there alone is refused too. A ZIP64 field is refused
+/// wherever it is. `place` says which header the field is in, for messages
+/// (empty for the central one).
 fn check_extra_fields(mut extra: &[u8], place: &str) -> Result<(), String> {
     while !extra.is_empty() {
         if extra.len() < 4 {
