@@ -1,8 +1,10 @@
-//! A package is untrusted input: every SECURITY.md archive case (1-13) sent
-//! to the real import route is refused with its seed code, and the target
-//! tenant, its records and the stores are exactly as before. Then the
-//! security scan (21-24) on the import and on its own route.
+//! A package is untrusted input: every SECURITY.md archive case (1-13, 32)
+//! and every lying bundle (29-31) sent to the real import route is refused
+//! with its seed code, and the target tenant, its records and the stores
+//! are exactly as before. Then the security scan (21-24) on the import and
+//! on its own route.
 
+use installhub_domain::ArtifactStatus;
 use serde_json::{Value, json};
 
 use crate::bundle_support::*;
@@ -165,7 +167,191 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         b"PK\x03\x04 but not really".to_vec(),
         "InvalidZip",
     ));
+    // 32. Bytes no reader may read differently.
+    cases.push((
+        "bytes after a deflate stream",
+        edited_deflate_stream(A, |c| c.extend_from_slice(b"PK\x03\x04hidden")),
+        "InvalidZip",
+    ));
+    cases.push((
+        "ZIP64 extra field claiming 10 GiB",
+        with_extra_field(A, 0x0001, &ten_gib_zip64_field(), true, true),
+        "InvalidZip",
+    ));
     cases
+}
+
+/// One well-formed bundle per lie of SECURITY.md 29-31, with the code it
+/// must be refused with and the field the refusal names.
+fn lying_bundles() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
+    let seed = seed_artifacts_in_order;
+    let mut cases = Vec::new();
+    // 29. A reference to a third tenant.
+    let mut third = seed();
+    third[0].references.push(installhub_domain::Reference {
+        artifact_id: installhub_domain::ArtifactId::parse("payroll-7").unwrap(),
+        tenant_id: Some(installhub_domain::TenantId::parse("tenant-third").unwrap()),
+    });
+    cases.push((
+        "third-tenant reference",
+        lying_zip(&third, |_| {}),
+        "CrossTenantReference",
+        "artifacts/ent-44.json#references",
+    ));
+    // 30. dependsOn and installOrder against the files; a cycle.
+    cases.push((
+        "dependsOn hides a reference",
+        lying_zip(&seed(), |m| {
+            m.artifacts[4].depends_on.pop();
+        }),
+        "ChecksumMismatch",
+        "manifest.json#artifacts[4].dependsOn",
+    ));
+    cases.push((
+        "installOrder the files contradict",
+        // Consistent in itself (no dependencies, so any order), so only the
+        // files can tell it lies.
+        lying_zip(&seed(), |m| {
+            m.install_order.reverse();
+            for line in &mut m.artifacts {
+                line.depends_on.clear();
+            }
+        }),
+        "ChecksumMismatch",
+        "manifest.json#installOrder",
+    ));
+    cases.push((
+        "installOrder other than the export's",
+        lying_zip(&seed(), |m| m.install_order.swap(1, 2)),
+        "ChecksumMismatch",
+        "manifest.json#installOrder",
+    ));
+    let mut cycle = seed();
+    cycle[0].references.push(installhub_domain::Reference {
+        artifact_id: installhub_domain::ArtifactId::parse("proc-1001").unwrap(),
+        tenant_id: None,
+    });
+    cases.push((
+        "files forming a cycle",
+        // The manifest hides the back edge.
+        lying_zip(&cycle, |m| m.artifacts[0].depends_on.clear()),
+        "CircularDependency",
+        "artifacts/ent-44.json#references",
+    ));
+    // 31. What an export never writes.
+    for (status, file) in [
+        (ArtifactStatus::Draft, "artifacts/rule-305.json#status"),
+        (ArtifactStatus::Deleted, "artifacts/rule-305.json#status"),
+    ] {
+        let mut artifacts = seed();
+        artifacts[1].status = status;
+        cases.push((
+            "not exportable",
+            lying_zip(&artifacts, |_| {}),
+            "ArtifactNotExportable",
+            file,
+        ));
+    }
+    cases.push((
+        "a path as the package name",
+        lying_zip(&seed(), |m| m.name = "../../etc/passwd".into()),
+        "InvalidPackageName",
+        "manifest.json#name",
+    ));
+    cases.push((
+        "ESC in author",
+        lying_zip(&seed(), |m| m.author = Some("HR\u{1b}[2J Team".into())),
+        "InvalidAuthor",
+        "manifest.json#author",
+    ));
+    cases.push((
+        "CR/LF in exportedBy",
+        lying_zip(&seed(), |m| {
+            m.exported_by = "engineer@company.com\r\nX-Admin: yes".into();
+        }),
+        "InvalidExportedBy",
+        "manifest.json#exportedBy",
+    ));
+    cases.push((
+        "NUL in exportedBy",
+        lying_zip(&seed(), |m| m.exported_by = "engineer\0@company.com".into()),
+        "InvalidExportedBy",
+        "manifest.json#exportedBy",
+    ));
+    cases.push((
+        "U+202E in the description",
+        lying_zip(&seed(), |m| {
+            m.description = Some("Onboarding \u{202E}exe.fdp".into());
+        }),
+        "InvalidDescription",
+        "manifest.json#description",
+    ));
+    cases.push((
+        "LF in a tag",
+        lying_zip(&seed(), |m| m.tags = vec!["hr\nadmin".into()]),
+        "InvalidTags",
+        "manifest.json#tags[0]",
+    ));
+    let mut renamed = seed();
+    renamed[0].name = "Employee\u{202E}Schema".into();
+    cases.push((
+        "U+202E in an artifact name",
+        lying_zip(&renamed, |_| {}),
+        "InvalidArtifactName",
+        "artifacts/ent-44.json#name",
+    ));
+    cases
+}
+
+#[tokio::test]
+async fn every_lying_bundle_is_refused_and_changes_nothing() {
+    let app = TestApp::new().await;
+    // The builder's honest bundle imports, and references naming the
+    // source tenant still point into the target once installed.
+    let mut honest = seed_artifacts_in_order();
+    for artifact in &mut honest {
+        for reference in &mut artifact.references {
+            reference.tenant_id = Some(installhub_domain::TenantId::parse(TENANT).unwrap());
+        }
+    }
+    let reply = import(
+        &app,
+        &lying_zip(&honest, |_| {}),
+        &json!({"targetTenantId": SOURCE, "defaultConflictStrategy": "Replace"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    let proc = app
+        .get(&format!(
+            "/api/installhub/tenants/{SOURCE}/artifacts/proc-1001"
+        ))
+        .await
+        .json();
+    let references = proc["references"].as_array().unwrap();
+    assert_eq!(references.len(), 2, "{proc:#}");
+    assert!(references.iter().all(|r| r.get("tenantId").is_none()));
+
+    let before = snapshot(&app).await;
+    for (case, bytes, code, field) in lying_bundles() {
+        let reply = import(&app, &bytes, &seed_options()).await;
+        let body = reply.expect_error(400, code);
+        let failure = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["code"] == code && e["field"] == field);
+        let failure = failure.unwrap_or_else(|| panic!("{case}: no {code} on {field}: {body:#}"));
+        assert!(!failure["message"].as_str().unwrap().is_empty(), "{case}");
+        assert_eq!(snapshot(&app).await, before, "{case} changed something");
+        let record = app
+            .get(&format!(
+                "/api/installhub/imports/{}",
+                reply.header("x-import-id").unwrap()
+            ))
+            .await
+            .json();
+        assert_eq!(record["status"], "Failed", "{case}");
+    }
 }
 
 /// Everything an import could change, read through the API and the disk.

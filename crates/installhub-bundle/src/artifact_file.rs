@@ -7,6 +7,7 @@
 //! `preserve_order`, so the objects inside `definition` are `BTreeMap`s and
 //! serialise with their keys sorted.
 
+use installhub_domain::imported::BundledArtifact;
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactType, Library, Reference, TenantId,
 };
@@ -76,6 +77,22 @@ impl ArtifactFile {
             references: self.references,
             libraries: self.libraries,
             updated_at,
+        }
+    }
+}
+
+impl ArtifactFile {
+    /// Everything but the definition, for the checks an import runs on the
+    /// whole package once every file is verified.
+    pub fn bundled(&self) -> BundledArtifact {
+        BundledArtifact {
+            id: self.id.clone(),
+            artifact_type: self.r#type,
+            name: self.name.clone(),
+            version: self.version.clone(),
+            status: self.status,
+            references: self.references.clone(),
+            libraries: self.libraries.clone(),
         }
     }
 }

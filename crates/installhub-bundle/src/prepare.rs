@@ -5,9 +5,11 @@
 //! exporter can store the manifest and checksum and the writer has nothing
 //! left to choose.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use installhub_domain::manifest::{FORMAT_VERSION, MANIFEST_PATH, artifact_path, sha256_hex};
+use installhub_domain::manifest::{
+    FORMAT_VERSION, MANIFEST_PATH, artifact_path, bundled_dependencies, sha256_hex,
+};
 use installhub_domain::{
     Artifact, ArtifactId, Manifest, ManifestArtifact, PackageDependency, PackageId, PackageType,
     TenantId,
@@ -223,28 +225,20 @@ fn depends_on(
     position: &HashMap<&ArtifactId, usize>,
 ) -> Result<Vec<ArtifactId>, BundleError> {
     let own = position[&artifact.id];
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for reference in &artifact.references {
-        let in_tenant = reference
-            .tenant_id
-            .as_ref()
-            .is_none_or(|t| *t == artifact.tenant_id);
-        let Some(&at) = position.get(&reference.artifact_id) else {
-            continue;
-        };
-        if !in_tenant || !seen.insert(&reference.artifact_id) {
-            continue;
-        }
+    let listed = bundled_dependencies(&artifact.references, &artifact.tenant_id, |id| {
+        position.contains_key(id)
+    });
+    let mut out = Vec::with_capacity(listed.len());
+    for id in listed {
         // An importer installs in this order; a dependency placed after its
         // dependent (or an artifact depending on itself) would break it.
-        if at >= own {
+        if position[id] >= own {
             return Err(BundleError::invalid_input(format!(
-                "installOrder places {} before its dependency {}",
-                artifact.id, reference.artifact_id
+                "installOrder places {} before its dependency {id}",
+                artifact.id
             )));
         }
-        out.push(reference.artifact_id.clone());
+        out.push(id.clone());
     }
     Ok(out)
 }

@@ -7,7 +7,9 @@
 //! data, an entry the central directory does not list, or entries sharing
 //! bytes (Fifield's overlapping-entry bombs). ZIP64 and multi-disk archives
 //! are refused: a bundle never needs them (at most 10,000 entries, far below
-//! 4 GiB).
+//! 4 GiB), and our writer never writes them. That includes a ZIP64 extra
+//! field next to 32-bit sizes, even one agreeing with them: readers differ on
+//! which of the two sizes they believe (SECURITY.md 32).
 //!
 //! This walk also keeps the central directory's names in their raw order,
 //! repeats included, which the `zip` crate merges away.
@@ -34,6 +36,8 @@ const FLAG_DATA_DESCRIPTOR: u16 = 1 << 3;
 const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
 /// Info-ZIP Unicode Path extra field (APPNOTE 4.6.9).
 const UNICODE_PATH_FIELD: u16 = 0x7075;
+/// ZIP64 extended information extra field (APPNOTE 4.5.3).
+const ZIP64_FIELD: u16 = 0x0001;
 
 /// One central directory record, as far as the layout checks need it.
 #[derive(Debug, Clone)]
@@ -212,7 +216,7 @@ fn read_central_directory<R: Read + Seek>(
         }
         let name = rest[fixed..fixed + name_len].to_vec();
         let entry = shown(&name);
-        check_extra_fields(&rest[fixed + name_len..fixed + name_len + extra_len])
+        check_extra_fields(&rest[fixed + name_len..fixed + name_len + extra_len], "")
             .map_err(|what| BundleError::invalid_zip(format!("entry {entry} {what}")))?;
         if compressed_size == u32::MAX || size == u32::MAX || local_offset == u32::MAX {
             return Err(BundleError::invalid_zip(format!(
@@ -250,22 +254,29 @@ fn read_central_directory<R: Read + Seek>(
 /// Walks an extra-field area. Info-ZIP's Unicode Path field makes most
 /// tools (the zip crate included) show another name than the header's, so
 /// our name checks would judge a name nobody else uses: refuse it. The local
-/// header's own extra fields must match the central ones (checked through
-/// the zip crate's header consistency).
-fn check_extra_fields(mut extra: &[u8]) -> Result<(), String> {
+/// header's extra fields are walked the same way ([`check_tiling`]), so a
+/// field hidden there alone is refused too. A ZIP64 field is refused
+/// wherever it is. `place` says which header the field is in, for messages
+/// (empty for the central one).
+fn check_extra_fields(mut extra: &[u8], place: &str) -> Result<(), String> {
     while !extra.is_empty() {
         if extra.len() < 4 {
-            return Err("has a malformed extra field".to_owned());
+            return Err(format!("has a malformed extra field{place}"));
         }
         let id = u16_at(extra, 0);
         let len = usize::from(u16_at(extra, 2));
         if extra.len() < 4 + len {
-            return Err("has a malformed extra field".to_owned());
+            return Err(format!("has a malformed extra field{place}"));
         }
         if id == UNICODE_PATH_FIELD {
-            return Err(
-                "has a Unicode Path extra field, which renames it in most tools".to_owned(),
-            );
+            return Err(format!(
+                "has a Unicode Path extra field{place}, which renames it in most tools"
+            ));
+        }
+        if id == ZIP64_FIELD {
+            return Err(format!(
+                "has a ZIP64 extra field{place}; a bundle never needs ZIP64"
+            ));
         }
         extra = &extra[4 + len..];
     }
@@ -312,6 +323,18 @@ fn check_tiling<R: Read + Seek>(
         }
         let name_len = u64::from(u16_at(&fixed, 26));
         let extra_len = u64::from(u16_at(&fixed, 28));
+        if extra_len > 0 {
+            let extra_at = entry.local_offset + LOCAL_FIXED_LEN + name_len;
+            if extra_at + extra_len > central_offset {
+                return Err(BundleError::invalid_zip(format!(
+                    "the local header of entry {name} runs into the central directory"
+                )));
+            }
+            let mut extra = vec![0u8; extra_len as usize];
+            read_at(input, extra_at, &mut extra)?;
+            check_extra_fields(&extra, " in its local header")
+                .map_err(|what| BundleError::invalid_zip(format!("entry {name} {what}")))?;
+        }
         cursor =
             entry.local_offset + LOCAL_FIXED_LEN + name_len + extra_len + entry.compressed_size;
         if cursor > central_offset {

@@ -427,7 +427,10 @@ fn an_entry_inflating_to_more_than_it_declares_is_refused() {
     patch_u32(&mut bytes, A, SIZE, |size| size - 10);
     assert_invalid_zip(
         &bytes,
-        "entry 'artifacts/ent-44.json': File is larger than its declared uncompressed size",
+        &format!(
+            "entry 'artifacts/ent-44.json' inflates to more than its declared {} bytes",
+            seed_file(A).len() - 10
+        ),
     );
 }
 
@@ -539,7 +542,12 @@ fn a_crc_mismatch_is_refused() {
     let r = records(&bytes, A);
     let data = r.local + 30 + A.len() + 5;
     bytes[data] ^= 0x01;
-    assert_invalid_zip(&bytes, "entry 'artifacts/ent-44.json': Invalid checksum");
+    let text = read_err(&bytes).to_string();
+    assert!(
+        text.starts_with("invalid bundle archive: entry 'artifacts/ent-44.json' has CRC-32 ")
+            && text.ends_with(" its headers declare"),
+        "{text}"
+    );
 }
 
 // --- 10: what the manifest lists versus what the archive holds. ---
@@ -955,4 +963,65 @@ fn an_artifact_file_not_in_canonical_form_is_refused() {
     }
     let err = read_err(&hostile.file("manifest.json", &manifest).finish());
     assert!(err.to_string().contains("not in canonical form"), "{err}");
+}
+
+// --- 32: every byte accounted for. ---
+
+#[test]
+fn an_honest_deflate_stream_relabelled_like_the_hostile_ones_reads() {
+    // The construction alone is not what gets refused.
+    let verified = read(&edited_deflate_stream(A, |_| {})).unwrap();
+    assert_eq!(verified.artifacts.len(), 5);
+}
+
+#[test]
+fn bytes_hidden_after_a_deflate_stream_are_refused() {
+    // A valid stream that inflates to the file exactly, then junk inside the
+    // entry's compressed size: some tools read it as a second stream.
+    let junk = b"PK\x03\x04 a second file only some tools see";
+    assert_invalid_zip(
+        &edited_deflate_stream(A, |c| c.extend_from_slice(junk)),
+        &format!(
+            "entry 'artifacts/ent-44.json' has {} bytes after the end of its deflate stream, inside its compressed size",
+            junk.len()
+        ),
+    );
+}
+
+#[test]
+fn a_deflate_stream_cut_before_its_end_is_refused() {
+    let err = read_err(&edited_deflate_stream(A, |c| {
+        c.pop();
+    }));
+    assert_eq!(err.code().as_str(), "InvalidZip", "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("invalid bundle archive: entry 'artifacts/ent-44.json'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_zip64_extra_field_claiming_ten_gib_is_refused() {
+    assert_invalid_zip(
+        &with_extra_field(A, 0x0001, &ten_gib_zip64_field(), true, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field; a bundle never needs ZIP64",
+    );
+}
+
+#[test]
+fn a_zip64_extra_field_in_the_local_header_only_is_refused() {
+    assert_invalid_zip(
+        &with_extra_field(A, 0x0001, &ten_gib_zip64_field(), false, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field in its local header; a bundle never needs ZIP64",
+    );
+}
+
+#[test]
+fn a_zip64_extra_field_agreeing_with_the_real_sizes_is_refused_too() {
+    let size = (seed_file(A).len() as u64).to_le_bytes();
+    assert_invalid_zip(
+        &with_extra_field(A, 0x0001, &[size, size].concat(), true, true),
+        "entry 'artifacts/ent-44.json' has a ZIP64 extra field; a bundle never needs ZIP64",
+    );
 }

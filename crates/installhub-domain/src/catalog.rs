@@ -12,6 +12,7 @@ use crate::model::{
     Artifact, ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, Library, Plan, Reference,
     Tenant, TenantStatus,
 };
+use crate::text::{forbidden_char, forbidden_char_message};
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_REFERENCES: usize = 1000;
@@ -113,17 +114,18 @@ fn required_enum<T>(
     parsed
 }
 
-fn check_name(value: Option<&str>, code: ErrorCode, failures: &mut Vec<Failure>) -> Option<String> {
+pub(crate) fn check_name(
+    value: Option<&str>,
+    code: ErrorCode,
+    failures: &mut Vec<Failure>,
+) -> Option<String> {
     let problem = match value {
         None => Some("name is required.".to_owned()),
         Some(n) if n.trim().is_empty() => Some("name must not be blank.".to_owned()),
         Some(n) if n.chars().count() > MAX_NAME_CHARS => {
             Some(format!("name is longer than {MAX_NAME_CHARS} characters."))
         }
-        Some(n) if n.chars().any(char::is_control) => {
-            Some("name contains control characters.".to_owned())
-        }
-        Some(_) => None,
+        Some(n) => forbidden_char(n).map(|c| forbidden_char_message("name", c)),
     };
     match problem {
         Some(message) => {
@@ -132,6 +134,43 @@ fn check_name(value: Option<&str>, code: ErrorCode, failures: &mut Vec<Failure>)
         }
         None => value.map(str::to_owned),
     }
+}
+
+/// An artifact's reference and library counts, however it arrives (a PUT
+/// of the catalog, an import).
+pub(crate) fn check_counts(references: usize, libraries: usize, failures: &mut Vec<Failure>) {
+    if references > MAX_REFERENCES {
+        failures.push(
+            Failure::new(
+                ErrorCode::InvalidReference,
+                format!("An artifact may list at most {MAX_REFERENCES} references."),
+            )
+            .field("references"),
+        );
+    }
+    if libraries > MAX_LIBRARIES {
+        failures.push(
+            Failure::new(
+                ErrorCode::InvalidLibrary,
+                format!("An artifact may list at most {MAX_LIBRARIES} libraries."),
+            )
+            .field("libraries"),
+        );
+    }
+}
+
+/// A library's name and version: 1-214 characters each, no spaces, nothing
+/// [`forbidden_char`] refuses.
+pub(crate) fn check_library_text(name: &str, version: &str, field: String) -> Option<Failure> {
+    let bad_text =
+        |s: &str| s.is_empty() || s.len() > 214 || s.contains(' ') || forbidden_char(s).is_some();
+    (bad_text(name) || bad_text(version)).then(|| {
+        Failure::new(
+            ErrorCode::InvalidLibrary,
+            "A library needs a name and a version of 1-214 characters without spaces or control characters.",
+        )
+        .field(field)
+    })
 }
 
 impl TenantBody {
@@ -227,15 +266,7 @@ impl ArtifactBody {
             }
             Some(d) => Some(d),
         };
-        if self.references.len() > MAX_REFERENCES {
-            failures.push(
-                Failure::new(
-                    ErrorCode::InvalidReference,
-                    format!("An artifact may list at most {MAX_REFERENCES} references."),
-                )
-                .field("references"),
-            );
-        }
+        check_counts(self.references.len(), self.libraries.len(), &mut failures);
         let mut references = Vec::with_capacity(self.references.len());
         for (i, r) in self.references.iter().enumerate() {
             let artifact_id = ArtifactId::parse(&r.artifact_id);
@@ -255,15 +286,6 @@ impl ArtifactBody {
                 ),
             }
         }
-        if self.libraries.len() > MAX_LIBRARIES {
-            failures.push(
-                Failure::new(
-                    ErrorCode::InvalidLibrary,
-                    format!("An artifact may list at most {MAX_LIBRARIES} libraries."),
-                )
-                .field("libraries"),
-            );
-        }
         let mut libraries = Vec::with_capacity(self.libraries.len());
         for (i, l) in self.libraries.into_iter().enumerate() {
             let field = format!("libraries[{i}]");
@@ -281,17 +303,8 @@ impl ArtifactBody {
                 );
                 continue;
             };
-            let bad_text = |s: &str| {
-                s.is_empty() || s.len() > 214 || s.chars().any(|c| c.is_control() || c == ' ')
-            };
-            if bad_text(&l.name) || bad_text(&l.version) {
-                failures.push(
-                    Failure::new(
-                        ErrorCode::InvalidLibrary,
-                        "A library needs a name and a version of 1-214 characters without spaces.",
-                    )
-                    .field(field),
-                );
+            if let Some(failure) = check_library_text(&l.name, &l.version, field) {
+                failures.push(failure);
                 continue;
             }
             libraries.push(Library {

@@ -11,6 +11,7 @@ use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::PackageDependency;
 use crate::model::PackageType;
+use crate::text::{forbidden_char, forbidden_char_message};
 
 /// At most this many root artifact ids per export (seed 02).
 pub const MAX_ROOT_ARTIFACTS: usize = 50;
@@ -294,7 +295,9 @@ fn check_package_type(value: Option<&str>, failures: &mut Vec<Failure>) -> Optio
     parsed
 }
 
-fn check_text(
+/// A free-text field: at most `max` characters, none of them forbidden
+/// ([`forbidden_char`]).
+pub(crate) fn check_text(
     value: Option<&str>,
     field: &str,
     max: usize,
@@ -311,15 +314,13 @@ fn check_text(
                 )
                 .field(field),
             );
-        } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            failures.push(
-                Failure::new(code, format!("{field} contains control characters.")).field(field),
-            );
+        } else if let Some(c) = forbidden_char(v) {
+            failures.push(Failure::new(code, forbidden_char_message(field, c)).field(field));
         }
     }
 }
 
-fn check_tags(tags: &[String], failures: &mut Vec<Failure>) {
+pub(crate) fn check_tags(tags: &[String], failures: &mut Vec<Failure>) {
     if tags.len() > MAX_TAGS {
         failures.push(
             Failure::new(
@@ -336,8 +337,7 @@ fn check_tags(tags: &[String], failures: &mut Vec<Failure>) {
     }
     for (i, tag) in tags.iter().enumerate() {
         let len = tag.chars().count();
-        if len == 0 || len > MAX_TAG_CHARS || tag.chars().any(char::is_control) || tag.trim() != tag
-        {
+        if len == 0 || len > MAX_TAG_CHARS || forbidden_char(tag).is_some() || tag.trim() != tag {
             failures.push(
                 Failure::new(
                     ErrorCode::InvalidTags,

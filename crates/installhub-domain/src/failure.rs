@@ -82,6 +82,7 @@ error_codes! {
     ImportedByMismatch,
     InvalidImportOptions,
     ImportNotFound,
+    InvalidExportedBy,
     TenantNotFound,
     PackageNotFound,
     NotFound,

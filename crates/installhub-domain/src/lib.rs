@@ -7,9 +7,11 @@ pub mod export;
 pub mod failure;
 pub mod ids;
 pub mod import;
+pub mod imported;
 pub mod manifest;
 pub mod model;
 pub mod resolve;
+pub mod text;
 
 pub use caller::{Caller, Scope, TenantAccess};
 pub use export::{ExportRequest, PreviewRequest};

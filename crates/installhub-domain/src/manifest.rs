@@ -4,12 +4,14 @@
 //! `sha256sum` over every entry except `manifest.json`, sorted by path in
 //! byte order, and `sha256sum` of that listing.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::ids::{ArtifactId, PackageId, TenantId};
-use crate::model::{ArtifactType, PackageType};
+use crate::model::{ArtifactType, PackageType, Reference};
 
 /// The only manifest format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -75,6 +77,25 @@ pub struct Manifest {
 /// The bundle path of an artifact's file.
 pub fn artifact_path(id: &ArtifactId) -> String {
     format!("artifacts/{id}.json")
+}
+
+/// A manifest line's `dependsOn`: the artifact's references to artifacts of
+/// its own tenant (`owner`) that are in the bundle, in reference order, each
+/// once. A reference to another tenant is resolved there, never to the
+/// bundled artifact with the same id. The exporter writes it and the
+/// importer checks it with this one function.
+pub fn bundled_dependencies<'a>(
+    references: &'a [Reference],
+    owner: &TenantId,
+    in_bundle: impl Fn(&ArtifactId) -> bool,
+) -> Vec<&'a ArtifactId> {
+    let mut seen = HashSet::with_capacity(references.len());
+    references
+        .iter()
+        .filter(|r| r.tenant_id.as_ref().is_none_or(|t| t == owner))
+        .map(|r| &r.artifact_id)
+        .filter(|id| in_bundle(id) && seen.insert(*id))
+        .collect()
 }
 
 /// Lower-case hex SHA-256 of some bytes.

@@ -10,10 +10,10 @@
 use std::io::{Cursor, Write};
 
 use installhub_bundle::{
-    BundleError, ManifestInput, PreparedBundle, ReadLimits, VerifiedBundle, prepare, read_bundle,
-    write_zip,
+    BundleError, ManifestInput, PreparedBundle, ReadLimits, VerifiedBundle, encode_artifact,
+    prepare, read_bundle, write_zip,
 };
-use installhub_domain::manifest::{artifact_path, sha256_hex};
+use installhub_domain::manifest::{artifact_path, bundled_dependencies, sha256_hex};
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactType, Library, Manifest, PackageId, PackageType,
     Reference, TenantId,
@@ -238,6 +238,128 @@ pub fn forge_manifest(files: &[(&str, &[u8])], edit: impl FnOnce(&mut Manifest))
     let mut out = serde_json::to_vec_pretty(&manifest).unwrap();
     out.push(b'\n');
     out
+}
+
+/// The seed's artifacts in their install order.
+pub fn seed_artifacts_in_order() -> Vec<Artifact> {
+    let all = seed_artifacts();
+    SEED_ORDER
+        .iter()
+        .map(|id| all.iter().find(|a| a.id.as_str() == *id).unwrap().clone())
+        .collect()
+}
+
+/// A well-formed bundle that lies (SECURITY.md 29-31): `artifacts` encoded
+/// as an export encodes them, in this order (the manifest's installOrder);
+/// a manifest whose lines and `dependsOn` are what an export writes for
+/// them, then edited by `edit`; and the checksum its lines imply. Archive,
+/// hashes and checksum are all sound: only the artifacts given and `edit`
+/// can lie.
+pub fn lying_zip(artifacts: &[Artifact], edit: impl FnOnce(&mut Manifest)) -> Vec<u8> {
+    let source = TenantId::parse(TENANT).unwrap();
+    let files: Vec<(String, Vec<u8>)> = artifacts
+        .iter()
+        .map(|a| (artifact_path(&a.id), encode_artifact(a)))
+        .collect();
+    let mut manifest = seed_bundle().into_manifest();
+    manifest.artifacts = artifacts
+        .iter()
+        .zip(&files)
+        .map(|(a, (path, bytes))| installhub_domain::ManifestArtifact {
+            id: a.id.clone(),
+            artifact_type: a.artifact_type,
+            name: a.name.clone(),
+            version: a.version.clone(),
+            path: path.clone(),
+            sha256: sha256_hex(bytes),
+            depends_on: bundled_dependencies(&a.references, &source, |id| {
+                artifacts.iter().any(|b| b.id == *id)
+            })
+            .into_iter()
+            .cloned()
+            .collect(),
+        })
+        .collect();
+    manifest.install_order = artifacts.iter().map(|a| a.id.clone()).collect();
+    edit(&mut manifest);
+    manifest.checksum = manifest.computed_checksum();
+    let mut hostile = Hostile::new();
+    for (path, bytes) in &files {
+        hostile = hostile.file(path, bytes);
+    }
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    manifest_bytes.push(b'\n');
+    hostile.file("manifest.json", &manifest_bytes).finish()
+}
+
+/// The raw deflate stream the zip writer makes for `content`, and the
+/// content's CRC-32.
+pub fn deflate_stream(content: &[u8]) -> (Vec<u8>, u32) {
+    let bytes = Hostile::new().file("x", content).finish();
+    let r = records(&bytes, "x");
+    let compressed = u32_at(&bytes, r.central + COMPRESSED_SIZE.1) as usize;
+    let crc = u32_at(&bytes, r.central + CRC.1);
+    let start = r.local
+        + 30
+        + usize::from(u16_at(&bytes, r.local + 26))
+        + usize::from(u16_at(&bytes, r.local + 28));
+    (bytes[start..start + compressed].to_vec(), crc)
+}
+
+/// The seed bundle with the deflate stream of `name` edited by `edit`, in
+/// an entry that declares the inflated file's size and CRC. Written stored,
+/// then relabelled deflate: the zip writer would not write such an entry.
+pub fn edited_deflate_stream(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let content = seed_file(name);
+    let (mut compressed, crc) = deflate_stream(&content);
+    edit(&mut compressed);
+    let mut bytes = Hostile::from_bundle(&seed_bundle(), &[name])
+        .with(name, &compressed, stored())
+        .finish();
+    patch_u16(&mut bytes, name, METHOD, |_| 8);
+    patch_u32(&mut bytes, name, SIZE, |_| content.len() as u32);
+    patch_u32(&mut bytes, name, CRC, |_| crc);
+    bytes
+}
+
+/// The seed bundle where entry `name` carries an extra field with `id` and
+/// `data`, in its central header, its local header, or both.
+pub fn with_extra_field(name: &str, id: u16, data: &[u8], central: bool, local: bool) -> Vec<u8> {
+    // The writer manages ZIP64 and Unicode Path fields itself; write a
+    // private field of the same shape and relabel it.
+    const PRIVATE: u16 = 0x4242;
+    let mut options = zip::write::FullFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT);
+    options.add_extra_field(PRIVATE, data, false).unwrap();
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for (path, content) in seed_bundle().files() {
+        if path == name {
+            writer.start_file(path, options.clone()).unwrap();
+        } else {
+            writer.start_file(path, deflated()).unwrap();
+        }
+        writer.write_all(content).unwrap();
+    }
+    let mut bytes = writer.finish().unwrap().into_inner();
+    let r = records(&bytes, name);
+    for (wanted, at) in [
+        (central, r.central + 46 + name.len()),
+        (local, r.local + 30 + name.len()),
+    ] {
+        assert_eq!(&bytes[at..at + 2], &PRIVATE.to_le_bytes());
+        if wanted {
+            set_u16(&mut bytes, at, id);
+        }
+    }
+    bytes
+}
+
+/// A ZIP64 extended-information field claiming 10 GiB inflated and
+/// compressed.
+pub fn ten_gib_zip64_field() -> Vec<u8> {
+    let ten_gib = (10u64 << 30).to_le_bytes();
+    [ten_gib, ten_gib].concat()
 }
 
 // --- Byte-level access to the records the zip writer produced. ---

@@ -12,6 +12,7 @@ use installhub_domain::import::admit::{
     ImportAttempt, PackageSummary, ScanAdmission, admit_artifact_count, admit_package_size,
     admit_scan,
 };
+use installhub_domain::imported::check_imported;
 use installhub_domain::{ArtifactId, ErrorCode, Failure, Manifest, Tenant, ValidImportOptions};
 use installhub_scan::{ScanInput, ScanReport};
 
@@ -105,7 +106,9 @@ pub async fn verify_and_scan(
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
         let mut findings = Vec::new();
+        let mut bundled = Vec::new();
         let manifest = read_bundle_each(file, &limits, |artifact, _| {
+            bundled.push(artifact.bundled());
             let report = scanner.scan([ScanInput {
                 artifact_id: artifact.id.as_str(),
                 definition: &artifact.definition,
@@ -115,6 +118,9 @@ pub async fn verify_and_scan(
             Ok(())
         })
         .map_err(bundle_error)?;
+        // What an export could not have produced: references to a third
+        // tenant, a manifest that contradicts its files, forbidden text.
+        check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
         Ok((manifest, ScanReport::from_findings(findings)))
     })
     .await
