@@ -16,7 +16,7 @@ pub use audit::{AuditEntry, AuditOutcome};
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
 pub use error::{Result, StoreError};
-pub use imports::{ImportRecord, InstalledPackage};
+pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::{Failpoints, InstallTx};
 pub use packages::PackageRecord;
 pub use rate_limits::RateWindow;

@@ -592,6 +592,8 @@ async fn install(
             package_name: p.package_name,
             version: p.version,
             checksum: p.checksum,
+            status: p.status,
+            superseded_by: p.superseded_by.map(|by| by.package_name),
         })
         .collect();
     let plan = plan_import(PlanContext {
@@ -638,7 +640,7 @@ async fn install(
             .filter(|a| a.action != installhub_domain::PlannedAction::Skip)
             .map(|a| a.artifact_id.clone())
             .collect();
-        tx.put_installed_package(&InstalledPackage {
+        let package = InstalledPackage {
             tenant_id: tenant.tenant_id.clone(),
             package_id: manifest.package_id.clone(),
             package_name: manifest.name.clone(),
@@ -648,8 +650,23 @@ async fn install(
             import_id: import_id.to_owned(),
             installed_at: now,
             installed_by: caller.identity.clone(),
-        })
-        .await?;
+            status: installhub_domain::model::InstalledStatus::Installed,
+            superseded_by: None,
+            owned_artifacts: 0,
+        };
+        tx.put_installed_package(&package).await?;
+        // Skipped artifacts stay with their owners (SPEC §8b: one owner each).
+        let written: Vec<ArtifactId> = plan.to_write().cloned().collect();
+        let unchanged: Vec<ArtifactId> = plan
+            .artifacts
+            .iter()
+            .filter(|a| a.action == installhub_domain::PlannedAction::Unchanged)
+            .map(|a| a.artifact_id.clone())
+            .collect();
+        let superseded = tx.claim_artifacts(&package, &written, &unchanged).await?;
+        if !superseded.is_empty() {
+            tracing::info!(import_id, ?superseded, "the install superseded packages");
+        }
     }
     let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
     tx.finish_import(import_id, response.status, now, &body)
