@@ -935,8 +935,8 @@ async fn ownership_after_overlapping_installs() {
     // artifacts, so only the last is Installed.
     let seq = ["seq-1", "seq-2"];
     for i in 1..=3 {
-        let zip = overlapping_package(&app, &format!("Seq {i}"), &seq, &format!("seq {i}"), None)
-            .await;
+        let zip =
+            overlapping_package(&app, &format!("Seq {i}"), &seq, &format!("seq {i}"), None).await;
         assert_eq!(import(&app, &zip, &seed_options()).await.status, 200);
     }
     // The same content again under another name: Unchanged, so it takes
@@ -954,7 +954,9 @@ async fn ownership_after_overlapping_installs() {
     let par = ["par-1", "par-2", "par-3"];
     let mut zips = Vec::new();
     for i in 0..8 {
-        zips.push(overlapping_package(&app, &format!("Par {i}"), &par, &format!("par {i}"), None).await);
+        zips.push(
+            overlapping_package(&app, &format!("Par {i}"), &par, &format!("par {i}"), None).await,
+        );
     }
     let options = seed_options();
     let replies =
@@ -994,7 +996,11 @@ async fn ownership_after_overlapping_installs() {
     }
     let superseded = ownership_of(&app, "?status=Superseded").await;
     assert_eq!(superseded.len(), 2 + 7);
-    assert!(superseded.values().all(|(status, _, _)| status == "Superseded"));
+    assert!(
+        superseded
+            .values()
+            .all(|(status, _, _)| status == "Superseded")
+    );
     assert_eq!(ownership_of(&app, "?status=Installed").await.len(), 3);
     app.get(&format!(
         "/api/installhub/tenants/{TARGET}/installed-packages?status=Gone"
@@ -1008,16 +1014,28 @@ async fn ownership_after_overlapping_installs() {
         .find(|name| *name != winner)
         .unwrap();
     let before = artifacts_of(&app, TARGET).await;
-    let refused =
-        overlapping_package(&app, "Needs loser", &["dep-1"], "dep", Some((&loser, "^1.0"))).await;
+    let refused = overlapping_package(
+        &app,
+        "Needs loser",
+        &["dep-1"],
+        "dep",
+        Some((&loser, "^1.0")),
+    )
+    .await;
     let error = import(&app, &refused, &seed_options())
         .await
         .expect_error(400, "MissingPackageDependency");
     assert_eq!(error["packageName"], loser.as_str());
     assert_eq!(error["installedStatus"], "Superseded");
     assert_eq!(artifacts_of(&app, TARGET).await, before);
-    let accepted =
-        overlapping_package(&app, "Needs winner", &["dep-1"], "dep", Some((&winner, "^1.0"))).await;
+    let accepted = overlapping_package(
+        &app,
+        "Needs winner",
+        &["dep-1"],
+        "dep",
+        Some((&winner, "^1.0")),
+    )
+    .await;
     let reply = import(&app, &accepted, &seed_options()).await;
     assert_eq!(reply.status, 200, "{:#}", reply.json());
 }

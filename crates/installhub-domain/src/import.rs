@@ -334,7 +334,8 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
         let in_range = installed
             .and_then(|p| semver::Version::parse(&p.version).ok())
             .is_some_and(|v| range.matches(&v));
-        let satisfied = in_range && installed.is_some_and(|p| p.status == InstalledStatus::Installed);
+        let satisfied =
+            in_range && installed.is_some_and(|p| p.status == InstalledStatus::Installed);
         if !satisfied {
             let message = match installed {
                 // The record of a superseded package is only history: its

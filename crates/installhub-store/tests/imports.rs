@@ -1103,7 +1103,6 @@ fn state(
     (name.to_owned(), status, by.map(str::to_owned), owned)
 }
 
-
 async fn ownership_moves_only_with_written_artifacts(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
@@ -1159,7 +1158,11 @@ async fn ownership_moves_only_with_written_artifacts(ctx: Ctx) {
     assert_eq!(alpha.status, Superseded);
     let by = alpha.superseded_by.as_ref().unwrap();
     assert_eq!(
-        (by.package_name.as_str(), by.version.as_str(), by.import_id.as_str()),
+        (
+            by.package_name.as_str(),
+            by.version.as_str(),
+            by.import_id.as_str()
+        ),
         ("Delta", "1.0.0", "imp-Delta")
     );
     assert_eq!(by.at, packages[2].installed_at);
