@@ -655,7 +655,8 @@ async fn install(
             owned_artifacts: 0,
         };
         tx.put_installed_package(&package).await?;
-        // Skipped artifacts stay with their owners (SPEC §8b: one owner each).
+        // In the same transaction, so ownership commits or rolls back with
+        // the artifacts; what the plan skipped stays with its owner.
         let written: Vec<ArtifactId> = plan.to_write().cloned().collect();
         let unchanged: Vec<ArtifactId> = plan
             .artifacts
