@@ -869,3 +869,173 @@ async fn import_history_and_audit_page_with_cursors() {
         .await
         .expect_error(400, "InvalidRequestBody");
 }
+
+/// Puts `ids` into the source tenant with content of `by`, exports them as
+/// package `name` 1.0.0 (depending on `depends_on`) and returns its ZIP.
+async fn overlapping_package(
+    app: &TestApp,
+    name: &str,
+    ids: &[&str],
+    by: &str,
+    depends_on: Option<(&str, &str)>,
+) -> Vec<u8> {
+    for id in ids {
+        app.put_artifact(
+            SOURCE,
+            id,
+            json!({"type": "EntitySchema", "name": format!("Shared {id}"), "version": "1.0.0",
+                   "status": "Published", "definition": {"by": by}, "references": []}),
+        )
+        .await;
+    }
+    let mut request = json!({"tenantId": SOURCE, "packageName": name,
+        "packageType": "config-package", "version": "1.0.0", "artifactIds": ids});
+    if let Some((package, range)) = depends_on {
+        request["packageDependencies"] = json!([{"packageName": package, "versionRange": range}]);
+    }
+    export_package(app, &request).await.1
+}
+
+/// `name -> (status, supersededBy name, ownedArtifactCount)`.
+async fn ownership_of(
+    app: &TestApp,
+    query: &str,
+) -> std::collections::BTreeMap<String, (String, Option<String>, u64)> {
+    let reply = app
+        .get(&format!(
+            "/api/installhub/tenants/{TARGET}/installed-packages{query}"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    reply.json()["installedPackages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["packageName"].as_str().unwrap().to_owned(),
+                (
+                    p["status"].as_str().unwrap().to_owned(),
+                    p["supersededBy"]["packageName"].as_str().map(str::to_owned),
+                    p["ownedArtifactCount"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn ownership_after_overlapping_installs() {
+    let app = TestApp::with_config(|c| c.limits.exports_per_user.max = 100).await;
+    let owned = |status: &str, by: Option<&str>, count: u64| {
+        (status.to_owned(), by.map(str::to_owned), count)
+    };
+
+    // One after the other: each package replaces the previous one's
+    // artifacts, so only the last is Installed.
+    let seq = ["seq-1", "seq-2"];
+    for i in 1..=3 {
+        let zip =
+            overlapping_package(&app, &format!("Seq {i}"), &seq, &format!("seq {i}"), None).await;
+        assert_eq!(import(&app, &zip, &seed_options()).await.status, 200);
+    }
+    // The same content again under another name: Unchanged, so it takes
+    // nothing from Seq 3.
+    let copy = overlapping_package(&app, "Seq copy", &seq, "seq 3", None).await;
+    let body = import(&app, &copy, &seed_options()).await.json();
+    assert_eq!(body["artifactsInstalled"], 0, "{body:#}");
+    let all = ownership_of(&app, "").await;
+    assert_eq!(all["Seq 1"], owned("Superseded", Some("Seq 2"), 0));
+    assert_eq!(all["Seq 2"], owned("Superseded", Some("Seq 3"), 0));
+    assert_eq!(all["Seq 3"], owned("Installed", None, 2));
+    assert_eq!(all["Seq copy"], owned("Installed", None, 0));
+
+    // Eight at once over the same three artifacts.
+    let par = ["par-1", "par-2", "par-3"];
+    let mut zips = Vec::new();
+    for i in 0..8 {
+        zips.push(
+            overlapping_package(&app, &format!("Par {i}"), &par, &format!("par {i}"), None).await,
+        );
+    }
+    let options = seed_options();
+    let replies =
+        futures::future::join_all(zips.iter().map(|zip| import(&app, zip, &options))).await;
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{:#}", reply.json());
+    }
+    let all = ownership_of(&app, "").await;
+    let installed: Vec<&String> = all
+        .iter()
+        .filter(|(name, (status, _, _))| name.starts_with("Par") && status == "Installed")
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(installed.len(), 1, "{all:#?}");
+    let winner = installed[0].clone();
+    // The installed one is the one whose content the tenant has.
+    let live = app
+        .get(&format!("/api/installhub/tenants/{TARGET}/artifacts/par-2"))
+        .await
+        .json();
+    assert_eq!(
+        format!("Par {}", &live["definition"]["by"].as_str().unwrap()[4..]),
+        winner
+    );
+    assert_eq!(all[&winner], owned("Installed", None, 3));
+    // Every other one was superseded by a later install: following
+    // supersededBy from any of them ends at the winner.
+    for i in 0..8 {
+        let mut name = format!("Par {i}");
+        for _ in 0..8 {
+            match &all[&name] {
+                (status, Some(by), 0) if status == "Superseded" => name = by.clone(),
+                _ => break,
+            }
+        }
+        assert_eq!(name, winner, "{all:#?}");
+    }
+    let superseded = ownership_of(&app, "?status=Superseded").await;
+    assert_eq!(superseded.len(), 2 + 7);
+    assert!(
+        superseded
+            .values()
+            .all(|(status, _, _)| status == "Superseded")
+    );
+    assert_eq!(ownership_of(&app, "?status=Installed").await.len(), 3);
+    app.get(&format!(
+        "/api/installhub/tenants/{TARGET}/installed-packages?status=Gone"
+    ))
+    .await
+    .expect_error(400, "InvalidRequestBody");
+
+    // Only the installed one satisfies a dependency.
+    let loser = (0..8)
+        .map(|i| format!("Par {i}"))
+        .find(|name| *name != winner)
+        .unwrap();
+    let before = artifacts_of(&app, TARGET).await;
+    let refused = overlapping_package(
+        &app,
+        "Needs loser",
+        &["dep-1"],
+        "dep",
+        Some((&loser, "^1.0")),
+    )
+    .await;
+    let error = import(&app, &refused, &seed_options())
+        .await
+        .expect_error(400, "MissingPackageDependency");
+    assert_eq!(error["packageName"], loser.as_str());
+    assert_eq!(error["installedStatus"], "Superseded");
+    assert_eq!(artifacts_of(&app, TARGET).await, before);
+    let accepted = overlapping_package(
+        &app,
+        "Needs winner",
+        &["dep-1"],
+        "dep",
+        Some((&winner, "^1.0")),
+    )
+    .await;
+    let reply = import(&app, &accepted, &seed_options()).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+}

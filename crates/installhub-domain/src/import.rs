@@ -14,7 +14,7 @@ use crate::doc::ArtifactIdText;
 use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::{Manifest, ManifestArtifact};
-use crate::model::{ArtifactType, ConflictStrategy, PlannedAction};
+use crate::model::{ArtifactType, ConflictStrategy, InstalledStatus, PlannedAction};
 
 /// The `options` part of an import (seed 03, SPEC §7). Fields are loose on
 /// the wire so that every problem is reported together with its field.
@@ -172,13 +172,19 @@ pub struct ExistingArtifact {
     pub sha256: String,
 }
 
-/// A package the target tenant has installed.
+/// A package the target tenant has installed (one per name, without case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstalledRef {
     pub package_name: String,
     pub version: String,
     /// The installed package's checksum (`sha256:…`).
     pub checksum: String,
+    /// Only an `Installed` package satisfies a package dependency: a
+    /// `Superseded` one no longer owns any of the tenant's artifacts.
+    pub status: InstalledStatus,
+    /// The name of the package whose install took its last artifact, when
+    /// `Superseded`.
+    pub superseded_by: Option<String>,
 }
 
 /// Everything [`plan_import`] decides from.
@@ -329,11 +335,27 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
             .installed
             .iter()
             .find(|p| same_name(&p.package_name, &dep.package_name));
-        let satisfied = installed
+        let in_range = installed
             .and_then(|p| semver::Version::parse(&p.version).ok())
             .is_some_and(|v| range.matches(&v));
+        let satisfied =
+            in_range && installed.is_some_and(|p| p.status == InstalledStatus::Installed);
         if !satisfied {
             let message = match installed {
+                // The record of a superseded package is only history: its
+                // artifacts now hold another package's content.
+                Some(p) if in_range => format!(
+                    "The package needs '{}' {} installed in the target tenant, whose '{}' {} is {}{}: its artifacts now belong to other packages.",
+                    dep.package_name,
+                    dep.version_range,
+                    p.package_name,
+                    p.version,
+                    p.status,
+                    p.superseded_by
+                        .as_deref()
+                        .map(|by| format!(" by '{by}'"))
+                        .unwrap_or_default(),
+                ),
                 Some(p) => format!(
                     "The package needs '{}' {} installed in the target tenant, which has version {}.",
                     dep.package_name, dep.version_range, p.version
@@ -348,7 +370,12 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
                 .detail("packageName", dep.package_name.clone())
                 .detail("versionRange", dep.version_range.clone());
             if let Some(p) = installed {
-                failure = failure.detail("installedVersion", p.version.clone());
+                failure = failure
+                    .detail("installedVersion", p.version.clone())
+                    .detail("installedStatus", p.status.as_str());
+                if let Some(by) = &p.superseded_by {
+                    failure = failure.detail("supersededBy", by.clone());
+                }
             }
             failures.push(failure);
         }

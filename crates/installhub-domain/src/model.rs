@@ -136,6 +136,16 @@ wire_enum!(
         Unchanged => "Unchanged",
     }
 );
+wire_enum!(
+    /// Where an installed package stands. `Installed` while it owns at least
+    /// one of the tenant's artifacts, or never lost one to another package;
+    /// `Superseded` once other packages' installs took every artifact it
+    /// owned. Only `Installed` packages satisfy `packageDependencies`.
+    InstalledStatus {
+        Installed => "Installed",
+        Superseded => "Superseded",
+    }
+);
 
 impl ArtifactType {
     /// Position in the install-order tie-break: lower installs first.

@@ -1,6 +1,17 @@
 //! Import records (SPEC §7): one row per import attempt — success, dry run
 //! or failure — and what each tenant has installed.
 //!
+//! # Installed packages and artifact ownership
+//!
+//! Each artifact of a tenant has at most one owning installed package: the
+//! one whose install last created or replaced it (see
+//! [`crate::InstallTx::claim_artifacts`]). A package that owns nothing any
+//! more because other packages' installs took its artifacts is
+//! [`InstalledStatus::Superseded`]; installing it again makes it
+//! `Installed`. Writes through the artifact API (a change, a delete) never
+//! move ownership: a package whose artifacts were all deleted that way is
+//! still `Installed`.
+//!
 //! # Lifecycle and recovery
 //!
 //! The server inserts a record `InProgress` when an import starts
@@ -35,6 +46,7 @@
 //! lock; on SQLite by the single writer.
 
 use chrono::{DateTime, Utc};
+use installhub_domain::model::InstalledStatus;
 use installhub_domain::{ArtifactId, ImportSource, ImportStatus, PackageId, TenantId};
 use serde_json::Value;
 use sqlx::{Any, Executor};
@@ -75,12 +87,32 @@ pub struct InstalledPackage {
     pub version: String,
     /// `sha256:<hex>`, the package checksum.
     pub checksum: String,
+    /// What its install created, replaced or found unchanged (not what it
+    /// skipped).
     pub artifact_ids: Vec<ArtifactId>,
     /// The import that installed it.
     pub import_id: String,
     /// Stored with microsecond precision.
     pub installed_at: DateTime<Utc>,
     pub installed_by: String,
+    /// Read back from the store; [`crate::InstallTx::put_installed_package`]
+    /// always writes `Installed`.
+    pub status: InstalledStatus,
+    /// Who took its last artifact, when `Superseded` (read back only).
+    pub superseded_by: Option<Supersession>,
+    /// How many of the tenant's artifacts it owns (read back only).
+    pub owned_artifacts: u64,
+}
+
+/// The install that took a package's last artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supersession {
+    /// The superseding package's name and version at that install.
+    pub package_name: String,
+    pub version: String,
+    pub import_id: String,
+    /// Stored with microsecond precision.
+    pub at: DateTime<Utc>,
 }
 
 const IMPORT_COLUMNS: &str = "import_id, tenant_id, package_id, package_name, version, source, \
@@ -126,6 +158,11 @@ impl TryFrom<ImportRow> for ImportRecord {
 
 const INSTALLED_COLUMNS: &str = "tenant_id, package_id, package_name, version, checksum, \
      artifact_ids, import_id, installed_at, installed_by";
+/// What reads add to [`INSTALLED_COLUMNS`], from `installed_packages p`.
+const INSTALLED_STATE_COLUMNS: &str = "status, superseded_by_name, superseded_by_version, \
+     superseded_by_import_id, superseded_at, \
+     (SELECT COUNT(*) FROM artifact_owners o \
+      WHERE o.tenant_id = p.tenant_id AND o.name_key = p.name_key) AS owned_artifacts";
 
 #[derive(sqlx::FromRow)]
 struct InstalledRow {
@@ -138,13 +175,45 @@ struct InstalledRow {
     import_id: String,
     installed_at: i64,
     installed_by: String,
+    status: String,
+    superseded_by_name: Option<String>,
+    superseded_by_version: Option<String>,
+    superseded_by_import_id: Option<String>,
+    superseded_at: Option<i64>,
+    owned_artifacts: i64,
 }
 
 impl TryFrom<InstalledRow> for InstalledPackage {
     type Error = StoreError;
 
     fn try_from(row: InstalledRow) -> Result<Self> {
+        let superseded_by = match (
+            row.superseded_by_name,
+            row.superseded_by_version,
+            row.superseded_by_import_id,
+            row.superseded_at,
+        ) {
+            (Some(package_name), Some(version), Some(import_id), Some(at)) => Some(Supersession {
+                package_name,
+                version,
+                import_id,
+                at: from_micros(at, "installed_packages.superseded_at")?,
+            }),
+            _ => None,
+        };
         Ok(InstalledPackage {
+            status: parse_wire(
+                &row.status,
+                InstalledStatus::parse,
+                "installed_packages.status",
+            )?,
+            superseded_by,
+            owned_artifacts: u64::try_from(row.owned_artifacts).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "installed_packages: negative owned count {}",
+                    row.owned_artifacts
+                ))
+            })?,
             artifact_ids: from_json(&row.artifact_ids, "installed_packages.artifact_ids")?,
             installed_at: from_micros(row.installed_at, "installed_packages.installed_at")?,
             tenant_id: TenantId::from_trusted(row.tenant_id),
@@ -392,8 +461,8 @@ where
     E: Executor<'c, Database = Any>,
 {
     let sql = format!(
-        "SELECT {INSTALLED_COLUMNS} FROM installed_packages WHERE tenant_id = $1 \
-         ORDER BY name_key"
+        "SELECT {INSTALLED_COLUMNS}, {INSTALLED_STATE_COLUMNS} FROM installed_packages p \
+         WHERE tenant_id = $1 ORDER BY name_key"
     );
     sqlx::query_as::<_, InstalledRow>(&sql)
         .bind(tenant_id.as_str())
@@ -406,7 +475,9 @@ where
 
 /// Creates or replaces the tenant's row for this package name (compared
 /// without case): the name's case, id, version and the rest all come from
-/// `package`.
+/// `package`, but it is `Installed` whatever `package.status` says (being
+/// installed again ends a supersession). The artifacts the name owns stay
+/// its own.
 pub(crate) async fn put_installed_package<'c, E>(
     executor: E,
     package: &InstalledPackage,
@@ -416,13 +487,16 @@ where
 {
     let artifact_ids = to_json(&package.artifact_ids, "installed package artifact ids")?;
     let sql = format!(
-        "INSERT INTO installed_packages ({INSTALLED_COLUMNS}, name_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+        "INSERT INTO installed_packages ({INSTALLED_COLUMNS}, name_key, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (tenant_id, name_key) DO UPDATE SET \
            package_id = excluded.package_id, package_name = excluded.package_name, \
            version = excluded.version, checksum = excluded.checksum, \
            artifact_ids = excluded.artifact_ids, import_id = excluded.import_id, \
-           installed_at = excluded.installed_at, installed_by = excluded.installed_by"
+           installed_at = excluded.installed_at, installed_by = excluded.installed_by, \
+           status = excluded.status, superseded_by_name = NULL, \
+           superseded_by_version = NULL, superseded_by_import_id = NULL, \
+           superseded_at = NULL"
     );
     sqlx::query(&sql)
         .bind(package.tenant_id.as_str())
@@ -435,6 +509,7 @@ where
         .bind(to_micros(package.installed_at))
         .bind(package.installed_by.as_str())
         .bind(name_key(&package.package_name))
+        .bind(InstalledStatus::Installed.as_str())
         .execute(executor)
         .await?;
     Ok(())

@@ -28,19 +28,21 @@
 //! transaction's own lock. Reads through the [`Store`] are fine but do not
 //! see the transaction's uncommitted writes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use installhub_domain::model::InstalledStatus;
 use installhub_domain::{Artifact, ArtifactId, ImportStatus, TenantId};
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use crate::artifacts::{NewArtifact, WRITE_BATCH, artifacts_by_ids, upsert_artifacts};
 use crate::audit::{AuditEntry, insert_audit};
-use crate::db::{Store, now_micros};
+use crate::db::{IN_BATCH, Store, now_micros, placeholders, to_micros};
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
 use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
+use crate::packages::name_key;
 
 impl Store {
     /// Begins an install into `tenant_id`: opens the transaction and takes
@@ -158,6 +160,128 @@ impl InstallTx {
             ));
         }
         put_installed_package(&mut *self.tx, package).await
+    }
+
+    /// Moves ownership to `owner`, a package already put in this
+    /// transaction ([`InstallTx::put_installed_package`]; a database error
+    /// otherwise): it now owns every artifact in `written` (created or
+    /// replaced by this install) and those in `unchanged` (found identical)
+    /// that no package owned. An unchanged artifact another package owns
+    /// stays that package's: the install changed nothing there.
+    ///
+    /// Then every other `Installed` package that owns nothing any more but
+    /// owned, or had installed (its `artifact_ids`), one of `written` becomes
+    /// `Superseded` by `owner`. Returns their names, by name without case.
+    pub async fn claim_artifacts(
+        &mut self,
+        owner: &InstalledPackage,
+        written: &[ArtifactId],
+        unchanged: &[ArtifactId],
+    ) -> Result<Vec<String>> {
+        if owner.tenant_id != self.tenant_id {
+            return Err(StoreError::TenantMismatch(
+                format!(
+                    "installed package '{}' of tenant '{}'",
+                    owner.package_name, owner.tenant_id
+                ),
+                self.tenant_id.to_string(),
+            ));
+        }
+        let owner_key = name_key(&owner.package_name);
+        // Sets: PostgreSQL refuses an upsert that meets one row twice.
+        let written: BTreeSet<&str> = written.iter().map(ArtifactId::as_str).collect();
+        let unchanged: BTreeSet<&str> = unchanged
+            .iter()
+            .map(ArtifactId::as_str)
+            .filter(|id| !written.contains(id))
+            .collect();
+        let written: Vec<&str> = written.into_iter().collect();
+        let unchanged: Vec<&str> = unchanged.into_iter().collect();
+
+        // Who may lose their last artifact: whoever owns one of `written`
+        // now, and whoever installed one of them without owning it (it
+        // found it unchanged).
+        let mut candidates = BTreeSet::new();
+        for batch in written.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT DISTINCT name_key FROM artifact_owners \
+                 WHERE tenant_id = $1 AND name_key <> $2 AND artifact_id IN ({})",
+                placeholders(3, batch.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql)
+                .bind(self.tenant_id.as_str())
+                .bind(owner_key.as_str());
+            for id in batch {
+                query = query.bind(*id);
+            }
+            candidates.extend(query.fetch_all(&mut *self.tx).await?);
+        }
+        let written_set: BTreeSet<&str> = written.iter().copied().collect();
+        for package in installed_packages(&mut *self.tx, &self.tenant_id).await? {
+            let key = name_key(&package.package_name);
+            if key != owner_key
+                && package.status == InstalledStatus::Installed
+                && package
+                    .artifact_ids
+                    .iter()
+                    .any(|id| written_set.contains(id.as_str()))
+            {
+                candidates.insert(key);
+            }
+        }
+
+        // Three values a row, well under both backends' parameter limits.
+        for (ids, on_conflict) in [
+            (&written, "DO UPDATE SET name_key = excluded.name_key"),
+            (&unchanged, "DO NOTHING"),
+        ] {
+            for batch in ids.chunks(IN_BATCH) {
+                let rows: Vec<String> = (0..batch.len())
+                    .map(|i| format!("($1, ${}, $2)", i + 3))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO artifact_owners (tenant_id, artifact_id, name_key) \
+                     VALUES {} ON CONFLICT (tenant_id, artifact_id) {on_conflict}",
+                    rows.join(", ")
+                );
+                let mut query = sqlx::query(&sql)
+                    .bind(self.tenant_id.as_str())
+                    .bind(owner_key.as_str());
+                for id in batch {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *self.tx).await?;
+            }
+        }
+
+        let candidates: Vec<String> = candidates.into_iter().collect();
+        let mut superseded = Vec::new();
+        for batch in candidates.chunks(IN_BATCH) {
+            let sql = format!(
+                "UPDATE installed_packages SET status = $2, superseded_by_name = $3, \
+                   superseded_by_version = $4, superseded_by_import_id = $5, superseded_at = $6 \
+                 WHERE tenant_id = $1 AND status = $7 AND name_key IN ({}) \
+                   AND NOT EXISTS (SELECT 1 FROM artifact_owners o \
+                     WHERE o.tenant_id = installed_packages.tenant_id \
+                       AND o.name_key = installed_packages.name_key) \
+                 RETURNING name_key",
+                placeholders(8, batch.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql)
+                .bind(self.tenant_id.as_str())
+                .bind(InstalledStatus::Superseded.as_str())
+                .bind(owner.package_name.as_str())
+                .bind(owner.version.as_str())
+                .bind(owner.import_id.as_str())
+                .bind(to_micros(owner.installed_at))
+                .bind(InstalledStatus::Installed.as_str());
+            for key in batch {
+                query = query.bind(key.as_str());
+            }
+            superseded.extend(query.fetch_all(&mut *self.tx).await?);
+        }
+        superseded.sort();
+        Ok(superseded)
     }
 
     /// Finishes the `InProgress` import record in this transaction, so the

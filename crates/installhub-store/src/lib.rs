@@ -18,7 +18,7 @@ pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
 pub use error::{Result, StoreError};
 pub use failpoints::Failpoints;
-pub use imports::{ImportRecord, InstalledPackage};
+pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
 pub use packages::PackageRecord;
 pub use rate_limits::RateWindow;

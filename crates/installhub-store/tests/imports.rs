@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use installhub_domain::model::InstalledStatus::{self, Installed, Superseded};
 use installhub_domain::{
     ArtifactId, ArtifactStatus, ImportSource, ImportStatus, PackageId, TenantId,
 };
@@ -41,6 +42,14 @@ backend_suite!(
     installs_into_two_tenants,
     installed_packages_replace_by_name_without_case,
     audit_by_action_pages,
+    ownership_moves_only_with_written_artifacts,
+    a_package_that_found_its_artifacts_unchanged_is_superseded_when_they_are_replaced,
+    installing_a_superseded_package_again_makes_it_installed,
+    ownership_rolls_back_with_the_install,
+    claiming_needs_the_package_in_the_transaction,
+    deleting_through_the_artifact_api_moves_no_ownership,
+    concurrent_overlapping_installs_leave_one_owner,
+    the_upgrade_gives_existing_artifacts_to_the_latest_package,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -81,6 +90,9 @@ fn installed(tenant: &TenantId, name: &str, version: &str, import_id: &str) -> I
         import_id: import_id.to_owned(),
         installed_at: now(),
         installed_by: "engineer@company.com".to_owned(),
+        status: Installed,
+        superseded_by: None,
+        owned_artifacts: 0,
     }
 }
 
@@ -1015,4 +1027,420 @@ async fn audit_by_action_pages(ctx: Ctx) {
         store.list_audit(&t, None, 100, None).await.unwrap().len(),
         6
     );
+}
+
+// ------------------------------------------------------ artifact ownership
+
+/// One install by package `name`: writes `written` (with content of its
+/// own), finds `unchanged` as they are, and claims both. Returns the
+/// packages it superseded.
+async fn install_owning(
+    store: &Store,
+    t: &TenantId,
+    name: &str,
+    written: &[&str],
+    unchanged: &[&str],
+) -> Vec<String> {
+    let mut tx = store.begin_install(t).await.unwrap();
+    let superseded = put_and_claim(&mut tx, t, name, written, unchanged).await;
+    tx.commit().await.unwrap();
+    superseded
+}
+
+async fn put_and_claim(
+    tx: &mut installhub_store::InstallTx,
+    t: &TenantId,
+    name: &str,
+    written: &[&str],
+    unchanged: &[&str],
+) -> Vec<String> {
+    let artifacts: Vec<NewArtifact> = written
+        .iter()
+        .map(|id| {
+            let mut a = artifact(t, id);
+            a.definition = json!({ "by": name });
+            a
+        })
+        .collect();
+    tx.write_artifacts(&artifacts).await.unwrap();
+    let written: Vec<ArtifactId> = written.iter().map(|id| aid(id)).collect();
+    let unchanged: Vec<ArtifactId> = unchanged.iter().map(|id| aid(id)).collect();
+    let mut package = installed(t, name, "1.0.0", &format!("imp-{name}"));
+    package.artifact_ids = written.iter().chain(&unchanged).cloned().collect();
+    tx.put_installed_package(&package).await.unwrap();
+    tx.claim_artifacts(&package, &written, &unchanged)
+        .await
+        .unwrap()
+}
+
+/// `(name, status, superseded by, owned count)` of each installed package.
+async fn states(
+    store: &Store,
+    t: &TenantId,
+) -> Vec<(String, InstalledStatus, Option<String>, u64)> {
+    store
+        .installed_packages(t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.package_name,
+                p.status,
+                p.superseded_by.map(|by| by.package_name),
+                p.owned_artifacts,
+            )
+        })
+        .collect()
+}
+
+fn state(
+    name: &str,
+    status: InstalledStatus,
+    by: Option<&str>,
+    owned: u64,
+) -> (String, InstalledStatus, Option<String>, u64) {
+    (name.to_owned(), status, by.map(str::to_owned), owned)
+}
+
+async fn ownership_moves_only_with_written_artifacts(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let b_tenant = given_tenant(store, "tenant-b").await;
+    assert!(
+        install_owning(store, &t, "Alpha", &["x", "y"], &[])
+            .await
+            .is_empty()
+    );
+    // Another tenant's packages are another world.
+    install_owning(store, &b_tenant, "Beta", &["x", "y"], &[]).await;
+
+    // Beta takes x: Alpha still owns y, so it stays Installed.
+    assert!(
+        install_owning(store, &t, "Beta", &["x"], &[])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Installed, None, 1),
+            state("Beta", Installed, None, 1)
+        ]
+    );
+
+    // Gamma finds y unchanged (Alpha keeps it) and skips x (not passed):
+    // nothing moves, and an artifact nobody owned (z, written through the
+    // artifact API) goes to Gamma.
+    store.upsert_artifact(&artifact(&t, "z")).await.unwrap();
+    assert!(
+        install_owning(store, &t, "Gamma", &[], &["y", "z"])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Installed, None, 1),
+            state("Beta", Installed, None, 1),
+            state("Gamma", Installed, None, 1)
+        ]
+    );
+
+    // Delta replaces y: Alpha's last artifact, so Alpha is Superseded by
+    // Delta, with Delta's version, import and install time.
+    assert_eq!(
+        install_owning(store, &t, "Delta", &["y"], &[]).await,
+        ["alpha"]
+    );
+    let packages = store.installed_packages(&t).await.unwrap();
+    let alpha = &packages[0];
+    assert_eq!(alpha.status, Superseded);
+    let by = alpha.superseded_by.as_ref().unwrap();
+    assert_eq!(
+        (
+            by.package_name.as_str(),
+            by.version.as_str(),
+            by.import_id.as_str()
+        ),
+        ("Delta", "1.0.0", "imp-Delta")
+    );
+    assert_eq!(by.at, packages[2].installed_at);
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Superseded, Some("Delta"), 0),
+            state("Beta", Installed, None, 1),
+            state("Delta", Installed, None, 1),
+            state("Gamma", Installed, None, 1)
+        ]
+    );
+    assert_eq!(
+        states(store, &b_tenant).await,
+        [state("Beta", Installed, None, 2)]
+    );
+}
+
+async fn a_package_that_found_its_artifacts_unchanged_is_superseded_when_they_are_replaced(
+    ctx: Ctx,
+) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    install_owning(store, &t, "Alpha", &["x", "y"], &[]).await;
+    // Copy brings the same content: it owns nothing but had installed x, y.
+    install_owning(store, &t, "Copy", &[], &["x", "y"]).await;
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Installed, None, 2),
+            state("Copy", Installed, None, 0)
+        ]
+    );
+    // Replacing only x leaves Alpha owning y; Copy, owning nothing and
+    // having lost what it installed, is superseded now.
+    assert_eq!(
+        install_owning(store, &t, "Other", &["x"], &[]).await,
+        ["copy"]
+    );
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Installed, None, 1),
+            state("Copy", Superseded, Some("Other"), 0),
+            state("Other", Installed, None, 1)
+        ]
+    );
+    // A package that installed nothing is never superseded.
+    install_owning(store, &t, "Empty", &[], &[]).await;
+    install_owning(store, &t, "Last", &["x", "y"], &[]).await;
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Superseded, Some("Last"), 0),
+            state("Copy", Superseded, Some("Other"), 0),
+            state("Empty", Installed, None, 0),
+            state("Last", Installed, None, 2),
+            state("Other", Superseded, Some("Last"), 0)
+        ]
+    );
+}
+
+async fn installing_a_superseded_package_again_makes_it_installed(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    install_owning(store, &t, "Alpha", &["x"], &[]).await;
+    install_owning(store, &t, "Beta", &["x"], &[]).await;
+    assert_eq!(states(store, &t).await[0].1, Superseded);
+    // Alpha again (another case of its name), replacing x: Beta is
+    // superseded in its turn.
+    assert_eq!(
+        install_owning(store, &t, "ALPHA", &["x"], &[]).await,
+        ["beta"]
+    );
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("ALPHA", Installed, None, 1),
+            state("Beta", Superseded, Some("ALPHA"), 0)
+        ]
+    );
+    // Installed again finding x unchanged: Alpha keeps it; Beta, which
+    // owns nothing, is Installed again by its own install.
+    install_owning(store, &t, "Beta", &[], &["x"]).await;
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("ALPHA", Installed, None, 1),
+            state("Beta", Installed, None, 0)
+        ]
+    );
+}
+
+async fn ownership_rolls_back_with_the_install(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    install_owning(store, &t, "Alpha", &["x"], &[]).await;
+    let before = store.installed_packages(&t).await.unwrap();
+    {
+        let mut tx = store.begin_install(&t).await.unwrap();
+        assert_eq!(
+            put_and_claim(&mut tx, &t, "Beta", &["x", "y"], &[]).await,
+            ["alpha"]
+        );
+        // Dropped: rolled back.
+    }
+    assert_eq!(store.installed_packages(&t).await.unwrap(), before);
+    assert_eq!(
+        states(store, &t).await,
+        [state("Alpha", Installed, None, 1)]
+    );
+}
+
+async fn claiming_needs_the_package_in_the_transaction(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    let mut tx = store.begin_install(&t).await.unwrap();
+    tx.write_artifacts(&[artifact(&t, "x")]).await.unwrap();
+    // Not put first: the owner must be a row of installed_packages.
+    let package = installed(&t, "Alpha", "1.0.0", "imp-1");
+    assert!(matches!(
+        tx.claim_artifacts(&package, &[aid("x")], &[]).await,
+        Err(StoreError::Database(_))
+    ));
+    drop(tx);
+    let mut tx = store.begin_install(&t).await.unwrap();
+    assert!(matches!(
+        tx.claim_artifacts(
+            &installed(&other, "Alpha", "1.0.0", "imp-1"),
+            &[aid("x")],
+            &[]
+        )
+        .await,
+        Err(StoreError::TenantMismatch(..))
+    ));
+}
+
+async fn deleting_through_the_artifact_api_moves_no_ownership(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    install_owning(store, &t, "Alpha", &["x", "y"], &[]).await;
+    store.mark_artifact_deleted(&t, &aid("x")).await.unwrap();
+    store.mark_artifact_deleted(&t, &aid("y")).await.unwrap();
+    let mut changed = artifact(&t, "y");
+    changed.version = "1.1.0".to_owned();
+    store.upsert_artifact(&changed).await.unwrap();
+    assert_eq!(
+        states(store, &t).await,
+        [state("Alpha", Installed, None, 2)]
+    );
+    // An install bringing x back (it counts as created) takes it.
+    install_owning(store, &t, "Beta", &["x"], &[]).await;
+    assert_eq!(
+        states(store, &t).await,
+        [
+            state("Alpha", Installed, None, 1),
+            state("Beta", Installed, None, 1)
+        ]
+    );
+}
+
+async fn concurrent_overlapping_installs_leave_one_owner(ctx: Ctx) {
+    let t = given_tenant(&ctx.store, "tenant-a").await;
+    let ids: Vec<String> = (0..150).map(|i| format!("shared-{i:03}")).collect();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = ctx.store.clone();
+            let t = t.clone();
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                install_owning(&store, &t, &format!("Package {i}"), &ids, &[]).await
+            })
+        })
+        .collect();
+    let mut superseded = Vec::new();
+    for task in tasks {
+        superseded.extend(task.await.unwrap());
+    }
+    let packages = states(&ctx.store, &t).await;
+    let winners: Vec<_> = packages.iter().filter(|p| p.1 == Installed).collect();
+    assert_eq!(winners.len(), 1, "{packages:?}");
+    assert_eq!(winners[0].3, 150);
+    // Each of the others was superseded exactly once, by a later install.
+    superseded.sort();
+    assert_eq!(superseded.len(), 7);
+    superseded.dedup();
+    assert_eq!(superseded.len(), 7);
+    for (name, status, by, owned) in &packages {
+        if status == &Superseded {
+            assert_eq!(*owned, 0);
+            assert_ne!(by.as_deref(), Some(name.as_str()));
+            assert!(by.is_some());
+        }
+    }
+}
+
+/// The ownership migration's version: the test undoes it by hand, plants
+/// rows as an older server wrote them, and lets the store migrate again.
+const OWNERSHIP_MIGRATION: i64 = 20_260_314_000_000;
+
+async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = given_tenant(store, "tenant-a").await;
+    let b = given_tenant(store, "tenant-b").await;
+    for id in ["x", "y", "z"] {
+        store.upsert_artifact(&artifact(&a, id)).await.unwrap();
+    }
+    store.upsert_artifact(&artifact(&b, "x")).await.unwrap();
+
+    let mut conn = raw(&ctx).await;
+    for sql in [
+        "DROP INDEX artifact_owners_package",
+        "DROP TABLE artifact_owners",
+        "ALTER TABLE installed_packages DROP COLUMN status",
+        "ALTER TABLE installed_packages DROP COLUMN superseded_by_name",
+        "ALTER TABLE installed_packages DROP COLUMN superseded_by_version",
+        "ALTER TABLE installed_packages DROP COLUMN superseded_by_import_id",
+        "ALTER TABLE installed_packages DROP COLUMN superseded_at",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(OWNERSHIP_MIGRATION)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let legacy = [
+        (&a, "Alpha", 1, json!(["x", "y"])),
+        (&a, "Beta", 2, json!(["x"])),
+        (&a, "Gamma", 3, json!(["y", "z"])),
+        (&a, "Nothing", 4, json!([])),
+        (&a, "Ghost", 5, json!(["not-there"])),
+        (&b, "Alpha", 1, json!(["x"])),
+    ];
+    for (tenant, name, at, ids) in legacy {
+        sqlx::query(
+            "INSERT INTO installed_packages (tenant_id, name_key, package_name, package_id, \
+               version, checksum, artifact_ids, import_id, installed_at, installed_by) \
+             VALUES ($1, $2, $3, $4, '1.0.0', 'sha256:00', $5, $6, $7, 'someone')",
+        )
+        .bind(tenant.as_str())
+        .bind(name.to_lowercase())
+        .bind(name)
+        .bind(new_package_id().to_string())
+        .bind(ids.to_string())
+        .bind(format!("imp-{name}"))
+        .bind(1_790_000_000_000_000_i64 + at)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let upgraded = Store::connect(&ctx.url).await.unwrap();
+    assert_eq!(
+        states(&upgraded, &a).await,
+        [
+            state("Alpha", Superseded, Some("Gamma"), 0),
+            state("Beta", Installed, None, 1),
+            state("Gamma", Installed, None, 2),
+            state("Ghost", Installed, None, 0),
+            state("Nothing", Installed, None, 0),
+        ]
+    );
+    let alpha = &upgraded.installed_packages(&a).await.unwrap()[0];
+    let by = alpha.superseded_by.as_ref().unwrap();
+    assert_eq!(by.import_id, "imp-Gamma");
+    assert_eq!(by.at, at_micros(1_790_000_000_000_003));
+    assert_eq!(
+        states(&upgraded, &b).await,
+        [state("Alpha", Installed, None, 1)]
+    );
+    // And installs go on from there.
+    assert_eq!(
+        install_owning(&upgraded, &a, "Delta", &["x", "y", "z"], &[]).await,
+        ["beta", "gamma"]
+    );
+    upgraded.close().await;
 }

@@ -271,6 +271,8 @@ fn a_package_installed_at_a_lower_major_needs_the_option() {
         package_name: "employee onboarding suite".into(),
         version: "1.9.0".into(),
         checksum: "sha256:old".into(),
+        status: InstalledStatus::Installed,
+        superseded_by: None,
     }];
     let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
     assert_eq!(codes(&failures), [ErrorCode::MajorVersionUpgradeNotAllowed]);
@@ -316,11 +318,15 @@ fn package_dependencies_use_cargo_ranges() {
             package_name: "hr core".into(),
             version: "1.4.2".into(),
             checksum: "sha256:a".into(),
+            status: InstalledStatus::Installed,
+            superseded_by: None,
         },
         InstalledRef {
             package_name: "Payroll".into(),
             version: "2.0.0".into(),
             checksum: "sha256:b".into(),
+            status: InstalledStatus::Installed,
+            superseded_by: None,
         },
     ];
     let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
@@ -336,9 +342,46 @@ fn package_dependencies_use_cargo_ranges() {
             package_name: "PAYROLL".into(),
             version: "1.99.0".into(),
             checksum: "sha256:c".into(),
+            status: InstalledStatus::Installed,
+            superseded_by: None,
         },
     ];
     assert!(plan(&m, &HashMap::new(), &ok, &options(None), None).is_ok());
+}
+
+#[test]
+fn a_superseded_package_does_not_satisfy_a_dependency() {
+    let mut m = manifest();
+    m.package_dependencies = vec![PackageDependency {
+        package_name: "HR Core".into(),
+        version_range: "^1.2".into(),
+    }];
+    let superseded = InstalledRef {
+        package_name: "HR Core".into(),
+        version: "1.4.2".into(),
+        checksum: "sha256:a".into(),
+        status: InstalledStatus::Superseded,
+        superseded_by: Some("HR Core Plus".into()),
+    };
+    let failures = plan(
+        &m,
+        &HashMap::new(),
+        std::slice::from_ref(&superseded),
+        &options(None),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::MissingPackageDependency]);
+    assert_eq!(failures[0].details["installedStatus"], "Superseded");
+    assert_eq!(failures[0].details["supersededBy"], "HR Core Plus");
+    assert!(failures[0].message.contains("Superseded by 'HR Core Plus'"));
+
+    let installed = InstalledRef {
+        status: InstalledStatus::Installed,
+        superseded_by: None,
+        ..superseded
+    };
+    assert!(plan(&m, &HashMap::new(), &[installed], &options(None), None).is_ok());
 }
 
 #[test]
@@ -448,6 +491,8 @@ fn the_same_name_and_version_with_other_content_needs_replace() {
         package_name: "EMPLOYEE ONBOARDING SUITE".into(),
         version: "2.1.0".into(),
         checksum: "sha256:other".into(),
+        status: InstalledStatus::Installed,
+        superseded_by: None,
     }];
     let failures = plan(&m, &HashMap::new(), &other, &options(None), None).unwrap_err();
     assert_eq!(codes(&failures), [ErrorCode::ConflictRequiresResolution]);

@@ -11,7 +11,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use installhub_bundle::ReadLimits;
+use installhub_domain::ids::printable;
 use installhub_domain::import::{ImportByReference, ImportOptions};
+use installhub_domain::model::InstalledStatus;
 use installhub_domain::{
     Caller, ErrorCode, Failure, ImportSource, ImportStatus, PackageId, Scope, TenantId,
 };
@@ -475,11 +477,34 @@ pub struct InstalledPackageResponse {
     pub package_name: String,
     pub version: String,
     pub checksum: String,
+    /// What its install created, replaced or found unchanged.
     pub artifact_ids: Vec<String>,
     pub import_id: String,
     #[schema(value_type = String, format = DateTime)]
     pub installed_at: DateTime<Utc>,
     pub installed_by: String,
+    /// `Installed`, or `Superseded` once other packages' installs took every
+    /// artifact it owned. Only `Installed` packages satisfy
+    /// `packageDependencies`.
+    pub status: InstalledStatus,
+    /// How many of the tenant's artifacts it owns: each artifact is owned by
+    /// the package whose install last created or replaced it.
+    pub owned_artifact_count: u64,
+    /// The install that took its last artifact; only when `Superseded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<SupersededBy>,
+}
+
+/// The package, and its import, that took a superseded package's last
+/// artifact.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupersededBy {
+    pub package_name: String,
+    pub version: String,
+    pub import_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub superseded_at: DateTime<Utc>,
 }
 
 impl From<InstalledPackage> for InstalledPackageResponse {
@@ -493,6 +518,14 @@ impl From<InstalledPackage> for InstalledPackageResponse {
             import_id: p.import_id,
             installed_at: p.installed_at,
             installed_by: p.installed_by,
+            status: p.status,
+            owned_artifact_count: p.owned_artifacts,
+            superseded_by: p.superseded_by.map(|by| SupersededBy {
+                package_name: by.package_name,
+                version: by.version,
+                import_id: by.import_id,
+                superseded_at: by.at,
+            }),
         }
     }
 }
@@ -503,14 +536,26 @@ pub struct InstalledPackages {
     pub installed_packages: Vec<InstalledPackageResponse>,
 }
 
-/// List the packages installed in a tenant (one per package name).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InstalledParams {
+    /// Only packages in this status: `Installed` or `Superseded`. Both when
+    /// absent.
+    status: Option<String>,
+}
+
+/// List the packages installed in a tenant (one per package name), each
+/// with its status: `Installed`, or `Superseded` when other packages took
+/// all its artifacts.
 #[utoipa::path(
     get,
     path = "/api/installhub/tenants/{tenantId}/installed-packages",
     tag = "imports",
-    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.", example = "tenant-abc123")),
+    params(("tenantId" = String, Path, pattern = r"^[a-z0-9-]{3,64}$", description = "The tenant.", example = "tenant-abc123"), InstalledParams),
     responses(
         (status = 200, description = "Installed packages, by name.", body = InstalledPackages),
+        (status = 400, description = "Unknown status.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "No access to the tenant, or no installhub:import.", body = ErrorBody),
         (status = 404, description = "No such tenant.", body = ErrorBody),
@@ -521,11 +566,35 @@ pub async fn installed_packages(
     State(state): State<AppState>,
     caller: Caller,
     path: TenantPath,
+    QueryParams(params): QueryParams<InstalledParams>,
 ) -> ApiResult<Json<InstalledPackages>> {
     import_reader(&state, &caller, &path.tenant_id).await?;
+    let status = params
+        .status
+        .as_deref()
+        .map(|raw| {
+            InstalledStatus::parse(raw).ok_or_else(|| {
+                ApiError::from(
+                    Failure::new(
+                        ErrorCode::InvalidRequestBody,
+                        format!(
+                            "'{}' is not an installed package status; use one of {}.",
+                            printable(raw),
+                            InstalledStatus::expected()
+                        ),
+                    )
+                    .field("status"),
+                )
+            })
+        })
+        .transpose()?;
     let packages = state.store().installed_packages(&path.tenant_id).await?;
     Ok(Json(InstalledPackages {
-        installed_packages: packages.into_iter().map(Into::into).collect(),
+        installed_packages: packages
+            .into_iter()
+            .filter(|p| status.is_none_or(|s| p.status == s))
+            .map(Into::into)
+            .collect(),
     }))
 }
 

@@ -12,6 +12,7 @@ use installhub_domain::import::{
     ExistingArtifact, ImportPlan, InstalledRef, PlanContext, ValidImportOptions, plan_import,
 };
 use installhub_domain::manifest::sha256_hex;
+use installhub_domain::model::InstalledStatus;
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ImportStatus, Manifest, PlannedAction, Reference, Tenant,
     TenantId,
@@ -69,6 +70,8 @@ pub async fn install(
             package_name: p.package_name,
             version: p.version,
             checksum: p.checksum,
+            status: p.status,
+            superseded_by: p.superseded_by.map(|by| by.package_name),
         })
         .collect();
     let plan = plan_import(PlanContext {
@@ -115,7 +118,7 @@ pub async fn install(
             .filter(|a| a.action != PlannedAction::Skip)
             .map(|a| a.artifact_id.clone())
             .collect();
-        tx.put_installed_package(&InstalledPackage {
+        let package = InstalledPackage {
             tenant_id: tenant.tenant_id.clone(),
             package_id: manifest.package_id.clone(),
             package_name: manifest.name.clone(),
@@ -125,8 +128,24 @@ pub async fn install(
             import_id: import_id.to_owned(),
             installed_at: now,
             installed_by: attempt.actor.clone(),
-        })
-        .await?;
+            status: InstalledStatus::Installed,
+            superseded_by: None,
+            owned_artifacts: 0,
+        };
+        tx.put_installed_package(&package).await?;
+        // In the same transaction, so ownership commits or rolls back with
+        // the artifacts; what the plan skipped stays with its owner.
+        let written: Vec<ArtifactId> = plan.to_write().cloned().collect();
+        let unchanged: Vec<ArtifactId> = plan
+            .artifacts
+            .iter()
+            .filter(|a| a.action == PlannedAction::Unchanged)
+            .map(|a| a.artifact_id.clone())
+            .collect();
+        let superseded = tx.claim_artifacts(&package, &written, &unchanged).await?;
+        if !superseded.is_empty() {
+            tracing::info!(import_id, ?superseded, "the install superseded packages");
+        }
     }
     let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
     tx.finish_import(import_id, response.status, now, &body)
