@@ -19,7 +19,7 @@ pub use error::{Result, StoreError};
 pub use imports::{ImportRecord, InstalledPackage};
 pub use install::{Failpoints, InstallTx};
 pub use packages::PackageRecord;
-pub use rate_limits::RateWindow;
+pub use rate_limits::{RateCharge, RateDecision};
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
