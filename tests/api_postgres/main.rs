@@ -32,6 +32,8 @@ mod import;
 mod import_safety;
 #[path = "../api/isolation.rs"]
 mod isolation;
+#[path = "../api/leftovers.rs"]
+mod leftovers;
 #[path = "../api/preview.rs"]
 mod preview;
 #[path = "../api/rate_limits.rs"]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod import;
+pub mod leftovers;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
@@ -55,6 +56,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         .with_failpoints(config.failpoints.clone())
         .with_instance_id(instance_id(&config)?);
     recover_interrupted_imports(&store, &config).await?;
+    leftovers::sweep_at_start(&store, &bundles, &config).await;
     Ok(AppState::new(
         config,
         store,
@@ -85,7 +87,8 @@ fn instance_id(config: &ServerConfig) -> anyhow::Result<String> {
 }
 
 /// How long an import may stay `InProgress` before any replica takes it
-/// for dead: twice the longest an upload may take.
+/// for dead, and a scratch file or an unnamed bundle for a leftover: twice
+/// the longest an upload may take.
 fn stale_after(config: &ServerConfig) -> Duration {
     config.limits.upload_timeout * 2
 }
@@ -219,12 +222,14 @@ pub async fn serve(
         state.store().clone(),
         stale_after(state.config()),
     ));
+    let sweep_leftovers = tokio::spawn(leftovers::sweep_periodically(state.clone()));
     let result = axum::serve(listener, app::router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
     upkeep.abort();
     sweep.abort();
+    sweep_leftovers.abort();
     result
 }
 
