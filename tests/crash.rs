@@ -2,7 +2,8 @@
 //! is killed (SIGKILL, no chance to clean up) while it writes a large
 //! package inside its install transaction, then started again on the same
 //! data directory. The tenant must be exactly as before or fully imported,
-//! never in between, and the import's record must say which.
+//! never in between, and the import's record must say which; the upload
+//! the killed server was reading is swept when it starts again.
 
 #[path = "../crates/installhub-bundle/tests/support/mod.rs"]
 mod bundle_support;
@@ -155,9 +156,24 @@ async fn a_server_killed_mid_install_leaves_the_tenant_whole() {
         "the import answered before the kill: make the install slower"
     );
 
+    // The received upload was still in use: the kill leaves it behind.
+    let uploads = || {
+        std::fs::read_dir(data.join("tmp"))
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(uploads(), 1, "the killed import's upload is left behind");
+
     // Restart without failpoints on the same data directory.
     let mut server = spawn(&data, port, None);
     wait_ready(&http, &base).await;
+    // A SQLite server is alone on its data directory: start-up sweeps
+    // every scratch file the killed one left.
+    assert_eq!(uploads(), 0, "the leftover upload is swept at start-up");
     let artifacts = json_get(
         &http,
         &token,

@@ -18,6 +18,7 @@ mod export;
 mod import;
 mod import_safety;
 mod isolation;
+mod leftovers;
 mod limits;
 mod openapi;
 mod ops;

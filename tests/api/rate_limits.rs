@@ -1,5 +1,6 @@
 //! Export rate limits (seed 01): per user and per tenant, 429 with
-//! `Retry-After` and `retryAfterSeconds`. Windows are shortened in config.
+//! `Retry-After` and `retryAfterSeconds`; only exports that create a
+//! package count. Windows are shortened in config.
 
 use std::time::Duration;
 
@@ -67,7 +68,7 @@ async fn per_tenant_limit_counts_all_users_and_resets() {
 }
 
 #[tokio::test]
-async fn invalid_requests_count_and_outsiders_cannot_spend_a_tenants_budget() {
+async fn outsiders_cannot_spend_a_tenants_budget() {
     let app = TestApp::with_config(|c| {
         c.limits.exports_per_user = RateLimit {
             max: 2,
@@ -79,29 +80,86 @@ async fn invalid_requests_count_and_outsiders_cannot_spend_a_tenants_budget() {
         };
     })
     .await;
-    // An outsider's requests naming the tenant count only against the outsider.
+    // An outsider's requests naming the tenant are refused and spend
+    // nothing, not even the outsider's own allowance.
     let outsider = Token::full().tenants(&[TARGET]).sub("outsider").mint();
-    for _ in 0..2 {
+    for _ in 0..3 {
         app.post_as(&outsider, "/api/installhub/packages/export", &seed_export())
             .await
             .expect_error(403, "TenantAccessDenied");
     }
-    app.post_as(&outsider, "/api/installhub/packages/export", &seed_export())
-        .await
-        .expect_error(429, "RateLimitExceeded");
-    // The tenant's budget is intact; malformed requests still count per user.
-    let raw = app
-        .send(
-            app.http
-                .post(app.url("/api/installhub/packages/export"))
-                .bearer_auth(&app.token)
-                .header("Content-Type", "application/json")
-                .body("{oops"),
-        )
-        .await;
-    raw.expect_error(400, "InvalidRequestBody");
+    // The tenant's budget is intact.
     assert_eq!(app.export(&with_version(1)).await.status, 200);
-    app.export(&with_version(2))
+    assert_eq!(app.export(&with_version(2)).await.status, 200);
+    app.export(&with_version(3))
         .await
         .expect_error(429, "RateLimitExceeded");
+}
+
+/// Twenty exports at once by one user (distinct versions, so none conflicts):
+/// writers wait their turn instead of failing, exactly the allowance is
+/// created and every other request is a 429 with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_exports_create_exactly_the_allowance() {
+    let app = TestApp::new().await; // defaults: 10 per minute per user
+    let requests: Vec<_> = (0..20).map(with_version).collect();
+    let replies = futures::future::join_all(requests.iter().map(|r| app.export(r))).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    for reply in replies.iter().filter(|r| r.status != 200) {
+        reply.expect_error(429, "RateLimitExceeded");
+        let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+    }
+    for reply in replies.iter().filter(|r| r.status == 200) {
+        let id = reply.json()["packageId"].as_str().unwrap().to_owned();
+        let got = app.get(&format!("/api/installhub/packages/{id}")).await;
+        assert_eq!(got.status, 200, "package {id}");
+    }
+}
+
+/// Exports that create no package (an invalid body, a version that exists
+/// already, a 429 itself) leave the allowance untouched, per user and per
+/// tenant.
+#[tokio::test]
+async fn refused_exports_do_not_use_up_the_allowance() {
+    let app = TestApp::with_config(|c| {
+        c.limits.exports_per_user = RateLimit {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+        c.limits.exports_per_tenant = RateLimit {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+    })
+    .await;
+    assert_eq!(app.export(&with_version(0)).await.status, 200);
+    for _ in 0..5 {
+        let raw = app
+            .send(
+                app.http
+                    .post(app.url("/api/installhub/packages/export"))
+                    .bearer_auth(&app.token)
+                    .header("Content-Type", "application/json")
+                    .body("{oops"),
+            )
+            .await;
+        raw.expect_error(400, "InvalidRequestBody");
+        app.export(&with_version(0))
+            .await
+            .expect_error(409, "VersionConflict");
+    }
+    assert_eq!(app.export(&with_version(1)).await.status, 200);
+    // The allowance is now used up; refusals do not push the window on.
+    for _ in 0..3 {
+        app.export(&with_version(2))
+            .await
+            .expect_error(429, "RateLimitExceeded");
+    }
 }

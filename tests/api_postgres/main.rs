@@ -32,6 +32,8 @@ mod import;
 mod import_safety;
 #[path = "../api/isolation.rs"]
 mod isolation;
+#[path = "../api/leftovers.rs"]
+mod leftovers;
 #[path = "../api/limits.rs"]
 mod limits;
 #[path = "../api/openapi.rs"]

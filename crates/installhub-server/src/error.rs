@@ -206,9 +206,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What a client is told to wait before retrying when the database is busy.
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
 impl From<installhub_store::StoreError> for ApiError {
     fn from(error: installhub_store::StoreError) -> Self {
-        ApiError::Internal(error.into())
+        match error {
+            // Not a fault: every connection stayed in use, or the database
+            // stayed locked, for longer than a request waits. Nothing was
+            // written, so the client may simply retry.
+            installhub_store::StoreError::Busy(cause) => {
+                tracing::warn!(error = %cause, "the database is busy; answering 503");
+                Failure::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("The server is busy. Retry in {BUSY_RETRY_AFTER_SECS} seconds."),
+                )
+                .detail("retryAfterSeconds", BUSY_RETRY_AFTER_SECS)
+                .into()
+            }
+            other => ApiError::Internal(other.into()),
+        }
     }
 }
 
@@ -226,6 +243,19 @@ mod tests {
         assert_eq!(body["artifactId"], "proc-1001");
         assert_eq!(body["errors"][0]["field"], "artifactIds[0]");
         assert!(body.get("field").is_none());
+    }
+
+    #[test]
+    fn a_busy_database_is_503_with_retry_after() {
+        let error = ApiError::from(installhub_store::StoreError::from(
+            sqlx::Error::PoolTimedOut,
+        ));
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            &BUSY_RETRY_AFTER_SECS.to_string()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod import;
+pub mod leftovers;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
@@ -56,6 +57,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let store = store.with_failpoints(config.failpoints.clone());
     let store = store.with_instance_id(instance_id(&config)?);
     recover_interrupted_imports(&store, &config).await?;
+    leftovers::sweep_at_start(&store, &bundles, &config).await;
     Ok(AppState::new(
         config,
         store,
@@ -86,7 +88,8 @@ fn instance_id(config: &ServerConfig) -> anyhow::Result<String> {
 }
 
 /// How long an import may stay `InProgress` before any replica takes it
-/// for dead: twice the longest an upload may take.
+/// for dead, and a scratch file or an unnamed bundle for a leftover: twice
+/// the longest an upload may take.
 fn stale_after(config: &ServerConfig) -> Duration {
     config.limits.upload_timeout * 2
 }
@@ -220,12 +223,14 @@ pub async fn serve(
         state.store().clone(),
         stale_after(state.config()),
     ));
+    let sweep_leftovers = tokio::spawn(leftovers::sweep_periodically(state.clone()));
     let limits = state.config().limits.http;
     let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
         .context("serving HTTP");
     upkeep.abort();
     sweep.abort();
+    sweep_leftovers.abort();
     result
 }
 

@@ -3,13 +3,21 @@
 //!
 //! Bundles are written from a file and read back as a stream, a chunk at a
 //! time, so a large package never sits in memory whole.
+//!
+//! A stored bundle is durable before [`BundleStore::put_file`] returns, so
+//! the package row that names it (committed after) never outlives it: S3
+//! acknowledges a put only once it is stored; on local disk the file and
+//! its directories are fsynced, which object_store's local store does not
+//! do. A crash between the put and the row leaves a bundle no row names,
+//! which [`BundleStore::list_older_than`] lets start-up find and delete.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use installhub_domain::PackageId;
@@ -40,16 +48,21 @@ pub struct ObjectInfo {
 #[derive(Debug, Clone)]
 pub struct BundleStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store: where written bundles are fsynced
+    /// and interrupted writes are swept.
+    local_root: Option<PathBuf>,
 }
 
 impl BundleStore {
     /// Bundles as files under `dir`, which is created if missing.
     pub fn local(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
+        let root = std::fs::canonicalize(dir)?;
         // Automatic cleanup removes directories that a delete leaves empty.
-        let fs = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
+        let fs = LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true);
         Ok(BundleStore {
             store: Arc::new(fs),
+            local_root: Some(root),
         })
     }
 
@@ -86,11 +99,15 @@ impl BundleStore {
     pub fn from_object_store(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Self> {
         let prefix = prefix.trim_matches('/');
         if prefix.is_empty() {
-            return Ok(BundleStore { store });
+            return Ok(BundleStore {
+                store,
+                local_root: None,
+            });
         }
         let prefix = ObjectPath::parse(prefix)?;
         Ok(BundleStore {
             store: Arc::new(PrefixStore::new(store, prefix)),
+            local_root: None,
         })
     }
 
@@ -101,8 +118,20 @@ impl BundleStore {
 
     /// Stores the file at `path` under `key`, replacing any object there,
     /// and returns the number of bytes stored. The object appears whole or
-    /// not at all.
+    /// not at all, and is durable when this returns.
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<u64> {
+        let size = self.put_file_unsynced(key, path).await?;
+        if let Some(root) = &self.local_root {
+            let root = root.clone();
+            let key = key.to_owned();
+            tokio::task::spawn_blocking(move || sync_local(&root, &key))
+                .await
+                .map_err(std::io::Error::other)??;
+        }
+        Ok(size)
+    }
+
+    async fn put_file_unsynced(&self, key: &str, path: &Path) -> Result<u64> {
         let location = ObjectPath::parse(key)?;
         let mut file = tokio::fs::File::open(path).await?;
         let size_hint = file.metadata().await?.len();
@@ -175,6 +204,50 @@ impl BundleStore {
         }
     }
 
+    /// The keys under `prefix` (e.g. `packages/`) last written before
+    /// `before`, in no particular order.
+    pub async fn list_older_than(
+        &self,
+        prefix: &str,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let prefix = ObjectPath::parse(prefix)?;
+        self.store
+            .list(Some(&prefix))
+            .try_filter_map(|meta| async move {
+                Ok((meta.last_modified < before).then(|| meta.location.to_string()))
+            })
+            .try_collect()
+            .await
+            .map_err(StoreError::from)
+    }
+
+    /// Deletes the staging files of local writes under `prefix` that a
+    /// killed process left behind (`<key>#<n>`, which listing never shows)
+    /// when last written before `before`; returns how many. A bucket keeps
+    /// no such files: its unfinished multipart uploads are for a lifecycle
+    /// rule.
+    pub async fn sweep_interrupted_writes(
+        &self,
+        prefix: &str,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let Some(root) = &self.local_root else {
+            return Ok(0);
+        };
+        let dir = local_path(root, prefix.trim_end_matches('/'));
+        let before = std::time::SystemTime::from(before);
+        let swept = tokio::task::spawn_blocking(move || sweep_staging(&dir, before))
+            .await
+            .map_err(std::io::Error::other)?;
+        match swept {
+            Ok(count) => Ok(count),
+            // Nothing was ever written under the prefix.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes the object. Deleting a missing object succeeds, so a retried
     /// cleanup does not fail.
     pub async fn delete(&self, key: &str) -> Result<()> {
@@ -184,6 +257,61 @@ impl BundleStore {
             Err(err) => Err(err.into()),
         }
     }
+}
+
+/// Walks `dir` for object_store's staging files (a name ending in `#`
+/// and digits) older than `before`, deleting them.
+fn sweep_staging(dir: &Path, before: std::time::SystemTime) -> std::io::Result<u64> {
+    let mut deleted = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            deleted += sweep_staging(&entry.path(), before)?;
+            continue;
+        }
+        let name = entry.file_name();
+        let is_staging =
+            name.to_str()
+                .and_then(|n| n.rsplit_once('#'))
+                .is_some_and(|(_, suffix)| {
+                    !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit())
+                });
+        if is_staging && kind.is_file() && entry.metadata()?.modified()? < before {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => deleted += 1,
+                // Its writer finished or another sweep got there first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// Where a local store keeps `key`. Our keys are `/`-separated plain names
+/// (`packages/<id>.zip`), which object_store's local store maps one-to-one
+/// onto paths under its root.
+fn local_path(root: &Path, key: &str) -> PathBuf {
+    key.split('/')
+        .fold(root.to_path_buf(), |path, part| path.join(part))
+}
+
+/// Flushes a local bundle to disk: its bytes, then each directory from its
+/// own up to the store's root, so that the rename that published it, and
+/// the directory that rename went into, survive a power cut.
+fn sync_local(root: &Path, key: &str) -> std::io::Result<()> {
+    let file = local_path(root, key);
+    std::fs::File::open(&file)?.sync_all()?;
+    let mut dir = file.parent();
+    while let Some(current) = dir {
+        std::fs::File::open(current)?.sync_all()?;
+        if current == root {
+            break;
+        }
+        dir = current.parent();
+    }
+    Ok(())
 }
 
 /// Reads up to [`CHUNK_SIZE`] bytes (fewer only at the end of the file).

@@ -27,14 +27,15 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// lock from its first statement to its commit (1,000 artifacts of 20 KB
 /// take a while), and every other write, a concurrent import included, must
 /// wait for it rather than fail with `SQLITE_BUSY`. WAL lets readers work
-/// while one writer writes; `synchronous=NORMAL` is safe under WAL (a power
-/// cut can lose the last commits, never corrupt the file); SQLite leaves
-/// foreign keys off unless asked, per connection.
+/// while one writer writes. `synchronous=FULL` syncs the WAL at every
+/// commit: an acknowledged export or import survives a power cut, where
+/// `NORMAL` could lose the last commits. SQLite leaves foreign keys off
+/// unless asked, per connection.
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA busy_timeout=30000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA synchronous=NORMAL",
+    "PRAGMA synchronous=FULL",
 ];
 
 const MAX_CONNECTIONS: u32 = 10;
@@ -165,6 +166,29 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Whether a commit is on disk when it returns, as the database's own
+    /// setting says: SQLite's `PRAGMA synchronous` (FULL or EXTRA), or
+    /// PostgreSQL's `synchronous_commit` (anything but `off`; PostgreSQL is
+    /// durable by default).
+    pub async fn commits_are_durable(&self) -> Result<bool> {
+        match self.backend {
+            Backend::Sqlite => {
+                // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(level >= 2)
+            }
+            Backend::Postgres => {
+                let (setting,): (String,) =
+                    sqlx::query_as("SELECT current_setting('synchronous_commit')")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(setting != "off")
+            }
+        }
     }
 
     /// Closes every connection; waits for the ones in use to come back.

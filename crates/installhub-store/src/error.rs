@@ -1,5 +1,6 @@
 //! The store's one error type. The server maps it to HTTP answers: a
-//! `VersionConflict` is a 409, `NotFound` a 404, everything else a logged 500.
+//! `VersionConflict` is a 409, `NotFound` a 404, `Busy` a 503 with
+//! `Retry-After`, everything else a logged 500.
 
 /// Everything a store or bundle operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -17,8 +18,14 @@ pub enum StoreError {
     /// `--bundle-store` does not describe a usable bucket.
     #[error("invalid bundle store: {0}")]
     InvalidBundleStore(String),
+    /// The database could not take the work in time: no pooled connection
+    /// came free, or the database stayed locked (SQLite `SQLITE_BUSY`,
+    /// PostgreSQL out of connections or a deadlock victim). Nothing was
+    /// written; the same request can be retried.
+    #[error("the database is busy: {0}")]
+    Busy(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object storage error: {0}")]
@@ -47,8 +54,58 @@ pub enum StoreError {
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_busy(&err) {
+            StoreError::Busy(err)
+        } else {
+            StoreError::Database(err)
+        }
+    }
+}
+
+/// Whether `err` says "not now" rather than "wrong": waiting and retrying
+/// would succeed.
+fn is_busy(err: &sqlx::Error) -> bool {
+    use sqlx::error::DatabaseError;
+    match err {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // Extended result codes keep the primary code in the low
+                // byte: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with variants.
+                return sqlite
+                    .code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| matches!(code & 0xff, 5 | 6));
+            }
+            // PostgreSQL: too_many_connections, deadlock_detected,
+            // lock_not_available.
+            matches!(db.code().as_deref(), Some("53300" | "40P01" | "55P03"))
+        }
+        _ => false,
+    }
+}
+
 impl From<object_store::path::Error> for StoreError {
     fn from(err: object_store::path::Error) -> Self {
         StoreError::ObjectStore(err.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_is_busy_other_errors_are_not() {
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy(_)
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Database(_)
+        ));
     }
 }

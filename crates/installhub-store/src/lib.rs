@@ -21,7 +21,7 @@ pub use failpoints::Failpoints;
 pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
 pub use packages::PackageRecord;
-pub use rate_limits::RateWindow;
+pub use rate_limits::{RateCharge, RateDecision};
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

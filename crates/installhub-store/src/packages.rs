@@ -1,12 +1,14 @@
 //! Exported packages: one row per package, the manifest as JSON and where its
 //! bundle lives. Packages are immutable: inserted once, never updated.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use installhub_domain::{Manifest, PackageId, PackageType, TenantId};
 
 use crate::db::{
-    Store, from_json, from_micros, is_foreign_key_violation, is_unique_violation, parse_wire,
-    to_json, to_micros,
+    IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, is_unique_violation,
+    parse_wire, placeholders, to_json, to_micros,
 };
 use crate::error::{Result, StoreError};
 
@@ -207,6 +209,41 @@ impl Store {
             .await?
             .map(PackageRecord::try_from)
             .transpose()
+    }
+
+    /// Of `keys` (bundle store keys), those some package row names as its
+    /// bundle. Looked up through the package id that a key written by
+    /// [`crate::BundleStore::package_key`] carries (the primary key), 500
+    /// at a time. A key of any other shape is returned as named: a sweep
+    /// must never delete what the store did not write.
+    pub async fn named_bundle_keys(&self, keys: &[String]) -> Result<HashSet<String>> {
+        let mut named = HashSet::new();
+        let mut ids = Vec::new();
+        for key in keys {
+            match key
+                .strip_prefix("packages/")
+                .and_then(|rest| rest.strip_suffix(".zip"))
+            {
+                Some(id) if !id.contains('/') => ids.push(id),
+                _ => {
+                    named.insert(key.clone());
+                }
+            }
+        }
+        for batch in ids.chunks(IN_BATCH) {
+            let sql = format!(
+                "SELECT bundle_key FROM packages WHERE package_id IN ({})",
+                placeholders(1, batch.len())
+            );
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for id in batch {
+                query = query.bind(*id);
+            }
+            for (key,) in query.fetch_all(&self.pool).await? {
+                named.insert(key);
+            }
+        }
+        Ok(named)
     }
 
     /// A tenant's packages, newest export first, at most `limit` (negative

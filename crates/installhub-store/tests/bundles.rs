@@ -206,3 +206,61 @@ async fn object_store_with_prefix() {
     store.delete("packages/p.zip").await.unwrap();
     assert_eq!(store.head("packages/p.zip").await.unwrap(), None);
 }
+
+/// Sets a file's modification time `secs` seconds into the past.
+fn age(path: &Path, secs: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn old_objects_are_listed_and_interrupted_local_writes_swept() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().join("bundles");
+    let store = BundleStore::local(&root).unwrap();
+    let file = write_file(scratch.path(), "b.zip", b"bundle");
+    store.put_file("packages/old.zip", &file).await.unwrap();
+    store.put_file("packages/new.zip", &file).await.unwrap();
+    store.put_file("elsewhere/old.zip", &file).await.unwrap();
+    age(&root.join("packages/old.zip"), 7200);
+    age(&root.join("elsewhere/old.zip"), 7200);
+    // What a process killed inside object_store's local put leaves.
+    let staging_old = write_file(&root.join("packages"), "cut.zip#1", b"bun");
+    let staging_new = write_file(&root.join("packages"), "cut.zip#2", b"bu");
+    age(&staging_old, 7200);
+
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(
+        store.list_older_than("packages/", hour_ago).await.unwrap(),
+        vec!["packages/old.zip".to_owned()]
+    );
+    assert_eq!(
+        store
+            .sweep_interrupted_writes("packages/", hour_ago)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!staging_old.exists() && staging_new.exists());
+    assert_eq!(
+        store
+            .sweep_interrupted_writes("nothing-here/", hour_ago)
+            .await
+            .unwrap(),
+        0
+    );
+    // A bucket has no staging files to sweep.
+    let memory = BundleStore::from_object_store(Arc::new(InMemory::new()), "p").unwrap();
+    assert_eq!(
+        memory
+            .sweep_interrupted_writes("packages/", hour_ago)
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -14,7 +14,8 @@ use installhub_domain::{
     TenantStatus,
 };
 use installhub_store::{
-    AuditEntry, AuditOutcome, Backend, NewArtifact, PackageRecord, Store, StoreError, Upserted,
+    AuditEntry, AuditOutcome, Backend, NewArtifact, PackageRecord, RateDecision, Store, StoreError,
+    Upserted,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -37,8 +38,10 @@ backend_suite!(
     package_needs_the_tenant,
     concurrent_package_inserts_have_one_winner,
     rate_limit_counts_within_a_window_and_resets,
-    concurrent_rate_limit_hits_are_distinct,
+    concurrent_rate_limit_takes_are_distinct,
+    refused_takes_cost_nothing_and_refunds_give_back,
     purge_rate_limits_removes_old_buckets,
+    commits_are_durable,
     audit_is_newest_first_and_pages,
 );
 
@@ -601,109 +604,158 @@ async fn concurrent_package_inserts_have_one_winner(ctx: Ctx) {
     assert_eq!(ctx.store.list_packages(&t, 100).await.unwrap().len(), 1);
 }
 
+/// Takes one unit; panics when refused. Returns `(hits, resets_at)`.
+async fn take(
+    store: &Store,
+    bucket: &str,
+    window: Duration,
+    max: i64,
+    now: chrono::DateTime<Utc>,
+) -> (i64, chrono::DateTime<Utc>) {
+    match store
+        .take_rate_limit(bucket, window, max, now)
+        .await
+        .unwrap()
+    {
+        RateDecision::Granted(charge) => (charge.hits, charge.resets_at),
+        refused => panic!("refused: {refused:?}"),
+    }
+}
+
 async fn rate_limit_counts_within_a_window_and_resets(ctx: Ctx) {
     let store = &ctx.store;
     let window = Duration::from_millis(1500);
     let t0 = 1_790_000_000_000_000_i64;
     let end = t0 + 1_500_000;
+    let bucket = "export:user-1:tenant-a";
 
     for expected in 1..=3 {
-        let w = store
-            .hit_rate_limit(
-                "export:user-1:tenant-a",
-                window,
-                at_micros(t0 + expected - 1),
-            )
-            .await
-            .unwrap();
-        assert_eq!(w.hits, expected);
+        let taken = take(store, bucket, window, 100, at_micros(t0 + expected - 1)).await;
         assert_eq!(
-            w.resets_at,
-            at_micros(end),
-            "window starts at the first hit"
+            taken,
+            (expected, at_micros(end)),
+            "window starts at the first unit"
         );
     }
     // Another bucket counts on its own.
-    let other = store
-        .hit_rate_limit("export:user-2:tenant-a", window, at_micros(t0 + 10))
-        .await
-        .unwrap();
-    assert_eq!(other.hits, 1);
+    let other = take(
+        store,
+        "export:user-2:tenant-a",
+        window,
+        100,
+        at_micros(t0 + 10),
+    )
+    .await;
+    assert_eq!(other.0, 1);
 
-    let last_inside = store
-        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end - 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        (last_inside.hits, last_inside.resets_at),
-        (4, at_micros(end))
-    );
+    let last_inside = take(store, bucket, window, 100, at_micros(end - 1)).await;
+    assert_eq!(last_inside, (4, at_micros(end)));
 
-    // At the window's end a new window opens at this hit.
-    let reset = store
-        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end))
-        .await
-        .unwrap();
-    assert_eq!(
-        (reset.hits, reset.resets_at),
-        (1, at_micros(end + 1_500_000))
-    );
-    let next = store
-        .hit_rate_limit("export:user-1:tenant-a", window, at_micros(end + 20))
-        .await
-        .unwrap();
-    assert_eq!((next.hits, next.resets_at), (2, at_micros(end + 1_500_000)));
+    // At the window's end a new window opens at this unit.
+    let reset = take(store, bucket, window, 100, at_micros(end)).await;
+    assert_eq!(reset, (1, at_micros(end + 1_500_000)));
+    let next = take(store, bucket, window, 100, at_micros(end + 20)).await;
+    assert_eq!(next, (2, at_micros(end + 1_500_000)));
 
     // Long after: reset again.
-    let much_later = store
-        .hit_rate_limit(
-            "export:user-1:tenant-a",
-            window,
-            at_micros(end + 60_000_000),
-        )
-        .await
-        .unwrap();
-    assert_eq!(much_later.hits, 1);
+    let much_later = take(store, bucket, window, 100, at_micros(end + 60_000_000)).await;
+    assert_eq!(much_later.0, 1);
 }
 
-async fn concurrent_rate_limit_hits_are_distinct(ctx: Ctx) {
+async fn concurrent_rate_limit_takes_are_distinct(ctx: Ctx) {
     let now = at_micros(1_790_000_000_000_000);
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let store = ctx.store.clone();
             tokio::spawn(async move {
                 store
-                    .hit_rate_limit("export:burst", Duration::from_secs(60), now)
+                    .take_rate_limit("export:burst", Duration::from_secs(60), 12, now)
                     .await
                     .unwrap()
-                    .hits
             })
         })
         .collect();
     let mut hits = Vec::new();
+    let mut refused = 0;
     for task in tasks {
-        hits.push(task.await.unwrap());
+        match task.await.unwrap() {
+            RateDecision::Granted(charge) => hits.push(charge.hits),
+            RateDecision::Refused { resets_at } => {
+                assert_eq!(resets_at, at_micros(1_790_000_060_000_000));
+                refused += 1;
+            }
+        }
     }
     hits.sort_unstable();
-    assert_eq!(hits, (1..=20).collect::<Vec<i64>>());
+    assert_eq!(hits, (1..=12).collect::<Vec<i64>>());
+    assert_eq!(refused, 8);
+}
+
+/// A refused take counts nothing, a refund gives a unit back to its own
+/// window only, and a window that has ended owes nothing.
+async fn refused_takes_cost_nothing_and_refunds_give_back(ctx: Ctx) {
+    let store = &ctx.store;
+    let window = Duration::from_secs(60);
+    let t0 = 1_790_000_000_000_000_i64;
+    let first = match store
+        .take_rate_limit("b", window, 2, at_micros(t0))
+        .await
+        .unwrap()
+    {
+        RateDecision::Granted(charge) => charge,
+        refused => panic!("{refused:?}"),
+    };
+    take(store, "b", window, 2, at_micros(t0 + 1)).await;
+    for i in 0..5 {
+        let refused = store
+            .take_rate_limit("b", window, 2, at_micros(t0 + 2 + i))
+            .await
+            .unwrap();
+        assert_eq!(
+            refused,
+            RateDecision::Refused {
+                resets_at: at_micros(t0 + 60_000_000)
+            }
+        );
+    }
+    // One unit back: exactly one more fits, as if the refusals never were.
+    store.refund_rate_limit(&first).await.unwrap();
+    assert_eq!(take(store, "b", window, 2, at_micros(t0 + 10)).await.0, 2);
+    assert!(matches!(
+        store
+            .take_rate_limit("b", window, 2, at_micros(t0 + 11))
+            .await
+            .unwrap(),
+        RateDecision::Refused { .. }
+    ));
+
+    // A refund that arrives after its window ended leaves the new one alone.
+    let next = take(store, "b", window, 2, at_micros(t0 + 60_000_000)).await;
+    assert_eq!(next.0, 1);
+    store.refund_rate_limit(&first).await.unwrap();
+    assert_eq!(
+        take(store, "b", window, 2, at_micros(t0 + 60_000_001))
+            .await
+            .0,
+        2
+    );
+    // A limit of 0 refuses without a row.
+    assert!(matches!(
+        store
+            .take_rate_limit("none", window, 0, at_micros(t0))
+            .await
+            .unwrap(),
+        RateDecision::Refused { .. }
+    ));
 }
 
 async fn purge_rate_limits_removes_old_buckets(ctx: Ctx) {
     let store = &ctx.store;
     let window = Duration::from_secs(60);
     let t0 = 1_790_000_000_000_000_i64;
-    store
-        .hit_rate_limit("old", window, at_micros(t0))
-        .await
-        .unwrap();
-    store
-        .hit_rate_limit("old", window, at_micros(t0 + 5))
-        .await
-        .unwrap();
-    store
-        .hit_rate_limit("new", window, at_micros(t0 + 1_000))
-        .await
-        .unwrap();
+    take(store, "old", window, 10, at_micros(t0)).await;
+    take(store, "old", window, 10, at_micros(t0 + 5)).await;
+    take(store, "new", window, 10, at_micros(t0 + 1_000)).await;
 
     assert_eq!(
         store
@@ -712,17 +764,33 @@ async fn purge_rate_limits_removes_old_buckets(ctx: Ctx) {
             .unwrap(),
         1
     );
+    let mut conn = raw(&ctx).await;
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rate_limits WHERE bucket = 'old'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the ended window's row is gone");
     // "old" starts over; "new" keeps counting.
-    let old = store
-        .hit_rate_limit("old", window, at_micros(t0 + 2_000))
-        .await
-        .unwrap();
-    assert_eq!(old.hits, 1);
-    let new = store
-        .hit_rate_limit("new", window, at_micros(t0 + 2_000))
-        .await
-        .unwrap();
-    assert_eq!(new.hits, 2);
+    assert_eq!(
+        take(store, "old", window, 10, at_micros(t0 + 2_000))
+            .await
+            .0,
+        1
+    );
+    assert_eq!(
+        take(store, "new", window, 10, at_micros(t0 + 2_000))
+            .await
+            .0,
+        2
+    );
+}
+
+/// SQLite syncs every commit (`synchronous=FULL`); PostgreSQL is durable
+/// by default (`synchronous_commit=on`).
+async fn commits_are_durable(ctx: Ctx) {
+    // Several at once, so that more than one pooled connection answers.
+    let checks = futures::future::join_all((0..5).map(|_| ctx.store.commits_are_durable())).await;
+    assert!(checks.into_iter().all(|c| c.unwrap()));
 }
 
 async fn audit_is_newest_first_and_pages(ctx: Ctx) {

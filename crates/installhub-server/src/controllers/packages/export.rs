@@ -16,7 +16,7 @@ use super::download_url;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::export::{self, failure_summary};
 use crate::extract::{TenantHeader, body_rejection, parse_json, require_json};
-use crate::rate_limit::{self, Bucket};
+use crate::rate_limit::{Bucket, Charges};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,7 +46,8 @@ const SUMMARY: &str = "Export request failed validation. See 'errors' for detail
 /// Create a new package from specified artifacts.
 ///
 /// Every check of seed 02 runs and all failures come back together. Rate
-/// limited per user and per tenant (429 with `Retry-After`).
+/// limited per user and per tenant (429 with `Retry-After`); only exports
+/// that create a package count.
 #[utoipa::path(
     post,
     path = "/api/installhub/packages/export",
@@ -72,15 +73,16 @@ pub async fn export(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ExportResponse>> {
     let started = Instant::now();
-    // Every authenticated export request counts, well-formed or not.
-    rate_limit::hit(&state, Bucket::User(&caller)).await?;
     require_json(&headers)?;
     let request: ExportRequest = parse_json(&body.map_err(body_rejection)?)?;
     let checked = request.check(header.as_deref());
-    // The tenant's budget is only spent by callers who may act for it, so
-    // nobody can exhaust another tenant's limit.
+    // Only a created package counts: the units taken here are given back
+    // below unless one is. The tenant's budget is only charged for callers
+    // who may act for it, so nobody can exhaust another tenant's limit.
+    let mut charges = Charges::new(&state);
+    charges.take(&state, Bucket::User(&caller)).await?;
     if let Some(tenant) = checked.tenant_id.as_ref().filter(|t| caller.can_access(t)) {
-        rate_limit::hit(&state, Bucket::Tenant(tenant)).await?;
+        charges.take(&state, Bucket::Tenant(tenant)).await?;
     }
     let audit_tenant = checked.tenant_id.clone().filter(|t| caller.can_access(t));
     let name_and_version = checked.package_name.clone().zip(checked.version.clone());
@@ -100,6 +102,11 @@ pub async fn export(
     }
     .await;
 
+    if result.is_ok() {
+        charges.keep();
+    } else {
+        charges.refund().await;
+    }
     let outcome = if result.is_ok() { "success" } else { "failure" };
     metrics::counter!("installhub_exports_total", "outcome" => outcome).increment(1);
     metrics::histogram!("installhub_export_duration_seconds", "outcome" => outcome)
