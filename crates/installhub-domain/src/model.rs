@@ -121,10 +121,11 @@ wire_enum!(
         Marketplace => "Marketplace",
     }
 );
+// Declared mildest first, so the worst of several verdicts is `max()`.
 wire_enum!(
-    /// The security scan's verdict on a package (SPEC §7): `FAIL` blocks the
-    /// import, `WARN` blocks it unless the caller may and does allow security
-    /// warnings. Declared mildest first, so the worst of several is `max()`.
+    /// The security scan's verdict on a package: `FAIL` refuses the import;
+    /// `WARN` refuses it unless the caller may and does allow security
+    /// warnings.
     Verdict { Pass => "PASS", Warn => "WARN", Fail => "FAIL" }
 );
 wire_enum!(
