@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use installhub_domain::{
     ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, ErrorCode, ImportSource,
-    ImportStatus, PackageType, Plan, PlannedAction, TenantStatus,
+    ImportStatus, InstalledStatus, PackageType, Plan, PlannedAction, TenantStatus, Verdict,
 };
-use installhub_scan::{Severity, Verdict};
+use installhub_scan::Severity;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -25,18 +25,6 @@ fn wire<T: Serialize>(values: &[T]) -> Vec<Value> {
         .iter()
         .map(|v| serde_json::to_value(v).expect("an enum serialises"))
         .collect()
-}
-
-/// The scan's verdicts. The match stops compiling when a variant is added;
-/// add it to the list as well.
-fn verdicts() -> Vec<Verdict> {
-    let all = vec![Verdict::Pass, Verdict::Warn, Verdict::Fail];
-    for v in &all {
-        match v {
-            Verdict::Pass | Verdict::Warn | Verdict::Fail => {}
-        }
-    }
-    all
 }
 
 /// The scan's severities; same rule as [`verdicts`].
@@ -70,7 +58,8 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("ImportSource", wire(ImportSource::ALL)),
         ("PlannedAction", wire(PlannedAction::ALL)),
         ("ErrorCode", wire(ErrorCode::ALL)),
-        ("Verdict", wire(&verdicts())),
+        ("Verdict", wire(Verdict::ALL)),
+        ("InstalledStatus", wire(InstalledStatus::ALL)),
         ("Severity", wire(&severities())),
     ])
 }

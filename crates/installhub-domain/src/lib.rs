@@ -21,6 +21,6 @@ pub use import::{ImportOptions, ImportPlan, ValidImportOptions, plan_import};
 pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
 pub use model::{
     Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem,
-    ImportSource, ImportStatus, Library, PackageType, Plan, PlannedAction, Reference, Tenant,
-    TenantStatus, Verdict,
+    ImportSource, ImportStatus, InstalledStatus, Library, PackageType, Plan, PlannedAction,
+    Reference, Tenant, TenantStatus, Verdict,
 };
