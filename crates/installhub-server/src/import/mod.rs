@@ -31,7 +31,8 @@ use installhub_domain::{
 };
 use installhub_scan::{ScanInput, ScanReport, Verdict};
 use installhub_store::{
-    AuditEntry, AuditOutcome, ImportRecord, InstallTx, InstalledPackage, NewArtifact,
+    AuditEvent, ImportFailed, ImportRecord, InstallTx, InstalledPackage, NewArtifact,
+    NewAuditEntry, PackageImported, Refusal,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -493,21 +494,21 @@ async fn record_failure(
     {
         tracing::error!(error = %e, import_id, "could not record the failed import");
     }
-    let entry = AuditEntry {
-        id: None,
+    let entry = NewAuditEntry {
         at: now,
         tenant_id: tenant.clone(),
         actor: caller.identity.clone(),
-        action: "import".to_owned(),
-        subject: Some(import_id.to_owned()),
-        outcome: AuditOutcome::Failure,
-        details: serde_json::json!({
-            "importId": import_id,
-            "packageId": package.and_then(|r| r.package_id.as_ref()).map(ToString::to_string),
-            "packageName": package.and_then(|r| r.package_name.clone()),
-            "version": package.and_then(|r| r.version.clone()),
-            "error": error.code().as_str(),
-            "failures": crate::export::failure_summary(error),
+        event: AuditEvent::ImportFailed(ImportFailed {
+            import_id: import_id.to_owned(),
+            package_id: package
+                .and_then(|r| r.package_id.as_ref())
+                .map(ToString::to_string),
+            package_name: package.and_then(|r| r.package_name.clone()),
+            version: package.and_then(|r| r.version.clone()),
+            refusal: Refusal {
+                error: error.code(),
+                failures: crate::export::failure_summary(error).map(<[_]>::to_vec),
+            },
         }),
     };
     if let Err(e) = state.store().record_audit(&entry).await {
@@ -654,24 +655,20 @@ async fn install(
     let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
     tx.finish_import(import_id, response.status, now, &body)
         .await?;
-    tx.record_audit(&AuditEntry {
-        id: None,
+    tx.record_audit(&NewAuditEntry {
         at: now,
         tenant_id: tenant.tenant_id.clone(),
         actor: caller.identity.clone(),
-        action: "import".to_owned(),
-        subject: Some(import_id.to_owned()),
-        outcome: AuditOutcome::Success,
-        details: serde_json::json!({
-            "importId": import_id,
-            "packageId": response.package_id,
-            "packageName": response.package_name,
-            "version": response.version,
-            "dryRun": dry_run,
-            "artifactsInstalled": response.artifacts_installed,
-            "conflictsResolved": response.conflicts_resolved,
-            "securityScanResult": verdict_value(response.security_scan_result),
-            "bundleSha256": input_sha256,
+        event: AuditEvent::Import(PackageImported {
+            import_id: import_id.to_owned(),
+            package_id: response.package_id.clone(),
+            package_name: response.package_name.clone(),
+            version: response.version.clone(),
+            dry_run,
+            artifacts_installed: response.artifacts_installed,
+            conflicts_resolved: response.conflicts_resolved,
+            security_scan_result: verdict_value(response.security_scan_result),
+            bundle_sha256: input_sha256,
         }),
     })
     .await?;
