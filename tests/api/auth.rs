@@ -152,3 +152,66 @@ async fn identity_is_email_else_sub() {
     assert_eq!(reply.status, 200, "{:#}", reply.json());
     assert_eq!(reply.json()["manifest"]["exportedBy"], "svc-deployer");
 }
+
+/// Signs `payload`, given as raw JSON text, with the test key: a
+/// `serde_json::Value` cannot hold a repeated member.
+fn mint_raw(payload: &str) -> String {
+    let header = b64(json!({ "alg": "RS256", "typ": "JWT" })
+        .to_string()
+        .as_bytes());
+    let signing_input = format!("{header}.{}", b64(payload.as_bytes()));
+    let key = EncodingKey::from_rsa_pem(keys().private_pem.as_bytes()).unwrap();
+    let signature =
+        jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::RS256).unwrap();
+    format!("{signing_input}.{signature}")
+}
+
+/// SECURITY.md 33: `"tenants"` twice, an innocent list then `["*"]`, must
+/// not reach every tenant; neither does an `iss` array holding our issuer.
+#[tokio::test]
+async fn a_token_repeating_a_claim_is_refused() {
+    let app = TestApp::new().await;
+    let mut claims = Token::full().claims;
+    claims.remove("tenants");
+    let open = serde_json::Value::Object(claims.clone()).to_string();
+    let open = &open[..open.len() - 1];
+    let source = format!("/api/installhub/tenants/{SOURCE}");
+
+    // The same payload with the list once reaches TARGET only: the raw
+    // signing is sound.
+    let once = mint_raw(&format!(r#"{open},"tenants":["{TARGET}"]}}"#));
+    assert_eq!(
+        app.get_as(&once, &format!("/api/installhub/tenants/{TARGET}"))
+            .await
+            .status,
+        200
+    );
+    app.get_as(&once, &source)
+        .await
+        .expect_error(403, "TenantAccessDenied");
+
+    let twice = mint_raw(&format!(
+        r#"{open},"tenants":["{TARGET}"],"tenants":["*"]}}"#
+    ));
+    expect_401(&app, &twice, "tenants repeated").await;
+    let reply = app.get_as(&twice, &source).await;
+    let body = reply.expect_error(401, "Unauthenticated");
+    assert_eq!(
+        body["message"], "The token's payload names 'tenants' more than once.",
+        "{body:#}"
+    );
+    // Nor can it write there.
+    let reply = app
+        .send(
+            app.http
+                .put(app.url(&source))
+                .bearer_auth(&twice)
+                .json(&json!({ "name": "Taken", "plan": "Enterprise", "status": "Suspended" })),
+        )
+        .await;
+    reply.expect_error(401, "Unauthenticated");
+    assert_eq!(app.get(&source).await.json()["status"], "Active");
+
+    let iss_array = Token::full().set("iss", json!([ISSUER])).mint();
+    expect_401(&app, &iss_array, "iss as an array").await;
+}

@@ -9,10 +9,15 @@ async fn tenants_are_created_updated_and_validated() {
     let app = TestApp::new().await;
     let path = "/api/installhub/tenants/tenant-new-1";
     let body = json!({ "name": "New", "plan": "Standard", "status": "Active", "defaultConflictStrategy": "Skip" });
-    let created = app.put(path, &body).await;
+    // Creating a tenant takes a token that names it, or "*".
+    let admin = Token::full().tenants(&["*"]).mint();
+    let put = |body: &serde_json::Value| {
+        app.send(app.http.put(app.url(path)).bearer_auth(&admin).json(body))
+    };
+    let created = put(&body).await;
     assert_eq!(created.status, 201);
     assert_eq!(created.json()["defaultConflictStrategy"], "Skip");
-    assert_eq!(app.put(path, &body).await.status, 200);
+    assert_eq!(put(&body).await.status, 200);
 
     let admin_less = Token::full()
         .scopes(&["installhub:export"])
@@ -28,8 +33,7 @@ async fn tenants_are_created_updated_and_validated() {
         .await;
     reply.expect_error(403, "InsufficientPermission");
 
-    let bad = app
-        .put(path, &json!({ "name": "", "plan": "Gold", "status": "Paused", "defaultConflictStrategy": "Merge" }))
+    let bad = put(&json!({ "name": "", "plan": "Gold", "status": "Paused", "defaultConflictStrategy": "Merge" }))
         .await;
     let failure = bad.expect_error(400, "InvalidPlan");
     assert_eq!(

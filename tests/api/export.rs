@@ -459,7 +459,10 @@ async fn more_than_500_artifacts_is_bundle_size_exceeded() {
             libraries: vec![],
             updated_at: chrono::Utc::now(),
         };
-        store.upsert_artifact(&artifact.into()).await.unwrap();
+        store
+            .upsert_artifact(&artifact.into(), "tester@company.com")
+            .await
+            .unwrap();
     }
     app.put_artifact(
         SOURCE,
@@ -510,7 +513,7 @@ async fn exports_are_in_the_audit_log() {
         .server
         .state
         .store()
-        .list_audit(&tenant, None, 10, None)
+        .list_audit(&tenant, Some("export"), 10, None)
         .await
         .unwrap();
     let outcomes: Vec<(&str, &str)> = entries

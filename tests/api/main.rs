@@ -7,6 +7,7 @@ pub mod backend {
     pub const S3: bool = false;
 }
 
+mod admin;
 mod auth;
 #[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
 mod bundle_support;

@@ -12,6 +12,8 @@ pub mod backend {
     pub const S3: bool = false;
 }
 
+#[path = "../api/admin.rs"]
+mod admin;
 #[path = "../api/auth.rs"]
 mod auth;
 #[path = "../../crates/installhub-bundle/tests/support/mod.rs"]

@@ -43,6 +43,11 @@ pub enum AuthError {
     InvalidClaim { claim: String, reason: String },
     #[error("The token's 'tenants' claim holds '{value}', which is not a valid tenant id.")]
     InvalidTenant { value: String },
+    /// SECURITY.md 33: a member name appears twice in one object of the
+    /// payload, at any depth. Parsers disagree on which one counts, so the
+    /// token is refused rather than read one way.
+    #[error("The token's payload names '{claim}' more than once.")]
+    RepeatedClaim { claim: String },
     #[error("The token's issuer ('iss') is not the one this server trusts.")]
     WrongIssuer,
     #[error("The token's audience ('aud') does not include this server.")]

@@ -6,13 +6,19 @@
 //! our allowlist and `kid`, if present, must name a configured key exactly.
 //! Nothing in a token is ever fetched (`jku`, `x5u`) or trusted as a key
 //! (`jwk`, `x5c`): those headers are simply never consulted.
+//!
+//! The payload is read by us, strictly, not through jsonwebtoken's lenient
+//! reading (SECURITY.md 33): a member named twice anywhere is refused, and
+//! the claims we or jsonwebtoken act on must have their one JSON type.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use installhub_domain::ids::printable;
 use installhub_domain::{Caller, Scope, TenantAccess, TenantId};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::b64;
@@ -144,14 +150,26 @@ impl Verifier {
             KeyAlg::Rs256 => &self.rs256,
             KeyAlg::EdDsa => &self.eddsa,
         };
+        // Read before any key is tried (cheap: the token is at most
+        // MAX_TOKEN_BYTES), but acted on only once a key has verified the
+        // signature, so an unsigned payload earns nothing but BadSignature.
+        let claims = read_claims(token);
         for key in candidates {
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation) {
-                Ok(data) => return caller_from_claims(&data.claims),
+            // jsonwebtoken verifies the signature, then checks the
+            // registered claims (exp, nbf, iss, aud, presence); its own
+            // reading of the payload is thrown away (`IgnoredAny`).
+            match jsonwebtoken::decode::<IgnoredAny>(token, &key.decoding, validation) {
                 // Not this key; another candidate may have signed it.
                 Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
                 // The signature is checked before the claims, so any other
-                // error is final whichever key we tried.
-                Err(e) => return Err(map_jwt_error(e.kind())),
+                // outcome is final whichever key we tried. Our stricter
+                // reading speaks first: jsonwebtoken reports a claim of the
+                // wrong type as missing, and a repeated one not at all.
+                result => {
+                    let claims = claims?;
+                    result.map_err(|e| map_jwt_error(e.kind()))?;
+                    return caller_from_claims(&claims);
+                }
             }
         }
         Err(AuthError::BadSignature)
@@ -192,8 +210,10 @@ fn peek_header(token: &str) -> Result<PeekedHeader, AuthError> {
         return Err(AuthError::Malformed);
     };
     let bytes = b64::decode(header).ok_or(AuthError::Malformed)?;
-    let header: Map<String, Value> =
-        serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed)?;
+    // RFC 7515 §4: a header naming a parameter twice may be refused, and is.
+    let Ok(Value::Object(header)) = parse_unique(&bytes) else {
+        return Err(AuthError::Malformed);
+    };
     let alg = match header.get("alg") {
         Some(Value::String(alg)) => alg.clone(),
         _ => return Err(AuthError::Malformed),
@@ -227,6 +247,148 @@ fn map_jwt_error(kind: &ErrorKind) -> AuthError {
         // Bad base64, JSON that is not an object, a header jsonwebtoken cannot
         // parse. (`ErrorKind` is non-exhaustive, hence the catch-all.)
         _ => AuthError::Malformed,
+    }
+}
+
+/// The payload as a JSON object in which no object, at any depth, names a
+/// member twice, and whose registered claims have the types RFC 7519 gives
+/// them. jsonwebtoken's reading keeps the last of repeated members (so a
+/// `"tenants": ["*"]` could ride behind an innocent one), takes `iss` as an
+/// array too, and reads a claim of the wrong type as absent.
+fn read_claims(token: &str) -> Result<Map<String, Value>, AuthError> {
+    let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
+    let bytes = b64::decode(payload).ok_or(AuthError::Malformed)?;
+    let claims = match parse_unique(&bytes) {
+        Ok(Value::Object(claims)) => claims,
+        Ok(_) | Err(Unique::NotJson) => return Err(AuthError::Malformed),
+        Err(Unique::Repeated(name)) => {
+            return Err(AuthError::RepeatedClaim {
+                claim: printable(&name),
+            });
+        }
+    };
+    let numeric_date = "it is not a NumericDate (seconds since the epoch)";
+    for (claim, value) in &claims {
+        let reason = match (claim.as_str(), value) {
+            ("iss" | "sub", Value::String(_)) => continue,
+            ("iss" | "sub", _) => "it is not a string",
+            // RFC 7519 §4.1.3 allows both; jsonwebtoken then requires ours
+            // among them.
+            ("aud", Value::String(_)) => continue,
+            ("aud", Value::Array(items)) if items.iter().all(Value::is_string) => continue,
+            ("aud", _) => "it is not a string or an array of strings",
+            ("exp" | "nbf", Value::Number(_)) => continue,
+            ("exp" | "nbf", _) => numeric_date,
+            // `tenants`, `scope` and `email` are judged with their values
+            // in `caller_from_claims`; other claims are not read.
+            _ => continue,
+        };
+        return Err(invalid_claim(claim, reason));
+    }
+    Ok(claims)
+}
+
+/// Why bytes are not a JSON document with unique member names.
+enum Unique {
+    NotJson,
+    Repeated(String),
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, but refuses a
+/// member name repeated within one object. serde_json has no such option and
+/// the crate-provided check (serde_with's `maps_duplicate_key_is_error`)
+/// covers one typed map, not every level of an arbitrary document, hence
+/// this visitor. serde_json's recursion limit (128) still bounds the depth;
+/// names are compared after unescaping, so `"\u0074enants"` repeats
+/// `"tenants"`.
+fn parse_unique(bytes: &[u8]) -> Result<Value, Unique> {
+    let mut repeated = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = UniqueMembers {
+        repeated: &mut repeated,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, repeated) {
+        (_, Some(name)) => Err(Unique::Repeated(name)),
+        (Ok(value), None) => Ok(value),
+        (Err(_), None) => Err(Unique::NotJson),
+    }
+}
+
+/// Builds a [`Value`]; on a repeated member name, records it in `repeated`
+/// and stops with an error.
+struct UniqueMembers<'a> {
+    repeated: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueMembers<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueMembers<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON text cannot spell NaN or infinity, so this is always a number.
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(UniqueMembers {
+            repeated: &mut *self.repeated,
+        })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if object.contains_key(&name) {
+                *self.repeated = Some(name);
+                return Err(de::Error::custom("a member name is repeated"));
+            }
+            let value = map.next_value_seed(UniqueMembers {
+                repeated: &mut *self.repeated,
+            })?;
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -409,6 +571,9 @@ mod tests {
                 reason: "it is not a string".into(),
             },
             AuthError::InvalidTenant { value: "X".into() },
+            AuthError::RepeatedClaim {
+                claim: "tenants".into(),
+            },
             AuthError::WrongIssuer,
             AuthError::WrongAudience,
         ];

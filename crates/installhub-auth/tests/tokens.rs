@@ -355,21 +355,189 @@ fn missing_exp_aud_iss_or_sub_is_refused() {
 
 #[test]
 fn registered_claims_of_the_wrong_type_are_refused() {
+    // jsonwebtoken reads a claim of the wrong type as absent; the token is
+    // told what is wrong with it instead.
     for (claim, value) in [
         ("exp", json!("tomorrow")),
+        ("exp", json!([now() + 600])),
+        ("nbf", json!(null)),
         ("aud", json!(42)),
+        ("aud", json!([AUDIENCE, 42])),
+        ("aud", json!(null)),
         ("iss", json!({ "url": ISSUER })),
+        ("iss", json!(null)),
         ("sub", json!(42)),
+        ("sub", json!(["user-42"])),
     ] {
-        let token = token_a(&with(claims(), json!({ claim: value })));
-        assert_eq!(
-            verify(&token),
-            Err(AuthError::MissingClaim {
-                claim: claim.into()
-            }),
-            "{claim}"
+        // Set directly: `with` takes null as "remove".
+        let mut claims = claims();
+        claims[claim] = value.clone();
+        let token = token_a(&claims);
+        assert!(
+            matches!(
+                verify(&token),
+                Err(AuthError::InvalidClaim { claim: ref got, .. }) if got == claim
+            ),
+            "{claim}: {value}: {:?}",
+            verify(&token)
         );
     }
+}
+
+/// SECURITY.md 33: `iss` is one string (RFC 7519 §4.1.1); jsonwebtoken also
+/// takes an array and accepts it when any member matches.
+#[test]
+fn issuer_must_be_a_string_not_an_array() {
+    for iss in [
+        json!([ISSUER]),
+        json!([ISSUER, "https://evil.example.com"]),
+        json!([]),
+    ] {
+        let token = token_a(&with(claims(), json!({ "iss": iss })));
+        assert_eq!(
+            verify(&token),
+            Err(AuthError::InvalidClaim {
+                claim: "iss".into(),
+                reason: "it is not a string".into()
+            }),
+            "{iss}"
+        );
+    }
+}
+
+/// Signs a payload given as raw JSON text with the trusted key A, so that it
+/// can say things a `serde_json::Value` cannot hold (a repeated key).
+fn token_a_raw(payload: &str) -> String {
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": trusted().kid_a });
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(payload.as_bytes())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &rsa_key(test_keys::rsa_a()),
+        Algorithm::RS256,
+    )
+    .unwrap();
+    format!("{signing_input}.{signature}")
+}
+
+/// The claims of `claims()` as JSON text without the closing brace, to
+/// append repeated members to.
+fn open_claims(drop: &[&str]) -> String {
+    let mut base = claims();
+    for key in drop {
+        base.as_object_mut().unwrap().remove(*key);
+    }
+    let text = base.to_string();
+    text[..text.len() - 1].to_owned()
+}
+
+/// SECURITY.md 33: a parser that keeps the last of repeated members lets
+/// `"tenants": ["*"]` ride behind an innocent one.
+#[test]
+fn a_repeated_claim_is_refused() {
+    let base = open_claims(&["tenants"]);
+    let smuggled = format!(r#"{base},"tenants":["tenant-a"],"tenants":["*"]}}"#);
+    assert_eq!(
+        verify(&token_a_raw(&smuggled)),
+        Err(AuthError::RepeatedClaim {
+            claim: "tenants".into()
+        })
+    );
+    assert_eq!(
+        verify(&token_a_raw(&smuggled)).unwrap_err().to_string(),
+        "The token's payload names 'tenants' more than once."
+    );
+    // The same payload without the repeat is accepted: the signing is right.
+    let single = format!(r#"{base},"tenants":["tenant-a"]}}"#);
+    assert_eq!(
+        verify(&token_a_raw(&single)).unwrap().tenants,
+        tenants(&["tenant-a"])
+    );
+
+    // Any claim, read by us, by jsonwebtoken, or by no one; equal values too.
+    let (iss, aud, exp) = (
+        format!("{ISSUER:?}"),
+        format!("{AUDIENCE:?}"),
+        (now() + 600).to_string(),
+    );
+    for (claim, first, second) in [
+        ("scope", r#""installhub:export""#, r#""installhub:admin""#),
+        ("sub", r#""user-42""#, r#""admin""#),
+        ("iss", iss.as_str(), iss.as_str()),
+        ("aud", r#""other""#, aud.as_str()),
+        ("exp", "1", exp.as_str()),
+        ("email", r#""a@b.c""#, r#""a@b.c""#),
+        ("unknown", "1", "2"),
+    ] {
+        let base = open_claims(&[claim]);
+        let payload = format!(r#"{base},"{claim}":{first},"{claim}":{second}}}"#);
+        assert_eq!(
+            verify(&token_a_raw(&payload)),
+            Err(AuthError::RepeatedClaim {
+                claim: claim.into()
+            }),
+            "{payload}"
+        );
+    }
+
+    // At any depth.
+    let nested = format!(r#"{base},"ext":{{"roles":[{{"r":1,"r":2}}]}}}}"#);
+    assert_eq!(
+        verify(&token_a_raw(&nested)),
+        Err(AuthError::RepeatedClaim { claim: "r".into() })
+    );
+    // Escapes do not hide a repeat: "\u0074enants" is "tenants".
+    let escaped = format!(r#"{base},"tenants":["tenant-a"],"\u0074enants":["*"]}}"#);
+    assert_eq!(
+        verify(&token_a_raw(&escaped)),
+        Err(AuthError::RepeatedClaim {
+            claim: "tenants".into()
+        })
+    );
+}
+
+/// A repeat is only reported once the signature holds: a payload nobody
+/// trusted signed learns nothing more than `BadSignature`.
+#[test]
+fn a_repeated_claim_under_a_bad_signature_is_a_bad_signature() {
+    let base = open_claims(&["tenants"]);
+    let smuggled = format!(r#"{base},"tenants":["tenant-a"],"tenants":["*"]}}"#);
+    let token = token_a_raw(&smuggled);
+    let parts: Vec<&str> = token.split('.').collect();
+    let other = token_a(&claims());
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        other.rsplit('.').next().unwrap()
+    );
+    assert_eq!(verify(&forged), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn a_repeated_header_parameter_is_refused() {
+    let header = format!(
+        r#"{{"alg":"RS256","kid":"{}","alg":"RS256"}}"#,
+        trusted().kid_a
+    );
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.as_bytes()),
+        b64url(claims().to_string().as_bytes())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &rsa_key(test_keys::rsa_a()),
+        Algorithm::RS256,
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&format!("{signing_input}.{signature}")),
+        Err(AuthError::Malformed)
+    );
 }
 
 #[test]

@@ -8,6 +8,8 @@ use crate::ids::TenantId;
 /// A permission scope from the token's space-separated `scope` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
+    /// Create and update tenants: only those the token names (`"*"`: any),
+    /// like every other scope (SECURITY.md 34).
     Admin,
     ArtifactsWrite,
     Export,

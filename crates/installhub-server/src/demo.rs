@@ -11,13 +11,16 @@ use serde_json::json;
 pub const SOURCE_TENANT: &str = "tenant-7f3a9b12";
 pub const TARGET_TENANT: &str = "tenant-abc123";
 
+/// Who the audit log says wrote the demo data.
+const DEMO_ACTOR: &str = "installhub-demo";
+
 /// Creates (or refreshes) the demo tenants and artifacts.
 pub async fn seed(store: &Store) -> anyhow::Result<()> {
     for tenant in tenants() {
-        store.upsert_tenant(&tenant).await?;
+        store.upsert_tenant(&tenant, DEMO_ACTOR).await?;
     }
     for artifact in artifacts() {
-        store.upsert_artifact(&artifact.into()).await?;
+        store.upsert_artifact(&artifact.into(), DEMO_ACTOR).await?;
     }
     Ok(())
 }

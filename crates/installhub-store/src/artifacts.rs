@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
 
 use crate::Upserted;
+use crate::audit::{ArtifactPut, AuditEvent, NewAuditEntry, insert_audit};
 use crate::db::{
     IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros, parse_wire,
     placeholders, to_json,
@@ -117,9 +118,11 @@ impl TryFrom<SummaryRow> for ArtifactSummary {
 
 impl Store {
     /// Creates the artifact or replaces its fields. The store sets
-    /// `updated_at` and keeps `created_at` on update. Fails with
+    /// `updated_at` and keeps `created_at` on update. The `artifact-put`
+    /// audit entry naming `actor` commits with the write. Fails with
     /// [`StoreError::NotFound`] when the tenant does not exist.
-    pub async fn upsert_artifact(&self, artifact: &NewArtifact) -> Result<Upserted> {
+    pub async fn upsert_artifact(&self, artifact: &NewArtifact, actor: &str) -> Result<Upserted> {
+        let mut tx = self.pool.begin().await?;
         let now = now_micros();
         let definition = to_json(&artifact.definition, "artifact definition")?;
         let refs = to_json(&artifact.references, "artifact references")?;
@@ -151,32 +154,48 @@ impl Store {
         .bind(refs.as_str())
         .bind(libraries.as_str())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(tenant_missing)?
         .rows_affected();
-        if inserted > 0 {
-            return Ok(Upserted::Created);
-        }
-        sqlx::query(
-            "UPDATE artifacts \
+        let upserted = if inserted > 0 {
+            Upserted::Created
+        } else {
+            sqlx::query(
+                "UPDATE artifacts \
              SET artifact_type = $1, name = $2, version = $3, status = $4, \
                  definition = $5, refs = $6, libraries = $7, updated_at = $8 \
              WHERE tenant_id = $9 AND artifact_id = $10",
+            )
+            .bind(artifact.artifact_type.as_str())
+            .bind(artifact.name.as_str())
+            .bind(artifact.version.as_str())
+            .bind(artifact.status.as_str())
+            .bind(definition.as_str())
+            .bind(refs.as_str())
+            .bind(libraries.as_str())
+            .bind(now)
+            .bind(artifact.tenant_id.as_str())
+            .bind(artifact.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            Upserted::Updated
+        };
+        let event = AuditEvent::ArtifactPut(ArtifactPut {
+            artifact_id: artifact.id.clone(),
+            created: upserted == Upserted::Created,
+            artifact_type: artifact.artifact_type,
+            name: artifact.name.clone(),
+            version: artifact.version.clone(),
+            status: artifact.status,
+        });
+        insert_audit(
+            &mut *tx,
+            &NewAuditEntry::now(artifact.tenant_id.clone(), actor, event),
         )
-        .bind(artifact.artifact_type.as_str())
-        .bind(artifact.name.as_str())
-        .bind(artifact.version.as_str())
-        .bind(artifact.status.as_str())
-        .bind(definition.as_str())
-        .bind(refs.as_str())
-        .bind(libraries.as_str())
-        .bind(now)
-        .bind(artifact.tenant_id.as_str())
-        .bind(artifact.id.as_str())
-        .execute(&self.pool)
         .await?;
-        Ok(Upserted::Updated)
+        tx.commit().await?;
+        Ok(upserted)
     }
 
     /// One artifact of a tenant, in any status (`Deleted` included).
@@ -226,12 +245,15 @@ impl Store {
 
     /// Sets the artifact's status to `Deleted` (the row stays, so packages
     /// and other tenants' references to it keep resolving to "deleted").
-    /// Returns `false` when the tenant has no such artifact.
+    /// Returns `false` when the tenant has no such artifact; otherwise the
+    /// `artifact-delete` audit entry naming `actor` commits with the write.
     pub async fn mark_artifact_deleted(
         &self,
         tenant_id: &TenantId,
         artifact_id: &ArtifactId,
+        actor: &str,
     ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE artifacts SET status = $1, updated_at = $2 \
              WHERE tenant_id = $3 AND artifact_id = $4",
@@ -240,10 +262,22 @@ impl Store {
         .bind(now_micros())
         .bind(tenant_id.as_str())
         .bind(artifact_id.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(updated > 0)
+        if updated == 0 {
+            return Ok(false);
+        }
+        let event = AuditEvent::ArtifactDelete {
+            artifact_id: artifact_id.clone(),
+        };
+        insert_audit(
+            &mut *tx,
+            &NewAuditEntry::now(tenant_id.clone(), actor, event),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The summaries (no definitions) of those of `ids` the tenant has, in

@@ -1,8 +1,14 @@
 //! The audit log: who did what to which tenant, and how it went. Rows are
-//! only ever appended.
+//! only ever appended, and only from an [`AuditEvent`]: each action's
+//! `action`, `subject`, `outcome` and `details` are spelled here, once, so
+//! the log's wire shape cannot drift between the routes that write it.
 
 use chrono::{DateTime, Utc};
-use installhub_domain::TenantId;
+use installhub_domain::{
+    ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, ErrorCode, Failure, PackageId,
+    Plan, Tenant, TenantId, TenantStatus, Verdict,
+};
+use serde::Serialize;
 use serde_json::Value;
 use sqlx::{Any, Executor};
 
@@ -35,10 +41,195 @@ impl AuditOutcome {
     }
 }
 
-/// One audit record.
+/// What happened, one variant per audited action, with the details each
+/// records. [`AuditEvent::action`] is the `action` of its entries (what
+/// `GET /api/installhub/audit?action=` filters on).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditEvent {
+    /// `export`, `Success`: a package was created.
+    Export(PackageExported),
+    /// `export`, `Failure`: the export was refused or failed.
+    ExportRefused(Refusal),
+    /// `import`, `Success`: a package was installed, or a dry run checked.
+    Import(PackageImported),
+    /// `import`, `Failure`.
+    ImportFailed(ImportFailed),
+    /// `tenant-put`: a tenant was created or updated.
+    TenantPut(TenantPut),
+    /// `artifact-put`: an artifact was created or replaced.
+    ArtifactPut(ArtifactPut),
+    /// `artifact-delete`: an artifact was marked `Deleted`.
+    ArtifactDelete { artifact_id: ArtifactId },
+}
+
+/// Details of [`AuditEvent::Export`]; the subject is the package id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageExported {
+    #[serde(skip)]
+    pub package_id: PackageId,
+    pub package_name: String,
+    pub version: String,
+    pub artifact_count: u32,
+    pub checksum: String,
+}
+
+/// Why an action produced nothing: the error code answered and, unless the
+/// error was internal, every failure reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refusal {
+    pub error: ErrorCode,
+    pub failures: Option<Vec<Failure>>,
+}
+
+/// Details of [`AuditEvent::Import`]; the subject is the import id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageImported {
+    pub import_id: String,
+    pub package_id: String,
+    pub package_name: String,
+    pub version: String,
+    pub dry_run: bool,
+    pub artifacts_installed: usize,
+    pub conflicts_resolved: usize,
+    /// The scan's verdict as the import answers it.
+    pub security_scan_result: Verdict,
+    /// SHA-256 of the exact bytes imported.
+    pub bundle_sha256: String,
+}
+
+/// Details of [`AuditEvent::ImportFailed`]; the subject is the import id.
+/// The package is named once its bundle was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportFailed {
+    pub import_id: String,
+    pub package_id: Option<String>,
+    pub package_name: Option<String>,
+    pub version: Option<String>,
+    #[serde(flatten)]
+    pub refusal: Refusal,
+}
+
+/// Details of [`AuditEvent::TenantPut`]: the tenant as written; the subject
+/// is its id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantPut {
+    /// `true` when the tenant did not exist before.
+    pub created: bool,
+    pub name: String,
+    pub plan: Plan,
+    pub status: TenantStatus,
+    pub default_conflict_strategy: Option<ConflictStrategy>,
+}
+
+impl TenantPut {
+    pub fn new(tenant: &Tenant, created: bool) -> Self {
+        TenantPut {
+            created,
+            name: tenant.name.clone(),
+            plan: tenant.plan,
+            status: tenant.status,
+            default_conflict_strategy: tenant.default_conflict_strategy,
+        }
+    }
+}
+
+/// Details of [`AuditEvent::ArtifactPut`]; the subject is the artifact id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactPut {
+    #[serde(skip)]
+    pub artifact_id: ArtifactId,
+    /// `true` when the artifact did not exist before.
+    pub created: bool,
+    #[serde(rename = "type")]
+    pub artifact_type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+}
+
+impl AuditEvent {
+    /// The `action` of the event's entries.
+    pub fn action(&self) -> &'static str {
+        match self {
+            AuditEvent::Export(_) | AuditEvent::ExportRefused(_) => "export",
+            AuditEvent::Import(_) | AuditEvent::ImportFailed(_) => "import",
+            AuditEvent::TenantPut(_) => "tenant-put",
+            AuditEvent::ArtifactPut(_) => "artifact-put",
+            AuditEvent::ArtifactDelete { .. } => "artifact-delete",
+        }
+    }
+
+    pub fn outcome(&self) -> AuditOutcome {
+        match self {
+            AuditEvent::ExportRefused(_) | AuditEvent::ImportFailed(_) => AuditOutcome::Failure,
+            AuditEvent::Export(_)
+            | AuditEvent::Import(_)
+            | AuditEvent::TenantPut(_)
+            | AuditEvent::ArtifactPut(_)
+            | AuditEvent::ArtifactDelete { .. } => AuditOutcome::Success,
+        }
+    }
+
+    /// What the action was done to, for a tenant `tenant_id`.
+    fn subject(&self, tenant_id: &TenantId) -> Option<String> {
+        match self {
+            AuditEvent::Export(e) => Some(e.package_id.to_string()),
+            AuditEvent::ExportRefused(_) => None,
+            AuditEvent::Import(e) => Some(e.import_id.clone()),
+            AuditEvent::ImportFailed(e) => Some(e.import_id.clone()),
+            AuditEvent::TenantPut(_) => Some(tenant_id.to_string()),
+            AuditEvent::ArtifactPut(e) => Some(e.artifact_id.to_string()),
+            AuditEvent::ArtifactDelete { artifact_id } => Some(artifact_id.to_string()),
+        }
+    }
+
+    /// The `details` column: the variant's fields as a JSON object.
+    fn details_json(&self) -> Result<String> {
+        let what = "audit details";
+        match self {
+            AuditEvent::Export(e) => to_json(e, what),
+            AuditEvent::ExportRefused(e) => to_json(e, what),
+            AuditEvent::Import(e) => to_json(e, what),
+            AuditEvent::ImportFailed(e) => to_json(e, what),
+            AuditEvent::TenantPut(e) => to_json(e, what),
+            AuditEvent::ArtifactPut(e) => to_json(e, what),
+            AuditEvent::ArtifactDelete { .. } => Ok("{}".to_owned()),
+        }
+    }
+}
+
+/// An entry to append: who did what, in which tenant, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    /// Stored with microsecond precision.
+    pub at: DateTime<Utc>,
+    pub tenant_id: TenantId,
+    /// The token's email, else its subject (SPEC §2).
+    pub actor: String,
+    pub event: AuditEvent,
+}
+
+impl NewAuditEntry {
+    /// An entry dated now.
+    pub fn now(tenant_id: TenantId, actor: impl Into<String>, event: AuditEvent) -> Self {
+        NewAuditEntry {
+            at: Utc::now(),
+            tenant_id,
+            actor: actor.into(),
+            event,
+        }
+    }
+}
+
+/// One audit record as read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
-    /// Set by the store; ignored by [`Store::record_audit`].
+    /// Set by the store.
     pub id: Option<i64>,
     /// Stored with microsecond precision.
     pub at: DateTime<Utc>,
@@ -87,7 +278,7 @@ const AUDIT_COLUMNS: &str = "id, at, tenant_id, actor, action, subject, outcome,
 impl Store {
     /// Appends an entry and returns its id. Ids grow with every entry, so
     /// they order entries by when they were recorded.
-    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<i64> {
+    pub async fn record_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
         insert_audit(&self.pool, entry).await
     }
 
@@ -128,11 +319,11 @@ impl Store {
 
 /// [`Store::record_audit`] on any executor (the pool, or an install
 /// transaction so the entry commits or rolls back with the install).
-pub(crate) async fn insert_audit<'c, E>(executor: E, entry: &AuditEntry) -> Result<i64>
+pub(crate) async fn insert_audit<'c, E>(executor: E, entry: &NewAuditEntry) -> Result<i64>
 where
     E: Executor<'c, Database = Any>,
 {
-    let details = to_json(&entry.details, "audit details")?;
+    let details = entry.event.details_json()?;
     // RETURNING works on both backends; the id comes from AUTOINCREMENT
     // on SQLite and an identity column on PostgreSQL.
     let (id,): (i64,) = sqlx::query_as(
@@ -142,9 +333,9 @@ where
     .bind(to_micros(entry.at))
     .bind(entry.tenant_id.as_str())
     .bind(entry.actor.as_str())
-    .bind(entry.action.as_str())
-    .bind(entry.subject.as_deref())
-    .bind(entry.outcome.as_str())
+    .bind(entry.event.action())
+    .bind(entry.event.subject(&entry.tenant_id))
+    .bind(entry.event.outcome().as_str())
     .bind(details.as_str())
     .fetch_one(executor)
     .await?;

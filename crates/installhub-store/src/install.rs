@@ -37,7 +37,7 @@ use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use crate::artifacts::{NewArtifact, WRITE_BATCH, artifacts_by_ids, upsert_artifacts};
-use crate::audit::{AuditEntry, insert_audit};
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{IN_BATCH, Store, now_micros, placeholders, to_micros};
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
@@ -302,7 +302,7 @@ impl InstallTx {
     }
 
     /// Appends an audit entry that commits, or rolls back, with the install.
-    pub async fn record_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
+    pub async fn record_audit(&mut self, entry: &NewAuditEntry) -> Result<i64> {
         insert_audit(&mut *self.tx, entry).await
     }
 

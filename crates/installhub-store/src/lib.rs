@@ -13,7 +13,10 @@ mod rate_limits;
 mod tenants;
 
 pub use artifacts::NewArtifact;
-pub use audit::{AuditEntry, AuditOutcome};
+pub use audit::{
+    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, NewAuditEntry,
+    PackageExported, PackageImported, Refusal, TenantPut,
+};
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
 pub use error::{Result, StoreError};

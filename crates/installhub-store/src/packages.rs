@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use installhub_domain::{Manifest, PackageId, PackageType, TenantId};
 
+use crate::audit::{AuditEvent, NewAuditEntry, PackageExported, insert_audit};
 use crate::db::{
     IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, is_unique_violation,
     parse_wire, placeholders, to_json, to_micros,
@@ -120,6 +121,10 @@ impl Store {
     /// even when another replica inserted it a moment ago: the unique index
     /// decides, not a prior check. [`StoreError::NotFound`] when the tenant
     /// does not exist.
+    ///
+    /// The export's `export` audit entry (actor `exported_by`) commits in the
+    /// same transaction as the row: an acknowledged export is always in the
+    /// log, and a refused one never appears there as a success.
     pub async fn insert_package(&self, package: &PackageRecord) -> Result<()> {
         let tags = to_json(&package.tags, "package tags")?;
         let manifest = to_json(&package.manifest, "package manifest")?;
@@ -129,6 +134,7 @@ impl Store {
                 package.bundle_size
             ))
         })?;
+        let mut tx = self.pool.begin().await?;
         let sql = format!(
             "INSERT INTO packages ({PACKAGE_COLUMNS}, name_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
@@ -151,11 +157,30 @@ impl Store {
             .bind(to_micros(package.exported_at))
             .bind(package.exported_by.as_str())
             .bind(package.name_key())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                let event = AuditEvent::Export(PackageExported {
+                    package_id: package.package_id.clone(),
+                    package_name: package.package_name.clone(),
+                    version: package.version.clone(),
+                    artifact_count: package.artifact_count,
+                    checksum: package.checksum.clone(),
+                });
+                let entry = NewAuditEntry::now(
+                    package.tenant_id.clone(),
+                    package.exported_by.as_str(),
+                    event,
+                );
+                insert_audit(&mut *tx, &entry).await?;
+                tx.commit().await?;
+                Ok(())
+            }
             Err(err) if is_unique_violation(&err) => {
+                // PostgreSQL refuses every further statement of a transaction
+                // after an error: end it before looking.
+                tx.rollback().await?;
                 // The package id is a fresh UUID, so the name and version
                 // are what collided; checking keeps a (theoretical) id
                 // collision from being reported as a version conflict.

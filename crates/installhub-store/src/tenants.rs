@@ -3,6 +3,7 @@
 use installhub_domain::{ConflictStrategy, Plan, Tenant, TenantId, TenantStatus};
 
 use crate::Upserted;
+use crate::audit::{AuditEvent, NewAuditEntry, TenantPut, insert_audit};
 use crate::db::{Store, now_micros, parse_wire};
 use crate::error::Result;
 
@@ -40,8 +41,10 @@ impl TryFrom<TenantRow> for Tenant {
 }
 
 impl Store {
-    /// Creates the tenant or replaces its fields; `created_at` is kept.
-    pub async fn upsert_tenant(&self, tenant: &Tenant) -> Result<Upserted> {
+    /// Creates the tenant or replaces its fields; `created_at` is kept. The
+    /// `tenant-put` audit entry naming `actor` commits with the write.
+    pub async fn upsert_tenant(&self, tenant: &Tenant, actor: &str) -> Result<Upserted> {
+        let mut tx = self.pool.begin().await?;
         let now = now_micros();
         let strategy = tenant
             .default_conflict_strategy
@@ -62,13 +65,13 @@ impl Store {
         .bind(tenant.status.as_str())
         .bind(strategy)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted > 0 {
-            return Ok(Upserted::Created);
-        }
-        sqlx::query(
+        let upserted = if inserted > 0 {
+            Upserted::Created
+        } else {
+            sqlx::query(
             "UPDATE tenants \
              SET name = $1, plan = $2, status = $3, default_conflict_strategy = $4, updated_at = $5 \
              WHERE tenant_id = $6",
@@ -79,9 +82,22 @@ impl Store {
         .bind(strategy)
         .bind(now)
         .bind(tenant.tenant_id.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(Upserted::Updated)
+            Upserted::Updated
+        };
+        let event = TenantPut::new(tenant, upserted == Upserted::Created);
+        insert_audit(
+            &mut *tx,
+            &NewAuditEntry::now(
+                tenant.tenant_id.clone(),
+                actor,
+                AuditEvent::TenantPut(event),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(upserted)
     }
 
     /// The tenant, if it exists.

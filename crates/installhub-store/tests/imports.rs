@@ -13,8 +13,8 @@ use installhub_domain::{
     ArtifactId, ArtifactStatus, ImportSource, ImportStatus, PackageId, TenantId,
 };
 use installhub_store::{
-    AuditEntry, AuditOutcome, Backend, Failpoints, ImportRecord, InstalledPackage, NewArtifact,
-    Store, StoreError,
+    AuditEntry, AuditEvent, Backend, Failpoints, ImportRecord, InstalledPackage, NewArtifact,
+    NewAuditEntry, PackageExported, PackageImported, Store, StoreError,
 };
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -96,16 +96,34 @@ fn installed(tenant: &TenantId, name: &str, version: &str, import_id: &str) -> I
     }
 }
 
-fn audit(tenant: &TenantId, action: &str, i: i64) -> AuditEntry {
-    AuditEntry {
-        id: None,
+/// An `import` or `export` entry, numbered `i`.
+fn audit(tenant: &TenantId, action: &str, i: i64) -> NewAuditEntry {
+    let event = match action {
+        "import" => AuditEvent::Import(PackageImported {
+            import_id: format!("imp-{i}"),
+            package_id: "pkg-1".to_owned(),
+            package_name: "Leave Requests".to_owned(),
+            version: "1.0.0".to_owned(),
+            dry_run: false,
+            artifacts_installed: 2,
+            conflicts_resolved: 0,
+            security_scan_result: installhub_domain::Verdict::Pass,
+            bundle_sha256: "00".repeat(32),
+        }),
+        "export" => AuditEvent::Export(PackageExported {
+            package_id: PackageId::from_trusted(format!("pkg-{i}")),
+            package_name: "Leave Requests".to_owned(),
+            version: "1.0.0".to_owned(),
+            artifact_count: 2,
+            checksum: format!("sha256:{}", "00".repeat(32)),
+        }),
+        other => panic!("no test event for {other}"),
+    };
+    NewAuditEntry {
         at: at_micros(1_790_000_000_000_000 + i),
         tenant_id: tenant.clone(),
         actor: "engineer@company.com".to_owned(),
-        action: action.to_owned(),
-        subject: Some(format!("imp-{i}")),
-        outcome: AuditOutcome::Success,
-        details: json!({ "i": i }),
+        event,
     }
 }
 
@@ -471,7 +489,10 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     let existing = artifact(&t, "proc-1001");
-    store.upsert_artifact(&existing).await.unwrap();
+    store
+        .upsert_artifact(&existing, "tester@company.com")
+        .await
+        .unwrap();
     let (created_before, updated_before) = created_and_updated(&ctx, &t, "proc-1001").await;
     let record = in_progress("imp-1", &t, now());
     store.insert_import(&record).await.unwrap();
@@ -535,7 +556,7 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
     );
     assert!(
         store
-            .list_audit(&t, None, 10, None)
+            .list_audit(&t, Some("import"), 10, None)
             .await
             .unwrap()
             .is_empty()
@@ -567,7 +588,10 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
             ..record
         })
     );
-    let audit_log = store.list_audit(&t, None, 10, None).await.unwrap();
+    let audit_log = store
+        .list_audit(&t, Some("import"), 10, None)
+        .await
+        .unwrap();
     assert_eq!(audit_log.len(), 1);
     assert_eq!(audit_log[0].id, Some(audit_id));
 
@@ -591,7 +615,7 @@ where
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     store
-        .upsert_artifact(&artifact(&t, "proc-1"))
+        .upsert_artifact(&artifact(&t, "proc-1"), "tester@company.com")
         .await
         .unwrap();
     let before_row = store.get_artifact(&t, &aid("proc-1")).await.unwrap();
@@ -638,7 +662,7 @@ where
     assert_eq!(store.get_import("imp-1").await.unwrap(), Some(record));
     assert!(
         store
-            .list_audit(&t, None, 10, None)
+            .list_audit(&t, Some("import"), 10, None)
             .await
             .unwrap()
             .is_empty()
@@ -801,7 +825,7 @@ async fn large_install_is_quick(ctx: Ctx) {
     // Half of them already exist and are replaced.
     for i in (0..1000).step_by(2) {
         store
-            .upsert_artifact(&artifact(&t, &format!("big-{i:04}")))
+            .upsert_artifact(&artifact(&t, &format!("big-{i:04}")), "tester@company.com")
             .await
             .unwrap();
     }
@@ -1132,7 +1156,10 @@ async fn ownership_moves_only_with_written_artifacts(ctx: Ctx) {
     // Gamma finds y unchanged (Alpha keeps it) and skips x (not passed):
     // nothing moves, and an artifact nobody owned (z, written through the
     // artifact API) goes to Gamma.
-    store.upsert_artifact(&artifact(&t, "z")).await.unwrap();
+    store
+        .upsert_artifact(&artifact(&t, "z"), "tester@company.com")
+        .await
+        .unwrap();
     assert!(
         install_owning(store, &t, "Gamma", &[], &["y", "z"])
             .await
@@ -1305,11 +1332,20 @@ async fn deleting_through_the_artifact_api_moves_no_ownership(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     install_owning(store, &t, "Alpha", &["x", "y"], &[]).await;
-    store.mark_artifact_deleted(&t, &aid("x")).await.unwrap();
-    store.mark_artifact_deleted(&t, &aid("y")).await.unwrap();
+    store
+        .mark_artifact_deleted(&t, &aid("x"), "tester@company.com")
+        .await
+        .unwrap();
+    store
+        .mark_artifact_deleted(&t, &aid("y"), "tester@company.com")
+        .await
+        .unwrap();
     let mut changed = artifact(&t, "y");
     changed.version = "1.1.0".to_owned();
-    store.upsert_artifact(&changed).await.unwrap();
+    store
+        .upsert_artifact(&changed, "tester@company.com")
+        .await
+        .unwrap();
     assert_eq!(
         states(store, &t).await,
         [state("Alpha", Installed, None, 2)]
@@ -1370,9 +1406,15 @@ async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
     let a = given_tenant(store, "tenant-a").await;
     let b = given_tenant(store, "tenant-b").await;
     for id in ["x", "y", "z"] {
-        store.upsert_artifact(&artifact(&a, id)).await.unwrap();
+        store
+            .upsert_artifact(&artifact(&a, id), "tester@company.com")
+            .await
+            .unwrap();
     }
-    store.upsert_artifact(&artifact(&b, "x")).await.unwrap();
+    store
+        .upsert_artifact(&artifact(&b, "x"), "tester@company.com")
+        .await
+        .unwrap();
 
     let mut conn = raw(&ctx).await;
     for sql in [

@@ -14,8 +14,8 @@ use installhub_domain::{
     TenantStatus,
 };
 use installhub_store::{
-    AuditEntry, AuditOutcome, Backend, NewArtifact, PackageRecord, RateDecision, Store, StoreError,
-    Upserted,
+    AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry, PackageRecord,
+    RateDecision, Refusal, Store, StoreError, Upserted,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -43,6 +43,7 @@ backend_suite!(
     purge_rate_limits_removes_old_buckets,
     commits_are_durable,
     audit_is_newest_first_and_pages,
+    writes_commit_their_audit_entry,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -123,7 +124,10 @@ async fn tenant_upsert_creates_then_updates(ctx: Ctx) {
     let mut t = tenant("tenant-7f3a9b12");
     assert_eq!(store.get_tenant(&t.tenant_id).await.unwrap(), None);
 
-    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Created);
+    assert_eq!(
+        store.upsert_tenant(&t, "tester@company.com").await.unwrap(),
+        Upserted::Created
+    );
     assert_eq!(
         store.get_tenant(&t.tenant_id).await.unwrap(),
         Some(t.clone())
@@ -133,7 +137,10 @@ async fn tenant_upsert_creates_then_updates(ctx: Ctx) {
     t.plan = Plan::Enterprise;
     t.status = TenantStatus::Suspended;
     t.default_conflict_strategy = Some(ConflictStrategy::Skip);
-    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Updated);
+    assert_eq!(
+        store.upsert_tenant(&t, "tester@company.com").await.unwrap(),
+        Upserted::Updated
+    );
     assert_eq!(
         store.get_tenant(&t.tenant_id).await.unwrap(),
         Some(t.clone())
@@ -141,7 +148,10 @@ async fn tenant_upsert_creates_then_updates(ctx: Ctx) {
 
     // And back to no strategy: NULL round-trips.
     t.default_conflict_strategy = None;
-    assert_eq!(store.upsert_tenant(&t).await.unwrap(), Upserted::Updated);
+    assert_eq!(
+        store.upsert_tenant(&t, "tester@company.com").await.unwrap(),
+        Upserted::Updated
+    );
     assert_eq!(store.get_tenant(&t.tenant_id).await.unwrap(), Some(t));
     assert_eq!(store.get_tenant(&tid("tenant-other")).await.unwrap(), None);
 }
@@ -167,7 +177,13 @@ async fn artifact_upsert_creates_then_updates_keeping_created_at(ctx: Ctx) {
     }];
 
     let before = Utc::now();
-    assert_eq!(store.upsert_artifact(&a).await.unwrap(), Upserted::Created);
+    assert_eq!(
+        store
+            .upsert_artifact(&a, "tester@company.com")
+            .await
+            .unwrap(),
+        Upserted::Created
+    );
     let first = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
     assert_eq!(NewArtifact::from(first.clone()), a);
     assert!(first.updated_at >= before - chrono::Duration::milliseconds(1));
@@ -180,7 +196,13 @@ async fn artifact_upsert_creates_then_updates_keeping_created_at(ctx: Ctx) {
     a.definition = json!({ "changed": [1, 2, 3] });
     a.references.pop();
     a.libraries.clear();
-    assert_eq!(store.upsert_artifact(&a).await.unwrap(), Upserted::Updated);
+    assert_eq!(
+        store
+            .upsert_artifact(&a, "tester@company.com")
+            .await
+            .unwrap(),
+        Upserted::Updated
+    );
     let second = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
     assert_eq!(NewArtifact::from(second.clone()), a);
     assert!(second.updated_at > first.updated_at);
@@ -211,7 +233,7 @@ async fn artifact_upsert_creates_then_updates_keeping_created_at(ctx: Ctx) {
 
 async fn artifact_upsert_needs_the_tenant(ctx: Ctx) {
     let a = artifact(&tid("tenant-missing"), "proc-1");
-    match ctx.store.upsert_artifact(&a).await {
+    match ctx.store.upsert_artifact(&a, "tester@company.com").await {
         Err(StoreError::NotFound(what)) => assert!(what.contains("tenant-missing"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -228,14 +250,17 @@ async fn list_artifacts_pages_in_byte_order(ctx: Ctx) {
         .collect();
     ids.extend(["B-1", "a-1", "A.2", "a_3", "Z9", "0x", "b.b"].map(String::from));
     for id in &ids {
-        store.upsert_artifact(&artifact(&t, id)).await.unwrap();
+        store
+            .upsert_artifact(&artifact(&t, id), "tester@company.com")
+            .await
+            .unwrap();
     }
     store
-        .upsert_artifact(&artifact(&other, "proc-05"))
+        .upsert_artifact(&artifact(&other, "proc-05"), "tester@company.com")
         .await
         .unwrap();
     store
-        .upsert_artifact(&artifact(&other, "zzz"))
+        .upsert_artifact(&artifact(&other, "zzz"), "tester@company.com")
         .await
         .unwrap();
 
@@ -274,11 +299,19 @@ async fn mark_artifact_deleted_keeps_the_row(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     let a = artifact(&t, "proc-1");
-    store.upsert_artifact(&a).await.unwrap();
+    store
+        .upsert_artifact(&a, "tester@company.com")
+        .await
+        .unwrap();
     let before = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
 
-    assert!(store.mark_artifact_deleted(&t, &a.id).await.unwrap());
+    assert!(
+        store
+            .mark_artifact_deleted(&t, &a.id, "tester@company.com")
+            .await
+            .unwrap()
+    );
     let after = store.get_artifact(&t, &a.id).await.unwrap().unwrap();
     assert_eq!(after.status, ArtifactStatus::Deleted);
     assert!(after.updated_at > before.updated_at);
@@ -286,13 +319,13 @@ async fn mark_artifact_deleted_keeps_the_row(ctx: Ctx) {
 
     assert!(
         !store
-            .mark_artifact_deleted(&t, &aid("proc-2"))
+            .mark_artifact_deleted(&t, &aid("proc-2"), "tester@company.com")
             .await
             .unwrap()
     );
     assert!(
         !store
-            .mark_artifact_deleted(&tid("tenant-b"), &a.id)
+            .mark_artifact_deleted(&tid("tenant-b"), &a.id, "tester@company.com")
             .await
             .unwrap()
     );
@@ -311,17 +344,20 @@ async fn summaries_and_full_artifacts_for_many_ids(ctx: Ctx) {
                 tenant_id: None,
             }];
             async move {
-                store.upsert_artifact(&a).await.unwrap();
+                store
+                    .upsert_artifact(&a, "tester@company.com")
+                    .await
+                    .unwrap();
             }
         })
         .await;
     // Same id in another tenant: must not leak into tenant-a's answer.
     store
-        .upsert_artifact(&artifact(&other, "art-0001"))
+        .upsert_artifact(&artifact(&other, "art-0001"), "tester@company.com")
         .await
         .unwrap();
     store
-        .upsert_artifact(&artifact(&other, "only-b"))
+        .upsert_artifact(&artifact(&other, "only-b"), "tester@company.com")
         .await
         .unwrap();
 
@@ -376,12 +412,12 @@ async fn tenants_holding_an_artifact(ctx: Ctx) {
     let b = given_tenant(store, "tenant-b").await;
     for t in [&a, &c, &b] {
         store
-            .upsert_artifact(&artifact(t, "shared-1"))
+            .upsert_artifact(&artifact(t, "shared-1"), "tester@company.com")
             .await
             .unwrap();
     }
     store
-        .upsert_artifact(&artifact(&b, "only-b"))
+        .upsert_artifact(&artifact(&b, "only-b"), "tester@company.com")
         .await
         .unwrap();
 
@@ -424,11 +460,11 @@ async fn corrupt_rows_are_reported(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     store
-        .upsert_artifact(&artifact(&t, "bad-status"))
+        .upsert_artifact(&artifact(&t, "bad-status"), "tester@company.com")
         .await
         .unwrap();
     store
-        .upsert_artifact(&artifact(&t, "bad-json"))
+        .upsert_artifact(&artifact(&t, "bad-json"), "tester@company.com")
         .await
         .unwrap();
     let mut conn = raw(&ctx).await;
@@ -800,36 +836,44 @@ async fn audit_is_newest_first_and_pages(ctx: Ctx) {
     let base = 1_790_000_000_000_000_i64;
     let mut recorded = Vec::new();
     for i in 0..5_i64 {
-        let entry = AuditEntry {
-            id: None,
+        let failures = vec![installhub_domain::Failure::new(
+            installhub_domain::ErrorCode::ArtifactNotFound,
+            format!("Artifact 'x-{i}' does not exist."),
+        )];
+        let entry = NewAuditEntry {
             at: at_micros(base + i),
             tenant_id: a.clone(),
             actor: "engineer@company.com".to_owned(),
-            action: "export".to_owned(),
-            subject: (i % 2 == 0).then(|| format!("pkg-{i}")),
-            outcome: if i == 3 {
-                AuditOutcome::Failure
-            } else {
-                AuditOutcome::Success
-            },
-            details: json!({ "i": i, "artifactIds": ["proc-1001"] }),
+            event: AuditEvent::ExportRefused(Refusal {
+                error: installhub_domain::ErrorCode::ArtifactNotFound,
+                failures: (i != 3).then_some(failures),
+            }),
         };
         let id = store.record_audit(&entry).await.unwrap();
+        let failures = if i == 3 {
+            json!(null)
+        } else {
+            json!([{ "code": "ArtifactNotFound", "message": format!("Artifact 'x-{i}' does not exist.") }])
+        };
         recorded.push(AuditEntry {
             id: Some(id),
-            ..entry
+            at: entry.at,
+            tenant_id: a.clone(),
+            actor: entry.actor,
+            action: "export".to_owned(),
+            subject: None,
+            outcome: AuditOutcome::Failure,
+            details: json!({ "error": "ArtifactNotFound", "failures": failures }),
         });
         // Interleave another tenant's entries.
         store
-            .record_audit(&AuditEntry {
-                id: None,
+            .record_audit(&NewAuditEntry {
                 at: at_micros(base + i),
                 tenant_id: b.clone(),
                 actor: "other".to_owned(),
-                action: "import".to_owned(),
-                subject: None,
-                outcome: AuditOutcome::Success,
-                details: json!(null),
+                event: AuditEvent::ArtifactDelete {
+                    artifact_id: aid("proc-1"),
+                },
             })
             .await
             .unwrap();
@@ -859,10 +903,115 @@ async fn audit_is_newest_first_and_pages(ctx: Ctx) {
 
     let of_b = store.list_audit(&b, None, 100, None).await.unwrap();
     assert_eq!(of_b.len(), 5);
-    assert!(of_b.iter().all(|e| e.tenant_id == b && e.details.is_null()));
+    assert!(of_b.iter().all(|e| e.tenant_id == b
+        && e.action == "artifact-delete"
+        && e.subject.as_deref() == Some("proc-1")
+        && e.outcome == AuditOutcome::Success
+        && e.details == json!({})));
     assert!(
         store
             .list_audit(&tid("tenant-c"), None, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// SECURITY.md 34: every write to tenants and artifacts, and every created
+/// package, leaves its audit entry, written in the write's own transaction;
+/// a write that changes nothing leaves none.
+async fn writes_commit_their_audit_entry(ctx: Ctx) {
+    let store = &ctx.store;
+    let mut t = tenant("tenant-a");
+    let id = t.tenant_id.clone();
+    store.upsert_tenant(&t, "admin@company.com").await.unwrap();
+    t.status = TenantStatus::Suspended;
+    store.upsert_tenant(&t, "admin@company.com").await.unwrap();
+    let a = artifact(&id, "proc-1");
+    store.upsert_artifact(&a, "dev@company.com").await.unwrap();
+    assert!(
+        store
+            .mark_artifact_deleted(&id, &a.id, "dev@company.com")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_artifact_deleted(&id, &aid("proc-2"), "dev@company.com")
+            .await
+            .unwrap()
+    );
+    let p = package(&id, "HR Onboarding", "1.2.0", 1);
+    store.insert_package(&p).await.unwrap();
+    // Refused: no row, and no entry.
+    let mut duplicate = package(&id, "HR ONBOARDING", "1.2.0", 2);
+    duplicate.exported_by = "someone-else".to_owned();
+    assert!(matches!(
+        store.insert_package(&duplicate).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(matches!(
+        store
+            .upsert_artifact(
+                &artifact(&tid("tenant-missing"), "proc-1"),
+                "dev@company.com"
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let entries = store.list_audit(&id, None, 100, None).await.unwrap();
+    let seen: Vec<(&str, &str, Option<&str>, &serde_json::Value)> = entries
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.actor.as_str(),
+                e.subject.as_deref(),
+                &e.details,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "tenant-put",
+                "admin@company.com",
+                Some("tenant-a"),
+                &json!({ "created": true, "name": t.name, "plan": t.plan, "status": "Active", "defaultConflictStrategy": t.default_conflict_strategy })
+            ),
+            (
+                "tenant-put",
+                "admin@company.com",
+                Some("tenant-a"),
+                &json!({ "created": false, "name": t.name, "plan": t.plan, "status": "Suspended", "defaultConflictStrategy": t.default_conflict_strategy })
+            ),
+            (
+                "artifact-put",
+                "dev@company.com",
+                Some("proc-1"),
+                &json!({ "created": true, "type": a.artifact_type, "name": a.name, "version": a.version, "status": a.status })
+            ),
+            (
+                "artifact-delete",
+                "dev@company.com",
+                Some("proc-1"),
+                &json!({})
+            ),
+            (
+                "export",
+                p.exported_by.as_str(),
+                Some(p.package_id.as_str()),
+                &json!({ "packageName": "HR Onboarding", "version": "1.2.0", "artifactCount": p.artifact_count, "checksum": p.checksum })
+            ),
+        ]
+    );
+    assert!(entries.iter().all(|e| e.outcome == AuditOutcome::Success));
+    assert!(
+        store
+            .list_audit(&tid("tenant-missing"), None, 10, None)
             .await
             .unwrap()
             .is_empty()

@@ -54,7 +54,7 @@ pub async fn put_artifact(
         .map_err(ApiError::failures)?;
     let status = match state
         .store()
-        .upsert_artifact(&artifact.clone().into())
+        .upsert_artifact(&artifact.clone().into(), &caller.identity)
         .await?
     {
         Upserted::Created => StatusCode::CREATED,
@@ -191,7 +191,7 @@ pub async fn delete_artifact(
     require_tenant(&caller, &path.tenant_id)?;
     if !state
         .store()
-        .mark_artifact_deleted(&path.tenant_id, &path.artifact_id)
+        .mark_artifact_deleted(&path.tenant_id, &path.artifact_id, &caller.identity)
         .await?
     {
         return Err(not_found(&path.tenant_id, &path.artifact_id));

@@ -605,7 +605,8 @@ pub struct AuditParams {
     /// The tenant whose log to read.
     #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
     tenant_id: Option<String>,
-    /// Only entries with this action: `export`, `import`.
+    /// Only entries with this action: `export`, `import`, `tenant-put`,
+    /// `artifact-put`, `artifact-delete`.
     action: Option<String>,
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
@@ -623,7 +624,8 @@ pub struct AuditEntryResponse {
     pub tenant_id: String,
     /// Who: the token's email, else its subject.
     pub actor: String,
-    /// What: `export`, `import`.
+    /// What: `export`, `import`, `tenant-put`, `artifact-put`,
+    /// `artifact-delete`.
     pub action: String,
     /// The package or import concerned.
     pub subject: Option<String>,
@@ -658,7 +660,7 @@ pub struct AuditPage {
 }
 
 /// Read a tenant's audit log, newest first: exports and imports, failures
-/// included (who, when, what, outcome).
+/// included, and every tenant and artifact write (who, when, what, outcome).
 #[utoipa::path(
     get,
     path = "/api/installhub/audit",

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, TenantPath, require_scope, require_tenant};
 use crate::state::AppState;
 
-/// Create or update a tenant.
+/// Create or update a tenant: one the token names, or any with `"*"`.
 #[utoipa::path(
     put,
     path = "/api/installhub/tenants/{tenantId}",
@@ -23,7 +23,7 @@ use crate::state::AppState;
         (status = 201, description = "The tenant was created.", body = Tenant),
         (status = 400, description = "The body failed validation.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `installhub:admin`.", body = ErrorBody),
+        (status = 403, description = "The token lacks `installhub:admin`, or does not name this tenant.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -34,10 +34,17 @@ pub async fn put_tenant(
     JsonBody(body): JsonBody<TenantBody>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
     require_scope(&caller, Scope::Admin)?;
+    // SECURITY.md 34: the admin scope is not a pass to every tenant; it
+    // acts on the tenants of its token, as every other scope does.
+    require_tenant(&caller, &path.tenant_id)?;
     let tenant = body
         .into_tenant(path.tenant_id)
         .map_err(ApiError::failures)?;
-    let status = match state.store().upsert_tenant(&tenant).await? {
+    let status = match state
+        .store()
+        .upsert_tenant(&tenant, &caller.identity)
+        .await?
+    {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Updated => StatusCode::OK,
     };

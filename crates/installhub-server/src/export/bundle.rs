@@ -2,7 +2,9 @@
 //! manifest, write the deterministic ZIP to a temporary file off the async
 //! runtime, hash it, put it in the bundle store, then record the package.
 //! The bundle is stored before the row, so a package row always has its
-//! bundle; a crash in between leaves at most an unreferenced object.
+//! bundle; a crash in between leaves at most an unreferenced object. The
+//! store commits the export's audit entry with the row, so an acknowledged
+//! export is always in the log.
 
 use std::io::{BufWriter, Read, Write};
 

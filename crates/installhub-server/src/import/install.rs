@@ -17,7 +17,9 @@ use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ImportStatus, Manifest, PlannedAction, Reference, Tenant,
     TenantId,
 };
-use installhub_store::{AuditEntry, AuditOutcome, InstallTx, InstalledPackage, NewArtifact};
+use installhub_store::{
+    AuditEvent, InstallTx, InstalledPackage, NewArtifact, NewAuditEntry, PackageImported,
+};
 
 use super::admit::{AdmittedPackage, bundle_error};
 use super::{ConflictReport, ImportResponse, ReceivedBundle};
@@ -150,24 +152,20 @@ pub async fn install(
     let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
     tx.finish_import(import_id, response.status, now, &body)
         .await?;
-    tx.record_audit(&AuditEntry {
-        id: None,
+    tx.record_audit(&NewAuditEntry {
         at: now,
         tenant_id: tenant.tenant_id.clone(),
         actor: attempt.actor.clone(),
-        action: "import".to_owned(),
-        subject: Some(import_id.to_owned()),
-        outcome: AuditOutcome::Success,
-        details: serde_json::json!({
-            "importId": import_id,
-            "packageId": response.package_id,
-            "packageName": response.package_name,
-            "version": response.version,
-            "dryRun": dry_run,
-            "artifactsInstalled": response.artifacts_installed,
-            "conflictsResolved": response.conflicts_resolved,
-            "securityScanResult": response.security_scan_result,
-            "bundleSha256": attempt.bundle_sha256,
+        event: AuditEvent::Import(PackageImported {
+            import_id: import_id.to_owned(),
+            package_id: response.package_id.clone(),
+            package_name: response.package_name.clone(),
+            version: response.version.clone(),
+            dry_run,
+            artifacts_installed: response.artifacts_installed,
+            conflicts_resolved: response.conflicts_resolved,
+            security_scan_result: response.security_scan_result,
+            bundle_sha256: attempt.bundle_sha256.clone().unwrap_or_default(),
         }),
     })
     .await?;

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use installhub_domain::import::admit::ImportAttempt;
 use installhub_domain::{ErrorCode, Failure, ImportStatus, TenantId};
-use installhub_store::{AuditEntry, AuditOutcome, ImportRecord};
+use installhub_store::{AuditEvent, ImportFailed, ImportRecord, NewAuditEntry, Refusal};
 use serde_json::Value;
 
 use super::{ImportResponse, SUMMARY};
@@ -66,21 +66,19 @@ pub async fn failure(
         tracing::error!(error = %e, import_id, "could not record the failed import");
     }
     let package = attempt.package.as_ref();
-    let entry = AuditEntry {
-        id: None,
+    let entry = NewAuditEntry {
         at: now,
         tenant_id: tenant.clone(),
         actor: attempt.actor.clone(),
-        action: "import".to_owned(),
-        subject: Some(import_id.to_owned()),
-        outcome: AuditOutcome::Failure,
-        details: serde_json::json!({
-            "importId": import_id,
-            "packageId": package.map(|p| p.package_id.to_string()),
-            "packageName": package.map(|p| p.name.clone()),
-            "version": package.map(|p| p.version.clone()),
-            "error": error.code().as_str(),
-            "failures": crate::export::failure_summary(error),
+        event: AuditEvent::ImportFailed(ImportFailed {
+            import_id: import_id.to_owned(),
+            package_id: package.map(|p| p.package_id.to_string()),
+            package_name: package.map(|p| p.name.clone()),
+            version: package.map(|p| p.version.clone()),
+            refusal: Refusal {
+                error: error.code(),
+                failures: crate::export::failure_summary(error).map(<[_]>::to_vec),
+            },
         }),
     };
     if let Err(e) = state.store().record_audit(&entry).await {

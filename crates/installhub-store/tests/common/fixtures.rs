@@ -34,7 +34,10 @@ pub fn tenant(id: &str) -> Tenant {
 }
 
 pub async fn given_tenant(store: &Store, id: &str) -> TenantId {
-    store.upsert_tenant(&tenant(id)).await.unwrap();
+    store
+        .upsert_tenant(&tenant(id), "tester@company.com")
+        .await
+        .unwrap();
     tid(id)
 }
 

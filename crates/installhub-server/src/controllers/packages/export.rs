@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use installhub_domain::{Caller, ExportRequest, Manifest};
-use installhub_store::{AuditEntry, AuditOutcome};
+use installhub_store::{AuditEvent, NewAuditEntry, Refusal};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -112,37 +112,19 @@ pub async fn export(
     metrics::histogram!("installhub_export_duration_seconds", "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
 
-    if let Some(tenant) = audit_tenant {
-        let (outcome, subject, details) = match &result {
-            Ok(done) => (
-                AuditOutcome::Success,
-                Some(done.package.package_id.to_string()),
-                serde_json::json!({
-                    "packageName": done.package.package_name,
-                    "version": done.package.version,
-                    "artifactCount": done.package.artifact_count,
-                    "checksum": done.package.checksum,
-                }),
-            ),
-            Err(error) => (
-                AuditOutcome::Failure,
-                None,
-                serde_json::json!({
-                    "error": error.code().as_str(),
-                    "failures": failure_summary(error),
-                }),
-            ),
+    // A created package's entry committed with its row; a refusal is
+    // recorded here, in tenants the caller may see only, so nobody can fill
+    // another tenant's log.
+    if let (Some(tenant), Err(error)) = (audit_tenant, &result) {
+        let refusal = Refusal {
+            error: error.code(),
+            failures: failure_summary(error).map(<[_]>::to_vec),
         };
-        let entry = AuditEntry {
-            id: None,
-            at: chrono::Utc::now(),
-            tenant_id: tenant,
-            actor: caller.identity.clone(),
-            action: "export".to_owned(),
-            subject,
-            outcome,
-            details,
-        };
+        let entry = NewAuditEntry::now(
+            tenant,
+            caller.identity.as_str(),
+            AuditEvent::ExportRefused(refusal),
+        );
         if let Err(e) = state.store().record_audit(&entry).await {
             tracing::error!(error = %e, "could not record the export in the audit log");
         }
