@@ -5,8 +5,7 @@
 //! never in between, and the import's record must say which; the upload
 //! the killed server was reading is swept when it starts again.
 
-#[path = "../crates/installhub-bundle/tests/support/mod.rs"]
-mod bundle_support;
+use installhub_bundle::fixtures as bundle_support;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -7,8 +7,7 @@
 use std::io::{Cursor, Write};
 
 /// The bundle crate's test fixtures, shared rather than copied.
-#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
-mod support;
+use installhub_bundle::fixtures as support;
 
 use installhub_bundle::{
     ArtifactFile, BundleError, ManifestInput, ReadLimits, VerifiedBundle, prepare, read_bundle,

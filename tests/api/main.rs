@@ -9,8 +9,7 @@ pub mod backend {
 
 mod admin;
 mod auth;
-#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
-mod bundle_support;
+use installhub_bundle::fixtures as bundle_support;
 mod catalog;
 mod common;
 mod download;

@@ -16,8 +16,7 @@ pub mod backend {
 mod admin;
 #[path = "../api/auth.rs"]
 mod auth;
-#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
-mod bundle_support;
+use installhub_bundle::fixtures as bundle_support;
 #[path = "../api/catalog.rs"]
 mod catalog;
 #[path = "../api/common.rs"]

@@ -11,8 +11,7 @@ pub mod backend {
 }
 
 mod bucket;
-#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
-mod bundle_support;
+use installhub_bundle::fixtures as bundle_support;
 #[path = "../api/common.rs"]
 mod common;
 #[path = "../api/download.rs"]

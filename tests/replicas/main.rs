@@ -15,8 +15,7 @@ pub mod backend {
     pub const S3: bool = true;
 }
 
-#[path = "../../crates/installhub-bundle/tests/support/mod.rs"]
-mod bundle_support;
+use installhub_bundle::fixtures as bundle_support;
 #[path = "../api/common.rs"]
 mod common;
 

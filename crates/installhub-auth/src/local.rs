@@ -130,14 +130,6 @@ impl LocalKeyPair {
         &self.public.kid
     }
 
-    pub fn private_key_path(&self) -> &Path {
-        &self.private_path
-    }
-
-    pub fn public_key_path(&self) -> &Path {
-        &self.public_path
-    }
-
     /// Signs a token (RS256, `kid` in the header). The request is checked
     /// first with the verifier's own rules, so a minted token never fails
     /// for its content; unknown scopes are refused here (rather than

@@ -2,6 +2,9 @@
 
 mod artifact_file;
 mod error;
+/// Fixtures for tests, this crate's and the server's (`test-support`).
+#[cfg(feature = "test-support")]
+pub mod fixtures;
 mod limits;
 mod names;
 mod par;

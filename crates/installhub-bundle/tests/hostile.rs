@@ -3,11 +3,9 @@
 //! writer, then patched at the byte level where a case needs headers no
 //! honest writer produces.
 
-mod support;
-
+use installhub_bundle::fixtures::*;
 use installhub_bundle::{BundleError, Mismatch, ReadLimits};
 use installhub_domain::manifest::sha256_hex;
-use support::*;
 
 const A: &str = "artifacts/ent-44.json";
 

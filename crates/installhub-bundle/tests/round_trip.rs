@@ -1,12 +1,11 @@
 //! Writing then reading: round trips, determinism, and the checksum as SPEC
 //! §6 defines it, recomputed independently and with the real coreutils.
 
-mod support;
-
 use std::io::{Cursor, Read};
 use std::path::Path;
 use std::process::Command;
 
+use installhub_bundle::fixtures::*;
 use installhub_bundle::{
     ArtifactFile, BundleError, ReadLimits, encode_artifact, prepare, read_bundle, read_bundle_each,
     write_zip,
@@ -15,7 +14,6 @@ use installhub_domain::{Artifact, ArtifactId, ArtifactStatus, ArtifactType, Refe
 use proptest::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::*;
 
 #[test]
 fn a_written_bundle_reads_back_whole() {

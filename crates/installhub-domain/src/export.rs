@@ -212,11 +212,6 @@ pub fn check_artifact_ids(ids: Option<&[String]>, failures: &mut Vec<Failure>) -
     roots
 }
 
-/// The index in the request of each distinct root, for `field` paths.
-pub fn root_request_index(ids: &[String], root: &ArtifactId) -> usize {
-    ids.iter().position(|raw| raw == root.as_str()).unwrap_or(0)
-}
-
 /// Checks a package name: 1-100 characters, letters, digits, spaces and
 /// hyphens, at least one letter or digit, no leading or trailing space.
 pub fn check_package_name(name: Option<&str>, failures: &mut Vec<Failure>) -> Option<String> {

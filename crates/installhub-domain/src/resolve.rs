@@ -76,8 +76,6 @@ pub struct Resolver {
     queue: Vec<ArtifactId>,
     cursor: usize,
     nodes: HashMap<ArtifactId, Node>,
-    /// Request indices of the roots (first occurrence; duplicates collapsed).
-    root_indices: Vec<usize>,
     cross_tenant: Vec<(ArtifactId, ArtifactId, TenantId)>,
     truncated: bool,
 }
@@ -137,7 +135,6 @@ impl Resolver {
             queue: Vec::with_capacity(roots.len()),
             cursor: 0,
             nodes: HashMap::with_capacity(roots.len()),
-            root_indices: Vec::with_capacity(roots.len()),
             cross_tenant: Vec::new(),
             truncated: false,
         };
@@ -153,7 +150,6 @@ impl Resolver {
                     root_index: index,
                 },
             );
-            resolver.root_indices.push(index);
             resolver.queue.push(id);
         }
         resolver
@@ -432,11 +428,6 @@ impl Resolver {
             .filter(|id| self.nodes[*id].resolved_from.is_none())
             .cloned()
             .collect()
-    }
-
-    /// Request indices of the distinct roots, in request order.
-    pub fn root_indices(&self) -> &[usize] {
-        &self.root_indices
     }
 }
 

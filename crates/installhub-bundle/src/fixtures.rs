@@ -1,15 +1,14 @@
 //! Fixtures for the integration tests: sample artifacts and bundles, a
 //! builder for hostile archives on top of the `zip` crate's writer, and
 //! byte-level patching of the headers it writes.
-
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of this module"
-)]
+//!
+//! Only with the `test-support` feature, which the test builds of this
+//! workspace turn on (as a dev-dependency feature) and a shipped build never
+//! does.
 
 use std::io::{Cursor, Write};
 
-use installhub_bundle::{
+use crate::{
     BundleError, ManifestInput, PreparedBundle, ReadLimits, VerifiedBundle, encode_artifact,
     prepare, read_bundle, write_zip,
 };
@@ -158,6 +157,12 @@ pub fn stored() -> SimpleFileOptions {
 /// Hand-built archives, for cases our writer would never produce.
 pub struct Hostile {
     writer: ZipWriter<Cursor<Vec<u8>>>,
+}
+
+impl Default for Hostile {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Hostile {
