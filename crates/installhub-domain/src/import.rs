@@ -15,6 +15,7 @@ use crate::failure::{ErrorCode, Failure};
 use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::{Manifest, ManifestArtifact};
 use crate::model::{ArtifactType, ConflictStrategy, InstalledStatus, PlannedAction};
+use crate::version::Version;
 
 /// The `options` part of an import (seed 03, SPEC §7). Fields are loose on
 /// the wire so that every problem is reported together with its field.
@@ -288,18 +289,18 @@ impl ImportPlan {
     }
 }
 
-fn major_upgrade(from: &str, to: &str) -> bool {
-    match (semver::Version::parse(from), semver::Version::parse(to)) {
-        (Ok(from), Ok(to)) => to.major > from.major,
-        _ => false,
-    }
-}
-
-fn is_downgrade(from: &str, to: &str) -> bool {
-    match (semver::Version::parse(from), semver::Version::parse(to)) {
-        (Ok(from), Ok(to)) => to < from,
-        _ => false,
-    }
+/// The two versions of a replacement, parsed: one that does not parse is
+/// a failure, never "not an upgrade".
+fn versions(
+    from: &str,
+    from_what: &str,
+    to: &str,
+    to_what: &str,
+) -> Result<(Version, Version), Failure> {
+    Ok((
+        Version::parse(from, from_what)?,
+        Version::parse(to, to_what)?,
+    ))
 }
 
 fn same_name(a: &str, b: &str) -> bool {
@@ -382,11 +383,30 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
     }
 
     let allow_major = ctx.options.allow_major_version_upgrade;
-    if let Some(previous) = ctx
+    let previous = ctx
         .installed
         .iter()
-        .find(|p| same_name(&p.package_name, &manifest.name))
-        && major_upgrade(&previous.version, &manifest.version)
+        .find(|p| same_name(&p.package_name, &manifest.name));
+    let major_upgrade = match previous {
+        Some(previous) => match versions(
+            &previous.version,
+            &format!(
+                "the installed package '{}'",
+                printable(&previous.package_name)
+            ),
+            &manifest.version,
+            "the package",
+        ) {
+            Ok((from, to)) => from.is_major_upgrade_to(&to),
+            Err(failure) => {
+                failures.push(failure.field("package"));
+                false
+            }
+        },
+        None => false,
+    };
+    if let Some(previous) = previous
+        && major_upgrade
         && !allow_major
     {
         failures.push(
@@ -545,7 +565,19 @@ fn check_replacement(
     failures: &mut Vec<Failure>,
     plan: &mut ImportPlan,
 ) {
-    if major_upgrade(&existing.version, &incoming.version) && !allow_major {
+    let (from, to) = match versions(
+        &existing.version,
+        &format!("the tenant's {id}"),
+        &incoming.version,
+        &format!("the package's {id}"),
+    ) {
+        Ok(pair) => pair,
+        Err(failure) => {
+            failures.push(failure.detail("artifactId", id.as_str()));
+            return;
+        }
+    };
+    if from.is_major_upgrade_to(&to) && !allow_major {
         failures.push(
             Failure::new(
                 ErrorCode::MajorVersionUpgradeNotAllowed,
@@ -560,7 +592,7 @@ fn check_replacement(
             .detail("incomingVersion", incoming.version.clone()),
         );
     }
-    if is_downgrade(&existing.version, &incoming.version) {
+    if from.is_downgrade_to(&to) {
         plan.warnings.push(ImportWarning::new(
             "Downgrade",
             format!(

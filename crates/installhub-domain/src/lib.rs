@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod model;
 pub mod resolve;
 pub mod text;
+pub mod version;
 
 pub use caller::{Caller, Scope, TenantAccess};
 pub use export::{ExportRequest, PreviewRequest};
@@ -24,3 +25,4 @@ pub use model::{
     ImportSource, ImportStatus, InstalledStatus, Library, PackageType, Plan, PlannedAction,
     Reference, Tenant, TenantStatus, Verdict,
 };
+pub use version::Version;

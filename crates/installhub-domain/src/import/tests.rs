@@ -283,6 +283,33 @@ fn a_package_installed_at_a_lower_major_needs_the_option() {
 }
 
 #[test]
+fn a_version_that_does_not_parse_is_an_error_not_a_minor_change() {
+    let m = manifest();
+    // "v2.0" is no SemVer: before, it compared as "not a major upgrade" and
+    // the replacement went through unguarded.
+    let ex = existing(&[("thread-2002", "v2.0", "old")]);
+    let o = options(Some(ConflictStrategy::Replace));
+    let failures = plan(&m, &ex, &[], &o, None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::InvalidVersion]);
+    assert_eq!(failures[0].details["artifactId"], "thread-2002");
+    assert!(
+        failures[0].message.contains("the tenant's thread-2002"),
+        "{}",
+        failures[0].message
+    );
+    let installed = [InstalledRef {
+        package_name: "Employee Onboarding Suite".into(),
+        version: "latest".into(),
+        checksum: "sha256:old".into(),
+        status: InstalledStatus::Installed,
+        superseded_by: None,
+    }];
+    let failures = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap_err();
+    assert_eq!(codes(&failures), [ErrorCode::InvalidVersion]);
+    assert_eq!(failures[0].field.as_deref(), Some("package"));
+}
+
+#[test]
 fn a_downgrade_is_allowed_and_warned() {
     let m = manifest();
     let ex = existing(&[("form-2005", "1.9.0", "newer")]);
