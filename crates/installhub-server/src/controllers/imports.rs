@@ -542,6 +542,7 @@ pub struct InstalledPackages {
 pub struct InstalledParams {
     /// Only packages in this status: `Installed` or `Superseded`. Both when
     /// absent.
+    #[param(value_type = Option<InstalledStatus>)]
     status: Option<String>,
 }
 
