@@ -181,6 +181,20 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     cases
 }
 
+/// After a refused import: the tenant and the stores are exactly as
+/// `before`, and the import's record says `Failed`.
+async fn assert_unchanged_and_failed(app: &TestApp, case: &str, reply: &Reply, before: &Snapshot) {
+    assert_eq!(&snapshot(app).await, before, "{case} changed something");
+    let record = app
+        .get(&format!(
+            "/api/installhub/imports/{}",
+            reply.header("x-import-id").unwrap()
+        ))
+        .await
+        .json();
+    assert_eq!(record["status"], "Failed", "{case}");
+}
+
 /// One well-formed bundle per lie of SECURITY.md 29-31, with the code it
 /// must be refused with and the field the refusal names.
 fn lying_bundles() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
@@ -342,20 +356,16 @@ async fn every_lying_bundle_is_refused_and_changes_nothing() {
             .find(|e| e["code"] == code && e["field"] == field);
         let failure = failure.unwrap_or_else(|| panic!("{case}: no {code} on {field}: {body:#}"));
         assert!(!failure["message"].as_str().unwrap().is_empty(), "{case}");
-        assert_eq!(snapshot(&app).await, before, "{case} changed something");
-        let record = app
-            .get(&format!(
-                "/api/installhub/imports/{}",
-                reply.header("x-import-id").unwrap()
-            ))
-            .await
-            .json();
-        assert_eq!(record["status"], "Failed", "{case}");
+        assert_unchanged_and_failed(&app, case, &reply, &before).await;
     }
 }
 
+/// What a refused import must leave as it was: the target's artifacts, its
+/// installed packages, the stored bundles and the scratch files.
+type Snapshot = (Vec<(String, String)>, Vec<Value>, usize, usize);
+
 /// Everything an import could change, read through the API and the disk.
-async fn snapshot(app: &TestApp) -> (Vec<(String, String)>, Vec<Value>, usize, usize) {
+async fn snapshot(app: &TestApp) -> Snapshot {
     let bundles = app.server.state.config().bundle_dir();
     let count = |dir: std::path::PathBuf| walk(&dir);
     (
@@ -400,15 +410,7 @@ async fn every_hostile_archive_is_refused_and_changes_nothing() {
         let reply = import(&app, &bytes, &seed_options()).await;
         let body = reply.expect_error(400, code);
         assert!(!body["message"].as_str().unwrap().is_empty(), "{case}");
-        assert_eq!(snapshot(&app).await, before, "{case} changed something");
-        let record = app
-            .get(&format!(
-                "/api/installhub/imports/{}",
-                reply.header("x-import-id").unwrap()
-            ))
-            .await
-            .json();
-        assert_eq!(record["status"], "Failed", "{case}");
+        assert_unchanged_and_failed(&app, case, &reply, &before).await;
     }
 }
 

@@ -15,6 +15,19 @@ fn with_version(i: usize) -> serde_json::Value {
     request
 }
 
+/// A server whose user and tenant may each create two packages a minute.
+async fn app_allowing_two_a_minute() -> TestApp {
+    TestApp::with_config(|c| {
+        let two = RateLimit {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+        c.limits.exports_per_user = two;
+        c.limits.exports_per_tenant = two;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn per_user_limit_refuses_the_eleventh_export() {
     let app = TestApp::new().await; // defaults: 10 per minute per user
@@ -69,17 +82,7 @@ async fn per_tenant_limit_counts_all_users_and_resets() {
 
 #[tokio::test]
 async fn outsiders_cannot_spend_a_tenants_budget() {
-    let app = TestApp::with_config(|c| {
-        c.limits.exports_per_user = RateLimit {
-            max: 2,
-            window: Duration::from_secs(60),
-        };
-        c.limits.exports_per_tenant = RateLimit {
-            max: 2,
-            window: Duration::from_secs(60),
-        };
-    })
-    .await;
+    let app = app_allowing_two_a_minute().await;
     // An outsider's requests naming the tenant are refused and spend
     // nothing, not even the outsider's own allowance.
     let outsider = Token::full().tenants(&[TARGET]).sub("outsider").mint();
@@ -128,17 +131,7 @@ async fn twenty_concurrent_exports_create_exactly_the_allowance() {
 /// tenant.
 #[tokio::test]
 async fn refused_exports_do_not_use_up_the_allowance() {
-    let app = TestApp::with_config(|c| {
-        c.limits.exports_per_user = RateLimit {
-            max: 2,
-            window: Duration::from_secs(60),
-        };
-        c.limits.exports_per_tenant = RateLimit {
-            max: 2,
-            window: Duration::from_secs(60),
-        };
-    })
-    .await;
+    let app = app_allowing_two_a_minute().await;
     assert_eq!(app.export(&with_version(0)).await.status, 200);
     for _ in 0..5 {
         let raw = app
