@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use installhub_domain::{
-    ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, ErrorCode, Failure, PackageId,
-    Plan, Tenant, TenantId, TenantStatus, Verdict,
+    ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, ErrorCode, Failure, ImportId,
+    PackageId, Plan, Tenant, TenantId, TenantStatus, Verdict,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -86,7 +86,7 @@ pub struct Refusal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageImported {
-    pub import_id: String,
+    pub import_id: ImportId,
     pub package_id: String,
     pub package_name: String,
     pub version: String,
@@ -104,7 +104,7 @@ pub struct PackageImported {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportFailed {
-    pub import_id: String,
+    pub import_id: ImportId,
     pub package_id: Option<String>,
     pub package_name: Option<String>,
     pub version: Option<String>,
@@ -180,8 +180,8 @@ impl AuditEvent {
         match self {
             AuditEvent::Export(e) => Some(e.package_id.to_string()),
             AuditEvent::ExportRefused(_) => None,
-            AuditEvent::Import(e) => Some(e.import_id.clone()),
-            AuditEvent::ImportFailed(e) => Some(e.import_id.clone()),
+            AuditEvent::Import(e) => Some(e.import_id.to_string()),
+            AuditEvent::ImportFailed(e) => Some(e.import_id.to_string()),
             AuditEvent::TenantPut(_) => Some(tenant_id.to_string()),
             AuditEvent::ArtifactPut(e) => Some(e.artifact_id.to_string()),
             AuditEvent::ArtifactDelete { artifact_id } => Some(artifact_id.to_string()),

@@ -47,7 +47,7 @@
 
 use chrono::{DateTime, Utc};
 use installhub_domain::model::InstalledStatus;
-use installhub_domain::{ArtifactId, ImportSource, ImportStatus, PackageId, TenantId};
+use installhub_domain::{ArtifactId, ImportId, ImportSource, ImportStatus, PackageId, TenantId};
 use serde_json::Value;
 use sqlx::{Any, Executor};
 
@@ -59,7 +59,7 @@ use crate::packages::name_key;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportRecord {
     /// `imp-<uuid v4>`, made by the caller.
-    pub import_id: String,
+    pub import_id: ImportId,
     /// The target tenant.
     pub tenant_id: TenantId,
     /// `None` when the bundle could not even be read.
@@ -91,7 +91,7 @@ pub struct InstalledPackage {
     /// skipped).
     pub artifact_ids: Vec<ArtifactId>,
     /// The import that installed it.
-    pub import_id: String,
+    pub import_id: ImportId,
     /// Stored with microsecond precision.
     pub installed_at: DateTime<Utc>,
     pub installed_by: String,
@@ -110,7 +110,7 @@ pub struct Supersession {
     /// The superseding package's name and version at that install.
     pub package_name: String,
     pub version: String,
-    pub import_id: String,
+    pub import_id: ImportId,
     /// Stored with microsecond precision.
     pub at: DateTime<Utc>,
 }
@@ -146,7 +146,7 @@ impl TryFrom<ImportRow> for ImportRecord {
                 .map(|at| from_micros(at, "imports.finished_at"))
                 .transpose()?,
             response: from_json(&row.response, "imports.response")?,
-            import_id: row.import_id,
+            import_id: ImportId::from_trusted(row.import_id),
             tenant_id: TenantId::from_trusted(row.tenant_id),
             package_id: row.package_id.map(PackageId::from_trusted),
             package_name: row.package_name,
@@ -196,7 +196,7 @@ impl TryFrom<InstalledRow> for InstalledPackage {
             (Some(package_name), Some(version), Some(import_id), Some(at)) => Some(Supersession {
                 package_name,
                 version,
-                import_id,
+                import_id: ImportId::from_trusted(import_id),
                 at: from_micros(at, "installed_packages.superseded_at")?,
             }),
             _ => None,
@@ -221,7 +221,7 @@ impl TryFrom<InstalledRow> for InstalledPackage {
             package_name: row.package_name,
             version: row.version,
             checksum: row.checksum,
-            import_id: row.import_id,
+            import_id: ImportId::from_trusted(row.import_id),
             installed_by: row.installed_by,
         })
     }
@@ -261,7 +261,7 @@ impl Store {
     /// transaction instead ([`crate::InstallTx::finish_import`]).
     pub async fn finish_import(
         &self,
-        import_id: &str,
+        import_id: &ImportId,
         status: ImportStatus,
         finished_at: DateTime<Utc>,
         response: &Value,
@@ -274,7 +274,7 @@ impl Store {
     /// later. Returns whether a record was updated.
     pub async fn set_import_package(
         &self,
-        import_id: &str,
+        import_id: &ImportId,
         package_id: &PackageId,
         package_name: &str,
         version: &str,
@@ -283,7 +283,7 @@ impl Store {
             "UPDATE imports SET package_id = $2, package_name = $3, version = $4 \
              WHERE import_id = $1 AND status = $5",
         )
-        .bind(import_id)
+        .bind(import_id.as_str())
         .bind(package_id.as_str())
         .bind(package_name)
         .bind(version)
@@ -294,10 +294,10 @@ impl Store {
     }
 
     /// One import, whichever tenant it targeted (the caller checks access).
-    pub async fn get_import(&self, import_id: &str) -> Result<Option<ImportRecord>> {
+    pub async fn get_import(&self, import_id: &ImportId) -> Result<Option<ImportRecord>> {
         let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE import_id = $1");
         sqlx::query_as::<_, ImportRow>(&sql)
-            .bind(import_id)
+            .bind(import_id.as_str())
             .fetch_optional(&self.pool)
             .await?
             .map(ImportRecord::try_from)
@@ -429,7 +429,7 @@ impl Store {
 /// or 1).
 pub(crate) async fn finish_import<'c, E>(
     executor: E,
-    import_id: &str,
+    import_id: &ImportId,
     status: ImportStatus,
     finished_at: DateTime<Utc>,
     response: &Value,
@@ -445,7 +445,7 @@ where
     .bind(status.as_str())
     .bind(to_micros(finished_at))
     .bind(response)
-    .bind(import_id)
+    .bind(import_id.as_str())
     .bind(ImportStatus::InProgress.as_str())
     .execute(executor)
     .await?

@@ -32,7 +32,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use installhub_domain::model::InstalledStatus;
-use installhub_domain::{Artifact, ArtifactId, ImportStatus, TenantId};
+use installhub_domain::{Artifact, ArtifactId, ImportId, ImportStatus, TenantId};
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
@@ -290,13 +290,13 @@ impl InstallTx {
     /// `InProgress` (e.g. recovery failed it meanwhile): roll back then.
     pub async fn finish_import(
         &mut self,
-        import_id: &str,
+        import_id: &ImportId,
         status: ImportStatus,
         finished_at: DateTime<Utc>,
         response: &Value,
     ) -> Result<()> {
         if finish_import(&mut *self.tx, import_id, status, finished_at, response).await? == 0 {
-            return Err(StoreError::ImportNotInProgress(import_id.to_owned()));
+            return Err(StoreError::ImportNotInProgress(import_id.to_string()));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use installhub_domain::model::InstalledStatus::{self, Installed, Superseded};
 use installhub_domain::{
-    ArtifactId, ArtifactStatus, ImportSource, ImportStatus, PackageId, TenantId,
+    ArtifactId, ArtifactStatus, ImportId, ImportSource, ImportStatus, PackageId, TenantId,
 };
 use installhub_store::{
     AuditEntry, AuditEvent, Backend, Failpoints, ImportRecord, InstalledPackage, NewArtifact,
@@ -63,9 +63,15 @@ fn new_package_id() -> PackageId {
     PackageId::from_uuid(&uuid::Uuid::new_v4().to_string())
 }
 
+/// An import id as the tests name them: short and readable, which the
+/// store takes as it takes any id it wrote itself.
+fn imp(id: &str) -> ImportId {
+    ImportId::from_trusted(id.to_owned())
+}
+
 fn in_progress(import_id: &str, tenant: &TenantId, started_at: DateTime<Utc>) -> ImportRecord {
     ImportRecord {
-        import_id: import_id.to_owned(),
+        import_id: imp(import_id),
         tenant_id: tenant.clone(),
         package_id: Some(new_package_id()),
         package_name: Some("Leave Requests".to_owned()),
@@ -87,7 +93,7 @@ fn installed(tenant: &TenantId, name: &str, version: &str, import_id: &str) -> I
         version: version.to_owned(),
         checksum: format!("sha256:{}", "ab".repeat(32)),
         artifact_ids: vec![aid("proc-1001"), aid("form-2005")],
-        import_id: import_id.to_owned(),
+        import_id: imp(import_id),
         installed_at: now(),
         installed_by: "engineer@company.com".to_owned(),
         status: Installed,
@@ -100,7 +106,7 @@ fn installed(tenant: &TenantId, name: &str, version: &str, import_id: &str) -> I
 fn audit(tenant: &TenantId, action: &str, i: i64) -> NewAuditEntry {
     let event = match action {
         "import" => AuditEvent::Import(PackageImported {
-            import_id: format!("imp-{i}"),
+            import_id: imp(&format!("imp-{i}")),
             package_id: "pkg-1".to_owned(),
             package_name: "Leave Requests".to_owned(),
             version: "1.0.0".to_owned(),
@@ -158,14 +164,14 @@ async fn import_record_round_trip(ctx: Ctx) {
     let record = in_progress("imp-1", &t, started);
     store.insert_import(&record).await.unwrap();
     assert_eq!(
-        store.get_import("imp-1").await.unwrap(),
+        store.get_import(&imp("imp-1")).await.unwrap(),
         Some(record.clone())
     );
 
     // A record of an unreadable bundle: no package fields. The tenant need
     // not exist (failures into unknown tenants are recorded too).
     let unreadable = ImportRecord {
-        import_id: "imp-2".to_owned(),
+        import_id: imp("imp-2"),
         tenant_id: tid("tenant-unknown"),
         package_id: None,
         package_name: None,
@@ -178,25 +184,28 @@ async fn import_record_round_trip(ctx: Ctx) {
         response: json!({ "error": "InvalidZip", "message": "not a ZIP" }),
     };
     store.insert_import(&unreadable).await.unwrap();
-    assert_eq!(store.get_import("imp-2").await.unwrap(), Some(unreadable));
+    assert_eq!(
+        store.get_import(&imp("imp-2")).await.unwrap(),
+        Some(unreadable)
+    );
 
     // Import ids are unique.
     assert!(matches!(
         store.insert_import(&record).await,
         Err(StoreError::Database(_))
     ));
-    assert_eq!(store.get_import("imp-none").await.unwrap(), None);
+    assert_eq!(store.get_import(&imp("imp-none")).await.unwrap(), None);
 
     let finished = now();
     let response = json!({ "importId": "imp-1", "status": "Success", "n": [1, 2.5, null] });
     assert!(
         store
-            .finish_import("imp-1", ImportStatus::Success, finished, &response)
+            .finish_import(&imp("imp-1"), ImportStatus::Success, finished, &response)
             .await
             .unwrap()
     );
     assert_eq!(
-        store.get_import("imp-1").await.unwrap(),
+        store.get_import(&imp("imp-1")).await.unwrap(),
         Some(ImportRecord {
             status: ImportStatus::Success,
             finished_at: Some(finished),
@@ -216,26 +225,31 @@ async fn finish_only_moves_in_progress(ctx: Ctx) {
     let first = json!({ "status": "DryRun" });
     assert!(
         store
-            .finish_import("imp-1", ImportStatus::DryRun, now(), &first)
+            .finish_import(&imp("imp-1"), ImportStatus::DryRun, now(), &first)
             .await
             .unwrap()
     );
     for status in [ImportStatus::Failed, ImportStatus::Success] {
         assert!(
             !store
-                .finish_import("imp-1", status, now(), &json!("again"))
+                .finish_import(&imp("imp-1"), status, now(), &json!("again"))
                 .await
                 .unwrap()
         );
     }
-    let record = store.get_import("imp-1").await.unwrap().unwrap();
+    let record = store.get_import(&imp("imp-1")).await.unwrap().unwrap();
     assert_eq!(
         (record.status, record.response),
         (ImportStatus::DryRun, first)
     );
     assert!(
         !store
-            .finish_import("imp-missing", ImportStatus::Failed, now(), &Value::Null)
+            .finish_import(
+                &imp("imp-missing"),
+                ImportStatus::Failed,
+                now(),
+                &Value::Null
+            )
             .await
             .unwrap()
     );
@@ -265,7 +279,10 @@ async fn list_imports_newest_first_and_pages(ctx: Ctx) {
             .unwrap();
     }
     let ids = |records: Vec<ImportRecord>| -> Vec<String> {
-        records.into_iter().map(|r| r.import_id).collect()
+        records
+            .into_iter()
+            .map(|r| r.import_id.to_string())
+            .collect()
     };
     let expected = ["imp-d", "imp-b", "imp-a", "imp-e", "imp-c"];
     assert_eq!(
@@ -331,7 +348,7 @@ async fn single_server_recovery_fails_interrupted_imports(ctx: Ctx) {
         .await
         .unwrap();
     let done = json!({ "status": "Success" });
-    old.finish_import("imp-done", ImportStatus::Success, now(), &done)
+    old.finish_import(&imp("imp-done"), ImportStatus::Success, now(), &done)
         .await
         .unwrap();
 
@@ -354,17 +371,25 @@ async fn single_server_recovery_fails_interrupted_imports(ctx: Ctx) {
         2
     );
     for id in ["imp-stuck-1", "imp-stuck-2"] {
-        let record = restarted.get_import(id).await.unwrap().unwrap();
+        let record = restarted.get_import(&imp(id)).await.unwrap().unwrap();
         assert_eq!(record.status, ImportStatus::Failed);
         assert_eq!(record.finished_at, Some(finished));
         assert_eq!(record.response, envelope);
     }
-    let record = restarted.get_import("imp-done").await.unwrap().unwrap();
+    let record = restarted
+        .get_import(&imp("imp-done"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (record.status, record.response),
         (ImportStatus::Success, done)
     );
-    let mine = restarted.get_import("imp-mine").await.unwrap().unwrap();
+    let mine = restarted
+        .get_import(&imp("imp-mine"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(mine.status, ImportStatus::InProgress);
     // Nothing left to recover.
     assert_eq!(
@@ -411,7 +436,7 @@ async fn replica_recovery_leaves_live_imports_alone(ctx: Ctx) {
     );
     let status = |id: &'static str| {
         let store = replica_b.clone();
-        async move { store.get_import(id).await.unwrap().unwrap().status }
+        async move { store.get_import(&imp(id)).await.unwrap().unwrap().status }
     };
     assert_eq!(status("imp-ancient-a").await, ImportStatus::Failed);
     assert_eq!(status("imp-running-a").await, ImportStatus::InProgress);
@@ -467,7 +492,7 @@ async fn finishing_in_the_install_needs_an_in_progress_record(ctx: Ctx) {
     let mut tx = store.begin_install(&t).await.unwrap();
     tx.write_artifacts(&[artifact(&t, "proc-1")]).await.unwrap();
     match tx
-        .finish_import("imp-1", ImportStatus::Success, now(), &json!({}))
+        .finish_import(&imp("imp-1"), ImportStatus::Success, now(), &json!({}))
         .await
     {
         Err(StoreError::ImportNotInProgress(id)) => assert_eq!(id, "imp-1"),
@@ -477,8 +502,13 @@ async fn finishing_in_the_install_needs_an_in_progress_record(ctx: Ctx) {
     assert_eq!(artifact_count(store, &t).await, 0);
     let mut tx = store.begin_install(&t).await.unwrap();
     assert!(matches!(
-        tx.finish_import("imp-unknown", ImportStatus::Success, now(), &json!({}))
-            .await,
+        tx.finish_import(
+            &imp("imp-unknown"),
+            ImportStatus::Success,
+            now(),
+            &json!({})
+        )
+        .await,
         Err(StoreError::ImportNotInProgress(_))
     ));
 }
@@ -530,7 +560,7 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
     );
     let response = json!({ "importId": "imp-1", "status": "Success" });
     let finished = now();
-    tx.finish_import("imp-1", ImportStatus::Success, finished, &response)
+    tx.finish_import(&imp("imp-1"), ImportStatus::Success, finished, &response)
         .await
         .unwrap();
     let audit_id = tx.record_audit(&audit(&t, "import", 1)).await.unwrap();
@@ -551,7 +581,12 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
     );
     assert!(store.installed_packages(&t).await.unwrap().is_empty());
     assert_eq!(
-        store.get_import("imp-1").await.unwrap().unwrap().status,
+        store
+            .get_import(&imp("imp-1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         ImportStatus::InProgress
     );
     assert!(
@@ -580,7 +615,7 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
 
     assert_eq!(store.installed_packages(&t).await.unwrap(), vec![package]);
     assert_eq!(
-        store.get_import("imp-1").await.unwrap(),
+        store.get_import(&imp("imp-1")).await.unwrap(),
         Some(ImportRecord {
             status: ImportStatus::Success,
             finished_at: Some(finished),
@@ -642,7 +677,7 @@ where
         .await
         .unwrap();
     tx.finish_import(
-        "imp-1",
+        &imp("imp-1"),
         ImportStatus::Success,
         now(),
         &json!({ "ok": true }),
@@ -659,7 +694,7 @@ where
     assert_eq!(created_and_updated(ctx, &t, "proc-1").await, before_times);
     assert_eq!(store.get_artifact(&t, &aid("proc-2")).await.unwrap(), None);
     assert_eq!(store.installed_packages(&t).await.unwrap(), vec![kept]);
-    assert_eq!(store.get_import("imp-1").await.unwrap(), Some(record));
+    assert_eq!(store.get_import(&imp("imp-1")).await.unwrap(), Some(record));
     assert!(
         store
             .list_audit(&t, Some("import"), 10, None)
@@ -1473,7 +1508,7 @@ async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
     );
     let alpha = &upgraded.installed_packages(&a).await.unwrap()[0];
     let by = alpha.superseded_by.as_ref().unwrap();
-    assert_eq!(by.import_id, "imp-Gamma");
+    assert_eq!(by.import_id.as_str(), "imp-Gamma");
     assert_eq!(by.at, at_micros(1_790_000_000_000_003));
     assert_eq!(
         states(&upgraded, &b).await,

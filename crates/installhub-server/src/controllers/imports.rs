@@ -15,7 +15,7 @@ use installhub_domain::ids::printable;
 use installhub_domain::import::{ImportByReference, ImportOptions};
 use installhub_domain::model::InstalledStatus;
 use installhub_domain::{
-    Caller, ErrorCode, Failure, ImportSource, ImportStatus, PackageId, Scope, TenantId,
+    Caller, ErrorCode, Failure, ImportId, ImportSource, ImportStatus, PackageId, Scope, TenantId,
 };
 use installhub_store::{AuditEntry, ImportRecord, InstalledPackage};
 use serde::{Deserialize, Serialize};
@@ -203,7 +203,7 @@ pub async fn import_package(
         Err(e) => e.into_response(),
     };
     if let Some(id) = outcome.import_id
-        && let Ok(value) = HeaderValue::from_str(&id)
+        && let Ok(value) = HeaderValue::from_str(id.as_str())
     {
         response.headers_mut().insert("x-import-id", value);
     }
@@ -326,7 +326,8 @@ pub async fn scan_package(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportRecordResponse {
-    pub import_id: String,
+    #[schema(value_type = String)]
+    pub import_id: ImportId,
     #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub status: ImportStatus,
@@ -383,7 +384,7 @@ pub async fn get_import(
     path: ImportPath,
 ) -> ApiResult<Json<ImportRecordResponse>> {
     require_scope(&caller, Scope::Import)?;
-    match state.store().get_import(path.import_id.as_str()).await? {
+    match state.store().get_import(&path.import_id).await? {
         Some(record) if caller.can_access(&record.tenant_id) => Ok(Json(record.into())),
         _ => Err(ApiError::not_found(
             Failure::new(
@@ -463,7 +464,7 @@ pub async fn list_imports(
             before.as_ref().map(|b| b.as_str()),
         )
         .await?;
-    let (records, next_before) = split_page(rows, limit, |r| Some(r.import_id.clone()));
+    let (records, next_before) = split_page(rows, limit, |r| Some(r.import_id.to_string()));
     Ok(Json(ImportPage {
         imports: records.into_iter().map(Into::into).collect(),
         next_before,
@@ -479,7 +480,8 @@ pub struct InstalledPackageResponse {
     pub checksum: String,
     /// What its install created, replaced or found unchanged.
     pub artifact_ids: Vec<String>,
-    pub import_id: String,
+    #[schema(value_type = String)]
+    pub import_id: ImportId,
     #[schema(value_type = String, format = DateTime)]
     pub installed_at: DateTime<Utc>,
     pub installed_by: String,
@@ -502,7 +504,8 @@ pub struct InstalledPackageResponse {
 pub struct SupersededBy {
     pub package_name: String,
     pub version: String,
-    pub import_id: String,
+    #[schema(value_type = String)]
+    pub import_id: ImportId,
     #[schema(value_type = String, format = DateTime)]
     pub superseded_at: DateTime<Utc>,
 }

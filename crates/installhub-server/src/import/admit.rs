@@ -52,7 +52,7 @@ pub async fn admit(
     state
         .store()
         .set_import_package(
-            attempt.import_id.as_str(),
+            &attempt.import_id,
             &package.package_id,
             &package.name,
             &package.version,

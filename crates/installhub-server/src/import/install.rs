@@ -52,7 +52,7 @@ pub async fn install(
         mut warnings,
         limits,
     } = package;
-    let import_id = attempt.import_id.as_str();
+    let import_id = &attempt.import_id;
     let ids: Vec<ArtifactId> = manifest.artifacts.iter().map(|a| a.id.clone()).collect();
     let mut tx = state.store().begin_install(&tenant.tenant_id).await?;
     // A few at a time: only their hashes are kept, not their definitions.
@@ -89,7 +89,7 @@ pub async fn install(
     let dry_run = options.dry_run;
     let now = Utc::now();
     let response = ImportResponse {
-        import_id: import_id.to_owned(),
+        import_id: import_id.clone(),
         package_id: manifest.package_id.to_string(),
         package_name: manifest.name.clone(),
         version: manifest.version.clone(),
@@ -127,7 +127,7 @@ pub async fn install(
             version: manifest.version.clone(),
             checksum: manifest.checksum.clone(),
             artifact_ids,
-            import_id: import_id.to_owned(),
+            import_id: import_id.clone(),
             installed_at: now,
             installed_by: attempt.actor.clone(),
             status: InstalledStatus::Installed,
@@ -146,7 +146,7 @@ pub async fn install(
             .collect();
         let superseded = tx.claim_artifacts(&package, &written, &unchanged).await?;
         if !superseded.is_empty() {
-            tracing::info!(import_id, ?superseded, "the install superseded packages");
+            tracing::info!(%import_id, ?superseded, "the install superseded packages");
         }
     }
     let body = serde_json::to_value(&response).map_err(ApiError::internal)?;
@@ -157,7 +157,7 @@ pub async fn install(
         tenant_id: tenant.tenant_id.clone(),
         actor: attempt.actor.clone(),
         event: AuditEvent::Import(PackageImported {
-            import_id: import_id.to_owned(),
+            import_id: import_id.clone(),
             package_id: response.package_id.clone(),
             package_name: response.package_name.clone(),
             version: response.version.clone(),

@@ -30,7 +30,7 @@ mod upload;
 use chrono::{DateTime, Utc};
 use installhub_domain::import::admit::ImportAttempt;
 use installhub_domain::import::{ArtifactPlan, ConflictEntry, ImportOptions, ImportWarning};
-use installhub_domain::{ArtifactId, Caller, ImportSource, ImportStatus};
+use installhub_domain::{ArtifactId, Caller, ImportId, ImportSource, ImportStatus};
 use installhub_scan::Verdict;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -48,8 +48,8 @@ const SUMMARY: &str = "The import was refused. See 'errors' for every reason.";
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportResponse {
-    #[schema(example = "imp-f9a2c1e8-7b3d-4e5f-a1c2-d3e4f5a6b7c8")]
-    pub import_id: String,
+    #[schema(value_type = String, example = "imp-f9a2c1e8-7b3d-4e5f-a1c2-d3e4f5a6b7c8")]
+    pub import_id: ImportId,
     #[schema(example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13")]
     pub package_id: String,
     #[schema(example = "Employee Onboarding Suite")]
@@ -94,7 +94,7 @@ pub struct ImportInput {
 /// The outcome the handler answers with: the import id (when a record was
 /// made) and the response or the error.
 pub struct ImportOutcome {
-    pub import_id: Option<String>,
+    pub import_id: Option<ImportId>,
     pub result: ApiResult<ImportResponse>,
 }
 
@@ -152,7 +152,7 @@ pub async fn run(
     };
     record::metrics(&attempt, &result);
     ImportOutcome {
-        import_id: Some(attempt.import_id.to_string()),
+        import_id: Some(attempt.import_id),
         result,
     }
 }

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// Opens the attempt's record, `InProgress`, in `tenant`'s history.
 pub async fn open(state: &AppState, attempt: &ImportAttempt, tenant: &TenantId) -> ApiResult<()> {
     let record = ImportRecord {
-        import_id: attempt.import_id.to_string(),
+        import_id: attempt.import_id.clone(),
         tenant_id: tenant.clone(),
         package_id: None,
         package_name: None,
@@ -56,14 +56,14 @@ pub async fn failure(
     tenant: &TenantId,
     error: &ApiError,
 ) {
-    let import_id = attempt.import_id.as_str();
+    let import_id = &attempt.import_id;
     let now = Utc::now();
     if let Err(e) = state
         .store()
         .finish_import(import_id, ImportStatus::Failed, now, &error_body(error))
         .await
     {
-        tracing::error!(error = %e, import_id, "could not record the failed import");
+        tracing::error!(error = %e, %import_id, "could not record the failed import");
     }
     let package = attempt.package.as_ref();
     let entry = NewAuditEntry {
@@ -71,7 +71,7 @@ pub async fn failure(
         tenant_id: tenant.clone(),
         actor: attempt.actor.clone(),
         event: AuditEvent::ImportFailed(ImportFailed {
-            import_id: import_id.to_owned(),
+            import_id: import_id.clone(),
             package_id: package.map(|p| p.package_id.to_string()),
             package_name: package.map(|p| p.name.clone()),
             version: package.map(|p| p.version.clone()),
@@ -82,7 +82,7 @@ pub async fn failure(
         }),
     };
     if let Err(e) = state.store().record_audit(&entry).await {
-        tracing::error!(error = %e, import_id, "could not record the failed import in the audit log");
+        tracing::error!(error = %e, %import_id, "could not record the failed import in the audit log");
     }
 }
 
