@@ -50,10 +50,14 @@ pub async fn write_package(
             })
         });
     if !unchanged {
-        return Err(ApiError::new(
+        // Nothing was written and a retry resolves the catalog afresh: a
+        // 503 that says when, like every other 503.
+        return Err(Failure::new(
             ErrorCode::ServiceUnavailable,
             "The tenant's artifacts changed while the package was being exported. Retry the export.",
-        ));
+        )
+        .detail("retryAfterSeconds", 1)
+        .into());
     }
 
     let package_id = PackageId::from_uuid(&uuid::Uuid::new_v4().to_string());
