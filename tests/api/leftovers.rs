@@ -116,6 +116,9 @@ async fn leftovers_are_swept_when_the_server_starts_again() {
     leave(&orphan, &bundle, Some(3 * 3600));
     leave(&cut_short, &bundle[..bundle.len() / 2], Some(3 * 3600));
     leave(&young_orphan, &bundle, None);
+    // The real bundle is as old as the orphans: only its row keeps it.
+    let exported_id = exported["packageId"].as_str().unwrap();
+    age(&packages.join(format!("{exported_id}.zip")), 3 * 3600);
 
     let server = RunningServer::start(config.clone()).await.unwrap();
     for gone in [&upload, &export_tmp, &orphan, &cut_short] {

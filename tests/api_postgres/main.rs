@@ -3,8 +3,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`): one behaviour on both
 //! backends. When PostgreSQL cannot be reached each test says so and runs
 //! on SQLite (`INSTALLHUB_REQUIRE_POSTGRES=1` makes that a failure). The
-//! OpenAPI and metrics tests do not depend on the database and run once,
-//! in `tests/api`.
+//! OpenAPI snapshot and metrics tests do not depend on the database and run
+//! once, in `tests/api`; the OpenAPI checks that call routes run on both.
 
 /// Which database the servers of this test binary use.
 pub mod backend {

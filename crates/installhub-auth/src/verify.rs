@@ -483,8 +483,10 @@ pub(crate) fn check_identity(value: &str) -> Result<(), &'static str> {
         Err("it is empty")
     } else if value.chars().count() > MAX_IDENTITY_CHARS {
         Err("it is longer than 256 characters")
-    } else if value.chars().any(char::is_control) {
-        Err("it contains control characters")
+    } else if installhub_domain::text::forbidden_char(value).is_some() {
+        // The same rule as every text field an export writes: an identity
+        // becomes a package's exportedBy, which an import checks.
+        Err("it contains control or bidirectional formatting characters")
     } else {
         Ok(())
     }
@@ -546,6 +548,10 @@ mod tests {
         assert!(check_identity(&"a".repeat(257)).is_err());
         assert!(check_identity("user\n42").is_err());
         assert!(check_identity("user\u{1b}[31m").is_err());
+        // An identity becomes a package's exportedBy, which an import
+        // refuses with a bidirectional override in it.
+        assert!(check_identity("user\u{202e}moc.ynapmoc").is_err());
+        assert!(check_identity("user\u{2028}42").is_err());
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub struct ScanForm {
     responses(
         (status = 200, description = "Installed, or planned (dry run).", body = ImportResponse,
          headers(("X-Import-Id" = String, description = "The import record's id."))),
-        (status = 400, description = "InvalidZip, ManifestMissing, ChecksumMismatch, MissingPackageDependency, ImportedByMismatch or invalid options.", body = ErrorBody),
+        (status = 400, description = "InvalidZip, ManifestMissing, ChecksumMismatch, a bundle an export could not have produced (CrossTenantReference, ArtifactNotExportable, CircularDependency, Invalid* of a manifest or artifact field), MissingPackageDependency, ImportedByMismatch or invalid options.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "SecurityScanFailed, InsufficientPermission or TenantAccessDenied.", body = ErrorBody),
         (status = 404, description = "PackageNotFound (JSON form).", body = ErrorBody),
@@ -286,7 +286,7 @@ pub struct ScanResponse {
     request_body(content = ScanForm, description = "multipart/form-data with a `package` part (application/zip).", content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The scan ran; see `result`.", body = ScanResponse),
-        (status = 400, description = "InvalidZip, ManifestMissing or ChecksumMismatch.", body = ErrorBody),
+        (status = 400, description = "InvalidZip, ManifestMissing, ChecksumMismatch, or a bundle an export could not have produced (CrossTenantReference, ArtifactNotExportable, CircularDependency, Invalid* of a manifest or artifact field), as on import.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "InsufficientPermission (needs installhub:import).", body = ErrorBody),
         (status = 413, description = "Larger than any plan accepts.", body = ErrorBody),

@@ -4,6 +4,7 @@
 //! the plan's artifact limit and the scan's verdict. The rules are the
 //! domain's ([`installhub_domain::import::admit`]); the reading is here.
 
+use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 
 use installhub_bundle::{BundleErrorCode, ReadLimits, read_bundle_each};
@@ -101,10 +102,16 @@ pub async fn verify_and_scan(
     bundle: &ReceivedBundle,
     limits: ReadLimits,
 ) -> ApiResult<(Manifest, ScanReport)> {
-    let path = bundle.file.path().to_path_buf();
+    // Read through the handle the upload holds, not by path: a sweep of old
+    // scratch files can then never take the package from under an import.
+    let mut file = bundle
+        .file
+        .as_file()
+        .try_clone()
+        .map_err(ApiError::internal)?;
     let scanner = Arc::clone(state.scanner());
     tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
+        file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
         let mut findings = Vec::new();
         let mut bundled = Vec::new();
         let manifest = read_bundle_each(file, &limits, |artifact, _| {

@@ -4,6 +4,7 @@
 //! together. A failure or a crash at any point leaves the tenant as it was.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{Seek, SeekFrom};
 
 use chrono::Utc;
 use installhub_bundle::{ArtifactFile, ReadLimits, encode_artifact, read_bundle_each};
@@ -199,9 +200,15 @@ async fn write_artifacts(
 ) -> ApiResult<()> {
     let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<(ArtifactFile, usize)>(WRITE_QUEUE);
-    let path = bundle.file.path().to_path_buf();
+    // Read through the handle the upload holds, not by path: a sweep of old
+    // scratch files can then never take the package from under an import.
+    let mut file = bundle
+        .file
+        .as_file()
+        .try_clone()
+        .map_err(ApiError::internal)?;
     let reader = tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path).map_err(ApiError::internal)?;
+        file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
         read_bundle_each(file, &limits, |artifact, size| {
             if wanted.contains(&artifact.id) {
                 sender.blocking_send((artifact, size)).map_err(|_| {

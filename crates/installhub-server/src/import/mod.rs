@@ -109,7 +109,6 @@ pub async fn run(
 ) -> ImportOutcome {
     let mut attempt = ImportAttempt::new(caller.identity.clone(), input.source, Utc::now());
     attempt.bundle_sha256 = Some(input.bundle.sha256.clone());
-    tracing::Span::current().record("import_id", attempt.import_id.as_str());
     let accepted = request::accept(state, caller, options, query_dry_run).await;
     let (record_tenant, accepted) = match accepted {
         Ok(accepted) => (accepted.tenant.tenant_id.clone(), Ok(accepted)),
@@ -129,6 +128,8 @@ pub async fn run(
             result: Err(e),
         };
     }
+    // From here on the id names a record, so the logs may carry it.
+    tracing::Span::current().record("import_id", attempt.import_id.as_str());
     let result = match accepted {
         Ok(accepted) => {
             let (options, tenant) = (accepted.options, accepted.tenant);

@@ -267,7 +267,12 @@ enum Stage {
     Preamble,
     /// Just past a boundary: `--` ends the body, anything else starts a part.
     AfterDelimiter,
-    /// In a part's header block.
+    /// The rest of the boundary's line, up to its line break.
+    BoundaryLine,
+    /// In a part's header block, which ends at the first blank line after
+    /// the boundary's line break, searched for exactly as multer does, so
+    /// that no block this scanner takes as ended is still being buffered
+    /// by the parser.
     Headers,
     /// In a part's content.
     Content,
@@ -352,8 +357,18 @@ impl PartScanner {
                             ),
                         ));
                     }
-                    self.stage = Stage::Headers;
+                    self.stage = Stage::BoundaryLine;
                     self.block_start = base + pos as u64;
+                }
+                Stage::BoundaryLine => {
+                    if let Some(i) = memchr::memmem::find(&window[pos..], b"\r\n") {
+                        pos += i + 2;
+                        self.stage = Stage::Headers;
+                        continue;
+                    }
+                    self.check_block(end)?;
+                    pos = pos.max(window.len().saturating_sub(1));
+                    break;
                 }
                 Stage::Headers => {
                     if let Some(i) = memchr::memmem::find(&window[pos..], b"\r\n\r\n") {
@@ -456,9 +471,25 @@ mod tests {
         }
     }
 
+    /// The boundary's own line break followed by a blank line is no end of
+    /// a header block: the parser searches for one only after that line
+    /// break, and would buffer everything after it.
+    #[test]
+    fn a_blank_line_right_after_the_boundary_does_not_end_the_header_block() {
+        let mut scanner = PartScanner::new("XB", LIMITS);
+        scanner.feed(b"--XB\r\n\r\n").unwrap();
+        let failure = (0..100)
+            .find_map(|_| scanner.feed(b"aaaaaaaaaa").err())
+            .expect("refused");
+        assert_eq!(failure.code, ErrorCode::PayloadTooLarge);
+    }
+
     #[test]
     fn too_many_parts_and_a_long_preamble_are_refused() {
-        assert!(scan(&[b"--XB\r\n\r\nx\r\n--XB\r\n\r\nx\r\n--XB\r\n\r\n"]).is_err());
+        assert!(
+            scan(&[b"--XB\r\nA: b\r\n\r\nx\r\n--XB\r\nA: b\r\n\r\nx\r\n--XB\r\nA: b\r\n\r\n"])
+                .is_err()
+        );
         assert!(scan(&[&[b'p'; 100]]).is_err());
     }
 }
