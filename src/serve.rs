@@ -233,7 +233,7 @@ fn print_demo_help(addr: SocketAddr, key_dir: &std::path::Path) -> anyhow::Resul
     println!(
         r#"
 InstallHub demo is running at {url}
-Tenants: {source} (5 artifacts, seed 01's example) and {target} (empty).
+Tenants: {source} (5 artifacts, the documented example) and {target} (empty).
 In another terminal:
 
 export INSTALLHUB_URL={url}
@@ -255,7 +255,7 @@ PKG=$({pkg_id} export.json)
 curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/$PKG/download
 {exe} verify employee-onboarding-suite-2.1.0.zip
 
-# Scan it, then import it into {target} (a dry run first), as seed 03 shows:
+# Scan it, then import it into {target} (a dry run first):
 {exe} scan employee-onboarding-suite-2.1.0.zip
 {exe} import employee-onboarding-suite-2.1.0.zip --tenant {target} --dry-run
 curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/import \
