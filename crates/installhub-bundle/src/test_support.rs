@@ -1,11 +1,10 @@
-//! Small fixtures for the unit tests.
+//! The unit tests' fixtures: the crate's shared test fixtures
+//! ([`crate::fixtures`], which every test build of this crate has), with
+//! the artifact type fixed and references that may name a tenant.
 
-use installhub_domain::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactType, PackageId, PackageType, Reference, TenantId,
-};
-use serde_json::json;
+use installhub_domain::{Artifact, ArtifactId, ArtifactType, Reference, TenantId};
 
-use crate::prepare::ManifestInput;
+pub(crate) use crate::fixtures::input;
 
 pub(crate) fn reference(id: &str, tenant: Option<&str>) -> Reference {
     Reference {
@@ -14,38 +13,7 @@ pub(crate) fn reference(id: &str, tenant: Option<&str>) -> Reference {
     }
 }
 
-/// A published artifact of `tenant-src` referencing `refs` in its own tenant.
+/// A published process of `tenant-src` referencing `refs` in its own tenant.
 pub(crate) fn artifact(id: &str, refs: &[&str]) -> Artifact {
-    Artifact {
-        tenant_id: TenantId::parse("tenant-src").unwrap(),
-        id: ArtifactId::parse(id).unwrap(),
-        artifact_type: ArtifactType::ProcessDefinition,
-        name: format!("Artifact {id}"),
-        version: "1.0.0".into(),
-        status: ArtifactStatus::Published,
-        definition: json!({ "steps": [{ "name": id, "kind": "task" }] }),
-        references: refs.iter().map(|r| reference(r, None)).collect(),
-        libraries: vec![],
-        updated_at: chrono::DateTime::UNIX_EPOCH,
-    }
-}
-
-pub(crate) fn input(order: &[&str]) -> ManifestInput {
-    ManifestInput {
-        package_id: PackageId::parse("pkg-a3f9c821-4b2e-49d1-bc44-f7e2a1c09d33").unwrap(),
-        name: "Employee Onboarding".into(),
-        package_type: PackageType::Workflow,
-        version: "2.1.0".into(),
-        description: Some("Onboarding flows".into()),
-        author: None,
-        tags: vec!["hr".into()],
-        source_tenant_id: TenantId::parse("tenant-src").unwrap(),
-        exported_at: "2026-05-25T09:00:00Z".parse().unwrap(),
-        exported_by: "engineer@company.com".into(),
-        install_order: order
-            .iter()
-            .map(|id| ArtifactId::parse(id).unwrap())
-            .collect(),
-        package_dependencies: vec![],
-    }
+    crate::fixtures::artifact(id, ArtifactType::ProcessDefinition, refs)
 }
