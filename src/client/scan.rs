@@ -121,6 +121,12 @@ fn describe(name: &str, version: &str, report: &ScanReport) -> String {
             f.path,
             f.message
         ));
+        if let Some(capability) = f.capability {
+            out.push_str(&format!("      capability: {}\n", capability.as_str()));
+        }
+        if let Some(snippet) = &f.snippet {
+            out.push_str(&format!("      code: {snippet}\n"));
+        }
     }
     out
 }

@@ -8,7 +8,7 @@ use installhub_domain::{
     ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, ErrorCode, ImportSource,
     ImportStatus, InstalledStatus, PackageType, Plan, PlannedAction, TenantStatus, Verdict,
 };
-use installhub_scan::Severity;
+use installhub_scan::{Capability, Severity};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -43,6 +43,25 @@ fn severities() -> Vec<Severity> {
     all
 }
 
+/// The capabilities a code finding names; same rule as [`severities`]:
+/// the `match` fails to compile when a variant is added.
+fn capabilities() -> Vec<Capability> {
+    use Capability::{DynamicCode, HostObject, ModuleLoad, ProcessSpawn, PrototypeChain};
+    let all = vec![
+        DynamicCode,
+        ProcessSpawn,
+        ModuleLoad,
+        HostObject,
+        PrototypeChain,
+    ];
+    for c in &all {
+        match c {
+            DynamicCode | ProcessSpawn | ModuleLoad | HostObject | PrototypeChain => {}
+        }
+    }
+    all
+}
+
 /// Every enum with a schema, as serde writes each variant. The domain's
 /// enums come from `ALL`, which their macro builds from the variant list.
 fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
@@ -61,6 +80,7 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("Verdict", wire(Verdict::ALL)),
         ("InstalledStatus", wire(InstalledStatus::ALL)),
         ("Severity", wire(&severities())),
+        ("Capability", wire(&capabilities())),
     ])
 }
 

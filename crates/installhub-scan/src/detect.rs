@@ -15,6 +15,7 @@ use regex::bytes::{Regex, RegexSet};
 
 use crate::normalize::{GAP, normalize};
 use crate::prefilter::{NEEDS_CODE, NEEDS_LITERAL, NEEDS_PLACEHOLDER, NEEDS_TEMPLATE};
+use crate::report::Capability;
 use crate::rules::RuleId;
 
 /// Before an identifier: not inside a longer identifier (a `.` may precede).
@@ -171,6 +172,16 @@ const CODE_PATTERNS: &[(RuleId, &str)] = &[
     ),
 ];
 
+/// Spelling rules that a parser judges better: on text that parsed as
+/// JavaScript or Python, `require(…)` and `import(…)` are judged by the
+/// module they name (see `code::js::ALLOWED_MODULES`), so these patterns
+/// are skipped there.
+const JUDGED_BY_PARSER: &[&str] = &[
+    r"{BD}require{G}\(",
+    r"{B}(?:module|global|globalThis|mainModule|window|self){G}\.{G}require{G}\(",
+    r"{BD}import{G}\(",
+];
+
 /// What a literal match must pass to count.
 #[derive(Debug, Clone, Copy)]
 enum Validator {
@@ -254,13 +265,25 @@ pub(crate) struct Context<'a> {
     /// The closest object key above the string (array indices skipped);
     /// for an object key itself, `None`.
     pub(crate) field: Option<&'a str>,
+    /// The string parsed as JavaScript or Python and its syntax tree was
+    /// judged.
+    pub(crate) parsed: bool,
+}
+
+/// One finding of one string, before it gets its place.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub(crate) rule: RuleId,
+    pub(crate) message: String,
+    pub(crate) capability: Option<Capability>,
+    pub(crate) snippet: Option<String>,
 }
 
 /// Findings of one string: at most one per rule.
 #[derive(Debug, Default)]
 pub(crate) struct Hits {
     seen: u32,
-    pub(crate) list: Vec<(RuleId, String)>,
+    pub(crate) list: Vec<Hit>,
 }
 
 impl Hits {
@@ -269,9 +292,40 @@ impl Hits {
     }
 
     pub(crate) fn push(&mut self, rule: RuleId, message: impl FnOnce() -> String) {
+        self.push_with(rule, || (message(), None));
+    }
+
+    /// Like [`Hits::push`], with the snippet that was judged.
+    pub(crate) fn push_with(
+        &mut self,
+        rule: RuleId,
+        found: impl FnOnce() -> (String, Option<String>),
+    ) {
         if !self.has(rule) {
             self.seen |= rule.bit();
-            self.list.push((rule, message()));
+            let (message, snippet) = found();
+            self.list.push(Hit {
+                rule,
+                message,
+                capability: rule.capability(),
+                snippet,
+            });
+        }
+    }
+
+    /// The findings of the code analysis, ahead of the spelling rules'.
+    pub(crate) fn push_code(&mut self, findings: Vec<crate::code::CodeFinding>) {
+        for f in findings {
+            if self.has(f.rule) {
+                continue;
+            }
+            self.seen |= f.rule.bit();
+            self.list.push(Hit {
+                rule: f.rule,
+                message: format!("{}: {}: `{}`", f.rule.rule().title, f.detail, f.snippet),
+                capability: Some(f.capability),
+                snippet: Some(f.snippet),
+            });
         }
     }
 
@@ -283,6 +337,8 @@ impl Hits {
 
 pub(crate) struct Detectors {
     code_set: RegexSet,
+    /// Per row of `code`: skipped on parsed text.
+    judged_by_parser: Vec<bool>,
     code: Vec<Regex>,
     /// The template-escape rows of `code`, for strings whose only signal is
     /// a template opener (`{{input.x}}` is everywhere).
@@ -305,6 +361,10 @@ impl Detectors {
             .map(|(i, _)| i)
             .collect();
         Detectors {
+            judged_by_parser: CODE_PATTERNS
+                .iter()
+                .map(|(_, p)| JUDGED_BY_PARSER.contains(p))
+                .collect(),
             template_set: RegexSet::new(template_index.iter().map(|&i| &code_src[i]))
                 .expect("detector regexes are valid"),
             template_index,
@@ -322,10 +382,10 @@ impl Detectors {
     /// The rules a string needs (`needs`: the prefilter's `NEEDS_*` bits).
     pub(crate) fn scan(&self, raw: &str, needs: u8, ctx: Context<'_>, hits: &mut Hits) {
         if needs & NEEDS_CODE != 0 {
-            self.scan_code(raw, false, hits);
+            self.scan_code(raw, false, ctx.parsed, hits);
             let normalized = normalize(raw);
             for text in &normalized.texts {
-                self.scan_code(text, true, hits);
+                self.scan_code(text, true, ctx.parsed, hits);
             }
             for piece in &normalized.assembled {
                 if let Some(rule) = assembled_rule(piece) {
@@ -355,9 +415,12 @@ impl Detectors {
         }
     }
 
-    fn scan_code(&self, text: &str, decoded: bool, hits: &mut Hits) {
+    fn scan_code(&self, text: &str, decoded: bool, parsed: bool, hits: &mut Hits) {
         let bytes = text.as_bytes();
         for index in self.code_set.matches(bytes).iter() {
+            if parsed && self.judged_by_parser[index] {
+                continue;
+            }
             self.report_code(index, bytes, decoded, hits);
         }
     }
@@ -370,7 +433,7 @@ impl Detectors {
         let Some(m) = self.code[index].find(bytes) else {
             return;
         };
-        hits.push(rule, || {
+        hits.push_with(rule, || {
             // The match and a little of what follows, to show the call.
             let end = bytes[m.end()..]
                 .iter()
@@ -382,7 +445,7 @@ impl Detectors {
             if decoded {
                 message.push_str(" (after decoding escapes, concatenation or encoded payloads)");
             }
-            message
+            (message, Some(snippet(shown)))
         });
     }
 
@@ -454,26 +517,31 @@ fn assembled_rule(piece: &str) -> Option<RuleId> {
     Some(rule)
 }
 
-/// Field names whose text the platform executes (SECURITY.md 23). Matching
-/// ignores case, `_` and `-`. `code` alone is a sink, but `postalCode`
-/// is not, so only the listed compounds end in `code`.
-/// `key`'s bytes that `keep` keeps, lower-cased into `buf` without
-/// allocating (this runs for every key of every definition); `None` when
-/// they do not fit, which no name worth matching does.
-fn fold_key<'b>(key: &str, buf: &'b mut [u8], keep: impl Fn(u8) -> bool) -> Option<&'b [u8]> {
-    let mut len = 0;
-    for b in key.bytes().filter(|&b| keep(b)) {
-        *buf.get_mut(len)? = b.to_ascii_lowercase();
-        len += 1;
+/// The tail of `key`'s bytes that `keep` keeps, lower-cased into `buf`
+/// without allocating (this runs for every key of every definition). A name
+/// longer than `buf` keeps its last bytes: every rule matches a name by its
+/// end (`…OnboardScript`) or whole, and a whole-name rule never matches a
+/// name that long.
+fn fold_key<'b>(key: &str, buf: &'b mut [u8], keep: impl Fn(u8) -> bool) -> &'b [u8] {
+    let mut start = buf.len();
+    for b in key.bytes().rev().filter(|&b| keep(b)) {
+        if start == 0 {
+            // Too long for a whole-name match: make sure none happens.
+            buf[0] = b'#';
+            break;
+        }
+        start -= 1;
+        buf[start] = b.to_ascii_lowercase();
     }
-    Some(&buf[..len])
+    &buf[start..]
 }
 
-fn is_executable_field(field: &str) -> bool {
+/// Field names whose text the platform executes . Matching
+/// ignores case, `_` and `-`. `code` alone is a sink, but `postalCode`
+/// is not, so only the listed compounds end in `code`.
+pub(crate) fn is_executable_field(field: &str) -> bool {
     let mut buf = [0u8; 48];
-    let Some(name) = fold_key(field, &mut buf, |b| b != b'_' && b != b'-') else {
-        return false;
-    };
+    let name = fold_key(field, &mut buf, |b| b != b'_' && b != b'-');
     const EXACT: &[&[u8]] = &[
         b"script",
         b"code",
@@ -907,9 +975,7 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
         return false;
     }
     let mut buf = [0u8; 64];
-    let Some(name) = fold_key(key, &mut buf, |b| b.is_ascii_alphanumeric()) else {
-        return false;
-    };
+    let name = fold_key(key, &mut buf, |b| b.is_ascii_alphanumeric());
     const SUFFIXES: &[&[u8]] = &[
         b"password",
         b"passwd",

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod advisory;
+mod code;
 mod detect;
 mod error;
 mod normalize;
@@ -13,7 +14,7 @@ mod scanner;
 
 pub use advisory::AdvisoryDb;
 pub use error::ScanError;
-pub use report::{AdvisoryRef, Finding, ScanReport, Severity, Verdict};
+pub use report::{AdvisoryRef, Capability, Finding, ScanReport, Severity, Verdict};
 pub use rules::{Rule, rules};
 pub use sarif::to_sarif;
 pub use scanner::{ScanInput, Scanner};

@@ -32,6 +32,37 @@ impl Severity {
     }
 }
 
+/// What a piece of code can reach: the capability a code finding names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+pub enum Capability {
+    /// Text becomes code at run time: `eval`, the Function constructor,
+    /// `exec`, `Invoke-Expression`, code-running deserializers.
+    DynamicCode,
+    /// An operating-system process starts.
+    ProcessSpawn,
+    /// A module or native library outside the allowed list is loaded.
+    ModuleLoad,
+    /// The host's global, module or process objects are reached by a
+    /// computed key or handed around as values.
+    HostObject,
+    /// The prototype chain of built-in objects is changed or walked.
+    PrototypeChain,
+}
+
+impl Capability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::DynamicCode => "DynamicCode",
+            Capability::ProcessSpawn => "ProcessSpawn",
+            Capability::ModuleLoad => "ModuleLoad",
+            Capability::HostObject => "HostObject",
+            Capability::PrototypeChain => "PrototypeChain",
+        }
+    }
+}
+
 /// The advisory behind a `vulnerable-library` or
 /// `unverifiable-library-version` finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -62,6 +93,13 @@ pub struct Finding {
     /// artifact file: `/libraries/<index>`.
     pub path: String,
     pub message: String,
+    /// For code findings: what the code can reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Capability>,
+    /// For code, template and secret findings: the text that was judged,
+    /// on one line (secrets redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advisory: Option<AdvisoryRef>,
 }

@@ -2,7 +2,7 @@
 //! and the verdict all read the same facts; detection code refers to rows by
 //! [`RuleId`] rather than by string, so a typo cannot invent a rule.
 
-use crate::report::{Severity, Verdict};
+use crate::report::{Capability, Severity, Verdict};
 
 /// One scan rule: what it flags, how bad it is, and what it does to the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,7 @@ pub(crate) enum RuleId {
     CodeEval,
     CodeProcess,
     CodeModuleLoad,
+    CodeHostAccess,
     PrototypePollution,
     TemplateEscape,
     TemplateInjection,
@@ -48,6 +49,18 @@ impl RuleId {
         &RULES[self as usize]
     }
 
+    /// What the findings of a code rule say the code can reach.
+    pub(crate) fn capability(self) -> Option<Capability> {
+        match self {
+            RuleId::CodeEval | RuleId::TemplateEscape => Some(Capability::DynamicCode),
+            RuleId::CodeProcess => Some(Capability::ProcessSpawn),
+            RuleId::CodeModuleLoad => Some(Capability::ModuleLoad),
+            RuleId::CodeHostAccess => Some(Capability::HostObject),
+            RuleId::PrototypePollution => Some(Capability::PrototypeChain),
+            _ => None,
+        }
+    }
+
     pub(crate) fn id(self) -> &'static str {
         self.rule().id
     }
@@ -59,7 +72,7 @@ impl RuleId {
 }
 
 /// The rule table, in [`RuleId`] order.
-static RULES: [Rule; 18] = [
+static RULES: [Rule; 19] = [
     Rule {
         id: "code-eval",
         severity: Severity::Critical,
@@ -89,6 +102,17 @@ static RULES: [Rule; 18] = [
                     process.binding/mainModule: loading modules gives a script the file system, network and \
                     process APIs the platform does not grant it. The word `required` is not module loading; \
                     the call `require(` is.",
+    },
+    Rule {
+        id: "code-host-access",
+        severity: Severity::High,
+        verdict: Verdict::Fail,
+        title: "Computed access to the host's objects",
+        rationale: "A computed key on a global object (globalThis, window, self, top-level this), on a module, \
+                    process or built-in object, or on the Python builtins and namespaces (getattr with a computed \
+                    name, globals()[k]); a global object handed around as a value; a call of a property chosen by \
+                    computed keys on a literal or a function. Whatever the key computes to, it can name eval or \
+                    require, so the computed key is itself the finding.",
     },
     Rule {
         id: "prototype-pollution",

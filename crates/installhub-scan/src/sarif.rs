@@ -62,6 +62,12 @@ pub fn to_sarif(
             if let Some(advisory) = &finding.advisory {
                 properties["advisory"] = json!(advisory);
             }
+            if let Some(capability) = finding.capability {
+                properties["capability"] = json!(capability);
+            }
+            if let Some(snippet) = &finding.snippet {
+                properties["snippet"] = json!(snippet);
+            }
             let mut result = json!({
                 "ruleId": finding.rule_id,
                 "level": level(finding.verdict()),

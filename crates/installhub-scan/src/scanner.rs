@@ -10,6 +10,7 @@ use installhub_domain::Library;
 use serde_json::Value;
 
 use crate::advisory::{self, AdvisoryDb};
+use crate::code;
 use crate::detect::{self, Context, Detectors, Hits};
 use crate::pointer::{push_index, push_segment};
 use crate::prefilter::Prefilter;
@@ -88,7 +89,13 @@ impl Scanner {
         ScanReport::from_findings(findings)
     }
 
-    fn scan_string(&self, text: &str, ctx: Context<'_>, hits: &mut Hits) {
+    fn scan_string(&self, text: &str, mut ctx: Context<'_>, hits: &mut Hits) {
+        let executable = ctx.field.is_some_and(detect::is_executable_field);
+        if code::looks_like_code(text, executable) {
+            let mut found = code::Findings::default();
+            ctx.parsed = code::analyze(text, executable, &mut found);
+            hits.push_code(found.list);
+        }
         let needs = if self.bypass_prefilter {
             crate::prefilter::NEEDS_ALL
         } else {
@@ -104,13 +111,15 @@ impl Scanner {
     }
 
     fn flush(artifact_id: &str, pointer: String, hits: &mut Hits, findings: &mut Vec<Finding>) {
-        for (rule, message) in hits.list.drain(..) {
+        for hit in hits.list.drain(..) {
             findings.push(Finding {
-                rule_id: rule.id().to_owned(),
-                severity: rule.rule().severity,
+                rule_id: hit.rule.id().to_owned(),
+                severity: hit.rule.rule().severity,
                 artifact_id: artifact_id.to_owned(),
                 path: pointer.clone(),
-                message,
+                message: hit.message,
+                capability: hit.capability,
+                snippet: hit.snippet,
                 advisory: None,
             });
         }
@@ -146,7 +155,14 @@ impl Scanner {
                     for (i, item) in items.iter().enumerate() {
                         match item {
                             Value::String(s) => {
-                                self.scan_string(s, Context { field: frame.field }, &mut hits);
+                                self.scan_string(
+                                    s,
+                                    Context {
+                                        field: frame.field,
+                                        parsed: false,
+                                    },
+                                    &mut hits,
+                                );
                                 if !hits.list.is_empty() {
                                     let at = pointer(&path, Some(Segment::Index(i)));
                                     Self::flush(artifact_id, at, &mut hits, findings);
@@ -167,7 +183,14 @@ impl Scanner {
                         self.check_member(key, value, &mut hits);
                         match value {
                             Value::String(s) => {
-                                self.scan_string(s, Context { field: Some(key) }, &mut hits);
+                                self.scan_string(
+                                    s,
+                                    Context {
+                                        field: Some(key),
+                                        parsed: false,
+                                    },
+                                    &mut hits,
+                                );
                             }
                             Value::Array(_) | Value::Object(_) => children.push(Frame {
                                 value,
@@ -276,6 +299,8 @@ impl Scanner {
                     artifact_id: artifact_id.to_owned(),
                     path: format!("/libraries/{index}"),
                     message,
+                    capability: None,
+                    snippet: None,
                     advisory: Some(m.reference(fixed)),
                 });
             }

@@ -54,6 +54,8 @@ fn wire_shape() {
             artifact_id: "proc-1001".into(),
             path: "/steps/2/url".into(),
             message: "m".into(),
+            capability: None,
+            snippet: None,
             advisory: None,
         }],
     };

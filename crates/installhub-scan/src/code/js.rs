@@ -1,0 +1,797 @@
+//! JavaScript: parsed with oxc, judged on the syntax tree.
+//!
+//! The rules, each with the shapes it covers:
+//!
+//! - **Dynamic code**: any reference to `eval`, `Function`,
+//!   `AsyncFunction`, `GeneratorFunction`, `AsyncGeneratorFunction` or
+//!   `execScript`, whatever is done with it: a call, an optional call
+//!   `eval?.(x)`, an indirect call `(0, eval)(x)`, `.call/.apply/.bind`,
+//!   `Reflect.apply(eval, …)`, `Reflect.construct(Function, …)`, a tagged
+//!   template ``Function`…` ``, an alias `const e = eval`. `typeof eval` and
+//!   `x instanceof Function` are the only uses allowed. Also any read of
+//!   `.constructor` (the way from any function, async function or generator
+//!   to its constructor: `(async () => {}).constructor`,
+//!   `Object.getPrototypeOf(function*(){}).constructor`), except
+//!   `x.constructor.name` and comparisons; `setTimeout`/`setInterval`/
+//!   `setImmediate` whose first argument is not a function; `new Worker(…,
+//!   {eval: true})`; `vm`'s `runIn*Context`/`compileFunction`; Python's
+//!   runtime internals (`__builtins__`, `__globals__`, …) in a polyglot.
+//! - **Host objects**: a computed key on a global object (`globalThis`,
+//!   `window`, `self`, `global`, `frames`, `top`, `parent`, `document`),
+//!   on top-level `this`, or on a module, process or built-in object
+//!   (`module`, `process`, `require`, `Reflect`, `Object`, `Function`,
+//!   `Math`, …) whose key is not a plain string literal: the computed key is
+//!   the finding, whatever it computes to. A global object used as a value
+//!   (`const g = globalThis`, `Reflect.get(window, k)`), and a computed key
+//!   on a function, or a computed key on the result of a computed key of a
+//!   literal (`[][a][b]`), or a call of a double computed lookup.
+//! - **Modules**: `require(…)`, `module.require(…)`, `import(…)`,
+//!   `import … from`, `export … from` of a module that is not on
+//!   [`ALLOWED_MODULES`] or whose name is computed; `require` used as a
+//!   value; `process.binding`, `process._linkedBinding`, `process.dlopen`,
+//!   `process.mainModule`; `importScripts`.
+//! - **Prototype chain**: `__proto__`, `setPrototypeOf`, `__defineGetter__`
+//!   and friends, and assignments into a built-in's `prototype`.
+//!
+//! Names that a script declares itself (`const self = this`, a parameter
+//! `parent`) are not taken for the browser's globals of the same name;
+//! `globalThis` and `window` always are.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use oxc_allocator::Allocator;
+use oxc_ast::ast::{
+    Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentTarget, BinaryExpression,
+    BindingIdentifier, CallExpression, Class, ComputedMemberExpression, ExportAllDeclaration,
+    ExportFromDeclaration, Expression, ExpressionStatement, Function, IdentifierReference,
+    ImportDeclaration, ImportExpression, NewExpression, ObjectPropertyKind, PropertyKey,
+    StaticMemberExpression, TaggedTemplateExpression, ThisExpression, UnaryExpression,
+    VariableDeclarator,
+};
+use oxc_ast_visit::{Visit, walk};
+use oxc_parser::{ParseOptions, Parser};
+use oxc_span::{GetSpan, SourceType, Span};
+use oxc_syntax::operator::{BinaryOperator, UnaryOperator};
+use oxc_syntax::scope::ScopeFlags;
+
+use super::Findings;
+use crate::report::Capability;
+use crate::rules::RuleId;
+
+/// Modules a definition's script may load: data and formatting libraries
+/// and Node built-ins without file, network or process access. Anything
+/// else (`fs`, `child_process`, `vm`, `net`, `worker_threads`, …) is a
+/// finding. `node:` prefixes and sub-paths (`lodash/get`) are allowed
+/// when the package is.
+pub(crate) const ALLOWED_MODULES: &[&str] = &[
+    "lodash",
+    "underscore",
+    "moment",
+    "moment-timezone",
+    "dayjs",
+    "date-fns",
+    "date-fns-tz",
+    "luxon",
+    "uuid",
+    "validator",
+    "ajv",
+    "joi",
+    "yup",
+    "zod",
+    "papaparse",
+    "xml2js",
+    "fast-xml-parser",
+    "jsonpath",
+    "jsonpath-plus",
+    "crypto-js",
+    "bcryptjs",
+    "qs",
+    "decimal.js",
+    "big.js",
+    "numeral",
+    "crypto",
+    "url",
+    "querystring",
+    "path",
+    "util",
+    "buffer",
+    "string_decoder",
+    "assert",
+    "events",
+    "zlib",
+];
+
+const DYNAMIC_CODE: &[&str] = &[
+    "eval",
+    "Function",
+    "AsyncFunction",
+    "GeneratorFunction",
+    "AsyncGeneratorFunction",
+    "execScript",
+];
+
+/// Names that are the global object in some host.
+const GLOBAL_OBJECTS: &[&str] = &[
+    "globalThis",
+    "window",
+    "self",
+    "global",
+    "frames",
+    "top",
+    "parent",
+    "document",
+];
+
+/// Global names that scripts also use for their own variables.
+const AMBIGUOUS_GLOBALS: &[&str] = &["self", "global", "frames", "top", "parent", "document"];
+
+/// Objects on which a computed key can reach code or the host.
+const HOST_OBJECTS: &[&str] = &[
+    "module", "process", "require", "exports", "Reflect", "Object", "Function", "Array", "String",
+    "Number", "Boolean", "Symbol", "Promise", "Date", "RegExp", "Error", "Math", "JSON", "console",
+    "Buffer", "Proxy", "Intl", "Deno", "Bun",
+];
+
+/// Built-ins whose prototype a script must not change.
+const BUILTINS: &[&str] = &[
+    "Object", "Array", "Function", "String", "Number", "Boolean", "Promise", "RegExp", "Date",
+    "Error", "Symbol", "Map", "Set",
+];
+
+/// Python's runtime internals: in a string that parses as JavaScript they
+/// are a polyglot reaching Python's interpreter.
+pub(crate) const PYTHON_INTERNALS: &[&str] = &[
+    "__builtins__",
+    "__import__",
+    "__globals__",
+    "__subclasses__",
+    "__class__",
+    "__bases__",
+    "__base__",
+    "__mro__",
+    "__code__",
+    "__getattribute__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__loader__",
+    "__spec__",
+];
+
+thread_local! {
+    /// One arena per thread, reset after each parse: the AST of a script is
+    /// freed in one step and the memory is reused by the next string.
+    static ARENA: RefCell<Allocator> = RefCell::new(Allocator::default());
+}
+
+/// Parses `text` as a script (then as a module) and judges it. Answers
+/// whether it parsed.
+pub(crate) fn analyze(text: &str, out: &mut Findings) -> bool {
+    ARENA.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        // A module only when the text could be one: a second parse of every
+        // refused string would double the cost of the Python and prose.
+        let module = text.contains("import") || text.contains("export") || text.contains("await");
+        let parsed = [SourceType::script(), SourceType::mjs()]
+            .into_iter()
+            .take(if module { 2 } else { 1 })
+            .any(|source_type| {
+                let options = ParseOptions {
+                    allow_return_outside_function: true,
+                    ..ParseOptions::default()
+                };
+                let ret = Parser::new(&arena, text, source_type)
+                    .with_options(options)
+                    .parse();
+                if ret.panicked || !ret.diagnostics.is_empty() {
+                    return false;
+                }
+                let mut locals = Locals::default();
+                locals.visit_program(&ret.program);
+                let mut judge = Judge::new(text, out, locals.0);
+                judge.visit_program(&ret.program);
+                true
+            });
+        arena.reset();
+        parsed
+    })
+}
+
+/// Parses `text` as one expression (a template placeholder's body) and
+/// judges it.
+pub(crate) fn analyze_expression(text: &str, out: &mut Findings) {
+    ARENA.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        if let Ok(expr) = Parser::new(&arena, text, SourceType::script()).parse_expression() {
+            let mut judge = Judge::new(text, out, HashSet::new());
+            judge.visit_expression(&expr);
+        }
+        arena.reset();
+    });
+}
+
+/// The names a script binds itself.
+#[derive(Default)]
+struct Locals(HashSet<String>);
+
+impl<'a> Visit<'a> for Locals {
+    fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {
+        let name = it.name.as_str();
+        if AMBIGUOUS_GLOBALS.contains(&name) {
+            self.0.insert(name.to_owned());
+        }
+    }
+}
+
+struct Judge<'s, 'o> {
+    source: &'s str,
+    out: &'o mut Findings,
+    locals: HashSet<String>,
+    /// Depth of non-arrow functions: `this` at depth 0 is the global object.
+    functions: usize,
+    /// Spans of the enclosing calls and simple statements, innermost last:
+    /// a finding shows the call or statement it sits in.
+    context: Vec<Span>,
+}
+
+/// The expression with parentheses and TypeScript wrappers removed, and a
+/// comma sequence reduced to its last element (`(0, eval)` is `eval`).
+fn inner<'b, 'a>(expr: &'b Expression<'a>) -> &'b Expression<'a> {
+    let mut expr = expr.get_inner_expression();
+    while let Expression::SequenceExpression(seq) = expr {
+        match seq.expressions.last() {
+            Some(last) => expr = last.get_inner_expression(),
+            None => break,
+        }
+    }
+    expr
+}
+
+fn is_literal_value(expr: &Expression<'_>) -> bool {
+    matches!(
+        inner(expr),
+        Expression::ArrayExpression(_)
+            | Expression::ObjectExpression(_)
+            | Expression::StringLiteral(_)
+            | Expression::TemplateLiteral(_)
+            | Expression::NumericLiteral(_)
+            | Expression::RegExpLiteral(_)
+            | Expression::BooleanLiteral(_)
+    )
+}
+
+fn is_function_value(expr: &Expression<'_>) -> bool {
+    matches!(
+        inner(expr),
+        Expression::FunctionExpression(_)
+            | Expression::ArrowFunctionExpression(_)
+            | Expression::ClassExpression(_)
+    )
+}
+
+/// A computed member access whose key is computed (not a literal).
+fn computed_key<'b, 'a>(expr: &'b Expression<'a>) -> Option<&'b ComputedMemberExpression<'a>> {
+    match inner(expr) {
+        Expression::ComputedMemberExpression(m) if m.static_property_info().is_none() => Some(m),
+        _ => None,
+    }
+}
+
+fn module_allowed(name: &str) -> bool {
+    let name = name.strip_prefix("node:").unwrap_or(name);
+    // Relative and absolute paths, `..` anywhere, and scoped packages
+    // (none is on the list) load files we cannot judge.
+    if name.starts_with(['.', '/', '@', '\\']) || name.contains("..") {
+        return false;
+    }
+    let package = name.split('/').next().unwrap_or(name);
+    ALLOWED_MODULES.contains(&package)
+        || package.strip_prefix("lodash.").is_some_and(|method| {
+            !method.is_empty() && method.bytes().all(|b| b.is_ascii_lowercase())
+        })
+}
+
+impl<'s, 'o> Judge<'s, 'o> {
+    fn new(source: &'s str, out: &'o mut Findings, locals: HashSet<String>) -> Self {
+        Judge {
+            source,
+            out,
+            locals,
+            functions: 0,
+            context: Vec::new(),
+        }
+    }
+
+    fn text(&self, span: Span) -> &'s str {
+        self.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    fn flag(&mut self, rule: RuleId, capability: Capability, detail: String, span: Span) {
+        let shown = match self.context.last() {
+            Some(outer)
+                if outer.size() <= 160 && outer.start <= span.start && span.end <= outer.end =>
+            {
+                *outer
+            }
+            _ => span,
+        };
+        let text = self.text(shown);
+        self.out.push(rule, capability, detail, text);
+    }
+
+    fn is_global_object(&self, name: &str) -> bool {
+        GLOBAL_OBJECTS.contains(&name) && !self.locals.contains(name)
+    }
+
+    fn is_host_object(&self, expr: &Expression<'_>) -> Option<String> {
+        match inner(expr) {
+            Expression::Identifier(id) => {
+                let name = id.name.as_str();
+                (self.is_global_object(name) || HOST_OBJECTS.contains(&name))
+                    .then(|| format!("`{name}`"))
+            }
+            Expression::ThisExpression(_) if self.functions == 0 => Some("top-level `this`".into()),
+            _ => None,
+        }
+    }
+
+    /// A member access's object: a global object or top-level `this` as the
+    /// object of a member access is judged by its key, not as a value.
+    fn visit_member_object(&mut self, object: &Expression<'_>) {
+        match inner(object) {
+            Expression::Identifier(id) if self.is_global_object(id.name.as_str()) => {}
+            Expression::Identifier(id) if id.name.as_str() == "require" => {}
+            Expression::ThisExpression(_) => {}
+            other => self.visit_expression(other),
+        }
+    }
+
+    /// Judges a member read by its static key.
+    fn member_name(&mut self, object: &Expression<'_>, key: &str, span: Span) {
+        let on_global = matches!(inner(object), Expression::Identifier(id) if self.is_global_object(id.name.as_str()))
+            || matches!(inner(object), Expression::ThisExpression(_) if self.functions == 0);
+        let on = |name: &str| matches!(inner(object), Expression::Identifier(id) if id.name.as_str() == name);
+        match key {
+            "constructor" => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                "`.constructor` reaches the Function constructor (or AsyncFunction, GeneratorFunction) from any function".into(),
+                span,
+            ),
+            "eval" | "execScript" => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{key}` reached as a member"),
+                span,
+            ),
+            "runInNewContext" | "runInThisContext" | "runInContext" | "compileFunction" => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`vm.{key}` runs text as code"),
+                span,
+            ),
+            k if on_global && (DYNAMIC_CODE.contains(&k) || k == "require" || k == "process" || k == "module") => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{k}` reached through the global object"),
+                span,
+            ),
+            "binding" | "_linkedBinding" | "dlopen" | "mainModule" if on("process") => self.flag(
+                RuleId::CodeModuleLoad,
+                Capability::ModuleLoad,
+                format!("`process.{key}` loads native or host modules"),
+                span,
+            ),
+            "__proto__" | "setPrototypeOf" | "__defineGetter__" | "__defineSetter__" | "__lookupGetter__" | "__lookupSetter__" => self.flag(
+                RuleId::PrototypePollution,
+                Capability::PrototypeChain,
+                format!("`{key}` changes or walks the prototype chain"),
+                span,
+            ),
+            k if PYTHON_INTERNALS.contains(&k) => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{k}` reaches the Python interpreter's internals"),
+                span,
+            ),
+            _ => {}
+        }
+    }
+
+    fn check_module(&mut self, source: &Expression<'_>, how: &str, span: Span) {
+        match inner(source) {
+            Expression::StringLiteral(s) => {
+                let name = s.value.as_str();
+                if !module_allowed(name) {
+                    self.flag(
+                        RuleId::CodeModuleLoad,
+                        Capability::ModuleLoad,
+                        format!("{how} of `{name}`, which is not on the allowed module list"),
+                        span,
+                    );
+                }
+            }
+            Expression::TemplateLiteral(t) if t.expressions.is_empty() => {
+                let name = t
+                    .quasis
+                    .first()
+                    .and_then(|q| q.value.cooked)
+                    .map(|c| c.as_str())
+                    .unwrap_or_default();
+                if !module_allowed(name) {
+                    self.flag(
+                        RuleId::CodeModuleLoad,
+                        Capability::ModuleLoad,
+                        format!("{how} of `{name}`, which is not on the allowed module list"),
+                        span,
+                    );
+                }
+            }
+            _ => self.flag(
+                RuleId::CodeModuleLoad,
+                Capability::ModuleLoad,
+                format!("{how} of a computed module name"),
+                span,
+            ),
+        }
+    }
+
+    fn check_static_module(&mut self, name: &str, span: Span) {
+        if !module_allowed(name) {
+            self.flag(
+                RuleId::CodeModuleLoad,
+                Capability::ModuleLoad,
+                format!("import of `{name}`, which is not on the allowed module list"),
+                span,
+            );
+        }
+    }
+
+    /// Calls and `new`: the callee's shape, then its arguments.
+    fn check_call(
+        &mut self,
+        callee: &Expression<'_>,
+        arguments: &[Argument<'_>],
+        span: Span,
+        is_new: bool,
+    ) {
+        let first = arguments.first().and_then(Argument::as_expression);
+        let callee_inner = inner(callee);
+        // require(…) and module.require(…)
+        let is_require = match callee_inner {
+            Expression::Identifier(id) => id.name.as_str() == "require",
+            Expression::StaticMemberExpression(m) => m.property.name.as_str() == "require",
+            _ => false,
+        };
+        if is_require {
+            match first {
+                Some(arg) => self.check_module(arg, "`require`", span),
+                None => self.flag(
+                    RuleId::CodeModuleLoad,
+                    Capability::ModuleLoad,
+                    "`require` of a computed module name".into(),
+                    span,
+                ),
+            }
+        }
+        let name = match callee_inner {
+            Expression::Identifier(id) => Some(id.name.as_str()),
+            Expression::StaticMemberExpression(m) if matches!(inner(&m.object), Expression::Identifier(id) if self.is_global_object(id.name.as_str())) => {
+                Some(m.property.name.as_str())
+            }
+            _ => None,
+        };
+        match name {
+            Some("setTimeout" | "setInterval" | "setImmediate") => {
+                let code_as_text = first.is_some_and(|arg| {
+                    !matches!(
+                        inner(arg),
+                        Expression::FunctionExpression(_)
+                            | Expression::ArrowFunctionExpression(_)
+                            | Expression::Identifier(_)
+                            | Expression::StaticMemberExpression(_)
+                    )
+                });
+                if code_as_text {
+                    self.flag(
+                        RuleId::CodeEval,
+                        Capability::DynamicCode,
+                        format!("`{}` with code as text", name.unwrap_or_default()),
+                        span,
+                    );
+                }
+            }
+            Some("importScripts") => self.flag(
+                RuleId::CodeModuleLoad,
+                Capability::ModuleLoad,
+                "`importScripts` loads code from a URL".into(),
+                span,
+            ),
+            Some("Worker" | "SharedWorker") if is_new => {
+                let eval_option = arguments.get(1).and_then(Argument::as_expression).is_some_and(|options| {
+                    matches!(inner(options), Expression::ObjectExpression(o) if o.properties.iter().any(|p| match p {
+                        ObjectPropertyKind::ObjectProperty(p) => matches!(&p.key, PropertyKey::StaticIdentifier(k) if k.name.as_str() == "eval")
+                            || matches!(&p.key, PropertyKey::StringLiteral(k) if k.value.as_str() == "eval"),
+                        ObjectPropertyKind::SpreadProperty(_) => true,
+                    }))
+                });
+                if eval_option {
+                    self.flag(
+                        RuleId::CodeEval,
+                        Capability::DynamicCode,
+                        "a Worker with `eval: true` runs text as code".into(),
+                        span,
+                    );
+                }
+            }
+            _ => {}
+        }
+        // Calls of a dynamic lookup: `X[a][b](…)`, `[][a](…)`.
+        if let Some(m) = computed_key(callee_inner)
+            && (computed_key(&m.object).is_some()
+                || is_literal_value(&m.object)
+                || is_function_value(&m.object))
+        {
+            self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                "a call of a property chosen by computed keys, which can reach any built-in function".into(),
+                span,
+            );
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Judge<'_, '_> {
+    fn visit_function(&mut self, it: &Function<'a>, flags: ScopeFlags) {
+        self.functions += 1;
+        walk::walk_function(self, it, flags);
+        self.functions -= 1;
+    }
+
+    fn visit_class(&mut self, it: &Class<'a>) {
+        self.functions += 1;
+        walk::walk_class(self, it);
+        self.functions -= 1;
+    }
+
+    fn visit_arrow_function_expression(&mut self, it: &ArrowFunctionExpression<'a>) {
+        walk::walk_arrow_function_expression(self, it);
+    }
+
+    fn visit_identifier_reference(&mut self, it: &IdentifierReference<'a>) {
+        let name = it.name.as_str();
+        if DYNAMIC_CODE.contains(&name) {
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{name}` turns text into code"),
+                it.span,
+            );
+        } else if name == "require" {
+            self.flag(
+                RuleId::CodeModuleLoad,
+                Capability::ModuleLoad,
+                "`require` used as a value".into(),
+                it.span,
+            );
+        } else if self.is_global_object(name) {
+            self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                format!("the global object `{name}` used as a value"),
+                it.span,
+            );
+        } else if name == "__builtins__" {
+            self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                "`__builtins__` holds Python's exec, eval and __import__".into(),
+                it.span,
+            );
+        } else if PYTHON_INTERNALS.contains(&name) || matches!(name, "exec" | "execfile") {
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{name}` reaches the Python interpreter's internals"),
+                it.span,
+            );
+        }
+    }
+
+    fn visit_this_expression(&mut self, it: &ThisExpression) {
+        if self.functions == 0 {
+            self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                "top-level `this` (the global object) used as a value".into(),
+                it.span,
+            );
+        }
+    }
+
+    fn visit_static_member_expression(&mut self, it: &StaticMemberExpression<'a>) {
+        let key = it.property.name.as_str();
+        // `x.constructor.name` reads a type's name.
+        if key == "name"
+            && let Expression::StaticMemberExpression(inner_member) = inner(&it.object)
+            && inner_member.property.name.as_str() == "constructor"
+        {
+            self.visit_member_object(&inner_member.object);
+            return;
+        }
+        self.member_name(&it.object, key, it.span);
+        self.visit_member_object(&it.object);
+    }
+
+    fn visit_computed_member_expression(&mut self, it: &ComputedMemberExpression<'a>) {
+        match it.static_property_info() {
+            Some((_, key)) => self.member_name(&it.object, key, it.span),
+            None => {
+                if let Some(what) = self.is_host_object(&it.object) {
+                    self.flag(
+                        RuleId::CodeHostAccess,
+                        Capability::HostObject,
+                        format!("a computed key on {what}"),
+                        it.span,
+                    );
+                } else if is_function_value(&it.object) {
+                    self.flag(
+                        RuleId::CodeHostAccess,
+                        Capability::HostObject,
+                        "a computed key on a function, which can reach its constructor".into(),
+                        it.span,
+                    );
+                } else if let Some(m) = computed_key(&it.object)
+                    && (is_literal_value(&m.object) || is_function_value(&m.object))
+                {
+                    self.flag(
+                        RuleId::CodeHostAccess,
+                        Capability::HostObject,
+                        "computed keys chained on a literal, which can reach any built-in function"
+                            .into(),
+                        it.span,
+                    );
+                }
+            }
+        }
+        self.visit_member_object(&it.object);
+        self.visit_expression(&it.expression);
+    }
+
+    fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
+        self.context.push(it.span);
+        self.check_call(&it.callee, &it.arguments, it.span, false);
+        match inner(&it.callee) {
+            Expression::Identifier(id) if id.name.as_str() == "require" => {}
+            _ => self.visit_expression(&it.callee),
+        }
+        for arg in &it.arguments {
+            self.visit_argument(arg);
+        }
+        self.context.pop();
+    }
+
+    fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
+        self.context.push(it.span);
+        self.check_call(&it.callee, &it.arguments, it.span, true);
+        walk::walk_new_expression(self, it);
+        self.context.pop();
+    }
+
+    fn visit_tagged_template_expression(&mut self, it: &TaggedTemplateExpression<'a>) {
+        self.context.push(it.span);
+        walk::walk_tagged_template_expression(self, it);
+        self.context.pop();
+    }
+
+    fn visit_expression_statement(&mut self, it: &ExpressionStatement<'a>) {
+        self.context.push(it.span);
+        walk::walk_expression_statement(self, it);
+        self.context.pop();
+    }
+
+    fn visit_variable_declarator(&mut self, it: &VariableDeclarator<'a>) {
+        self.context.push(it.span);
+        walk::walk_variable_declarator(self, it);
+        self.context.pop();
+    }
+
+    fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
+        self.check_module(&it.source, "`import()`", it.span);
+        walk::walk_import_expression(self, it);
+    }
+
+    fn visit_import_declaration(&mut self, it: &ImportDeclaration<'a>) {
+        self.check_static_module(it.source.value.as_str(), it.span);
+    }
+
+    fn visit_export_from_declaration(&mut self, it: &ExportFromDeclaration<'a>) {
+        self.check_static_module(it.source.value.as_str(), it.span);
+    }
+
+    fn visit_export_all_declaration(&mut self, it: &ExportAllDeclaration<'a>) {
+        self.check_static_module(it.source.value.as_str(), it.span);
+    }
+
+    fn visit_unary_expression(&mut self, it: &UnaryExpression<'a>) {
+        // `typeof window`, `typeof eval` only ask whether a name exists.
+        if it.operator == UnaryOperator::Typeof
+            && matches!(inner(&it.argument), Expression::Identifier(_))
+        {
+            return;
+        }
+        walk::walk_unary_expression(self, it);
+    }
+
+    fn visit_binary_expression(&mut self, it: &BinaryExpression<'a>) {
+        if it.operator == BinaryOperator::Instanceof
+            && matches!(inner(&it.right), Expression::Identifier(id) if id.name.as_str() == "Function")
+        {
+            self.visit_expression(&it.left);
+            return;
+        }
+        if it.operator.is_equality() {
+            // `x.constructor === Object` compares, it does not call.
+            for side in [&it.left, &it.right] {
+                match inner(side) {
+                    Expression::StaticMemberExpression(m)
+                        if m.property.name.as_str() == "constructor" =>
+                    {
+                        self.visit_member_object(&m.object);
+                    }
+                    other => self.visit_expression(other),
+                }
+            }
+            return;
+        }
+        walk::walk_binary_expression(self, it);
+    }
+
+    fn visit_assignment_expression(&mut self, it: &AssignmentExpression<'a>) {
+        // `Array.prototype.x = …`, `Object.prototype[k] = …`
+        let target_object = match &it.left {
+            AssignmentTarget::StaticMemberExpression(m) => Some(&m.object),
+            AssignmentTarget::ComputedMemberExpression(m) => Some(&m.object),
+            _ => None,
+        };
+        if let Some(object) = target_object {
+            let builtin_prototype = |e: &Expression<'_>| {
+                matches!(inner(e), Expression::StaticMemberExpression(p)
+                    if p.property.name.as_str() == "prototype"
+                        && matches!(inner(&p.object), Expression::Identifier(id) if BUILTINS.contains(&id.name.as_str())))
+            };
+            let is_builtin_prototype = builtin_prototype(object)
+                || matches!(&it.left, AssignmentTarget::StaticMemberExpression(m) if m.property.name.as_str() == "prototype"
+                    && matches!(inner(&m.object), Expression::Identifier(id) if BUILTINS.contains(&id.name.as_str())));
+            if is_builtin_prototype {
+                self.flag(
+                    RuleId::PrototypePollution,
+                    Capability::PrototypeChain,
+                    "an assignment into a built-in's prototype".into(),
+                    it.span(),
+                );
+            }
+        }
+        walk::walk_assignment_expression(self, it);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_modules() {
+        assert!(module_allowed("lodash"));
+        assert!(module_allowed("lodash/get"));
+        assert!(module_allowed("lodash.get"));
+        assert!(module_allowed("node:crypto"));
+        assert!(!module_allowed("fs"));
+        assert!(!module_allowed("node:child_process"));
+        assert!(!module_allowed("@evil/lodash"));
+        assert!(!module_allowed("lodashx"));
+    }
+}
