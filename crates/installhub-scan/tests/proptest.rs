@@ -37,8 +37,31 @@ fn text() -> impl Strategy<Value = String> {
             "[char]",
             "chr(",
             "'lave'.split('').reverse().join('')",
+            "globalThis[",
+            "(0, eval)(",
+            "&($x",
+            "iex ",
+            "[scriptblock]::Create(",
+            "import os\n",
+            "getattr(__builtins__, ",
+            "def f(x):\n    return ",
+            "!!!!!!!!",
+            "a=>",
+            "\\u0065",
+            "ｅｘｅｃ(",
+            "`${",
+            "require(",
         ])
         .prop_map(str::to_owned),
+    ]
+}
+
+/// Object keys: any text, or a field whose strings are parsed as code.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        proptest::sample::select(vec!["script", "expression", "condition", "python", "body"])
+            .prop_map(str::to_owned),
     ]
 }
 
@@ -52,7 +75,7 @@ fn json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..8)
+            prop::collection::vec((key(), inner), 0..8)
                 .prop_map(|members| Value::Object(members.into_iter().collect::<Map<_, _>>())),
         ]
     })
