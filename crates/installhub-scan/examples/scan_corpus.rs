@@ -4,7 +4,8 @@
 //! one compact JSON definition per line, reads it back, and scans it RUNS
 //! times (default 5); it prints the bytes and the best and median scan throughput.
 //! Parsing is not timed: the server scans definitions it has already parsed.
-//! `median_mb_s` scans the whole parsed corpus (tens of MB, cold in cache);
+//! `median_mb_s` scans the whole parsed corpus (tens of MB, cold in cache)
+//! on every core, `one_thread_median_mb_s` on one;
 //! `after_parse_median_mb_s` scans each definition right after parsing it,
 //! as an import does.
 
@@ -61,6 +62,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     seconds.sort_by(f64::total_cmp);
 
+    // The same on one thread: the figure per core.
+    let one_thread = Scanner::new(AdvisoryDb::embedded()).with_max_threads(1);
+    let mut single = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let report = one_thread.scan(parsed.iter().zip(&ids).map(|(definition, id)| ScanInput {
+            artifact_id: id,
+            definition,
+            libraries: &[],
+        }));
+        single.push(start.elapsed().as_secs_f64());
+        findings += report.security_findings.len();
+    }
+    single.sort_by(f64::total_cmp);
+
     // The import pipeline's order: each artifact is parsed, then scanned
     // while its tree is still in cache. Only the scan is timed.
     let text = std::fs::read_to_string(&out)?;
@@ -87,6 +103,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("findings {findings}");
     println!("best_mb_s {:.1}", mb / seconds[0]);
     println!("median_mb_s {:.1}", mb / seconds[seconds.len() / 2]);
+    println!(
+        "one_thread_median_mb_s {:.1}",
+        mb / single[single.len() / 2]
+    );
     println!("after_parse_median_mb_s {:.1}", mb / warm[warm.len() / 2]);
     Ok(())
 }

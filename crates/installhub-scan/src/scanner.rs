@@ -34,7 +34,13 @@ pub struct Scanner {
     /// Tests only: run every detector on every string, to check that the
     /// prefilter never changes a finding.
     bypass_prefilter: bool,
+    /// Threads one scan may use.
+    max_threads: usize,
 }
+
+/// A scan of fewer artifacts than this per thread stays on one thread:
+/// starting a thread costs more than scanning a small artifact.
+const MIN_INPUTS_PER_THREAD: usize = 4;
 
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,17 +82,66 @@ impl Scanner {
             detectors: Detectors::new(),
             advisories,
             bypass_prefilter: false,
+            max_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 
     /// Scans every input and answers the verdict with sorted findings.
+    ///
+    /// Artifacts are scanned on every core: parsing scripts is the costly
+    /// part of a scan, and an import waits for it. Workers take the next
+    /// artifact from a shared counter, so one large artifact does not hold
+    /// up the rest; the findings are sorted afterwards, so the answer does
+    /// not depend on which worker scanned what.
     pub fn scan<'a>(&self, inputs: impl IntoIterator<Item = ScanInput<'a>>) -> ScanReport {
-        let mut findings = Vec::new();
-        for input in inputs {
-            self.scan_definition(input.artifact_id, input.definition, &mut findings);
-            self.scan_libraries(input.artifact_id, input.libraries, &mut findings);
+        let inputs: Vec<ScanInput<'a>> = inputs.into_iter().collect();
+        let workers = self
+            .max_threads
+            .min(inputs.len() / MIN_INPUTS_PER_THREAD)
+            .max(1);
+        let scan_one = |input: &ScanInput<'_>, findings: &mut Vec<Finding>| {
+            self.scan_definition(input.artifact_id, input.definition, findings);
+            self.scan_libraries(input.artifact_id, input.libraries, findings);
+        };
+        if workers == 1 {
+            let mut findings = Vec::new();
+            for input in &inputs {
+                scan_one(input, &mut findings);
+            }
+            return ScanReport::from_findings(findings);
         }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let findings = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut findings = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(input) = inputs.get(i) else {
+                                break findings;
+                            };
+                            scan_one(input, &mut findings);
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|handle| match handle.join() {
+                    Ok(findings) => findings,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        });
         ScanReport::from_findings(findings)
+    }
+
+    /// At most `threads` threads per scan (at least one); the default is
+    /// one per core, read once here (it reads cgroup files on Linux).
+    pub fn with_max_threads(mut self, threads: usize) -> Scanner {
+        self.max_threads = threads.max(1);
+        self
     }
 
     fn scan_string(&self, text: &str, mut ctx: Context<'_>, hits: &mut Hits) {

@@ -186,8 +186,11 @@ pub(crate) fn analyze(text: &str, out: &mut Findings) -> bool {
                 if ret.panicked || !ret.diagnostics.is_empty() {
                     return false;
                 }
+                // The bindings matter only for names that are also globals.
                 let mut locals = Locals::default();
-                locals.visit_program(&ret.program);
+                if AMBIGUOUS_GLOBALS.iter().any(|name| text.contains(name)) {
+                    locals.visit_program(&ret.program);
+                }
                 let mut judge = Judge::new(text, out, locals.0);
                 judge.visit_program(&ret.program);
                 true

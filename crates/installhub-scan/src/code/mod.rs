@@ -121,28 +121,43 @@ const MAX_TOKENS: usize = 64 * 1024;
 /// and a level takes at least one token).
 const STACK_PER_TOKEN: usize = if cfg!(debug_assertions) { 4096 } else { 2048 };
 
+/// Byte classes for [`shape`]: 0 blank, 1 word, 2 other punctuation,
+/// 3 opening bracket, 4 closing bracket.
+static CLASSES: [u8; 256] = {
+    let mut table = [2u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_whitespace() {
+            0
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 {
+            1
+        } else if c == b'(' || c == b'[' || c == b'{' {
+            3
+        } else if c == b')' || c == b']' || c == b'}' {
+            4
+        } else {
+            2
+        };
+        b += 1;
+    }
+    table
+};
+
 /// An upper bound of how deep a parser can recurse on `bytes` (every level
-/// of recursion consumes at least one token), and the deepest bracket
-/// nesting.
+/// of recursion consumes at least one token: a word or a punctuation
+/// byte), and the deepest bracket nesting. Branch-free, one table lookup a
+/// byte.
 fn shape(bytes: &[u8]) -> (usize, usize) {
     let (mut tokens, mut depth, mut nesting) = (0usize, 0usize, 0usize);
-    let mut in_word = false;
+    let mut prev = 0u8;
     for &b in bytes {
-        let word = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
-        if word {
-            tokens += usize::from(!in_word);
-        } else if !b.is_ascii_whitespace() {
-            tokens += 1;
-        }
-        in_word = word;
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                nesting = nesting.max(depth);
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+        let class = CLASSES[usize::from(b)];
+        tokens += usize::from(class >= 2 || (class == 1 && prev != 1));
+        depth += usize::from(class == 3);
+        nesting = nesting.max(depth);
+        depth = depth.saturating_sub(usize::from(class == 4));
+        prev = class;
     }
     (tokens, nesting)
 }
@@ -196,7 +211,12 @@ fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bo
     // Text that is valid JavaScript or Python is judged by PowerShell's
     // unambiguous rules only (`start(x)` or `cmd = x` are not commands
     // there), and only when it names something those rules look for.
-    if !parsed || POWERSHELL_MARKERS.is_match(bytes) {
+    let markers = if parsed {
+        &*POWERSHELL_MARKERS
+    } else {
+        &*POWERSHELL_COMMAND_MARKERS
+    };
+    if markers.is_match(bytes) {
         powershell::analyze(text, !parsed, out);
     }
     for body in placeholder_bodies(text) {
@@ -204,6 +224,17 @@ fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bo
     }
     parsed
 }
+
+/// What all of PowerShell's rules look for, in any case: the unambiguous
+/// markers below, an invocation operator (`&` that is not `&&`, `.` before
+/// a variable, a parenthesis or a quote), or a command name of the rules.
+static POWERSHELL_COMMAND_MARKERS: std::sync::LazyLock<regex::bytes::Regex> =
+    std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#"(?i-u)iex|invoke|scriptblock|\s-e[a-z]*\s|::|[a-z]`[a-z]|(?:^|[^&])&(?:[^&]|$)|(?:^|[\s;|({=])\.\s*[$("']|\b(?:start|saps|icm|ii|sajb|iwmi|powershell|pwsh|cmd|wscript|cscript|mshta|rundll32|regsvr32|add-type|set-alias|new-alias|sal|nal|import-module|ipmo)\b"#,
+        )
+        .expect("the PowerShell command marker regex is valid")
+    });
 
 /// What PowerShell's unambiguous rules look for, in any case: the names,
 /// an `-e…` switch, a `::` static member, or a backtick inside a word
@@ -217,31 +248,29 @@ static POWERSHELL_MARKERS: std::sync::LazyLock<regex::bytes::Regex> =
 /// The bodies of `{{ … }}` and `${ … }` placeholders that contain a call
 /// or a computed access, the shapes worth a parse.
 fn placeholder_bodies(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
+    let bytes = text.as_bytes();
+    let mut at = 0;
     std::iter::from_fn(move || {
-        loop {
-            let start = rest.find("{{").map(|i| (i, 2, "}}"));
-            let dollar = rest.find("${").map(|i| (i, 2, "}"));
-            let (i, open, close) = match (start, dollar) {
-                (Some(a), Some(b)) => {
-                    if a.0 <= b.0 {
-                        a
-                    } else {
-                        b
-                    }
-                }
-                (Some(a), None) => a,
-                (None, Some(b)) => b,
-                (None, None) => return None,
+        while let Some(brace) = memchr::memchr(b'{', &bytes[at..]).map(|i| at + i) {
+            let (open, close): (usize, &[u8]) = if bytes.get(brace + 1) == Some(&b'{') {
+                (brace + 2, b"}}")
+            } else if brace > 0 && bytes[brace - 1] == b'$' {
+                (brace + 1, b"}")
+            } else {
+                at = brace + 1;
+                continue;
             };
-            let after = &rest[i + open..];
-            let end = after.find(close)?;
-            let body = &after[..end];
-            rest = &after[end + close.len()..];
-            if body.contains(['(', '[', '`']) {
+            let Some(end) = memchr::memmem::find(&bytes[open..], close).map(|i| open + i) else {
+                at = bytes.len();
+                return None;
+            };
+            at = end + close.len();
+            let body = &text[open..end];
+            if memchr::memchr3(b'(', b'[', b'`', body.as_bytes()).is_some() {
                 return Some(body);
             }
         }
+        None
     })
 }
 
@@ -261,5 +290,61 @@ mod tests {
         let bodies: Vec<&str> =
             placeholder_bodies("{{ a.b }} and {{ x.constructor('y')() }} ${ z[k] }").collect();
         assert_eq!(bodies, vec![" x.constructor('y')() ", " z[k] "]);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    //! `cargo test --release -p installhub-scan --lib code::timing -- --ignored --nocapture`
+    use super::*;
+
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn per_analyzer() {
+        let scripts = [
+            "function normalizeName(value) {\n  if (!value) { return ''; }\n  const parts = value.trim().split(/\\s+/);\n  return parts.map(p => p.charAt(0).toUpperCase() + p.slice(1).toLowerCase()).join(' ');\n}\nconst first = normalizeName(params.firstName);\nconst last = normalizeName(params.lastName);\nreturn { fullName: first + ' ' + last, initials: first[0] + last[0] };",
+            "const match = /^([A-Z]{2})-(\\d{4,8})$/.exec(params.reference);\nif (!match) {\n  throw new Error('Invalid reference: ' + params.reference);\n}\nconst country = match[1];\nconst number = parseInt(match[2], 10);\nreturn { country, number, label: `Ref ${country}/${number}` };",
+            "def bucket(amount):\n    if amount < 1000:\n        return 'small'\n    if amount < 10000:\n        return 'medium'\n    return 'large'\n\nresult = {'bucket': bucket(float(params['amount'])), 'approved': params['amount'] < params['limit']}\n",
+            "{{ env.REGION }} == 'eu' && {{ config.approvalsEnabled }}",
+        ];
+        let n = 20_000;
+        for s in scripts {
+            let mb = (s.len() * n) as f64 / 1e6;
+            let time = |f: &dyn Fn()| {
+                let t = std::time::Instant::now();
+                for _ in 0..n {
+                    f();
+                }
+                mb / t.elapsed().as_secs_f64()
+            };
+            let js = time(&|| {
+                js::analyze(s, &mut Findings::default());
+            });
+            let oxc = time(&|| {
+                let allocator = oxc_allocator::Allocator::default();
+                let options = oxc_parser::ParseOptions {
+                    allow_return_outside_function: true,
+                    ..oxc_parser::ParseOptions::default()
+                };
+                let ret = oxc_parser::Parser::new(&allocator, s, oxc_span::SourceType::script())
+                    .with_options(options)
+                    .parse();
+                std::hint::black_box(ret.program.body.len());
+            });
+            let py = time(&|| {
+                python::analyze(s, &mut Findings::default());
+            });
+            let ps = time(&|| powershell::analyze(s, true, &mut Findings::default()));
+            let shape_only = time(&|| {
+                std::hint::black_box(shape(s.as_bytes()));
+            });
+            let all = time(&|| {
+                analyze(s, true, &mut Findings::default());
+            });
+            println!(
+                "{:>4} bytes: oxc parse {oxc:.0} MB/s, js {js:.0} MB/s, python {py:.0}, powershell {ps:.0}, shape {shape_only:.0}, all {all:.0}",
+                s.len()
+            );
+        }
     }
 }
