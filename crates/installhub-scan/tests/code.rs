@@ -314,7 +314,19 @@ const BENIGN: &[(&str, &str)] = &[
     ("script", "setTimeout(retry, 500);"),
     (
         "script",
-        "function Counter() { const self = this; self.count = 0; }",
+        "class Counter { constructor() { const self = this; self.count = 0; } }",
+    ),
+    (
+        "script",
+        "'use strict';\nfunction Counter() { const self = this; self.count = 0; }",
+    ),
+    (
+        "script",
+        "const { name, amount: total } = order;\nreturn { name, total };",
+    ),
+    (
+        "script",
+        "class Queue { push(x) { this.items.push(x); return this; } }",
     ),
     ("script", "function f(parent) { return parent[key]; }"),
     (

@@ -42,12 +42,13 @@ use std::collections::HashSet;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentTarget, BinaryExpression,
-    BindingIdentifier, CallExpression, Class, ComputedMemberExpression, ExportAllDeclaration,
-    ExportFromDeclaration, Expression, ExpressionStatement, Function, IdentifierReference,
-    ImportDeclaration, ImportExpression, NewExpression, ObjectPropertyKind, PropertyKey,
-    StaticMemberExpression, TaggedTemplateExpression, ThisExpression, UnaryExpression,
-    VariableDeclarator,
+    Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentTarget,
+    AssignmentTargetPropertyIdentifier, AssignmentTargetPropertyProperty, BinaryExpression,
+    BindingIdentifier, BindingProperty, CallExpression, Class, ComputedMemberExpression,
+    ExportAllDeclaration, ExportFromDeclaration, Expression, ExpressionStatement, Function,
+    IdentifierReference, ImportDeclaration, ImportExpression, NewExpression, ObjectPropertyKind,
+    Program, PropertyKey, StaticMemberExpression, StringLiteral, TaggedTemplateExpression,
+    ThisExpression, UnaryExpression, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::{ParseOptions, Parser};
@@ -101,6 +102,9 @@ pub(crate) const ALLOWED_MODULES: &[&str] = &[
     "events",
     "zlib",
 ];
+
+/// Timers that run a string argument as code.
+const TIMERS: &[&str] = &["setTimeout", "setInterval", "setImmediate"];
 
 const DYNAMIC_CODE: &[&str] = &[
     "eval",
@@ -232,6 +236,11 @@ struct Judge<'s, 'o> {
     locals: HashSet<String>,
     /// Depth of non-arrow functions: `this` at depth 0 is the global object.
     functions: usize,
+    /// Depth of class bodies: code inside is strict, so a function's `this`
+    /// is never the global object there.
+    classes: usize,
+    /// The script starts with `"use strict"`.
+    strict: bool,
     /// Spans of the enclosing calls and simple statements, innermost last:
     /// a finding shows the call or statement it sits in.
     context: Vec<Span>,
@@ -301,6 +310,8 @@ impl<'s, 'o> Judge<'s, 'o> {
             out,
             locals,
             functions: 0,
+            classes: 0,
+            strict: false,
             context: Vec::new(),
         }
     }
@@ -324,6 +335,14 @@ impl<'s, 'o> Judge<'s, 'o> {
         self.out.push(rule, capability, detail, text);
     }
 
+    /// Whether `this` here can be the global object: at the top level, and
+    /// in a sloppy-mode function called plainly (`(function(){ return this
+    /// })()`); not in a class (strict) nor in a `"use strict"` script's
+    /// functions.
+    fn this_is_global(&self) -> bool {
+        self.functions == 0 || (self.classes == 0 && !self.strict)
+    }
+
     fn is_global_object(&self, name: &str) -> bool {
         GLOBAL_OBJECTS.contains(&name) && !self.locals.contains(name)
     }
@@ -335,7 +354,9 @@ impl<'s, 'o> Judge<'s, 'o> {
                 (self.is_global_object(name) || HOST_OBJECTS.contains(&name))
                     .then(|| format!("`{name}`"))
             }
-            Expression::ThisExpression(_) if self.functions == 0 => Some("top-level `this`".into()),
+            Expression::ThisExpression(_) if self.this_is_global() => {
+                Some("`this` (the global object here)".into())
+            }
             _ => None,
         }
     }
@@ -345,7 +366,6 @@ impl<'s, 'o> Judge<'s, 'o> {
     fn visit_member_object(&mut self, object: &Expression<'_>) {
         match inner(object) {
             Expression::Identifier(id) if self.is_global_object(id.name.as_str()) => {}
-            Expression::Identifier(id) if id.name.as_str() == "require" => {}
             Expression::ThisExpression(_) => {}
             other => self.visit_expression(other),
         }
@@ -354,7 +374,7 @@ impl<'s, 'o> Judge<'s, 'o> {
     /// Judges a member read by its static key.
     fn member_name(&mut self, object: &Expression<'_>, key: &str, span: Span) {
         let on_global = matches!(inner(object), Expression::Identifier(id) if self.is_global_object(id.name.as_str()))
-            || matches!(inner(object), Expression::ThisExpression(_) if self.functions == 0);
+            || matches!(inner(object), Expression::ThisExpression(_) if self.this_is_global());
         let on = |name: &str| matches!(inner(object), Expression::Identifier(id) if id.name.as_str() == name);
         match key {
             "constructor" => self.flag(
@@ -375,7 +395,7 @@ impl<'s, 'o> Judge<'s, 'o> {
                 format!("`vm.{key}` runs text as code"),
                 span,
             ),
-            k if on_global && (DYNAMIC_CODE.contains(&k) || k == "require" || k == "process" || k == "module") => self.flag(
+            k if on_global && (DYNAMIC_CODE.contains(&k) || TIMERS.contains(&k) || k == "require" || k == "process" || k == "module") => self.flag(
                 RuleId::CodeEval,
                 Capability::DynamicCode,
                 format!("`{k}` reached through the global object"),
@@ -385,6 +405,12 @@ impl<'s, 'o> Judge<'s, 'o> {
                 RuleId::CodeModuleLoad,
                 Capability::ModuleLoad,
                 format!("`process.{key}` loads native or host modules"),
+                span,
+            ),
+            "getOwnPropertyDescriptor" | "getOwnPropertyDescriptors" | "getPrototypeOf" if on("Object") => self.flag(
+                RuleId::PrototypePollution,
+                Capability::PrototypeChain,
+                format!("`Object.{key}` walks the prototype chain to any constructor"),
                 span,
             ),
             "__proto__" | "setPrototypeOf" | "__defineGetter__" | "__defineSetter__" | "__lookupGetter__" | "__lookupSetter__" => self.flag(
@@ -400,6 +426,30 @@ impl<'s, 'o> Judge<'s, 'o> {
                 span,
             ),
             _ => {}
+        }
+    }
+
+    /// A key read by destructuring: the same judgement as a member read.
+    fn destructured(&mut self, key: &PropertyKey<'_>, span: Span) {
+        match key.static_name() {
+            Some(name) => self.binding_name(&name, span),
+            None => self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                "a computed key in destructuring".into(),
+                span,
+            ),
+        }
+    }
+
+    fn binding_name(&mut self, name: &str, span: Span) {
+        if matches!(name, "constructor" | "__proto__" | "eval" | "execScript") {
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{name}` taken out by destructuring"),
+                span,
+            );
         }
     }
 
@@ -556,7 +606,9 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
 
     fn visit_class(&mut self, it: &Class<'a>) {
         self.functions += 1;
+        self.classes += 1;
         walk::walk_class(self, it);
+        self.classes -= 1;
         self.functions -= 1;
     }
 
@@ -605,14 +657,42 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
     }
 
     fn visit_this_expression(&mut self, it: &ThisExpression) {
-        if self.functions == 0 {
+        if self.this_is_global() {
             self.flag(
                 RuleId::CodeHostAccess,
                 Capability::HostObject,
-                "top-level `this` (the global object) used as a value".into(),
+                "`this` used as a value where it is the global object (top level or a sloppy-mode function)".into(),
                 it.span,
             );
         }
+    }
+
+    fn visit_program(&mut self, it: &Program<'a>) {
+        self.strict = it.has_use_strict_directive() || it.source_type.is_module();
+        walk::walk_program(self, it);
+    }
+
+    fn visit_binding_property(&mut self, it: &BindingProperty<'a>) {
+        // `const { constructor: F } = fn`
+        self.destructured(&it.key, it.span);
+        walk::walk_binding_property(self, it);
+    }
+
+    fn visit_assignment_target_property_property(
+        &mut self,
+        it: &AssignmentTargetPropertyProperty<'a>,
+    ) {
+        self.destructured(&it.name, it.span);
+        walk::walk_assignment_target_property_property(self, it);
+    }
+
+    fn visit_assignment_target_property_identifier(
+        &mut self,
+        it: &AssignmentTargetPropertyIdentifier<'a>,
+    ) {
+        // `({ constructor } = fn)`
+        self.binding_name(it.binding.name.as_str(), it.span);
+        walk::walk_assignment_target_property_identifier(self, it);
     }
 
     fn visit_static_member_expression(&mut self, it: &StaticMemberExpression<'a>) {
@@ -668,7 +748,13 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
         self.context.push(it.span);
         self.check_call(&it.callee, &it.arguments, it.span, false);
         match inner(&it.callee) {
-            Expression::Identifier(id) if id.name.as_str() == "require" => {}
+            // Judged by `check_call`, by their arguments.
+            Expression::Identifier(id)
+                if id.name.as_str() == "require" || TIMERS.contains(&id.name.as_str()) => {}
+            Expression::StaticMemberExpression(m)
+                if TIMERS.contains(&m.property.name.as_str())
+                    && matches!(inner(&m.object), Expression::Identifier(id) if self.is_global_object(id.name.as_str())) =>
+                {}
             _ => self.visit_expression(&it.callee),
         }
         for arg in &it.arguments {
@@ -717,6 +803,22 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
 
     fn visit_export_all_declaration(&mut self, it: &ExportAllDeclaration<'a>) {
         self.check_static_module(it.source.value.as_str(), it.span);
+    }
+
+    fn visit_string_literal(&mut self, it: &StringLiteral<'a>) {
+        // A key handed to `Reflect.get`, `Object.getOwnPropertyDescriptor`
+        // or a helper: naming the constructor is the finding.
+        if matches!(it.value.as_str(), "constructor" | "__proto__") {
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!(
+                    "the string `{}` names the way to the Function constructor",
+                    it.value
+                ),
+                it.span,
+            );
+        }
     }
 
     fn visit_unary_expression(&mut self, it: &UnaryExpression<'a>) {
