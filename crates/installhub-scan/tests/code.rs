@@ -80,6 +80,45 @@ const HOSTILE: &[(&str, &str, Capability)] = &[
         "const c = 'constructor'; [][c][c]('code')()",
         HostObject,
     ),
+    // Other ways to the constructor, the global object and the timers.
+    (
+        "script",
+        "const { constructor: F } = () => {}; F('return process')()",
+        DynamicCode,
+    ),
+    (
+        "script",
+        "let F; ({ constructor: F } = async () => {}); F('x')()",
+        DynamicCode,
+    ),
+    (
+        "script",
+        "with (function(){}) { constructor('return process')() }",
+        DynamicCode,
+    ),
+    (
+        "script",
+        "Reflect.get(fn, k)('return process')()",
+        HostObject,
+    ),
+    (
+        "script",
+        "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(f), k).value('x')()",
+        PrototypeChain,
+    ),
+    (
+        "script",
+        "const g = (function () { return this; })(); g[k](x)",
+        HostObject,
+    ),
+    ("script", "(function () { this[k](x); })()", HostObject),
+    ("script", "const st = setTimeout; st(code)", DynamicCode),
+    (
+        "script",
+        "const st = window.setTimeout; st(code)",
+        DynamicCode,
+    ),
+    ("script", "require.cache[k].exports.run()", ModuleLoad),
     // setTimeout with code as text; workers.
     ("script", "setTimeout('steal()', 10)", DynamicCode),
     ("script", "setInterval(`run(${x})`, 1000)", DynamicCode),

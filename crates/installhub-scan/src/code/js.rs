@@ -632,6 +632,28 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
                 "`require` used as a value".into(),
                 it.span,
             );
+        } else if matches!(name, "constructor" | "__proto__") {
+            // Inside `with (fn) { constructor(…) }`.
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{name}` reached as a name (a `with` scope)"),
+                it.span,
+            );
+        } else if TIMERS.contains(&name) {
+            self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`{name}` used as a value, which can run text as code"),
+                it.span,
+            );
+        } else if name == "Reflect" {
+            self.flag(
+                RuleId::CodeHostAccess,
+                Capability::HostObject,
+                "`Reflect` reaches any property or constructor by name".into(),
+                it.span,
+            );
         } else if self.is_global_object(name) {
             self.flag(
                 RuleId::CodeHostAccess,
