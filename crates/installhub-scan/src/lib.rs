@@ -11,7 +11,10 @@ mod rules;
 mod sarif;
 mod scanner;
 
-pub use advisory::AdvisoryDb;
+pub use advisory::{
+    AdvisoryDb, AdvisoryImport, AdvisorySnapshot, EMBEDDED_SOURCE, INDEX_FORMAT_VERSION,
+    ImportStats, ZipLimits,
+};
 pub use error::ScanError;
 pub use report::{AdvisoryRef, Finding, ScanReport, Severity, Verdict};
 pub use rules::{Rule, rules};
