@@ -84,6 +84,10 @@ pub fn to_sarif(
             result
         })
         .collect();
+    let mut properties = json!({ "verdict": report.result });
+    if let Some(snapshot) = &report.advisory_snapshot {
+        properties["advisorySnapshot"] = json!(snapshot);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -96,7 +100,7 @@ pub fn to_sarif(
                 },
             },
             "results": results,
-            "properties": { "verdict": report.result },
+            "properties": properties,
         }],
     })
 }
