@@ -118,7 +118,7 @@ fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&json!({ "index": path.display().to_string(), "snapshot": db.snapshot() }));
     } else {
-        print!("{}: {}\n", path.display(), describe_snapshot(db.snapshot()));
+        println!("{}: {}", path.display(), describe_snapshot(db.snapshot()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -152,9 +152,7 @@ fn generate(dir: &Path, count: u64) {
 
     let started = Instant::now();
     let mut import = AdvisoryImport::new();
-    import
-        .add_path(&zip_path, &ZipLimits::default())
-        .unwrap();
+    import.add_path(&zip_path, &ZipLimits::default()).unwrap();
     let (db, stats) = import.finish();
     println!(
         "imported {} advisories ({} packages, {} skipped) in {:.2?}",
@@ -211,7 +209,11 @@ fn load(dir: &Path) {
         let libraries: Vec<Library> = (0..10_000)
             .map(|_| {
                 let eco = ecosystem(&mut rng);
-                let n = if known { rng.below(60_000) } else { 1_000_000 + rng.below(60_000) };
+                let n = if known {
+                    rng.below(60_000)
+                } else {
+                    1_000_000 + rng.below(60_000)
+                };
                 let (a, b, c) = version(&mut rng);
                 Library {
                     ecosystem: eco,
