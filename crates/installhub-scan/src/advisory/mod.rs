@@ -176,8 +176,99 @@ struct AffectedPackage {
     name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ranges: Vec<Range>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "VersionList::is_empty")]
+    versions: VersionList,
+}
+
+/// An `affected` entry's enumerated versions, held as one newline-joined
+/// string. OSV's PyPI records list every affected version (often
+/// hundreds); one allocation per entry instead of one per version is most
+/// of the index's memory saved. On the wire (the index body) it is the
+/// plain array OSV writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct VersionList(String);
+
+impl VersionList {
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split('\n').filter(|v| !v.is_empty())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn push(&mut self, version: &str) {
+        // No registry's version holds a line break; one that did could only
+        // be read as two versions, so it is left out.
+        if version.is_empty() || version.contains('\n') {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push('\n');
+        }
+        self.0.push_str(version);
+    }
+}
+
+impl From<Vec<String>> for VersionList {
+    fn from(versions: Vec<String>) -> Self {
+        let mut list = VersionList::default();
+        for v in &versions {
+            list.push(v);
+        }
+        list.0.shrink_to_fit();
+        list
+    }
+}
+
+impl Serialize for VersionList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Appends each string of the array without allocating it apart.
+        struct Versions;
+        struct Append<'a>(&'a mut VersionList);
+
+        impl<'de> serde::de::Visitor<'de> for Versions {
+            type Value = VersionList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of version strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<VersionList, A::Error> {
+                let mut list = VersionList::default();
+                while seq.next_element_seed(Append(&mut list))?.is_some() {}
+                list.0.shrink_to_fit();
+                Ok(list)
+            }
+        }
+
+        impl<'de> serde::de::DeserializeSeed<'de> for Append<'_> {
+            type Value = ();
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+
+        impl<'de> serde::de::Visitor<'de> for Append<'_> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a version string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+                self.0.push(v);
+                Ok(())
+            }
+        }
+
+        deserializer.deserialize_seq(Versions)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,7 +458,7 @@ fn convert(record: OsvRecord) -> Result<Option<Advisory>, Unusable> {
             ecosystem,
             name: package.name,
             ranges,
-            versions: entry.versions,
+            versions: VersionList::from(entry.versions),
         });
     }
     Ok(Some(Advisory {
@@ -502,7 +593,20 @@ impl AdvisoryDb {
     }
 
     /// The lookup map over `advisories`, and the counts of the snapshot.
-    fn assemble(advisories: Vec<Advisory>, mut snapshot: AdvisorySnapshot) -> AdvisoryDb {
+    fn assemble(mut advisories: Vec<Advisory>, mut snapshot: AdvisorySnapshot) -> AdvisoryDb {
+        // Deserialized vectors grow by doubling from four; most hold one
+        // or two items, so trimming them is about a sixth of the memory.
+        advisories.shrink_to_fit();
+        for advisory in &mut advisories {
+            advisory.aliases.shrink_to_fit();
+            advisory.affected.shrink_to_fit();
+            for package in &mut advisory.affected {
+                package.ranges.shrink_to_fit();
+                for range in &mut package.ranges {
+                    range.events.shrink_to_fit();
+                }
+            }
+        }
         let mut packages: HashMap<(Ecosystem, String), Vec<(u32, u32)>> = HashMap::new();
         for (a, advisory) in advisories.iter().enumerate() {
             for (p, package) in advisory.affected.iter().enumerate() {
