@@ -128,7 +128,9 @@ pub struct ServeArgs {
     advisories_urls: Vec<String>,
     /// How often to re-sync the advisory index (`3600`, `90s`, `6h`, `1d`):
     /// right after start, then at this interval. Default with
-    /// --advisories-url: daily. A failed refresh keeps the last good index.
+    /// --advisories-url: daily. A refresh writes `<data-dir>/advisories/index.json`
+    /// and replaces whatever snapshot was loaded at start (--advisory-db
+    /// included); a failed refresh keeps the last good one.
     #[arg(long, env = "INSTALLHUB_ADVISORIES_REFRESH", value_parser = parse_interval, value_name = "DURATION")]
     advisories_refresh: Option<Duration>,
     /// This server's name in the import records it owns; give each replica

@@ -270,10 +270,15 @@ async fn sync_from_an_http_export_then_scan_names_the_snapshot() {
         vec![LODASH_2021, LODASH_2020]
     );
 
-    // A failed sync names the reason and leaves the index as it was.
+    // A failed sync names the reason and leaves the index as it was: the
+    // source missing, not a zip, or a zip with no usable record.
     for (served, reason) in [
         (Served::Status(StatusCode::NOT_FOUND), "404"),
         (Served::Junk, "not a readable zip archive"),
+        (
+            Served::Zip(export_zip(&[])),
+            "no usable advisory (1 records read, 1 unusable",
+        ),
     ] {
         export.serve(served);
         let run = installhub(

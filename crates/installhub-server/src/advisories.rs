@@ -113,7 +113,9 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 /// a directory of records) into one snapshot. Downloads are kept in
 /// temporary files under `scratch`. Fails on the first source that cannot
 /// be fetched or is not a sound export; bad records inside are skipped and
-/// counted.
+/// counted. Fails too when nothing usable was found: an export whose every
+/// record is unusable is a broken source, not a world without advisories,
+/// and must not replace a good snapshot.
 pub async fn import(
     client: &reqwest::Client,
     sources: &[String],
@@ -139,7 +141,16 @@ pub async fn import(
             .await??;
         }
     }
-    Ok(tokio::task::spawn_blocking(move || import.finish()).await?)
+    let (db, stats) = tokio::task::spawn_blocking(move || import.finish()).await?;
+    anyhow::ensure!(
+        !db.is_empty(),
+        "the sources held no usable advisory ({} records read, {} unusable, {} withdrawn, {} without a supported ecosystem)",
+        stats.records,
+        stats.skipped,
+        stats.withdrawn,
+        stats.unsupported
+    );
+    Ok((db, stats))
 }
 
 /// [`import`], then the snapshot written as the index file `out`
