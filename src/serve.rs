@@ -350,3 +350,54 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn refresh(args: &[&str]) -> Option<RefreshConfig> {
+        let mut all = vec!["serve"];
+        all.extend(args);
+        Wrapper::try_parse_from(all)
+            .unwrap()
+            .serve
+            .advisory_refresh()
+    }
+
+    #[test]
+    fn refresh_intervals_read_seconds_or_durations() {
+        assert_eq!(parse_interval("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("6h"), Ok(Duration::from_secs(6 * 3600)));
+        assert_eq!(parse_interval("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn either_refresh_flag_turns_the_refresh_on() {
+        assert_eq!(refresh(&[]), None);
+        let daily_from = |sources: Vec<String>| RefreshConfig {
+            sources,
+            every: Duration::from_secs(86_400),
+        };
+        assert_eq!(
+            refresh(&["--advisories-url", "http://a/npm.zip,http://b/PyPI.zip"]),
+            Some(daily_from(vec![
+                "http://a/npm.zip".to_owned(),
+                "http://b/PyPI.zip".to_owned()
+            ]))
+        );
+        let osv = refresh(&["--advisories-refresh", "12h"]).unwrap();
+        assert_eq!(osv.sources, OSV_EXPORTS);
+        assert_eq!(osv.every, Duration::from_secs(12 * 3600));
+    }
+}
