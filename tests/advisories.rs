@@ -428,6 +428,13 @@ async fn a_failed_refresh_keeps_the_last_good_snapshot() {
     .await;
     let first_snapshot = first["snapshot"].clone();
     assert_eq!(first_snapshot["advisoryCount"], 1);
+    // Another refresh of the same data keeps the snapshot, date included.
+    let first_at = first["lastRefresh"]["at"].clone();
+    let again = wait_for(&server, "a second refresh", |a| {
+        a["lastRefresh"]["at"] != first_at && a["lastRefresh"]["ok"] == true
+    })
+    .await;
+    assert_eq!(again["snapshot"], first_snapshot);
     let scan = scan_route(&server, &token, &bundle).await;
     assert_eq!(scan["advisorySnapshot"], first_snapshot);
     assert_eq!(advisory_ids(&scan["securityFindings"]), vec![LODASH_2020]);

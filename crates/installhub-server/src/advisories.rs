@@ -55,7 +55,8 @@ pub struct RefreshConfig {
 pub struct RefreshStatus {
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
-    /// `true` when the attempt replaced the snapshot.
+    /// `true` when the sources were read; the snapshot was replaced if
+    /// they held other advisories than it (else it keeps its id and date).
     pub ok: bool,
     /// Why the attempt failed; the previous snapshot stayed in use.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,25 +232,58 @@ pub async fn refresh_periodically(state: AppState, refresh: RefreshConfig) {
     }
 }
 
+/// What a successful refresh did.
+enum Refreshed {
+    /// New data: written to the index and swapped in.
+    Replaced(Box<AdvisoryDb>, ImportStats),
+    /// The same advisories as the current snapshot (equal id): nothing is
+    /// swapped, so the snapshot keeps its name and `createdAt` (when this
+    /// data was first synced) instead of changing on every tick.
+    Unchanged,
+}
+
+/// Imports `sources` and, when they hold other advisories than the
+/// scanner's current snapshot, writes the index.
+async fn refresh_index(
+    state: &AppState,
+    client: &reqwest::Client,
+    sources: &[String],
+) -> anyhow::Result<Refreshed> {
+    let out = index_path(&state.config().data_dir);
+    let scratch = out.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let (db, stats) = import(client, sources, &scratch, ZipLimits::default()).await?;
+    if db.snapshot().id == state.scanner().advisories().snapshot().id && out.exists() {
+        return Ok(Refreshed::Unchanged);
+    }
+    let db = tokio::task::spawn_blocking(move || db.write_index(&out).map(|()| db))
+        .await?
+        .context("writing the advisory index")?;
+    Ok(Refreshed::Replaced(Box::new(db), stats))
+}
+
 /// One refresh attempt; its outcome goes to the log, the metrics and
 /// [`AppState::advisory_refresh`].
 pub async fn refresh_once(state: &AppState, client: &reqwest::Client, sources: &[String]) {
-    let out = index_path(&state.config().data_dir);
-    let outcome = sync(client, sources, &out).await;
+    let outcome = refresh_index(state, client, sources).await;
     let at = Utc::now();
     let status = match outcome {
-        Ok((db, stats)) => {
-            let snapshot = db.snapshot().clone();
-            let old = state.scanner().replace_advisories(db);
-            record_metrics(&snapshot);
+        Ok(refreshed) => {
+            match refreshed {
+                Refreshed::Replaced(db, stats) => {
+                    let snapshot = db.snapshot().clone();
+                    let old = state.scanner().replace_advisories(*db);
+                    record_metrics(&snapshot);
+                    tracing::info!(
+                        snapshot = %snapshot.id,
+                        advisories = snapshot.advisory_count,
+                        previous = %old.snapshot().id,
+                        skipped = stats.skipped,
+                        "advisory snapshot refreshed"
+                    );
+                }
+                Refreshed::Unchanged => tracing::debug!("advisory refresh: no change"),
+            }
             metrics::counter!("installhub_advisory_refresh_total", "outcome" => "ok").increment(1);
-            tracing::info!(
-                snapshot = %snapshot.id,
-                advisories = snapshot.advisory_count,
-                previous = %old.snapshot().id,
-                skipped = stats.skipped,
-                "advisory snapshot refreshed"
-            );
             RefreshStatus {
                 at,
                 ok: true,
