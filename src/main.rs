@@ -1,5 +1,6 @@
 //! `installhub`: the service and its command-line client in one binary.
 
+mod advisories;
 mod client;
 mod serve;
 mod token;
@@ -35,6 +36,8 @@ enum Command {
     Verify(client::verify::VerifyArgs),
     /// Run the import's security scan on a bundle offline (text, JSON or SARIF).
     Scan(client::scan::ScanArgs),
+    /// Keep the advisory index current: `sync` OSV exports, `show` the snapshot.
+    Advisories(advisories::AdvisoriesArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
             Command::Import(args) => client::import::run(args).await,
             Command::Verify(args) => client::verify::run(args),
             Command::Scan(args) => client::scan::run(args),
+            Command::Advisories(args) => advisories::run(args).await,
         }
     });
     match result {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use installhub_server::advisories::{OSV_EXPORTS, RefreshConfig};
 use installhub_server::config::{
     AuthConfig, BundleStoreConfig, DatabaseConfig, HttpLimits, LimitsConfig, RateLimit,
 };
@@ -108,10 +109,30 @@ pub struct ServeArgs {
     /// Most parts in one multipart upload.
     #[arg(long, env = "INSTALLHUB_MAX_MULTIPART_PARTS", default_value_t = 4)]
     max_multipart_parts: usize,
-    /// A directory of OSV advisory records for the import's CVE check
-    /// (default: the snapshot built into the binary).
+    /// An advisory index file or a directory of OSV advisory records for
+    /// the import's CVE check (default: `<data-dir>/advisories/index.json`
+    /// when `installhub advisories sync` wrote one, else the snapshot built
+    /// into the binary).
     #[arg(long, env = "INSTALLHUB_ADVISORY_DB")]
     advisory_db: Option<PathBuf>,
+    /// OSV export to re-sync the advisory index from (URL or local path);
+    /// repeatable or comma-separated. Setting it (or --advisories-refresh)
+    /// turns on the scheduled refresh. Default: OSV's `all.zip` of npm,
+    /// PyPI, Maven, NuGet and crates.io.
+    #[arg(
+        long = "advisories-url",
+        env = "INSTALLHUB_ADVISORIES_URL",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    advisories_urls: Vec<String>,
+    /// How often to re-sync the advisory index (`3600`, `90s`, `6h`, `1d`):
+    /// right after start, then at this interval. Default with
+    /// --advisories-url: daily. A refresh writes `<data-dir>/advisories/index.json`
+    /// and replaces whatever snapshot was loaded at start (--advisory-db
+    /// included); a failed refresh keeps the last good one.
+    #[arg(long, env = "INSTALLHUB_ADVISORIES_REFRESH", value_parser = parse_interval, value_name = "DURATION")]
+    advisories_refresh: Option<Duration>,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -169,9 +190,43 @@ impl ServeArgs {
             ..LimitsConfig::default()
         };
         config.advisory_db = self.advisory_db.clone();
+        config.advisory_refresh = self.advisory_refresh();
         config.instance_id = self.instance_id.clone();
         config
     }
+}
+
+impl ServeArgs {
+    /// The scheduled refresh, when either of its flags was given.
+    fn advisory_refresh(&self) -> Option<RefreshConfig> {
+        if self.advisories_urls.is_empty() && self.advisories_refresh.is_none() {
+            return None;
+        }
+        let sources = if self.advisories_urls.is_empty() {
+            OSV_EXPORTS.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            self.advisories_urls.clone()
+        };
+        Some(RefreshConfig {
+            sources,
+            every: self
+                .advisories_refresh
+                .unwrap_or(Duration::from_secs(24 * 60 * 60)),
+        })
+    }
+}
+
+/// Whole seconds (`3600`) or a humantime duration (`90s`, `6h`, `1d`); at
+/// least one second.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = match text.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(text.trim()).map_err(|e| e.to_string())?,
+    };
+    if duration < Duration::from_secs(1) {
+        return Err("the refresh interval must be at least one second".to_owned());
+    }
+    Ok(duration)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -294,4 +349,55 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn refresh(args: &[&str]) -> Option<RefreshConfig> {
+        let mut all = vec!["serve"];
+        all.extend(args);
+        Wrapper::try_parse_from(all)
+            .unwrap()
+            .serve
+            .advisory_refresh()
+    }
+
+    #[test]
+    fn refresh_intervals_read_seconds_or_durations() {
+        assert_eq!(parse_interval("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("6h"), Ok(Duration::from_secs(6 * 3600)));
+        assert_eq!(parse_interval("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn either_refresh_flag_turns_the_refresh_on() {
+        assert_eq!(refresh(&[]), None);
+        let daily_from = |sources: Vec<String>| RefreshConfig {
+            sources,
+            every: Duration::from_secs(86_400),
+        };
+        assert_eq!(
+            refresh(&["--advisories-url", "http://a/npm.zip,http://b/PyPI.zip"]),
+            Some(daily_from(vec![
+                "http://a/npm.zip".to_owned(),
+                "http://b/PyPI.zip".to_owned()
+            ]))
+        );
+        let osv = refresh(&["--advisories-refresh", "12h"]).unwrap();
+        assert_eq!(osv.sources, OSV_EXPORTS);
+        assert_eq!(osv.every, Duration::from_secs(12 * 3600));
+    }
 }

@@ -883,10 +883,18 @@ async fn scan_reports_offline_as_text_json_and_sarif() {
     let file = file.to_str().unwrap().to_owned();
     let run = run_cli(&["scan", &file], &[], &app.work).await;
     run.expect_success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
-        run.stdout,
-        "Employee Onboarding Suite 2.1.0: PASS (0 finding(s))\n"
+        lines[0],
+        "Employee Onboarding Suite 2.1.0: PASS (0 finding(s))"
     );
+    // With no synced index, the snapshot built in, named.
+    assert!(lines[1].starts_with("  advisories: snapshot "), "{run:#?}");
+    assert!(
+        lines[1].contains(" from embedded, created 2024-07-25T20:12:08Z: 6 advisories"),
+        "{run:#?}"
+    );
+    assert_eq!(lines.len(), 2, "{run:#?}");
 
     let body = run_cli(&["scan", &file, "--format", "json"], &[], &app.work)
         .await
@@ -894,6 +902,7 @@ async fn scan_reports_offline_as_text_json_and_sarif() {
         .json();
     assert_eq!(body["result"], "PASS");
     assert_eq!(body["securityFindings"], json!([]));
+    assert_eq!(body["advisorySnapshot"]["source"], "embedded");
 
     let sarif = run_cli(&["scan", &file, "--format", "sarif"], &[], &app.work)
         .await

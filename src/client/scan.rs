@@ -5,13 +5,14 @@
 //!
 //! Exit codes: 0 when the scan passes (or only warns, unless
 //! `--fail-on-warn`), 1 when it fails, 2 when the file is not a valid
-//! bundle or the advisory directory cannot be read.
+//! bundle or the advisory database cannot be read.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use installhub_scan::{AdvisoryDb, ScanInput, ScanReport, Scanner, Verdict, to_sarif};
+use installhub_server::advisories::index_path;
 use serde_json::json;
 
 use super::print_json;
@@ -35,10 +36,15 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// A directory of OSV advisory records to match libraries against,
-    /// instead of the snapshot built into this binary.
-    #[arg(long, env = "INSTALLHUB_ADVISORY_DB", value_name = "DIR")]
+    /// An advisory index (from `installhub advisories sync`) or a directory
+    /// of OSV records to match libraries against. Default: the data
+    /// directory's index when one was synced, else the snapshot built into
+    /// this binary.
+    #[arg(long, env = "INSTALLHUB_ADVISORY_DB", value_name = "FILE|DIR")]
     pub advisory_db: Option<PathBuf>,
+    /// Data directory whose `advisories/index.json` is used by default.
+    #[arg(long, env = "INSTALLHUB_DATA_DIR", default_value = "./installhub-data")]
+    pub data_dir: PathBuf,
     /// Exit with 1 on WARN as well as on FAIL.
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -47,13 +53,18 @@ pub struct ScanArgs {
 const INVALID: u8 = 2;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let advisories = match &args.advisory_db {
-        Some(dir) => match AdvisoryDb::load_dir(dir) {
+    let synced = index_path(&args.data_dir);
+    let chosen = match &args.advisory_db {
+        Some(path) => Some(path.clone()),
+        None => synced.exists().then_some(synced),
+    };
+    let advisories = match &chosen {
+        Some(path) => match AdvisoryDb::load(path) {
             Ok(db) => db,
             Err(e) => {
                 eprintln!(
                     "error: cannot load the advisory database {}: {e}",
-                    dir.display()
+                    path.display()
                 );
                 return Ok(ExitCode::from(INVALID));
             }
@@ -92,6 +103,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             "checksum": m.checksum,
             "result": report.result,
             "securityFindings": report.security_findings,
+            "advisorySnapshot": report.advisory_snapshot,
         })),
         Format::Sarif => print_json(&to_sarif(&report, env!("CARGO_PKG_VERSION"), |id| {
             format!("artifacts/{id}.json")
@@ -112,6 +124,12 @@ fn describe(name: &str, version: &str, report: &ScanReport) -> String {
         result.as_str().unwrap_or("?"),
         report.security_findings.len()
     );
+    if let Some(snapshot) = &report.advisory_snapshot {
+        out.push_str(&format!(
+            "  advisories: {}\n",
+            crate::advisories::describe_snapshot(snapshot)
+        ));
+    }
     for f in &report.security_findings {
         out.push_str(&format!(
             "  - {} {} {}{}: {}\n",

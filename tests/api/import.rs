@@ -181,6 +181,7 @@ async fn the_seed_import_installs_the_package_and_answers_as_the_seed() {
         }])
     );
     assert_eq!(body["securityScanResult"], "PASS");
+    assert_eq!(body["advisorySnapshot"]["source"], "embedded");
     assert_eq!(body["warnings"], json!([]));
     assert!(body.get("plannedActions").is_none());
 

@@ -525,6 +525,7 @@ async fn the_scan_route_answers_whatever_the_verdict() {
     assert_eq!(reply.status, 200, "{body:#}");
     assert_eq!(body["result"], "FAIL");
     assert_eq!(body["packageName"], "Scripted App");
+    assert_eq!(body["advisorySnapshot"]["source"], "embedded", "{body:#}");
     assert!(!body["securityFindings"].as_array().unwrap().is_empty());
 
     let clean = reqwest::multipart::Form::new().part(

@@ -12,6 +12,11 @@ async fn health_and_readiness() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["database"], "ok");
     assert_eq!(reply.json()["bundleStore"], "ok");
+    // Without a synced index or a refresh: the shipped snapshot, no refresh.
+    let advisories = &reply.json()["advisories"];
+    assert_eq!(advisories["snapshot"]["source"], "embedded");
+    assert_eq!(advisories["snapshot"]["advisoryCount"], 6);
+    assert!(advisories.get("lastRefresh").is_none(), "{advisories:#}");
 }
 
 #[tokio::test]

@@ -19,4 +19,13 @@ pub enum ScanError {
     },
     #[error("advisory file {path} is not a usable OSV record: {reason}")]
     InvalidAdvisory { path: PathBuf, reason: String },
+    /// An OSV export that cannot be imported as a whole: not a zip, a
+    /// corrupt entry, or beyond the size limits. A bad *record* inside a
+    /// good archive is skipped and counted instead.
+    #[error("advisory export {origin} cannot be imported: {reason}")]
+    Export { origin: String, reason: String },
+    /// An advisory index that is missing, torn, of another format version
+    /// or whose checksum does not match.
+    #[error("advisory index {path} cannot be used: {reason}")]
+    Index { path: PathBuf, reason: String },
 }

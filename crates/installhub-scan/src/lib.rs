@@ -12,7 +12,10 @@ mod rules;
 mod sarif;
 mod scanner;
 
-pub use advisory::AdvisoryDb;
+pub use advisory::{
+    AdvisoryDb, AdvisoryImport, AdvisorySnapshot, EMBEDDED_SOURCE, INDEX_FORMAT_VERSION,
+    ImportStats, ZipLimits,
+};
 pub use error::ScanError;
 pub use report::{AdvisoryRef, Capability, Finding, ScanReport, Severity, Verdict};
 pub use rules::{Rule, rules};

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::advisory::AdvisorySnapshot;
 use crate::rules::{RuleId, rules};
 
 /// The scan result, the domain's: the import's admission decides on it.
@@ -127,6 +128,12 @@ pub struct ScanReport {
     /// Sorted by (artifactId, path, ruleId, message) so the same input always
     /// gives the same bytes.
     pub security_findings: Vec<Finding>,
+    /// The advisory data the libraries were checked against. Every report a
+    /// [`Scanner`](crate::Scanner) makes names it; absent only from reports
+    /// merged by hand ([`ScanReport::from_findings`]) and stored before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory_snapshot: Option<AdvisorySnapshot>,
 }
 
 impl ScanReport {
@@ -157,6 +164,7 @@ impl ScanReport {
         ScanReport {
             result,
             security_findings: findings,
+            advisory_snapshot: None,
         }
     }
 }

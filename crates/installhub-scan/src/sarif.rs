@@ -90,6 +90,10 @@ pub fn to_sarif(
             result
         })
         .collect();
+    let mut properties = json!({ "verdict": report.result });
+    if let Some(snapshot) = &report.advisory_snapshot {
+        properties["advisorySnapshot"] = json!(snapshot);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -102,7 +106,7 @@ pub fn to_sarif(
                 },
             },
             "results": results,
-            "properties": { "verdict": report.result },
+            "properties": properties,
         }],
     })
 }

@@ -6,6 +6,8 @@
 //! not call stack. The path is kept as a stack of segments; the JSON pointer
 //! text is built only for a finding, so a clean string costs no copying.
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use installhub_domain::Library;
 use serde_json::Value;
 
@@ -27,10 +29,16 @@ pub struct ScanInput<'a> {
 
 /// Compiled rules plus an advisory database. Build once, share freely
 /// (`Send + Sync`); scanning takes `&self`.
+///
+/// The database can be replaced while scans run
+/// ([`Scanner::replace_advisories`], for a server's scheduled refresh): a
+/// scan takes the current one once, so it checks every library against one
+/// snapshot and names that snapshot in its report.
 pub struct Scanner {
     prefilter: Prefilter,
     detectors: Detectors,
-    advisories: AdvisoryDb,
+    /// Held only to clone or swap the `Arc`, never during a scan.
+    advisories: RwLock<Arc<AdvisoryDb>>,
     /// Tests only: run every detector on every string, to check that the
     /// prefilter never changes a finding.
     bypass_prefilter: bool,
@@ -45,7 +53,7 @@ const MIN_INPUTS_PER_THREAD: usize = 4;
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
-            .field("advisories", &self.advisories.len())
+            .field("advisories", self.advisories().snapshot())
             .finish_non_exhaustive()
     }
 }
@@ -80,20 +88,47 @@ impl Scanner {
         Scanner {
             prefilter: Prefilter::new(),
             detectors: Detectors::new(),
-            advisories,
+            advisories: RwLock::new(Arc::new(advisories)),
             bypass_prefilter: false,
             max_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 
-    /// Scans every input and answers the verdict with sorted findings.
-    ///
-    /// Artifacts are scanned on every core: parsing scripts is the costly
-    /// part of a scan, and an import waits for it. Workers take the next
-    /// artifact from a shared counter, so one large artifact does not hold
-    /// up the rest; the findings are sorted afterwards, so the answer does
-    /// not depend on which worker scanned what.
+    /// The current advisory database. Scans that must agree on one
+    /// snapshot (the artifacts of one package, scanned one at a time) take
+    /// it once and use [`Scanner::scan_with`].
+    pub fn advisories(&self) -> Arc<AdvisoryDb> {
+        Arc::clone(
+            &self
+                .advisories
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Makes `advisories` the database of every scan that starts from now
+    /// on; scans already running finish with the one they took. Answers
+    /// the replaced database.
+    pub fn replace_advisories(&self, advisories: AdvisoryDb) -> Arc<AdvisoryDb> {
+        let mut current = self
+            .advisories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *current, Arc::new(advisories))
+    }
+
+    /// Scans every input and answers the verdict with sorted findings,
+    /// against the current advisory database.
     pub fn scan<'a>(&self, inputs: impl IntoIterator<Item = ScanInput<'a>>) -> ScanReport {
+        self.scan_with(&self.advisories(), inputs)
+    }
+
+    /// [`Scanner::scan`] against the given advisory database.
+    pub fn scan_with<'a>(
+        &self,
+        advisories: &AdvisoryDb,
+        inputs: impl IntoIterator<Item = ScanInput<'a>>,
+    ) -> ScanReport {
         let inputs: Vec<ScanInput<'a>> = inputs.into_iter().collect();
         let workers = self
             .max_threads
@@ -101,40 +136,48 @@ impl Scanner {
             .max(1);
         let scan_one = |input: &ScanInput<'_>, findings: &mut Vec<Finding>| {
             self.scan_definition(input.artifact_id, input.definition, findings);
-            self.scan_libraries(input.artifact_id, input.libraries, findings);
+            Self::scan_libraries(advisories, input.artifact_id, input.libraries, findings);
         };
-        if workers == 1 {
+        let findings = if workers == 1 {
             let mut findings = Vec::new();
             for input in &inputs {
                 scan_one(input, &mut findings);
             }
-            return ScanReport::from_findings(findings);
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let findings = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut findings = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(input) = inputs.get(i) else {
-                                break findings;
-                            };
-                            scan_one(input, &mut findings);
-                        }
+            findings
+        } else {
+            // Artifacts are scanned on every core: parsing scripts is the
+            // costly part of a scan. Workers take the next artifact from a
+            // shared counter, so one large artifact does not hold up the
+            // rest; the findings are sorted afterwards, so the answer does
+            // not depend on which worker scanned what.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut findings = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(input) = inputs.get(i) else {
+                                    break findings;
+                                };
+                                scan_one(input, &mut findings);
+                            }
+                        })
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|handle| match handle.join() {
-                    Ok(findings) => findings,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
-        });
-        ScanReport::from_findings(findings)
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|handle| match handle.join() {
+                        Ok(findings) => findings,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect()
+            })
+        };
+        let mut report = ScanReport::from_findings(findings);
+        report.advisory_snapshot = Some(advisories.snapshot().clone());
+        report
     }
 
     /// At most `threads` threads per scan (at least one); the default is
@@ -295,13 +338,13 @@ impl Scanner {
     }
 
     fn scan_libraries(
-        &self,
+        advisories: &AdvisoryDb,
         artifact_id: &str,
         libraries: &[Library],
         findings: &mut Vec<Finding>,
     ) {
         for (index, library) in libraries.iter().enumerate() {
-            for m in self.advisories.check(library) {
+            for m in advisories.check(library) {
                 let aliases = if m.aliases.is_empty() {
                     String::new()
                 } else {

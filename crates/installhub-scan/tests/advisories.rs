@@ -99,13 +99,13 @@ fn git_ranges_are_ignored() {
 }
 
 #[test]
-fn crates_names_and_unscored_cvss_v4() {
+fn crates_names_and_cvss_v4_severity() {
     let db = fixtures();
     let report = scan_libraries(&db, &[lib(CratesIo, "My_Crate", "0.2.0")]);
     assert_eq!(report.security_findings.len(), 1);
-    // A CVSS v4 vector is not scored: High, a warning.
-    assert_eq!(report.security_findings[0].severity, Severity::High);
-    assert_eq!(report.result, Verdict::Warn);
+    // The record's only severity is a CVSS v4 vector scoring 9.3.
+    assert_eq!(report.security_findings[0].severity, Severity::Critical);
+    assert_eq!(report.result, Verdict::Fail);
 }
 
 #[test]

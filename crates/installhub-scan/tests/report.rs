@@ -4,7 +4,8 @@ mod support;
 
 use installhub_domain::Ecosystem::Npm;
 use installhub_scan::{
-    AdvisoryDb, Finding, ScanInput, ScanReport, Severity, Verdict, rules, to_sarif,
+    AdvisoryDb, AdvisorySnapshot, Finding, ScanInput, ScanReport, Severity, Verdict, rules,
+    to_sarif,
 };
 use serde_json::{Value, json};
 use support::{SCANNER, lib};
@@ -58,20 +59,40 @@ fn wire_shape() {
             snippet: None,
             advisory: None,
         }],
+        advisory_snapshot: Some(AdvisorySnapshot {
+            id: "0123456789abcdef".into(),
+            source: "embedded".into(),
+            created_at: "2024-07-25T20:12:08Z".into(),
+            advisory_count: 6,
+            package_count: 9,
+            newest_modified: None,
+        }),
     };
+    let finding = json!({
+        "ruleId": "plain-http",
+        "severity": "Low",
+        "artifactId": "proc-1001",
+        "path": "/steps/2/url",
+        "message": "m"
+    });
     assert_eq!(
         serde_json::to_value(&report).unwrap(),
         json!({
             "result": "WARN",
-            "securityFindings": [{
-                "ruleId": "plain-http",
-                "severity": "Low",
-                "artifactId": "proc-1001",
-                "path": "/steps/2/url",
-                "message": "m"
-            }]
+            "securityFindings": [finding],
+            "advisorySnapshot": {
+                "id": "0123456789abcdef",
+                "source": "embedded",
+                "createdAt": "2024-07-25T20:12:08Z",
+                "advisoryCount": 6,
+                "packageCount": 9
+            }
         })
     );
+    // A report stored before reports named their snapshot still reads.
+    let old: ScanReport =
+        serde_json::from_value(json!({"result": "WARN", "securityFindings": [finding]})).unwrap();
+    assert_eq!(old.advisory_snapshot, None);
     for (v, s) in [
         (Verdict::Pass, "PASS"),
         (Verdict::Warn, "WARN"),

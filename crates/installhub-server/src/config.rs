@@ -18,9 +18,12 @@ pub struct ServerConfig {
     pub bundles: BundleStoreConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
-    /// A directory of OSV advisory records for the import's CVE check;
-    /// `None` uses the snapshot shipped in the binary.
+    /// A directory of OSV advisory records, or an advisory index file, for
+    /// the import's CVE check; `None` uses `<data_dir>/advisories/index.json`
+    /// when present, else the snapshot shipped in the binary.
     pub advisory_db: Option<PathBuf>,
+    /// Re-sync the advisory index on a schedule; `None`: never.
+    pub advisory_refresh: Option<crate::advisories::RefreshConfig>,
     /// This server's name in the import records it owns (a replica's pod
     /// name); `None` keeps one in `<data_dir>/instance-id`.
     pub instance_id: Option<String>,
@@ -314,6 +317,7 @@ impl ServerConfig {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             advisory_db: None,
+            advisory_refresh: None,
             instance_id: None,
             #[cfg(feature = "failpoints")]
             failpoints: installhub_store::Failpoints::from_env(),

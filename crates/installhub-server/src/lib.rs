@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod advisories;
 pub mod app;
 pub mod config;
 pub mod connection;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use installhub_auth::{KeySet, LocalKeyPair, Verifier, VerifierConfig};
-use installhub_scan::{AdvisoryDb, Scanner};
+use installhub_scan::Scanner;
 use installhub_store::{BundleStore, Store};
 
 pub use crate::config::ServerConfig;
@@ -44,28 +45,24 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         })?,
     };
     let verifier = verifier(&config)?;
-    let scanner = Scanner::new(match &config.advisory_db {
-        Some(dir) => AdvisoryDb::load_dir(dir).with_context(|| {
-            format!(
-                "loading the advisory database {} (--advisory-db)",
-                dir.display()
-            )
-        })?,
-        None => AdvisoryDb::embedded(),
-    });
+    let advisories = advisories::load_at_start(&config)?;
+    tracing::info!(snapshot = ?advisories.snapshot(), "advisory snapshot loaded");
+    let scanner = Scanner::new(advisories);
     #[cfg(feature = "failpoints")]
     let store = store.with_failpoints(config.failpoints.clone());
     let store = store.with_instance_id(instance_id(&config)?);
     recover_interrupted_imports(&store, &config).await?;
     leftovers::sweep_at_start(&store, &bundles, &config).await;
-    Ok(AppState::new(
+    let state = AppState::new(
         config,
         store,
         bundles,
         verifier,
         middleware::prometheus(),
         scanner,
-    ))
+    );
+    advisories::record_metrics(state.scanner().advisories().snapshot());
+    Ok(state)
 }
 
 /// This server's name in the import records it owns: `--instance-id`, or
@@ -224,6 +221,11 @@ pub async fn serve(
         stale_after(state.config()),
     ));
     let sweep_leftovers = tokio::spawn(leftovers::sweep_periodically(state.clone()));
+    let refresh = state
+        .config()
+        .advisory_refresh
+        .clone()
+        .map(|refresh| tokio::spawn(advisories::refresh_periodically(state.clone(), refresh)));
     let limits = state.config().limits.http;
     let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
@@ -231,6 +233,9 @@ pub async fn serve(
     upkeep.abort();
     sweep.abort();
     sweep_leftovers.abort();
+    if let Some(refresh) = refresh {
+        refresh.abort();
+    }
     result
 }
 

@@ -1,12 +1,13 @@
 //! Shared state handed to every handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use installhub_auth::Verifier;
 use installhub_scan::Scanner;
 use installhub_store::{BundleStore, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::advisories::RefreshStatus;
 use crate::config::ServerConfig;
 
 #[derive(Clone)]
@@ -19,6 +20,8 @@ struct Inner {
     verifier: Verifier,
     metrics: PrometheusHandle,
     scanner: Arc<Scanner>,
+    /// The outcome of the last scheduled advisory refresh.
+    advisory_refresh: Mutex<Option<RefreshStatus>>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             verifier,
             metrics,
             scanner: Arc::new(scanner),
+            advisory_refresh: Mutex::new(None),
         }))
     }
 
@@ -63,5 +67,22 @@ impl AppState {
     /// The security scanner, with its advisory database loaded once.
     pub fn scanner(&self) -> &Arc<Scanner> {
         &self.0.scanner
+    }
+
+    /// The outcome of the last advisory refresh, if one ran.
+    pub fn advisory_refresh(&self) -> Option<RefreshStatus> {
+        self.0
+            .advisory_refresh
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_advisory_refresh(&self, status: RefreshStatus) {
+        *self
+            .0
+            .advisory_refresh
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(status);
     }
 }

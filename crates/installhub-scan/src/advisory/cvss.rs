@@ -1,103 +1,47 @@
-//! CVSS v3.x base score from a vector string, per the FIRST specification
-//! (v3.1 §7.1, with v3.1's Roundup). OSV records carry the vector in
-//! `severity[]`; when a record has no `database_specific.severity`, the
-//! score's qualitative rating becomes the finding's severity.
+//! Severity from the CVSS vectors of an OSV record's `severity[]`.
+//!
+//! Scoring is RustSec's `cvss` crate: CVSS v3.0/v3.1 base scores with
+//! FIRST's Roundup, and CVSS v4.0 scores through FIRST's macro-vector
+//! lookup tables, which are too large and too easy to get subtly wrong to
+//! keep by hand. CVSS v2 vectors (`CVSS_V2`) are not scored: OSV sources
+//! that still carry only v2 also carry `database_specific.severity`, and v2
+//! has no Critical rating to map from.
+
+use std::str::FromStr;
 
 use crate::report::Severity;
 
-/// The base score (0.0–10.0) of a `CVSS:3.0/...` or `CVSS:3.1/...` vector,
-/// or `None` when it is not a complete v3 vector.
-pub(crate) fn base_score_v3(vector: &str) -> Option<f64> {
-    let mut parts = vector.split('/');
-    let version = parts.next()?;
-    if version != "CVSS:3.0" && version != "CVSS:3.1" {
-        return None;
-    }
-    let (mut av, mut ac, mut pr, mut ui, mut s, mut c, mut i, mut a) =
-        (None, None, None, None, None, None, None, None);
-    for part in parts {
-        let (metric, value) = part.split_once(':')?;
-        match metric {
-            "AV" => av = Some(value),
-            "AC" => ac = Some(value),
-            "PR" => pr = Some(value),
-            "UI" => ui = Some(value),
-            "S" => s = Some(value),
-            "C" => c = Some(value),
-            "I" => i = Some(value),
-            "A" => a = Some(value),
-            // Temporal and environmental metrics do not change the base score.
-            _ => {}
-        }
-    }
-    let scope_changed = match s? {
-        "U" => false,
-        "C" => true,
+/// The base score (0.0–10.0) of one `severity[]` entry: `CVSS_V3` with a
+/// `CVSS:3.0/…` or `CVSS:3.1/…` vector, or `CVSS_V4` with a `CVSS:4.0/…`
+/// vector. `None` for other types and for vectors that do not parse.
+pub(crate) fn base_score(kind: &str, vector: &str) -> Option<f64> {
+    let vector = vector.trim();
+    let parsed = cvss::Cvss::from_str(vector).ok()?;
+    let required = match (kind, &parsed) {
+        ("CVSS_V3", cvss::Cvss::CvssV30(_) | cvss::Cvss::CvssV31(_)) => V3_BASE,
+        ("CVSS_V4", cvss::Cvss::CvssV40(_)) => V4_BASE,
         _ => return None,
     };
-    let av = match av? {
-        "N" => 0.85,
-        "A" => 0.62,
-        "L" => 0.55,
-        "P" => 0.2,
-        _ => return None,
-    };
-    let ac = match ac? {
-        "L" => 0.77,
-        "H" => 0.44,
-        _ => return None,
-    };
-    let pr = match (pr?, scope_changed) {
-        ("N", _) => 0.85,
-        ("L", false) => 0.62,
-        ("L", true) => 0.68,
-        ("H", false) => 0.27,
-        ("H", true) => 0.5,
-        _ => return None,
-    };
-    let ui = match ui? {
-        "N" => 0.85,
-        "R" => 0.62,
-        _ => return None,
-    };
-    let cia = |v: Option<&str>| match v? {
-        "H" => Some(0.56),
-        "L" => Some(0.22),
-        "N" => Some(0.0),
-        _ => None,
-    };
-    let (c, i, a) = (cia(c)?, cia(i)?, cia(a)?);
-    let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
-    let impact = if scope_changed {
-        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02f64).powi(15)
-    } else {
-        6.42 * iss
-    };
-    let exploitability = 8.22 * av * ac * pr * ui;
-    if impact <= 0.0 {
-        return Some(0.0);
-    }
-    let score = if scope_changed {
-        roundup((1.08 * (impact + exploitability)).min(10.0))
-    } else {
-        roundup((impact + exploitability).min(10.0))
-    };
-    Some(score)
+    // The crate scores a vector with base metrics missing as if they were
+    // "None" (`CVSS:3.1/AV:N/AC:L` scores 0.0); a truncated vector must not
+    // turn an advisory Low.
+    let present: Vec<&str> = vector
+        .split('/')
+        .filter_map(|part| part.split_once(':').map(|(metric, _)| metric))
+        .collect();
+    required
+        .iter()
+        .all(|metric| present.contains(metric))
+        .then(|| parsed.score())
 }
 
-/// CVSS v3.1 Roundup: the smallest one-decimal number ≥ the input, computed
-/// on integers so floating-point noise (4.000000001) does not round up.
-fn roundup(value: f64) -> f64 {
-    // Scores are 0..=10, so the integer always fits.
-    let int_input = (value * 100_000.0).round() as i64;
-    if int_input % 10_000 == 0 {
-        int_input as f64 / 100_000.0
-    } else {
-        ((int_input / 10_000) + 1) as f64 / 10.0
-    }
-}
+const V3_BASE: &[&str] = &["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
+const V4_BASE: &[&str] = &[
+    "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+];
 
-/// The CVSS qualitative rating; "None" (0.0) counts as Low.
+/// The CVSS qualitative rating (the same bands in v3 and v4); "None" (0.0)
+/// counts as Low.
 pub(crate) fn rating(score: f64) -> Severity {
     if score >= 9.0 {
         Severity::Critical
@@ -115,7 +59,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_scores() {
+    fn v3_scores_match_nvd() {
         // Values published by NVD for these advisories.
         let cases = [
             ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0), // Log4Shell
@@ -128,7 +72,7 @@ mod tests {
             ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0),
         ];
         for (vector, expected) in cases {
-            assert_eq!(base_score_v3(vector), Some(expected), "{vector}");
+            assert_eq!(base_score("CVSS_V3", vector), Some(expected), "{vector}");
         }
         assert_eq!(rating(10.0), Severity::Critical);
         assert_eq!(rating(7.4), Severity::High);
@@ -137,15 +81,57 @@ mod tests {
     }
 
     #[test]
-    fn rejects_incomplete_or_other_versions() {
-        assert_eq!(base_score_v3("CVSS:3.1/AV:N/AC:L"), None);
+    fn v4_scores_match_first_calculator() {
+        // Vectors from GitHub-reviewed OSV records, with the scores FIRST's
+        // CVSS v4.0 calculator gives them.
+        let cases = [
+            // GHSA-cxjh-pqwp-8mfp (follow-redirects), published with 6.3.
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N",
+                6.9,
+                Severity::Medium,
+            ),
+            // Everything high, no subsequent system: 9.3 Critical.
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                9.3,
+                Severity::Critical,
+            ),
+            // Local, high complexity, low impact: Low.
+            (
+                "CVSS:4.0/AV:L/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N",
+                1.0,
+                Severity::Low,
+            ),
+        ];
+        for (vector, score, severity) in cases {
+            let got = base_score("CVSS_V4", vector);
+            assert_eq!(got, Some(score), "{vector}");
+            assert_eq!(rating(score), severity, "{vector}");
+        }
+    }
+
+    #[test]
+    fn wrong_type_or_broken_vector_is_not_scored() {
+        assert_eq!(base_score("CVSS_V3", "CVSS:3.1/AV:N/AC:L"), None);
         assert_eq!(
-            base_score_v3("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+            base_score("CVSS_V4", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H"),
             None
         );
-        assert_eq!(base_score_v3("AV:N/AC:L/Au:N/C:P/I:P/A:P"), None);
         assert_eq!(
-            base_score_v3("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            base_score(
+                "CVSS_V3",
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+            ),
+            None
+        );
+        assert_eq!(
+            base_score("CVSS_V4", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            None
+        );
+        assert_eq!(base_score("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P"), None);
+        assert_eq!(
+            base_score("CVSS_V3", "CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
             None
         );
     }

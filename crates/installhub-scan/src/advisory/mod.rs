@@ -25,22 +25,38 @@
 //!   (WARN), never silently passed and never guessed at.
 //!
 //! Severity: `database_specific.severity` when present (GitHub's CRITICAL,
-//! HIGH, MODERATE/MEDIUM, LOW); else the highest CVSS v3 base score in
-//! `severity[]`, computed from the vector; else High. CVSS v2 and v4 vectors
-//! are not scored (v4 needs FIRST's lookup tables); such a record falls back
-//! to High, which warns but does not fail.
+//! HIGH, MODERATE/MEDIUM, LOW); else the highest CVSS v3 or v4 base score in
+//! `severity[]` (see [`cvss`]); else High, which warns but does not fail.
+//! The records that still fall back to High are those with neither: a
+//! `CVSS_V2`-only record, or one with no severity at all (some PyPI and
+//! crates.io records from their own databases).
+//!
+//! A database is always one *snapshot* ([`AdvisorySnapshot`]): where its
+//! records came from, when it was made, how many advisories it holds and a
+//! content id, so every scan can name the data it was checked against.
+//! Snapshots are made three ways: the records shipped in the binary
+//! ([`AdvisoryDb::embedded`]), a directory of records read strictly
+//! ([`AdvisoryDb::load_dir`]), and an OSV export imported leniently by
+//! [`AdvisoryImport`] and kept as an index file ([`AdvisoryDb::write_index`],
+//! [`AdvisoryDb::load_index`]).
 
 pub(crate) mod cvss;
+mod import;
+mod index;
 pub(crate) mod version;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use installhub_domain::{Ecosystem, Library};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::error::ScanError;
 use crate::report::{AdvisoryRef, Severity};
+pub use import::{AdvisoryImport, ImportStats, ZipLimits};
+pub use index::INDEX_FORMAT_VERSION;
 use version::{Key, Scheme};
 
 /// The embedded snapshot, one real OSV record per file (see the README).
@@ -71,10 +87,15 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The `source` of the embedded snapshot.
+pub const EMBEDDED_SOURCE: &str = "embedded";
+
 /// The OSV fields we read; everything else is ignored.
 #[derive(Debug, Deserialize)]
 struct OsvRecord {
     id: String,
+    #[serde(default)]
+    modified: Option<String>,
     #[serde(default)]
     aliases: Vec<String>,
     #[serde(default)]
@@ -113,7 +134,7 @@ struct OsvRange {
     events: Vec<OsvEvent>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct OsvEvent {
     #[serde(default)]
     introduced: Option<String>,
@@ -132,38 +153,184 @@ struct OsvSeverity {
     score: String,
 }
 
-#[derive(Debug, Clone)]
-struct Advisory {
+/// What the database keeps of one OSV record: only what matching and the
+/// finding need. This is also the index file's record shape, so its serde
+/// names are short and its empty fields left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Advisory {
     id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
     severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    modified: Option<String>,
+    affected: Vec<AffectedPackage>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AffectedPackage {
+    ecosystem: Ecosystem,
+    /// As the record spells it; normalized only in the lookup map.
+    name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ranges: Vec<Range>,
+    #[serde(default, skip_serializing_if = "VersionList::is_empty")]
+    versions: VersionList,
+}
+
+/// An `affected` entry's enumerated versions, held as one newline-joined
+/// string. OSV's PyPI records list every affected version (often
+/// hundreds); one allocation per entry instead of one per version is most
+/// of the index's memory saved. On the wire (the index body) it is the
+/// plain array OSV writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct VersionList(String);
+
+impl VersionList {
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split('\n').filter(|v| !v.is_empty())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn push(&mut self, version: &str) {
+        // No registry's version holds a line break; one that did could only
+        // be read as two versions, so it is left out.
+        if version.is_empty() || version.contains('\n') {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push('\n');
+        }
+        self.0.push_str(version);
+    }
+}
+
+impl From<Vec<String>> for VersionList {
+    fn from(versions: Vec<String>) -> Self {
+        let mut list = VersionList::default();
+        for v in &versions {
+            list.push(v);
+        }
+        list.0.shrink_to_fit();
+        list
+    }
+}
+
+impl Serialize for VersionList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Appends each string of the array without allocating it apart.
+        struct Versions;
+        struct Append<'a>(&'a mut VersionList);
+
+        impl<'de> serde::de::Visitor<'de> for Versions {
+            type Value = VersionList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of version strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<VersionList, A::Error> {
+                let mut list = VersionList::default();
+                while seq.next_element_seed(Append(&mut list))?.is_some() {}
+                list.0.shrink_to_fit();
+                Ok(list)
+            }
+        }
+
+        impl<'de> serde::de::DeserializeSeed<'de> for Append<'_> {
+            type Value = ();
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+
+        impl<'de> serde::de::Visitor<'de> for Append<'_> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a version string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+                self.0.push(v);
+                Ok(())
+            }
+        }
+
+        deserializer.deserialize_seq(Versions)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 enum RangeKind {
     Semver,
     Ecosystem,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Range {
+    #[serde(rename = "type")]
     kind: RangeKind,
-    events: Vec<OsvEvent>,
+    events: Vec<Event>,
 }
 
-#[derive(Debug, Clone)]
-struct AffectedPackage {
-    advisory: usize,
-    ranges: Vec<Range>,
-    versions: Vec<String>,
+/// One OSV range event; serializes as OSV writes it (`{"fixed": "1.2.3"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Event {
+    Introduced(String),
+    Fixed(String),
+    LastAffected(String),
+    Limit(String),
+}
+
+/// Which advisory data a database holds, named in every scan report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvisorySnapshot {
+    /// The first 16 hex digits of the SHA-256 of the snapshot's records in
+    /// index form: two snapshots with the same id hold the same advisories.
+    #[schema(example = "3f2a9c0d1b7e4a55")]
+    pub id: String,
+    /// Where the records came from: `embedded` (shipped in the binary), an
+    /// advisory directory, or the files and URLs an `advisories sync`
+    /// imported, comma-separated.
+    #[schema(example = "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip")]
+    pub source: String,
+    /// When the snapshot was made (RFC 3339); for the embedded one, the
+    /// newest record's `modified`.
+    #[schema(example = "2026-12-06T03:00:00Z")]
+    pub created_at: String,
+    /// Active (not withdrawn) advisories.
+    #[schema(example = 18240)]
+    pub advisory_count: usize,
+    /// Distinct (ecosystem, package) names the advisories affect.
+    #[schema(example = 11873)]
+    pub package_count: usize,
+    /// The newest `modified` among the records: how current the data is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2026-12-05T22:41:10Z")]
+    pub newest_modified: Option<String>,
 }
 
 /// OSV advisories indexed by (ecosystem, normalized package name).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AdvisoryDb {
     advisories: Vec<Advisory>,
-    packages: HashMap<(Ecosystem, String), Vec<AffectedPackage>>,
+    /// (advisory index, affected index) per package.
+    packages: HashMap<(Ecosystem, String), Vec<(u32, u32)>>,
+    snapshot: AdvisorySnapshot,
 }
 
 /// What one advisory says about one library.
@@ -238,49 +405,177 @@ fn severity_of(record: &OsvRecord) -> Severity {
             record
                 .severity
                 .iter()
-                .filter(|s| s.kind == "CVSS_V3")
-                .filter_map(|s| cvss::base_score_v3(&s.score))
+                .filter_map(|s| cvss::base_score(&s.kind, &s.score))
                 .max_by(f64::total_cmp)
                 .map(cvss::rating)
         })
         .unwrap_or(Severity::High)
 }
 
+/// Why a record cannot be used.
+type Unusable = String;
+
+/// The database's form of one OSV record: `Ok(None)` when withdrawn.
+/// Packages of ecosystems the domain does not know and `GIT` ranges are
+/// dropped here.
+fn convert(record: OsvRecord) -> Result<Option<Advisory>, Unusable> {
+    if record.id.trim().is_empty() {
+        return Err("empty `id`".to_owned());
+    }
+    if record.withdrawn.is_some() {
+        return Ok(None);
+    }
+    let severity = severity_of(&record);
+    let mut affected = Vec::new();
+    for entry in record.affected {
+        let Some(package) = entry.package else {
+            continue;
+        };
+        let Some(ecosystem) = Ecosystem::parse(&package.ecosystem) else {
+            continue;
+        };
+        let ranges = entry
+            .ranges
+            .into_iter()
+            .filter_map(|r| {
+                let kind = match r.kind.as_str() {
+                    "SEMVER" => RangeKind::Semver,
+                    "ECOSYSTEM" => RangeKind::Ecosystem,
+                    // GIT ranges name commits, not versions.
+                    _ => return None,
+                };
+                let mut events = Vec::with_capacity(r.events.len());
+                for e in r.events {
+                    events.extend(e.introduced.map(Event::Introduced));
+                    events.extend(e.fixed.map(Event::Fixed));
+                    events.extend(e.last_affected.map(Event::LastAffected));
+                    events.extend(e.limit.map(Event::Limit));
+                }
+                Some(Range { kind, events })
+            })
+            .collect();
+        affected.push(AffectedPackage {
+            ecosystem,
+            name: package.name,
+            ranges,
+            versions: VersionList::from(entry.versions),
+        });
+    }
+    Ok(Some(Advisory {
+        id: record.id,
+        aliases: record.aliases,
+        summary: record.summary,
+        severity,
+        modified: record.modified,
+        affected,
+    }))
+}
+
+/// Advisories gathered by id: a record met twice (the same GHSA in two
+/// ecosystems' exports) is kept once, its newest `modified` winning.
+#[derive(Debug, Default)]
+struct Collected {
+    by_id: HashMap<String, usize>,
+    advisories: Vec<Advisory>,
+}
+
+impl Collected {
+    fn insert(&mut self, advisory: Advisory) {
+        match self.by_id.get(&advisory.id) {
+            Some(&at) => {
+                // RFC 3339 UTC timestamps order as text.
+                if advisory.modified > self.advisories[at].modified {
+                    self.advisories[at] = advisory;
+                }
+            }
+            None => {
+                self.by_id
+                    .insert(advisory.id.clone(), self.advisories.len());
+                self.advisories.push(advisory);
+            }
+        }
+    }
+
+    /// The snapshot of what was gathered. `created_at` `None` means now.
+    fn into_db(self, source: String, created_at: Option<String>) -> AdvisoryDb {
+        let mut advisories = self.advisories;
+        advisories.sort_by(|a, b| a.id.cmp(&b.id));
+        let body = index::body(&advisories);
+        let newest_modified = advisories.iter().filter_map(|a| a.modified.clone()).max();
+        let snapshot = AdvisorySnapshot {
+            id: snapshot_id(&body),
+            source,
+            created_at: created_at.unwrap_or_else(now),
+            advisory_count: advisories.len(),
+            package_count: 0,
+            newest_modified,
+        };
+        AdvisoryDb::assemble(advisories, snapshot)
+    }
+}
+
+/// The current time as RFC 3339 UTC, seconds precision.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A snapshot's id: the start of its index body's SHA-256.
+fn snapshot_id(body: &[u8]) -> String {
+    let digest = hex::encode(Sha256::digest(body));
+    digest[..16].to_owned()
+}
+
 impl AdvisoryDb {
     /// No advisories: library checks find nothing.
     pub fn empty() -> AdvisoryDb {
-        AdvisoryDb::default()
+        Collected::default().into_db("empty".to_owned(), Some("1970-01-01T00:00:00Z".to_owned()))
     }
 
-    /// The snapshot shipped in `advisories/`.
+    /// The snapshot shipped in `advisories/`, dated by its newest record.
     pub fn embedded() -> AdvisoryDb {
-        let mut db = AdvisoryDb::default();
+        let mut collected = Collected::default();
         for (name, text) in EMBEDDED {
             // The shipped files are parsed by a unit test; a failure here is a
             // build defect, not bad input.
-            db.add_json(Path::new(name), text)
+            add_json_strict(&mut collected, Path::new(name), text)
                 .expect("the embedded advisories are valid OSV");
         }
-        db
+        let newest = collected
+            .advisories
+            .iter()
+            .filter_map(|a| a.modified.clone())
+            .max();
+        collected.into_db(EMBEDDED_SOURCE.to_owned(), newest)
     }
 
     /// Loads every `*.json` file under `path` (recursively, in name order),
     /// each one OSV record or an array of records. Fails on the first file
     /// that cannot be read or is not OSV, naming it: a server must not
-    /// start with a silently smaller database.
+    /// start with a silently smaller database. (An OSV export with a few
+    /// bad records is imported leniently by [`AdvisoryImport`] instead.)
     pub fn load_dir(path: &Path) -> Result<AdvisoryDb, ScanError> {
         let mut files = Vec::new();
         collect_json_files(path, &mut files)?;
         files.sort();
-        let mut db = AdvisoryDb::default();
+        let mut collected = Collected::default();
         for file in files {
             let text = std::fs::read_to_string(&file).map_err(|source| ScanError::Io {
                 path: file.clone(),
                 source,
             })?;
-            db.add_json(&file, &text)?;
+            add_json_strict(&mut collected, &file, &text)?;
         }
-        Ok(db)
+        Ok(collected.into_db(path.display().to_string(), None))
+    }
+
+    /// An index file ([`AdvisoryDb::load_index`]) or a directory of
+    /// records ([`AdvisoryDb::load_dir`]), whichever `path` is.
+    pub fn load(path: &Path) -> Result<AdvisoryDb, ScanError> {
+        if path.is_dir() {
+            AdvisoryDb::load_dir(path)
+        } else {
+            AdvisoryDb::load_index(path)
+        }
     }
 
     /// Active (not withdrawn) advisories.
@@ -292,77 +587,46 @@ impl AdvisoryDb {
         self.advisories.is_empty()
     }
 
-    fn add_json(&mut self, path: &Path, text: &str) -> Result<(), ScanError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|source| ScanError::Parse {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let records = match value {
-            serde_json::Value::Array(items) => items,
-            other => vec![other],
-        };
-        for record in records {
-            let record: OsvRecord =
-                serde_json::from_value(record).map_err(|source| ScanError::Parse {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            self.add(path, record)?;
-        }
-        Ok(())
+    /// Which data this is; every scan report names it.
+    pub fn snapshot(&self) -> &AdvisorySnapshot {
+        &self.snapshot
     }
 
-    fn add(&mut self, path: &Path, record: OsvRecord) -> Result<(), ScanError> {
-        if record.id.trim().is_empty() {
-            return Err(ScanError::InvalidAdvisory {
-                path: path.to_path_buf(),
-                reason: "empty `id`".to_owned(),
-            });
+    /// The lookup map over `advisories`, and the counts of the snapshot.
+    fn assemble(mut advisories: Vec<Advisory>, mut snapshot: AdvisorySnapshot) -> AdvisoryDb {
+        // Deserialized vectors grow by doubling from four; most hold one
+        // or two items, so trimming them is about a sixth of the memory.
+        advisories.shrink_to_fit();
+        for advisory in &mut advisories {
+            advisory.aliases.shrink_to_fit();
+            advisory.affected.shrink_to_fit();
+            for package in &mut advisory.affected {
+                package.ranges.shrink_to_fit();
+                for range in &mut package.ranges {
+                    range.events.shrink_to_fit();
+                }
+            }
         }
-        if record.withdrawn.is_some() {
-            return Ok(());
+        let mut packages: HashMap<(Ecosystem, String), Vec<(u32, u32)>> = HashMap::new();
+        for (a, advisory) in advisories.iter().enumerate() {
+            for (p, package) in advisory.affected.iter().enumerate() {
+                // Both fit: an index holds far fewer than 4 billion records.
+                let at = (a as u32, p as u32);
+                let key = (
+                    package.ecosystem,
+                    normalize_name(package.ecosystem, &package.name),
+                );
+                packages.entry(key).or_default().push(at);
+            }
         }
-        let index = self.advisories.len();
-        self.advisories.push(Advisory {
-            id: record.id.clone(),
-            aliases: record.aliases.clone(),
-            summary: record.summary.clone(),
-            severity: severity_of(&record),
-        });
-        for affected in record.affected {
-            let Some(package) = affected.package else {
-                continue;
-            };
-            let Some(ecosystem) = Ecosystem::parse(&package.ecosystem) else {
-                continue;
-            };
-            let ranges = affected
-                .ranges
-                .into_iter()
-                .filter_map(|r| {
-                    let kind = match r.kind.as_str() {
-                        "SEMVER" => RangeKind::Semver,
-                        "ECOSYSTEM" => RangeKind::Ecosystem,
-                        // GIT ranges name commits, not versions.
-                        _ => return None,
-                    };
-                    Some(Range {
-                        kind,
-                        events: r.events,
-                    })
-                })
-                .collect();
-            self.packages
-                .entry((ecosystem, normalize_name(ecosystem, &package.name)))
-                .or_default()
-                .push(AffectedPackage {
-                    advisory: index,
-                    ranges,
-                    versions: affected.versions,
-                });
+        packages.shrink_to_fit();
+        snapshot.advisory_count = advisories.len();
+        snapshot.package_count = packages.len();
+        AdvisoryDb {
+            advisories,
+            packages,
+            snapshot,
         }
-        Ok(())
     }
 
     /// Every advisory that affects `library`, or whose ranges cannot be
@@ -376,11 +640,12 @@ impl AdvisoryDb {
             return Vec::new();
         };
         let mut out: Vec<Match> = Vec::new();
-        for entry in entries {
+        for &(a, p) in entries {
+            let advisory = &self.advisories[a as usize];
+            let entry = &advisory.affected[p as usize];
             let Some(outcome) = evaluate(library.ecosystem, entry, &library.version) else {
                 continue;
             };
-            let advisory = &self.advisories[entry.advisory];
             if let Some(existing) = out.iter_mut().find(|m| m.id == advisory.id) {
                 // Several `affected` entries of one advisory: affected wins.
                 if matches!(outcome, Outcome::Affected { .. }) {
@@ -398,6 +663,37 @@ impl AdvisoryDb {
         }
         out
     }
+}
+
+/// One file of records, every record required to be usable OSV.
+fn add_json_strict(collected: &mut Collected, path: &Path, text: &str) -> Result<(), ScanError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| ScanError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let records = match value {
+        serde_json::Value::Array(items) => items,
+        other => vec![other],
+    };
+    for record in records {
+        let record: OsvRecord =
+            serde_json::from_value(record).map_err(|source| ScanError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        match convert(record) {
+            Ok(Some(advisory)) => collected.insert(advisory),
+            Ok(None) => {}
+            Err(reason) => {
+                return Err(ScanError::InvalidAdvisory {
+                    path: path.to_path_buf(),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScanError> {
@@ -461,28 +757,23 @@ enum EventKind {
 }
 
 /// The OSV range evaluation; `None` when a version does not parse.
-fn evaluate_range(scheme: Scheme, events: &[OsvEvent], version: &str) -> Option<RangeOutcome> {
+fn evaluate_range(scheme: Scheme, events: &[Event], version: &str) -> Option<RangeOutcome> {
     let v = scheme.parse(version)?;
     // (key, kind, text); `None` key = "0" (before everything) or limit "*"
     // (after everything).
     let mut parsed: Vec<(Option<Key>, EventKind, &str)> = Vec::new();
     for event in events {
-        let pairs = [
-            (&event.introduced, EventKind::Introduced),
-            (&event.fixed, EventKind::Fixed),
-            (&event.last_affected, EventKind::LastAffected),
-            (&event.limit, EventKind::Limit),
-        ];
-        for (text, kind) in pairs {
-            let Some(text) = text.as_deref() else {
-                continue;
-            };
-            let key = match (kind, text) {
-                (EventKind::Introduced, "0") | (EventKind::Limit, "*") => None,
-                _ => Some(scheme.parse(text)?),
-            };
-            parsed.push((key, kind, text));
-        }
+        let (kind, text) = match event {
+            Event::Introduced(t) => (EventKind::Introduced, t.as_str()),
+            Event::Fixed(t) => (EventKind::Fixed, t.as_str()),
+            Event::LastAffected(t) => (EventKind::LastAffected, t.as_str()),
+            Event::Limit(t) => (EventKind::Limit, t.as_str()),
+        };
+        let key = match (kind, text) {
+            (EventKind::Introduced, "0") | (EventKind::Limit, "*") => None,
+            _ => Some(scheme.parse(text)?),
+        };
+        parsed.push((key, kind, text));
     }
     let (limits, mut events): (Vec<_>, Vec<_>) = parsed
         .into_iter()
@@ -548,6 +839,18 @@ mod tests {
     fn embedded_snapshot_loads() {
         let db = AdvisoryDb::embedded();
         assert_eq!(db.len(), EMBEDDED.len());
+        let snapshot = db.snapshot();
+        assert_eq!(snapshot.source, EMBEDDED_SOURCE);
+        assert_eq!(snapshot.advisory_count, EMBEDDED.len());
+        assert_eq!(snapshot.created_at, "2024-07-25T20:12:08Z");
+        assert_eq!(
+            snapshot.newest_modified.as_deref(),
+            Some("2024-07-25T20:12:08Z")
+        );
+        assert_eq!(snapshot.id.len(), 16);
+        // The same records give the same id.
+        assert_eq!(AdvisoryDb::embedded().snapshot().id, snapshot.id);
+        assert_ne!(AdvisoryDb::empty().snapshot().id, snapshot.id);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::advisories::{self, AdvisoryStatus};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,6 +24,9 @@ pub struct Readiness {
     /// `ok`, or what failed.
     pub database: String,
     pub bundle_store: String,
+    /// The advisory snapshot scans use now, and the last refresh. Not a
+    /// readiness condition: a failed refresh keeps the previous snapshot.
+    pub advisories: AdvisoryStatus,
 }
 
 /// The process is up.
@@ -31,7 +35,8 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database and the bundle store answer.
+/// The database and the bundle store answer; also names the advisory
+/// snapshot in use.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -68,6 +73,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             status: if ready { "ready" } else { "unavailable" },
             database,
             bundle_store,
+            advisories: advisories::status(&state),
         }),
     )
 }

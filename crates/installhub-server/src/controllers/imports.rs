@@ -272,6 +272,8 @@ pub struct ScanResponse {
     #[schema(example = "PASS")]
     pub result: installhub_scan::Verdict,
     pub security_findings: Vec<installhub_scan::Finding>,
+    /// The advisory data the libraries were checked against.
+    pub advisory_snapshot: installhub_scan::AdvisorySnapshot,
 }
 
 /// Run the security scan on a package without importing it.
@@ -310,7 +312,7 @@ pub async fn scan_package(
         .package
         .ok_or_else(|| missing_part("package", "the package ZIP"))?;
     let limit = state.config().limits.max_upload_bytes();
-    let (manifest, report) =
+    let (manifest, report, advisory_snapshot) =
         verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
     Ok(Json(ScanResponse {
         package_id: manifest.package_id.to_string(),
@@ -319,6 +321,7 @@ pub async fn scan_package(
         checksum: manifest.checksum.clone(),
         result: report.result,
         security_findings: report.security_findings,
+        advisory_snapshot,
     }))
 }
 

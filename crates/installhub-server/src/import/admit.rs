@@ -15,7 +15,7 @@ use installhub_domain::import::admit::{
 };
 use installhub_domain::imported::check_imported;
 use installhub_domain::{ArtifactId, ErrorCode, Failure, Manifest, Tenant, ValidImportOptions};
-use installhub_scan::{ScanInput, ScanReport};
+use installhub_scan::{AdvisorySnapshot, ScanInput, ScanReport};
 
 use super::ReceivedBundle;
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +26,8 @@ use crate::state::AppState;
 pub struct AdmittedPackage {
     pub manifest: Manifest,
     pub report: ScanReport,
+    /// The advisory data the scan checked the libraries against.
+    pub advisory_snapshot: AdvisorySnapshot,
     pub warnings: Vec<ImportWarning>,
     /// The limits the install reads the package with again.
     pub limits: ReadLimits,
@@ -44,7 +46,8 @@ pub async fn admit(
     let plan_limits = state.config().limits.plan(tenant.plan);
     admit_package_size(bundle.size, tenant, plan_limits)?;
     let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
-    let (manifest, report) = verify_and_scan(state, bundle, limits.clone()).await?;
+    let (manifest, report, advisory_snapshot) =
+        verify_and_scan(state, bundle, limits.clone()).await?;
     let package = PackageSummary {
         package_id: manifest.package_id.clone(),
         name: manifest.name.clone(),
@@ -64,11 +67,14 @@ pub async fn admit(
     let warnings = match admit_scan(report.result, report.security_findings.len(), options) {
         Ok(ScanAdmission::Clean) => Vec::new(),
         Ok(ScanAdmission::WarningsAccepted) => finding_warnings(&report),
-        Err(refusal) => return Err(with_findings(refusal, &report).into()),
+        Err(refusal) => {
+            return Err(with_findings(refusal, &report, &advisory_snapshot).into());
+        }
     };
     Ok(AdmittedPackage {
         manifest,
         report,
+        advisory_snapshot,
         warnings,
         limits,
     })
@@ -95,13 +101,15 @@ pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
 
 /// Every archive check and the scan in one pass off the async threads,
 /// each artifact scanned as it is verified and then dropped, so memory
-/// stays bounded whatever the bundle's size. Answers the manifest and the
-/// merged scan report. The scan route runs exactly this too.
+/// stays bounded whatever the bundle's size. Answers the manifest, the
+/// merged scan report and the advisory snapshot every artifact was checked
+/// against (taken once, so a refresh mid-package cannot mix two). The scan
+/// route runs exactly this too.
 pub async fn verify_and_scan(
     state: &AppState,
     bundle: &ReceivedBundle,
     limits: ReadLimits,
-) -> ApiResult<(Manifest, ScanReport)> {
+) -> ApiResult<(Manifest, ScanReport, AdvisorySnapshot)> {
     // Read through the handle the upload holds, not by path: a sweep of old
     // scratch files can then never take the package from under an import.
     let mut file = bundle
@@ -110,17 +118,21 @@ pub async fn verify_and_scan(
         .try_clone()
         .map_err(ApiError::internal)?;
     let scanner = Arc::clone(state.scanner());
+    let advisories = scanner.advisories();
     tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
         let mut findings = Vec::new();
         let mut bundled = Vec::new();
         let manifest = read_bundle_each(file, &limits, |artifact, _| {
             bundled.push(artifact.bundled());
-            let report = scanner.scan([ScanInput {
-                artifact_id: artifact.id.as_str(),
-                definition: &artifact.definition,
-                libraries: &artifact.libraries,
-            }]);
+            let report = scanner.scan_with(
+                &advisories,
+                [ScanInput {
+                    artifact_id: artifact.id.as_str(),
+                    definition: &artifact.definition,
+                    libraries: &artifact.libraries,
+                }],
+            );
             findings.extend(report.security_findings);
             Ok(())
         })
@@ -128,18 +140,27 @@ pub async fn verify_and_scan(
         // What an export could not have produced: references to a third
         // tenant, a manifest that contradicts its files, forbidden text.
         check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
-        Ok((manifest, ScanReport::from_findings(findings)))
+        let snapshot = advisories.snapshot().clone();
+        let mut report = ScanReport::from_findings(findings);
+        report.advisory_snapshot = Some(snapshot.clone());
+        Ok((manifest, report, snapshot))
     })
     .await
     .map_err(ApiError::internal)?
 }
 
-/// The scan's refusal carries every finding, so the importer sees why.
-fn with_findings(refusal: Failure, report: &ScanReport) -> Failure {
-    refusal.detail(
-        "securityFindings",
-        serde_json::to_value(&report.security_findings).unwrap_or_default(),
-    )
+/// The scan's refusal carries every finding, so the importer sees why, and
+/// the advisory snapshot the libraries were checked against.
+fn with_findings(refusal: Failure, report: &ScanReport, snapshot: &AdvisorySnapshot) -> Failure {
+    refusal
+        .detail(
+            "securityFindings",
+            serde_json::to_value(&report.security_findings).unwrap_or_default(),
+        )
+        .detail(
+            "advisorySnapshot",
+            serde_json::to_value(snapshot).unwrap_or_default(),
+        )
 }
 
 fn finding_warnings(report: &ScanReport) -> Vec<ImportWarning> {

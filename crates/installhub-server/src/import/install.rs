@@ -50,6 +50,7 @@ pub async fn install(
     let AdmittedPackage {
         manifest,
         report,
+        advisory_snapshot,
         mut warnings,
         limits,
     } = package;
@@ -109,6 +110,7 @@ pub async fn install(
         },
         security_scan_result: report.result,
         security_findings: report.security_findings,
+        advisory_snapshot,
         warnings,
         planned_actions: dry_run.then(|| plan.artifacts.clone()),
     };

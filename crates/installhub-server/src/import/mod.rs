@@ -73,6 +73,8 @@ pub struct ImportResponse {
     #[schema(example = "PASS")]
     pub security_scan_result: Verdict,
     pub security_findings: Vec<installhub_scan::Finding>,
+    /// The advisory data the libraries were checked against.
+    pub advisory_snapshot: installhub_scan::AdvisorySnapshot,
     pub warnings: Vec<ImportWarning>,
     /// What the import does with each artifact, in install order (dry run only).
     #[serde(skip_serializing_if = "Option::is_none")]
