@@ -453,6 +453,49 @@ async fn a_failing_scan_refuses_the_import_with_its_findings() {
 }
 
 #[tokio::test]
+async fn an_obfuscated_script_is_refused_for_what_it_reaches() {
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({"steps": [
+            {"name": "run", "script": "const total = 1;\nthis[(693741).toString(36)](input.code);"},
+            {"name": "check", "condition": "amount > 1000 && region == 'EU'"}
+        ]}),
+        json!([]),
+    )
+    .await;
+    let body = import(&app, &zip, &seed_options())
+        .await
+        .expect_error(403, "SecurityScanFailed");
+    let findings = body["securityFindings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{body:#}");
+    assert_eq!(findings[0]["path"], "/steps/0/script");
+    assert_eq!(findings[0]["ruleId"], "code-host-access");
+    assert_eq!(findings[0]["capability"], "HostObject");
+    assert_eq!(
+        findings[0]["snippet"],
+        "this[(693741).toString(36)](input.code)"
+    );
+    assert!(artifacts_of(&app, TARGET).await.is_empty());
+
+    // The same shape with an ordinary script passes (a new service: an
+    // export's name and version are taken once per tenant).
+    let app = TestApp::new().await;
+    let zip = package_with(
+        &app,
+        json!({"steps": [
+            {"name": "run", "script": "const rows = JSON.parse(input.text);\nreturn rows.map(r => r[field]);"},
+            {"name": "check", "condition": "amount > 1000 && region == 'EU'"}
+        ]}),
+        json!([]),
+    )
+    .await;
+    let reply = import(&app, &zip, &seed_options()).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    assert_eq!(reply.json()["securityScanResult"], "PASS");
+}
+
+#[tokio::test]
 async fn a_critical_cve_fails_the_scan() {
     let app = TestApp::new().await;
     let zip = package_with(

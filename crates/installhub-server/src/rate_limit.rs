@@ -84,9 +84,15 @@ impl Charges {
             }
         };
         self.refund_held().await;
-        let millis = (resets_at - now).num_milliseconds().max(0);
-        // Round up so a client that waits exactly this long is not refused again.
-        let retry_after = ((millis + 999) / 1000).max(1);
+        // From the moment of the answer, not of the request: a request that
+        // waited for the bucket's lock may find a window opened after its own
+        // `now`. Round up so a client that waits exactly this long is not
+        // refused again; never more than one window.
+        let millis = (resets_at - Utc::now()).num_milliseconds().max(0);
+        let window = i64::try_from(limit.window.as_secs())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let retry_after = ((millis + 999) / 1000).clamp(1, window);
         metrics::counter!("installhub_rate_limited_total", "bucket" => bucket.describe())
             .increment(1);
         Err(Failure::new(

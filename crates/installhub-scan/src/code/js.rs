@@ -61,7 +61,9 @@ use crate::report::Capability;
 use crate::rules::RuleId;
 
 /// Modules a definition's script may load: data and formatting libraries
-/// and Node built-ins without file, network or process access. Anything
+/// and Node built-ins without file, network or process access. Not
+/// `jsonpath`/`jsonpath-plus` (their filters are evaluated as code) nor
+/// lodash's `template` (it compiles text into a function). Anything
 /// else (`fs`, `child_process`, `vm`, `net`, `worker_threads`, …) is a
 /// finding. `node:` prefixes and sub-paths (`lodash/get`) are allowed
 /// when the package is.
@@ -83,8 +85,6 @@ pub(crate) const ALLOWED_MODULES: &[&str] = &[
     "papaparse",
     "xml2js",
     "fast-xml-parser",
-    "jsonpath",
-    "jsonpath-plus",
     "crypto-js",
     "bcryptjs",
     "qs",
@@ -296,6 +296,10 @@ fn module_allowed(name: &str) -> bool {
     if name.starts_with(['.', '/', '@', '\\']) || name.contains("..") {
         return false;
     }
+    // `lodash/template` and `lodash.template` compile text into functions.
+    if name.contains("template") {
+        return false;
+    }
     let package = name.split('/').next().unwrap_or(name);
     ALLOWED_MODULES.contains(&package)
         || package.strip_prefix("lodash.").is_some_and(|method| {
@@ -387,6 +391,12 @@ impl<'s, 'o> Judge<'s, 'o> {
                 RuleId::CodeEval,
                 Capability::DynamicCode,
                 format!("`{key}` reached as a member"),
+                span,
+            ),
+            "template" if on("_") || on("lodash") || on("underscore") => self.flag(
+                RuleId::CodeEval,
+                Capability::DynamicCode,
+                format!("`_.{key}` compiles text into a function"),
                 span,
             ),
             "runInNewContext" | "runInThisContext" | "runInContext" | "compileFunction" => self.flag(

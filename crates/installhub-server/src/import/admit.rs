@@ -5,9 +5,9 @@
 //! domain's ([`installhub_domain::import::admit`]); the reading is here.
 
 use std::io::{Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use installhub_bundle::{BundleErrorCode, ReadLimits, read_bundle_each};
+use installhub_bundle::{ArtifactFile, BundleErrorCode, ReadLimits, read_bundle_each};
 use installhub_domain::import::ImportWarning;
 use installhub_domain::import::admit::{
     ImportAttempt, PackageSummary, ScanAdmission, admit_artifact_count, admit_package_size,
@@ -121,22 +121,61 @@ pub async fn verify_and_scan(
     let advisories = scanner.advisories();
     tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
-        let mut findings = Vec::new();
         let mut bundled = Vec::new();
-        let manifest = read_bundle_each(file, &limits, |artifact, _| {
-            bundled.push(artifact.bundled());
-            let report = scanner.scan_with(
-                &advisories,
-                [ScanInput {
-                    artifact_id: artifact.id.as_str(),
-                    definition: &artifact.definition,
-                    libraries: &artifact.libraries,
-                }],
-            );
-            findings.extend(report.security_findings);
-            Ok(())
-        })
-        .map_err(bundle_error)?;
+        // The reader verifies, inflates and parses one artifact after
+        // another while scanners (one per core) take them from a short
+        // queue: parsing the scripts is the costly part of a scan, and the
+        // queue bounds how many artifacts are in memory at once.
+        let workers = scan_workers();
+        let (queue, taken) = std::sync::mpsc::sync_channel::<ArtifactFile>(workers * 2);
+        let taken = Arc::new(Mutex::new(taken));
+        let (manifest, findings) = std::thread::scope(|scope| {
+            let scanners: Vec<_> = (0..workers)
+                .map(|_| {
+                    // Each scanner owns a handle on the queue: if every one
+                    // of them panicked, the queue closes and the reader's
+                    // sends fail instead of blocking for ever.
+                    let taken = Arc::clone(&taken);
+                    let (scanner, advisories) = (&scanner, &advisories);
+                    scope.spawn(move || {
+                        let mut findings = Vec::new();
+                        loop {
+                            let next = taken.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                            let Ok(artifact) = next else {
+                                break findings;
+                            };
+                            let report = scanner.scan_with(
+                                advisories,
+                                [ScanInput {
+                                    artifact_id: artifact.id.as_str(),
+                                    definition: &artifact.definition,
+                                    libraries: &artifact.libraries,
+                                }],
+                            );
+                            findings.extend(report.security_findings);
+                        }
+                    })
+                })
+                .collect();
+            drop(taken);
+            let manifest = read_bundle_each(file, &limits, |artifact, _| {
+                bundled.push(artifact.bundled());
+                // Fails only when every scanner panicked; the join below
+                // then answers that panic, so nothing passes unscanned.
+                let _ = queue.send(artifact);
+                Ok(())
+            });
+            drop(queue);
+            let findings: Vec<_> = scanners
+                .into_iter()
+                .flat_map(|handle| match handle.join() {
+                    Ok(findings) => findings,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect();
+            (manifest, findings)
+        });
+        let manifest = manifest.map_err(bundle_error)?;
         // What an export could not have produced: references to a third
         // tenant, a manifest that contradicts its files, forbidden text.
         check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
@@ -147,6 +186,13 @@ pub async fn verify_and_scan(
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Scanner threads per package: one per core, read once.
+fn scan_workers() -> usize {
+    static WORKERS: std::sync::LazyLock<usize> =
+        std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, usize::from));
+    *WORKERS
 }
 
 /// The scan's refusal carries every finding, so the importer sees why, and
