@@ -211,12 +211,7 @@ fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bo
     // Text that is valid JavaScript or Python is judged by PowerShell's
     // unambiguous rules only (`start(x)` or `cmd = x` are not commands
     // there), and only when it names something those rules look for.
-    let markers = if parsed {
-        &*POWERSHELL_MARKERS
-    } else {
-        &*POWERSHELL_COMMAND_MARKERS
-    };
-    if markers.is_match(bytes) {
+    if names_powershell(bytes, !parsed) {
         powershell::analyze(text, !parsed, out);
     }
     for body in placeholder_bodies(text) {
@@ -225,25 +220,97 @@ fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bo
     parsed
 }
 
-/// What all of PowerShell's rules look for, in any case: the unambiguous
-/// markers below, an invocation operator (`&` that is not `&&`, `.` before
-/// a variable, a parenthesis or a quote), or a command name of the rules.
-static POWERSHELL_COMMAND_MARKERS: std::sync::LazyLock<regex::bytes::Regex> =
+/// What PowerShell's rules look for, as literals found ignoring ASCII
+/// case with one SIMD search, then checked in context by [`names_powershell`].
+/// The first six are the unambiguous rules' (Invoke-Expression, `-e…`
+/// switches, `::` static members, a backtick inside a word, which may hide
+/// any name); the rest the command rules' (an invocation operator `&` or
+/// `.`, and the command names).
+const POWERSHELL_MARKERS: &[&str] = &[
+    "iex",
+    "invoke",
+    "scriptblock",
+    "-e",
+    "::",
+    "`",
+    "&",
+    ".",
+    "start",
+    "saps",
+    "icm",
+    "ii",
+    "sajb",
+    "iwmi",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "wscript",
+    "cscript",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "add-type",
+    "set-alias",
+    "new-alias",
+    "sal",
+    "nal",
+    "import-module",
+    "ipmo",
+];
+
+/// How many of [`POWERSHELL_MARKERS`] the unambiguous rules use.
+const UNAMBIGUOUS_MARKERS: usize = 6;
+
+/// One search for the unambiguous markers (text that parsed as JavaScript
+/// or Python, where `.` and `&` are everywhere), one for all of them.
+static POWERSHELL_SEARCH: std::sync::LazyLock<[aho_corasick::AhoCorasick; 2]> =
     std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(
-            r#"(?i-u)iex|invoke|scriptblock|\s-e[a-z]*\s|::|[a-z]`[a-z]|(?:^|[^&])&(?:[^&]|$)|(?:^|[\s;|({=])\.\s*[$("']|\b(?:start|saps|icm|ii|sajb|iwmi|powershell|pwsh|cmd|wscript|cscript|mshta|rundll32|regsvr32|add-type|set-alias|new-alias|sal|nal|import-module|ipmo)\b"#,
-        )
-        .expect("the PowerShell command marker regex is valid")
+        let build = |markers: &[&str]| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(markers)
+                .expect("the PowerShell markers build")
+        };
+        [
+            build(&POWERSHELL_MARKERS[..UNAMBIGUOUS_MARKERS]),
+            build(POWERSHELL_MARKERS),
+        ]
     });
 
-/// What PowerShell's unambiguous rules look for, in any case: the names,
-/// an `-e…` switch, a `::` static member, or a backtick inside a word
-/// (which may hide any name).
-static POWERSHELL_MARKERS: std::sync::LazyLock<regex::bytes::Regex> =
-    std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?i-u)iex|invoke|scriptblock|\s-e[a-z]*\s|::|[a-z]`[a-z]")
-            .expect("the PowerShell marker regex is valid")
-    });
+/// Whether `bytes` holds something PowerShell's rules look for: only the
+/// unambiguous rules' markers when `commands` is false.
+fn names_powershell(bytes: &[u8], commands: bool) -> bool {
+    let word =
+        |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
+    POWERSHELL_SEARCH[usize::from(commands)]
+        .find_overlapping_iter(bytes)
+        .any(|m| {
+            let index = m.pattern().as_usize();
+            let before = m.start().checked_sub(1).map(|i| &bytes[i]);
+            let after = bytes.get(m.end());
+            match POWERSHELL_MARKERS[index] {
+                // `-e`, `-ec`, `-enc…` after a blank.
+                "-e" => before.is_some_and(u8::is_ascii_whitespace),
+                "`" => {
+                    before.is_some_and(u8::is_ascii_alphabetic)
+                        && after.is_some_and(u8::is_ascii_alphabetic)
+                }
+                // `&` but not `&&`.
+                "&" => before != Some(&b'&') && after != Some(&b'&'),
+                // `.` invoking: at a statement's start, before `$`, `(` or a quote.
+                "." => {
+                    before.is_none_or(|b| b.is_ascii_whitespace() || b";|({=".contains(b))
+                        && bytes[m.end()..]
+                            .iter()
+                            .find(|b| !b.is_ascii_whitespace())
+                            .is_some_and(|b| b"$(\"'".contains(b))
+                }
+                "iex" | "invoke" | "scriptblock" | "::" => true,
+                // A command name is a whole word.
+                _ => !word(before) && !word(after),
+            }
+        })
+}
 
 /// The bodies of `{{ … }}` and `${ … }` placeholders that contain a call
 /// or a computed access, the shapes worth a parse.
@@ -338,6 +405,16 @@ mod timing {
             let shape_only = time(&|| {
                 std::hint::black_box(shape(s.as_bytes()));
             });
+            let gates = time(&|| {
+                std::hint::black_box(names_powershell(s.as_bytes(), true));
+            });
+            let placeholders = time(&|| {
+                std::hint::black_box(placeholder_bodies(s).count());
+            });
+            let grow = time(&|| {
+                stacker::maybe_grow(64 * 1024, 64 * 1024, || std::hint::black_box(1));
+            });
+            println!("gates {gates:.0} MB/s, placeholders {placeholders:.0}, stacker {grow:.0}");
             let all = time(&|| {
                 analyze(s, true, &mut Findings::default());
             });
