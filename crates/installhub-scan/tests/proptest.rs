@@ -179,3 +179,36 @@ fn pathological_strings_stay_fast() {
     let elapsed = start.elapsed();
     assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
 }
+
+/// Recursive-descent parsers recurse once per level of an operator chain;
+/// chains just under the parse limit run on a stack grown for them, on a
+/// thread with the default 2 MiB (as the server's blocking threads have).
+#[test]
+fn operator_chains_do_not_overflow_the_parsers_stack() {
+    let chains = [
+        "!".repeat(60_000) + "x",
+        "a=".repeat(30_000) + "1",
+        "a?b:".repeat(15_000) + "c",
+        "new ".repeat(60_000) + "X",
+        "a if b else ".repeat(15_000) + "c",
+        "-".repeat(60_000) + "eval(x)",
+    ];
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for chain in &chains {
+                let definition = serde_json::json!({ "script": chain });
+                let report = SCANNER.scan([ScanInput {
+                    artifact_id: "a",
+                    definition: &definition,
+                    libraries: &[],
+                }]);
+                if chain.ends_with("eval(x)") {
+                    assert_eq!(report.result, Verdict::Fail);
+                }
+            }
+        })
+        .expect("a thread starts")
+        .join()
+        .expect("no chain overflows the stack");
+}
