@@ -17,12 +17,14 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use installhub_auth::{LocalKeyPair, MintRequest};
 use installhub_bundle::fixtures::{SEED_ORDER, input, seed_artifacts};
 use installhub_server::advisories::RefreshConfig;
 use installhub_server::demo::TARGET_TENANT;
 use installhub_server::{RunningServer, ServerConfig};
 use serde_json::{Value, json};
+
+#[path = "support/seeded.rs"]
+mod seeded;
 
 const BIN: &str = env!("CARGO_BIN_EXE_installhub");
 const LODASH_2020: &str = "GHSA-p6mc-m468-83gw";
@@ -318,23 +320,13 @@ async fn refreshing_server(dir: &Path, source: &str) -> (RunningServer, String) 
         sources: vec![source.to_owned()],
         every: Duration::from_secs(1),
     });
-    let key_dir = config.key_dir();
-    let server = RunningServer::start(config)
-        .await
-        .expect("the server starts");
-    installhub_server::demo::seed(server.state.store())
-        .await
-        .unwrap();
-    let token = LocalKeyPair::load_or_create(&key_dir)
-        .unwrap()
-        .mint(&MintRequest {
-            email: Some("advisories-test@company.com".into()),
-            tenants: vec![TARGET_TENANT.into()],
-            scopes: vec!["installhub:import".into()],
-            ..MintRequest::new("advisories-test")
-        })
-        .unwrap();
-    (server, token)
+    seeded::start(
+        config,
+        "advisories-test",
+        TARGET_TENANT,
+        "installhub:import",
+    )
+    .await
 }
 
 /// Polls `/readyz` until `ready` holds for its `advisories`; panics with
@@ -365,13 +357,7 @@ async fn wait_for(server: &RunningServer, what: &str, ready: impl Fn(&Value) -> 
 
 /// The scan route's answer for `bundle`.
 async fn scan_route(server: &RunningServer, token: &str, bundle: &[u8]) -> Value {
-    let form = reqwest::multipart::Form::new().part(
-        "package",
-        reqwest::multipart::Part::bytes(bundle.to_vec())
-            .file_name("onboarding.zip")
-            .mime_str("application/zip")
-            .unwrap(),
-    );
+    let form = reqwest::multipart::Form::new().part("package", package_part(bundle));
     let reply = reqwest::Client::new()
         .post(format!("{}/api/installhub/packages/scan", server.url()))
         .bearer_auth(token)
@@ -383,18 +369,20 @@ async fn scan_route(server: &RunningServer, token: &str, bundle: &[u8]) -> Value
     reply.json().await.unwrap()
 }
 
+/// The multipart part that carries a package.
+fn package_part(bundle: &[u8]) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bundle.to_vec())
+        .file_name("onboarding.zip")
+        .mime_str("application/zip")
+        .expect("a valid MIME type")
+}
+
 /// The import route's refusal of `bundle` (its lodash warning is not
 /// allowed), which carries the findings and the snapshot.
 async fn import_refusal(server: &RunningServer, token: &str, bundle: &[u8]) -> Value {
     let options = json!({"targetTenantId": TARGET_TENANT, "dryRun": true});
     let form = reqwest::multipart::Form::new()
-        .part(
-            "package",
-            reqwest::multipart::Part::bytes(bundle.to_vec())
-                .file_name("onboarding.zip")
-                .mime_str("application/zip")
-                .unwrap(),
-        )
+        .part("package", package_part(bundle))
         .part(
             "options",
             reqwest::multipart::Part::text(options.to_string())

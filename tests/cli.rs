@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+#[path = "support/seeded.rs"]
+mod seeded;
+
 const BIN: &str = env!("CARGO_BIN_EXE_installhub");
 const SEED_ORDER: &str = "ent-44 → rule-305 → form-2005 → thread-2002 → proc-1001";
 
@@ -95,24 +98,8 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::for_testing(dir.path());
         adjust(&mut config);
-        let key_dir = config.key_dir();
-        let server = RunningServer::start(config)
-            .await
-            .expect("the server starts");
-        installhub_server::demo::seed(server.state.store())
-            .await
-            .unwrap();
-        // The server made its key pair in its data directory at start; this
-        // loads the same pair, so the token is one it accepts.
-        let token = LocalKeyPair::load_or_create(&key_dir)
-            .unwrap()
-            .mint(&MintRequest {
-                email: Some("cli-test@company.com".into()),
-                tenants: vec![SOURCE_TENANT.into()],
-                scopes: vec!["installhub:export".into()],
-                ..MintRequest::new("cli-test")
-            })
-            .unwrap();
+        let (server, token) =
+            seeded::start(config, "cli-test", SOURCE_TENANT, "installhub:export").await;
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
         Self {
