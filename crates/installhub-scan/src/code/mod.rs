@@ -1,31 +1,31 @@
 //! Code analysis: strings that hold code are parsed, and the syntax tree is
 //! judged by what the code can reach (dynamic code, processes, modules, the
-//! host's global objects), not by how it is spelled. Issue: spelling-based
-//! rules invite the next spelling (`eval?.(x)`, `(0, eval)(x)`,
-//! ``Function`…` ``, `this[(693741).toString(36)]`); a syntax tree has one
-//! shape for all of them: a reference to `eval`, a call, a computed key on a
-//! global object.
+//! host's global objects), not by how it is spelled. Spelling rules invite
+//! the next spelling (`eval?.(x)`, `(0, eval)(x)`, ``Function`…` ``,
+//! `this[(693741).toString(36)]`); a syntax tree has one shape for all of
+//! them: a reference to `eval`, a computed key on a global object.
 //!
 //! Which strings are parsed: those that could hold a call, a computed member
 //! access or a tagged template (a `(`, `[` or backtick), or a PowerShell
-//! invocation (`&`, `$`, `|`), and every string of an executable field
-//! (`script`, `expression`, `condition`, …). Prose and data without those
-//! bytes cost one `memchr` pass. Each parser judges what it can parse:
+//! invocation or pipeline (`&`, `|`), and every string of an executable
+//! field (`script`, `expression`, `condition`, …). Prose and data without
+//! those bytes cost one `memchr` pass. Each language judges what it accepts:
 //!
 //! - JavaScript with oxc ([`js`]), as a script (top-level `return` allowed,
-//!   as platform script steps are function bodies) and, failing that, as a
-//!   module;
-//! - Python with rustpython ([`python`]);
-//! - PowerShell with our own tokenizer ([`powershell`]): no maintained
-//!   PowerShell parser exists on crates.io.
+//!   as platform script steps are function bodies) and, when it could be
+//!   one, as a module;
+//! - Python with rustpython ([`python`]), when the text names something its
+//!   rules judge (a Python line is often valid JavaScript too, so both run);
+//! - PowerShell with our own tokenizer ([`powershell`]), as no maintained
+//!   PowerShell parser exists on crates.io, when its markers are present.
 //!
 //! A string that none of them accepts is still checked by the spelling
 //! rules in `detect.rs` (with their decoding of escapes, concatenation and
 //! base64); an engine would refuse to run it as code.
 //!
-//! The bodies of template placeholders (`{{ … }}`, `${ … }`) are analysed as
-//! JavaScript expressions too: that is where low-code platforms evaluate
-//! them.
+//! The bodies of template placeholders (`{{ … }}`, `${ … }`) with a call or
+//! a computed access are analysed as JavaScript expressions too: that is
+//! where low-code platforms evaluate them.
 
 mod js;
 mod powershell;
@@ -169,8 +169,9 @@ fn shape(bytes: &[u8]) -> (usize, usize) {
 /// (`!!!!x`, `a=b=c=…`), so untrusted text could overflow the stack and
 /// abort the process. The parse runs on a stack sized for the worst case
 /// of this text (`stacker` maps one when the thread's own is too small;
-/// pages that are not touched cost nothing), and text too large or too
-/// deeply nested to judge is refused in an executable field.
+/// pages that are not touched cost nothing). Text nested too deeply to
+/// judge is refused wherever it sits; text too large to judge is refused in
+/// an executable field and left to the spelling rules elsewhere.
 pub(crate) fn analyze(text: &str, executable_field: bool, out: &mut Findings) -> bool {
     let (tokens, nesting) = shape(text.as_bytes());
     let refusal = if nesting > MAX_NESTING {
