@@ -297,6 +297,10 @@ const HOSTILE: &[(&str, &str, Capability)] = &[
 /// Ordinary definitions: templates, conditions, scripts, prose.
 const BENIGN: &[(&str, &str)] = &[
     (
+        "script",
+        "for (const key of Object.keys(src)) {\n  if (key === 'constructor') continue;\n  dst[key] = src[key];\n}",
+    ),
+    (
         "body",
         "Dear {{ employee.firstName }}, welcome to {{ company.name }}.",
     ),

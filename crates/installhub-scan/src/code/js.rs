@@ -871,7 +871,8 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
             return;
         }
         if it.operator.is_equality() {
-            // `x.constructor === Object` compares, it does not call.
+            // `x.constructor === Object` compares, it does not call; and
+            // `key === 'constructor'` is how a merge guards against it.
             for side in [&it.left, &it.right] {
                 match inner(side) {
                     Expression::StaticMemberExpression(m)
@@ -879,6 +880,7 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
                     {
                         self.visit_member_object(&m.object);
                     }
+                    Expression::StringLiteral(_) => {}
                     other => self.visit_expression(other),
                 }
             }
