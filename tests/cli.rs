@@ -912,3 +912,34 @@ async fn scan_reports_offline_as_text_json_and_sarif() {
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("InvalidZip"), "{run:#?}");
 }
+
+/// A script that reaches `eval` without spelling it: the text output names
+/// the capability and shows the code, and the exit code fails a pipeline.
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_shows_what_code_reaches_and_the_code() {
+    use installhub_bundle::fixtures::{SEED_ORDER, input, seed_artifacts};
+    let app = TestServer::start().await;
+    let mut artifacts = seed_artifacts();
+    artifacts[0].definition = json!({"steps": [{"name": "run", "script": "const f = globalThis['ev' + 'al'];\nf(input.code);"}]});
+    let id = artifacts[0].id.to_string();
+    let bundle = installhub_bundle::prepare(input(&SEED_ORDER), &artifacts).unwrap();
+    let bytes = installhub_bundle::write_zip(&bundle, std::io::Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    std::fs::write(app.work.join("hostile.zip"), bytes).unwrap();
+
+    let run = run_cli(&["scan", "hostile.zip"], &[], &app.work).await;
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(run.stdout.contains(": FAIL ("), "{run:#?}");
+    let finding = format!("  - High code-host-access {id}/steps/0/script: ");
+    let at = run
+        .stdout
+        .find(&finding)
+        .unwrap_or_else(|| panic!("{run:#?}"));
+    let rest: Vec<&str> = run.stdout[at..].lines().take(3).collect();
+    assert_eq!(rest[1], "      capability: HostObject", "{run:#?}");
+    assert_eq!(
+        rest[2], "      code: f = globalThis['ev' + 'al']",
+        "{run:#?}"
+    );
+}
