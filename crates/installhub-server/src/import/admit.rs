@@ -127,7 +127,7 @@ pub async fn verify_and_scan(
         // queue: parsing the scripts is the costly part of a scan, and the
         // queue bounds how many artifacts are in memory at once.
         let workers = scan_workers();
-        let (queue, taken) = std::sync::mpsc::sync_channel::<ArtifactFile>(workers * 2);
+        let (queue, taken) = std::sync::mpsc::sync_channel::<ArtifactFile>(workers);
         let taken = Arc::new(Mutex::new(taken));
         let (manifest, findings) = std::thread::scope(|scope| {
             let scanners: Vec<_> = (0..workers)
