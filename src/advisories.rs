@@ -104,15 +104,26 @@ async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let explicit = args.index.is_some();
     let path = args
         .index
         .unwrap_or_else(|| index_path(&args.location.data_dir));
     if !path.exists() {
-        anyhow::bail!(
-            "no advisory index at {}: run `installhub advisories sync` (scans use the embedded snapshot of {} advisories until then)",
-            path.display(),
-            AdvisoryDb::embedded().len()
-        );
+        // A named index must exist; without one, say what scans use.
+        if explicit {
+            anyhow::bail!("no advisory index at {}", path.display());
+        }
+        let embedded = AdvisoryDb::embedded();
+        if args.json {
+            print_json(&json!({ "index": null, "snapshot": embedded.snapshot() }));
+        } else {
+            println!(
+                "no index at {} (run `installhub advisories sync`); scans use the embedded {}",
+                path.display(),
+                describe_snapshot(embedded.snapshot())
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let db = AdvisoryDb::load_index(&path)?;
     if args.json {

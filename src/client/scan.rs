@@ -63,8 +63,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             Ok(db) => db,
             Err(e) => {
                 eprintln!(
-                    "error: cannot load the advisory database {}: {e}",
-                    path.display()
+                    "error: cannot load the advisory database {}: {:#}",
+                    path.display(),
+                    anyhow::Error::new(e)
                 );
                 return Ok(ExitCode::from(INVALID));
             }

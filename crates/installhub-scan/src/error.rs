@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot read advisory path {path}: {source}")]
+    /// The io error is the source, not part of the message: a report that
+    /// prints the chain (anyhow's `{:#}`) would show it twice.
+    #[error("cannot read advisory path {path}")]
     Io {
         path: PathBuf,
         #[source]
