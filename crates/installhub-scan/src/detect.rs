@@ -540,6 +540,17 @@ fn fold_key<'b>(key: &str, buf: &'b mut [u8], keep: impl Fn(u8) -> bool) -> &'b 
 /// ignores case, `_` and `-`. `code` alone is a sink, but `postalCode`
 /// is not, so only the listed compounds end in `code`.
 pub(crate) fn is_executable_field(field: &str) -> bool {
+    // Every name below ends in one of these letters; most keys stop here,
+    // before any folding (this runs for every string of every definition).
+    let last = field.bytes().rev().find(|&b| b != b'_' && b != b'-');
+    if !last.is_some_and(|b| {
+        matches!(
+            b.to_ascii_lowercase(),
+            b't' | b'e' | b'n' | b'r' | b'd' | b'y' | b'l' | b's' | b'h' | b'a'
+        )
+    }) {
+        return false;
+    }
     let mut buf = [0u8; 48];
     let name = fold_key(field, &mut buf, |b| b != b'_' && b != b'-');
     const EXACT: &[&[u8]] = &[
