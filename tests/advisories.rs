@@ -9,7 +9,6 @@
 
 use std::io::{Cursor, Write};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,10 +22,13 @@ use installhub_server::demo::TARGET_TENANT;
 use installhub_server::{RunningServer, ServerConfig};
 use serde_json::{Value, json};
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/seeded.rs"]
 mod seeded;
 
-const BIN: &str = env!("CARGO_BIN_EXE_installhub");
+use binary::Run;
+
 const LODASH_2020: &str = "GHSA-p6mc-m468-83gw";
 const LODASH_2021: &str = "GHSA-35jh-r3h4-6jhm";
 
@@ -135,42 +137,9 @@ fn vulnerable_bundle(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-}
-
-/// Runs the built binary off the async threads (the export server lives
-/// on this runtime), with no `INSTALLHUB_*` variables from outside.
+/// Runs the built binary with no `INSTALLHUB_*` variables from outside.
 async fn installhub(args: &[&str], cwd: &Path) -> Run {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let cwd = cwd.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(BIN);
-        command.args(&args).current_dir(&cwd);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("INSTALLHUB_") {
-                command.env_remove(key);
-            }
-        }
-        let output = command.output().expect("the installhub binary runs");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    })
-    .await
-    .unwrap()
+    binary::run(args, &[], cwd).await
 }
 
 fn advisory_ids(findings: &Value) -> Vec<String> {

@@ -7,7 +7,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use installhub_auth::{LocalKeyPair, MintRequest};
 use installhub_server::config::RateLimit;
@@ -17,67 +16,17 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/seeded.rs"]
 mod seeded;
 
-const BIN: &str = env!("CARGO_BIN_EXE_installhub");
+use binary::{Run, run_blocking};
+
 const SEED_ORDER: &str = "ent-44 → rule-305 → form-2005 → thread-2002 → proc-1001";
 
-/// What a finished command left behind.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect_success(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "expected success: {self:#?}");
-        self
-    }
-
-    fn expect_failure(&self) -> &Self {
-        assert_eq!(self.code, Some(1), "expected exit code 1: {self:#?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-}
-
-/// Runs the binary with exactly the `INSTALLHUB_*` variables given, so the
-/// tests do not depend on the environment they run in.
-fn run_blocking(args: &[String], env: &[(String, String)], cwd: &Path) -> Run {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("INSTALLHUB_URL")
-        .env_remove("INSTALLHUB_TOKEN");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = command.output().expect("the installhub binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
-
 async fn run_cli(args: &[&str], env: &[(&str, String)], cwd: &Path) -> Run {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    let cwd = cwd.to_path_buf();
-    tokio::task::spawn_blocking(move || run_blocking(&args, &env, &cwd))
-        .await
-        .expect("the command thread finishes")
+    binary::run(args, env, cwd).await
 }
 
 /// A seeded server, a token for the demo source tenant, and a working

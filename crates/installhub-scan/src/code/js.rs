@@ -323,6 +323,13 @@ impl<'s, 'o> Judge<'s, 'o> {
         }
     }
 
+    /// Visits inside a call or simple statement: its findings show it.
+    fn within(&mut self, span: Span, visit: impl FnOnce(&mut Self)) {
+        self.context.push(span);
+        visit(self);
+        self.context.pop();
+    }
+
     fn text(&self, span: Span) -> &'s str {
         self.source
             .get(span.start as usize..span.end as usize)
@@ -799,28 +806,24 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
     }
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
-        self.context.push(it.span);
-        self.check_call(&it.callee, &it.arguments, it.span, true);
-        walk::walk_new_expression(self, it);
-        self.context.pop();
+        self.within(it.span, |judge| {
+            judge.check_call(&it.callee, &it.arguments, it.span, true);
+            walk::walk_new_expression(judge, it);
+        });
     }
 
     fn visit_tagged_template_expression(&mut self, it: &TaggedTemplateExpression<'a>) {
-        self.context.push(it.span);
-        walk::walk_tagged_template_expression(self, it);
-        self.context.pop();
+        self.within(it.span, |judge| {
+            walk::walk_tagged_template_expression(judge, it)
+        });
     }
 
     fn visit_expression_statement(&mut self, it: &ExpressionStatement<'a>) {
-        self.context.push(it.span);
-        walk::walk_expression_statement(self, it);
-        self.context.pop();
+        self.within(it.span, |judge| walk::walk_expression_statement(judge, it));
     }
 
     fn visit_variable_declarator(&mut self, it: &VariableDeclarator<'a>) {
-        self.context.push(it.span);
-        walk::walk_variable_declarator(self, it);
-        self.context.pop();
+        self.within(it.span, |judge| walk::walk_variable_declarator(judge, it));
     }
 
     fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
