@@ -119,6 +119,10 @@ const HOSTILE: &[(&str, &str, Capability)] = &[
         DynamicCode,
     ),
     ("script", "require.cache[k].exports.run()", ModuleLoad),
+    ("script", "function f(self) {}\nself[k](x)", HostObject),
+    ("script", "{ let self = {}; }\nself[k](x)", HostObject),
+    ("script", "var self;\nself[k](x)", HostObject),
+    ("script", "function parent() {}\nparent[k](x)", HostObject),
     // setTimeout with code as text; workers.
     ("script", "setTimeout('steal()', 10)", DynamicCode),
     ("script", "setInterval(`run(${x})`, 1000)", DynamicCode),
@@ -296,6 +300,11 @@ const HOSTILE: &[(&str, &str, Capability)] = &[
 
 /// Ordinary definitions: templates, conditions, scripts, prose.
 const BENIGN: &[(&str, &str)] = &[
+    ("script", "const self = { a: 1 };\nreturn self[key];"),
+    (
+        "script",
+        "function walk(node) { const parent = node.parent; return parent[key] || walk(parent); }",
+    ),
     (
         "script",
         "for (const key of Object.keys(src)) {\n  if (key === 'constructor') continue;\n  dst[key] = src[key];\n}",

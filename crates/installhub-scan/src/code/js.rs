@@ -38,23 +38,24 @@
 //! `globalThis` and `window` always are.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
     Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentTarget,
     AssignmentTargetPropertyIdentifier, AssignmentTargetPropertyProperty, BinaryExpression,
-    BindingIdentifier, BindingProperty, CallExpression, Class, ComputedMemberExpression,
-    ExportAllDeclaration, ExportFromDeclaration, Expression, ExpressionStatement, Function,
-    IdentifierReference, ImportDeclaration, ImportExpression, NewExpression, ObjectPropertyKind,
-    Program, PropertyKey, StaticMemberExpression, StringLiteral, TaggedTemplateExpression,
-    ThisExpression, UnaryExpression, VariableDeclarator,
+    BindingProperty, CallExpression, Class, ComputedMemberExpression, ExportAllDeclaration,
+    ExportFromDeclaration, Expression, ExpressionStatement, Function, IdentifierReference,
+    ImportDeclaration, ImportExpression, NewExpression, ObjectPropertyKind, Program, PropertyKey,
+    StaticMemberExpression, StringLiteral, TaggedTemplateExpression, ThisExpression,
+    UnaryExpression, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::{ParseOptions, Parser};
+use oxc_semantic::{Scoping, SemanticBuilder};
 use oxc_span::{GetSpan, SourceType, Span};
 use oxc_syntax::operator::{BinaryOperator, UnaryOperator};
 use oxc_syntax::scope::ScopeFlags;
+use oxc_syntax::symbol::SymbolFlags;
 
 use super::Findings;
 use crate::report::Capability;
@@ -193,17 +194,31 @@ pub(crate) fn analyze(text: &str, out: &mut Findings) -> bool {
                 if ret.panicked || !ret.diagnostics.is_empty() {
                     return false;
                 }
-                // The bindings matter only for names that are also globals.
-                let mut locals = Locals::default();
-                if AMBIGUOUS_GLOBALS.iter().any(|name| text.contains(name)) {
-                    locals.visit_program(&ret.program);
-                }
-                let mut judge = Judge::new(text, out, locals.0);
+                // Scopes matter only for names that are also ordinary
+                // variables (`const self = this`, a parameter `parent`):
+                // such a name is the global object only where it resolves
+                // to no binding of the script.
+                let semantic = names_ambiguous_global(text)
+                    .then(|| SemanticBuilder::new().build(&ret.program).semantic);
+                let mut judge = Judge::new(text, out, semantic.as_ref().map(|s| s.scoping()));
                 judge.visit_program(&ret.program);
                 true
             });
         arena.reset();
         parsed
+    })
+}
+
+/// Whether `text` holds a name of [`AMBIGUOUS_GLOBALS`] as a whole word
+/// (not `stop` or `topic`): only then are its scopes worth resolving.
+fn names_ambiguous_global(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let ident =
+        |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
+    AMBIGUOUS_GLOBALS.iter().any(|name| {
+        memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
+            !ident(at.checked_sub(1).map(|i| &bytes[i])) && !ident(bytes.get(at + name.len()))
+        })
     })
 }
 
@@ -213,30 +228,18 @@ pub(crate) fn analyze_expression(text: &str, out: &mut Findings) {
     ARENA.with(|arena| {
         let mut arena = arena.borrow_mut();
         if let Ok(expr) = Parser::new(&arena, text, SourceType::script()).parse_expression() {
-            let mut judge = Judge::new(text, out, HashSet::new());
+            let mut judge = Judge::new(text, out, None);
             judge.visit_expression(&expr);
         }
         arena.reset();
     });
 }
 
-/// The names a script binds itself.
-#[derive(Default)]
-struct Locals(HashSet<String>);
-
-impl<'a> Visit<'a> for Locals {
-    fn visit_binding_identifier(&mut self, it: &BindingIdentifier<'a>) {
-        let name = it.name.as_str();
-        if AMBIGUOUS_GLOBALS.contains(&name) {
-            self.0.insert(name.to_owned());
-        }
-    }
-}
-
 struct Judge<'s, 'o> {
     source: &'s str,
     out: &'o mut Findings,
-    locals: HashSet<String>,
+    /// The script's scopes, when it uses a name of [`AMBIGUOUS_GLOBALS`].
+    scoping: Option<&'s Scoping>,
     /// Depth of non-arrow functions: `this` at depth 0 is the global object.
     functions: usize,
     /// Depth of class bodies: code inside is strict, so a function's `this`
@@ -311,11 +314,11 @@ fn module_allowed(name: &str) -> bool {
 }
 
 impl<'s, 'o> Judge<'s, 'o> {
-    fn new(source: &'s str, out: &'o mut Findings, locals: HashSet<String>) -> Self {
+    fn new(source: &'s str, out: &'o mut Findings, scoping: Option<&'s Scoping>) -> Self {
         Judge {
             source,
             out,
-            locals,
+            scoping,
             functions: 0,
             classes: 0,
             strict: false,
@@ -357,16 +360,38 @@ impl<'s, 'o> Judge<'s, 'o> {
         self.functions == 0 || (self.classes == 0 && !self.strict)
     }
 
-    fn is_global_object(&self, name: &str) -> bool {
-        GLOBAL_OBJECTS.contains(&name) && !self.locals.contains(name)
+    /// Whether this reference is a global object: `globalThis` and
+    /// `window` always; the other names unless they resolve to a binding
+    /// of the script (scoping is built whenever one of them appears).
+    fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
+        let name = id.name.as_str();
+        if !GLOBAL_OBJECTS.contains(&name) {
+            return false;
+        }
+        if !AMBIGUOUS_GLOBALS.contains(&name) {
+            return true;
+        }
+        let (Some(scoping), Some(reference)) = (self.scoping, id.reference_id.get()) else {
+            return true;
+        };
+        let Some(symbol) = scoping.get_reference(reference).symbol_id() else {
+            return true;
+        };
+        // A top-level `var` or function of a script is a property of the
+        // global object, not a new variable: `var self;` leaves `self` the
+        // global object. Only `let`, `const`, parameters and bindings in
+        // inner scopes hide it.
+        let top_level = scoping.symbol_scope_id(symbol) == scoping.root_scope_id();
+        let flags = scoping.symbol_flags(symbol);
+        top_level
+            && (flags.is_function_scoped_declaration() || flags.contains(SymbolFlags::Function))
     }
 
     fn is_host_object(&self, expr: &Expression<'_>) -> Option<String> {
         match inner(expr) {
             Expression::Identifier(id) => {
                 let name = id.name.as_str();
-                (self.is_global_object(name) || HOST_OBJECTS.contains(&name))
-                    .then(|| format!("`{name}`"))
+                (self.is_global(id) || HOST_OBJECTS.contains(&name)).then(|| format!("`{name}`"))
             }
             Expression::ThisExpression(_) if self.this_is_global() => {
                 Some("`this` (the global object here)".into())
@@ -379,7 +404,7 @@ impl<'s, 'o> Judge<'s, 'o> {
     /// object of a member access is judged by its key, not as a value.
     fn visit_member_object(&mut self, object: &Expression<'_>) {
         match inner(object) {
-            Expression::Identifier(id) if self.is_global_object(id.name.as_str()) => {}
+            Expression::Identifier(id) if self.is_global(id) => {}
             Expression::ThisExpression(_) => {}
             other => self.visit_expression(other),
         }
@@ -387,7 +412,7 @@ impl<'s, 'o> Judge<'s, 'o> {
 
     /// Judges a member read by its static key.
     fn member_name(&mut self, object: &Expression<'_>, key: &str, span: Span) {
-        let on_global = matches!(inner(object), Expression::Identifier(id) if self.is_global_object(id.name.as_str()))
+        let on_global = matches!(inner(object), Expression::Identifier(id) if self.is_global(id))
             || matches!(inner(object), Expression::ThisExpression(_) if self.this_is_global());
         let on = |name: &str| matches!(inner(object), Expression::Identifier(id) if id.name.as_str() == name);
         match key {
@@ -551,7 +576,7 @@ impl<'s, 'o> Judge<'s, 'o> {
         }
         let name = match callee_inner {
             Expression::Identifier(id) => Some(id.name.as_str()),
-            Expression::StaticMemberExpression(m) if matches!(inner(&m.object), Expression::Identifier(id) if self.is_global_object(id.name.as_str())) => {
+            Expression::StaticMemberExpression(m) if matches!(inner(&m.object), Expression::Identifier(id) if self.is_global(id)) => {
                 Some(m.property.name.as_str())
             }
             _ => None,
@@ -674,7 +699,7 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
                 "`Reflect` reaches any property or constructor by name".into(),
                 it.span,
             );
-        } else if self.is_global_object(name) {
+        } else if self.is_global(it) {
             self.flag(
                 RuleId::CodeHostAccess,
                 Capability::HostObject,
@@ -795,7 +820,7 @@ impl<'a> Visit<'a> for Judge<'_, '_> {
                 if id.name.as_str() == "require" || TIMERS.contains(&id.name.as_str()) => {}
             Expression::StaticMemberExpression(m)
                 if TIMERS.contains(&m.property.name.as_str())
-                    && matches!(inner(&m.object), Expression::Identifier(id) if self.is_global_object(id.name.as_str())) =>
+                    && matches!(inner(&m.object), Expression::Identifier(id) if self.is_global(id)) =>
                 {}
             _ => self.visit_expression(&it.callee),
         }
