@@ -7,7 +7,8 @@
 //!   prints what it read. A bad record is skipped and counted; a source that
 //!   cannot be fetched or is not a sound archive fails the sync and leaves
 //!   the previous index in place.
-//! - `show` prints the snapshot an index holds.
+//! - `show` prints the snapshot scans use: the index's, or the embedded
+//!   one when none was synced.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ pub struct AdvisoriesArgs {
 enum AdvisoriesCommand {
     /// Import OSV exports into the advisory index.
     Sync(SyncArgs),
-    /// Print the snapshot the advisory index holds.
+    /// Print the snapshot scans use: the index's, or the embedded one.
     Show(ShowArgs),
 }
 

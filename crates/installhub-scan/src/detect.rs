@@ -1053,6 +1053,26 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn patterns_judged_by_the_parser_are_rows_of_the_table() {
+        // Matched by text: a pattern edited in one place only would stop
+        // being skipped on parsed text.
+        for pattern in JUDGED_BY_PARSER {
+            assert!(
+                CODE_PATTERNS.iter().any(|(_, p)| p == pattern),
+                "{pattern} is not in CODE_PATTERNS"
+            );
+        }
+        assert_eq!(
+            Detectors::new()
+                .judged_by_parser
+                .iter()
+                .filter(|&&j| j)
+                .count(),
+            JUDGED_BY_PARSER.len()
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -180,6 +180,11 @@ impl Scanner {
         report
     }
 
+    /// How many threads one scan may use: one per core unless capped.
+    pub fn max_threads(&self) -> usize {
+        self.max_threads
+    }
+
     /// At most `threads` threads per scan (at least one); the default is
     /// one per core, read once here (it reads cgroup files on Linux).
     pub fn with_max_threads(mut self, threads: usize) -> Scanner {

@@ -163,11 +163,14 @@ pub async fn sync(
 ) -> anyhow::Result<(AdvisoryDb, ImportStats)> {
     let scratch = out.parent().unwrap_or(Path::new(".")).to_path_buf();
     let (db, stats) = import(client, sources, &scratch, ZipLimits::default()).await?;
-    let out = out.to_path_buf();
-    let db = tokio::task::spawn_blocking(move || db.write_index(&out).map(|()| db))
+    Ok((write_index(db, out.to_path_buf()).await?, stats))
+}
+
+/// Writes `db` as the index file `out`, off the async threads.
+async fn write_index(db: AdvisoryDb, out: PathBuf) -> anyhow::Result<AdvisoryDb> {
+    tokio::task::spawn_blocking(move || db.write_index(&out).map(|()| db))
         .await?
-        .context("writing the advisory index")?;
-    Ok((db, stats))
+        .context("writing the advisory index")
 }
 
 /// One export into an unnamed temporary file, capped at
@@ -255,10 +258,10 @@ async fn refresh_index(
     if db.snapshot().id == state.scanner().advisories().snapshot().id && out.exists() {
         return Ok(Refreshed::Unchanged);
     }
-    let db = tokio::task::spawn_blocking(move || db.write_index(&out).map(|()| db))
-        .await?
-        .context("writing the advisory index")?;
-    Ok(Refreshed::Replaced(Box::new(db), stats))
+    Ok(Refreshed::Replaced(
+        Box::new(write_index(db, out).await?),
+        stats,
+    ))
 }
 
 /// One refresh attempt; its outcome goes to the log, the metrics and

@@ -126,7 +126,7 @@ pub async fn verify_and_scan(
         // another while scanners (one per core) take them from a short
         // queue: parsing the scripts is the costly part of a scan, and the
         // queue bounds how many artifacts are in memory at once.
-        let workers = scan_workers();
+        let workers = scanner.max_threads();
         let (queue, taken) = std::sync::mpsc::sync_channel::<ArtifactFile>(workers);
         let taken = Arc::new(Mutex::new(taken));
         let (manifest, findings) = std::thread::scope(|scope| {
@@ -186,13 +186,6 @@ pub async fn verify_and_scan(
     })
     .await
     .map_err(ApiError::internal)?
-}
-
-/// Scanner threads per package: one per core, read once.
-fn scan_workers() -> usize {
-    static WORKERS: std::sync::LazyLock<usize> =
-        std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, usize::from));
-    *WORKERS
 }
 
 /// The scan's refusal carries every finding, so the importer sees why, and
