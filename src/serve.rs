@@ -261,7 +261,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("creating the demo data")?;
         if local_keys {
-            print_demo_help(addr, &key_dir)?;
+            let versions = free_demo_versions(state.store()).await?;
+            print_demo_help(addr, &key_dir, &versions)?;
         } else {
             println!("Demo data created. Mint tokens with your own identity provider.");
         }
@@ -272,7 +273,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_demo_help(addr: SocketAddr, key_dir: &std::path::Path) -> anyhow::Result<()> {
+/// The demo exports the example package three times (curl, then the CLI
+/// twice). A data directory kept from an earlier run already holds the
+/// versions that run printed, and a version is exported once: so the
+/// commands name the first three patch versions of 2.1 that are still free,
+/// and work as printed the second time too.
+async fn free_demo_versions(store: &installhub_store::Store) -> anyhow::Result<[String; 3]> {
+    let tenant = installhub_domain::TenantId::parse(demo::SOURCE_TENANT)?;
+    let mut first = 0u32;
+    loop {
+        let versions = [0, 1, 2].map(|i| format!("2.1.{}", first + i));
+        let mut taken = false;
+        for version in &versions {
+            taken |= store
+                .package_version_exists(&tenant, DEMO_PACKAGE, version)
+                .await?;
+        }
+        if !taken {
+            return Ok(versions);
+        }
+        first += 3;
+    }
+}
+
+/// The package the demo's commands export.
+const DEMO_PACKAGE: &str = "Employee Onboarding Suite";
+
+fn print_demo_help(
+    addr: SocketAddr,
+    key_dir: &std::path::Path,
+    versions: &[String; 3],
+) -> anyhow::Result<()> {
     let pair = installhub_auth::LocalKeyPair::load_or_create(key_dir)?;
     let token = pair.mint(&crate::token::demo_request())?;
     let url = format!("http://{addr}");
@@ -302,29 +333,33 @@ curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/preview \
 # Export it as a package (the answer is kept in export.json):
 curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/export \
   -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
-  -d '{{"tenantId":"{source}","packageName":"Employee Onboarding Suite","packageType":"workflow-package","version":"2.1.0","artifactIds":["proc-1001"]}}' \
+  -d '{{"tenantId":"{source}","packageName":"{name}","packageType":"workflow-package","version":"{v0}","artifactIds":["proc-1001"]}}' \
   | tee export.json
 
-# Download the bundle (writes employee-onboarding-suite-2.1.0.zip) and check it:
+# Download the bundle (writes employee-onboarding-suite-{v0}.zip) and check it:
 PKG=$({pkg_id} export.json)
 curl -s -OJ -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/packages/$PKG/download
-{exe} verify employee-onboarding-suite-2.1.0.zip
+{exe} verify employee-onboarding-suite-{v0}.zip
 
 # Scan it, then import it into {target} (a dry run first):
-{exe} scan employee-onboarding-suite-2.1.0.zip
-{exe} import employee-onboarding-suite-2.1.0.zip --tenant {target} --dry-run
+{exe} scan employee-onboarding-suite-{v0}.zip
+{exe} import employee-onboarding-suite-{v0}.zip --tenant {target} --dry-run
 curl -s -X POST $INSTALLHUB_URL/api/installhub/packages/import \
   -H "Authorization: Bearer $INSTALLHUB_TOKEN" \
-  -F "package=@employee-onboarding-suite-2.1.0.zip;type=application/zip" \
+  -F "package=@employee-onboarding-suite-{v0}.zip;type=application/zip" \
   -F 'options={{"targetTenantId":"{target}","defaultConflictStrategy":"Replace"}};type=application/json'
 curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/installhub/tenants/{target}/installed-packages
 
 # The same with the CLI:
 {exe} preview --tenant {source} proc-1001
-{exe} export --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.1 proc-1001
-{exe} download $({exe} export --json --tenant {source} --name "Employee Onboarding Suite" --type workflow-package --version 2.1.2 proc-1001 | {pkg_id})
+{exe} export --tenant {source} --name "{name}" --type workflow-package --version {v1} proc-1001
+{exe} download $({exe} export --json --tenant {source} --name "{name}" --type workflow-package --version {v2} proc-1001 | {pkg_id})
 "#,
         target = demo::TARGET_TENANT,
+        name = DEMO_PACKAGE,
+        v0 = versions[0],
+        v1 = versions[1],
+        v2 = versions[2],
     );
     Ok(())
 }

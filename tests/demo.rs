@@ -12,6 +12,40 @@ const BIN: &str = env!("CARGO_BIN_EXE_installhub");
 #[test]
 fn the_demo_commands_work_as_printed() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let work = dir.path().join("first");
+    let stdout = run_demo(&data, &work);
+    assert!(
+        stdout.contains(r#""status":"Success","artifactsInstalled":5"#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Dry run of Employee Onboarding Suite 2.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Employee Onboarding Suite 2.1.0: PASS"),
+        "{stdout}"
+    );
+    assert!(work.join("employee-onboarding-suite-2.1.2.zip").is_file());
+
+    // The second time, on the same data: the versions the first run
+    // exported are taken, so the commands name the next free ones.
+    let work = dir.path().join("second");
+    let stdout = run_demo(&data, &work);
+    assert!(stdout.contains(r#""status":"Success""#), "{stdout}");
+    assert!(
+        stdout.contains("Employee Onboarding Suite 2.1.3: PASS"),
+        "{stdout}"
+    );
+    assert!(work.join("employee-onboarding-suite-2.1.5.zip").is_file());
+}
+
+/// Starts `serve --demo` on `data`, runs what it printed from
+/// `export INSTALLHUB_URL=` on with `bash -e` in the new directory `work`,
+/// stops the server and answers the commands' output.
+fn run_demo(data: &std::path::Path, work: &std::path::Path) -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,7 +54,7 @@ fn the_demo_commands_work_as_printed() {
     let mut server = Command::new(BIN)
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
-        .arg(dir.path().join("data"))
+        .arg(data)
         .env_remove("INSTALLHUB_URL")
         .env_remove("INSTALLHUB_TOKEN")
         .env_remove("INSTALLHUB_DATABASE_URL")
@@ -46,34 +80,21 @@ fn the_demo_commands_work_as_printed() {
         .find("export INSTALLHUB_URL=")
         .unwrap_or_else(|| panic!("no instructions in:\n{printed}"))..];
 
-    let work = dir.path().join("work");
-    std::fs::create_dir(&work).unwrap();
+    std::fs::create_dir(work).unwrap();
     let run = Command::new("bash")
         .args(["-e", "-c", script])
-        .current_dir(&work)
+        .current_dir(work)
         .env_remove("INSTALLHUB_URL")
         .env_remove("INSTALLHUB_TOKEN")
         .output()
         .unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),
         "the printed commands failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(
-        stdout.contains(r#""status":"Success","artifactsInstalled":5"#),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("Dry run of Employee Onboarding Suite 2.1.0"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("Employee Onboarding Suite 2.1.0: PASS"),
-        "{stdout}"
-    );
-    assert!(work.join("employee-onboarding-suite-2.1.2.zip").is_file());
+    stdout
 }
