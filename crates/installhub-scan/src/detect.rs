@@ -265,6 +265,9 @@ pub(crate) struct Context<'a> {
     /// The closest object key above the string (array indices skipped);
     /// for an object key itself, `None`.
     pub(crate) field: Option<&'a str>,
+    /// `field` is one whose text the platform executes
+    /// ([`is_executable_field`]); set by the scanner, once per string.
+    pub(crate) executable: bool,
     /// The string parsed as JavaScript or Python and its syntax tree was
     /// judged.
     pub(crate) parsed: bool,
@@ -408,8 +411,8 @@ impl Detectors {
             self.scan_literals(raw, ctx, hits);
         }
         if needs & NEEDS_PLACEHOLDER != 0
+            && ctx.executable
             && let Some(field) = ctx.field
-            && is_executable_field(field)
         {
             self.template_injection(raw, field, hits);
         }
@@ -536,54 +539,77 @@ fn fold_key<'b>(key: &str, buf: &'b mut [u8], keep: impl Fn(u8) -> bool) -> &'b 
     &buf[start..]
 }
 
+/// Executable field names, folded (lower case, no `_` or `-`).
+const EXECUTABLE_EXACT: &[&[u8]] = &[
+    b"script",
+    b"code",
+    b"expression",
+    b"expr",
+    b"command",
+    b"cmd",
+    b"query",
+    b"sql",
+    b"shell",
+    b"run",
+    b"eval",
+    b"js",
+    b"javascript",
+    b"python",
+    b"powershell",
+    b"bash",
+    b"formula",
+    b"condition",
+    b"jscode",
+    b"sourcecode",
+    b"customcode",
+    b"inlinecode",
+    b"scriptcode",
+    b"sqlquery",
+    b"rawquery",
+    b"dbquery",
+    b"nativequery",
+];
+/// Endings of executable field names (`preScript`, `filterExpression`).
+const EXECUTABLE_SUFFIX: &[&[u8]] = &[b"script", b"expression", b"command", b"sql"];
+
 /// Field names whose text the platform executes . Matching
 /// ignores case, `_` and `-`. `code` alone is a sink, but `postalCode`
 /// is not, so only the listed compounds end in `code`.
 pub(crate) fn is_executable_field(field: &str) -> bool {
-    // Every name below ends in one of these letters; most keys stop here,
-    // before any folding (this runs for every string of every definition).
-    let last = field.bytes().rev().find(|&b| b != b'_' && b != b'-');
-    if !last.is_some_and(|b| {
-        matches!(
-            b.to_ascii_lowercase(),
-            b't' | b'e' | b'n' | b'r' | b'd' | b'y' | b'l' | b's' | b'h' | b'a'
-        )
-    }) {
+    // Every name below ends in one of these pairs of letters; most keys
+    // (`name`, `type`, `title`, `value`) stop here, before any folding
+    // (this runs for every string of every definition). The unit test
+    // `executable_fields` keeps the pairs in step with the names.
+    let mut tail = field
+        .bytes()
+        .rev()
+        .filter(|&b| b != b'_' && b != b'-')
+        .map(|b| b.to_ascii_lowercase());
+    let (Some(last), Some(before)) = (tail.next(), tail.next()) else {
+        return false;
+    };
+    if !matches!(
+        &[before, last],
+        b"pt"
+            | b"de"
+            | b"on"
+            | b"pr"
+            | b"nd"
+            | b"md"
+            | b"ry"
+            | b"ql"
+            | b"ll"
+            | b"un"
+            | b"al"
+            | b"js"
+            | b"sh"
+            | b"la"
+    ) {
         return false;
     }
     let mut buf = [0u8; 48];
     let name = fold_key(field, &mut buf, |b| b != b'_' && b != b'-');
-    const EXACT: &[&[u8]] = &[
-        b"script",
-        b"code",
-        b"expression",
-        b"expr",
-        b"command",
-        b"cmd",
-        b"query",
-        b"sql",
-        b"shell",
-        b"run",
-        b"eval",
-        b"js",
-        b"javascript",
-        b"python",
-        b"powershell",
-        b"bash",
-        b"formula",
-        b"condition",
-        b"jscode",
-        b"sourcecode",
-        b"customcode",
-        b"inlinecode",
-        b"scriptcode",
-        b"sqlquery",
-        b"rawquery",
-        b"dbquery",
-        b"nativequery",
-    ];
-    const SUFFIX: &[&[u8]] = &[b"script", b"expression", b"command", b"sql"];
-    EXACT.contains(&name) || SUFFIX.iter().any(|s| name.ends_with(s))
+    EXECUTABLE_EXACT.contains(&name) || EXECUTABLE_SUFFIX.iter().any(|s| name.ends_with(s))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -1087,8 +1113,21 @@ mod tests {
             "shellCommand",
             "condition",
             "filterExpression",
+            "pre_script_",
+            "SHELL-COMMAND",
         ] {
             assert!(is_executable_field(f), "{f}");
+        }
+        // The early exit on the last two letters keeps every listed name.
+        for name in EXECUTABLE_EXACT.iter().chain(EXECUTABLE_SUFFIX) {
+            let name = std::str::from_utf8(name).unwrap();
+            for f in [name.to_owned(), name.to_uppercase(), format!("{name}_-")] {
+                assert!(is_executable_field(&f), "{f}");
+            }
+        }
+        for suffix in EXECUTABLE_SUFFIX {
+            let f = format!("custom_{}", std::str::from_utf8(suffix).unwrap());
+            assert!(is_executable_field(&f), "{f}");
         }
         for f in [
             "postalCode",

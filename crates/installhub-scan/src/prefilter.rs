@@ -197,7 +197,9 @@ static CLASS: [u8; 256] = {
         }
         b += 1;
     }
-    let symbols = b"\\`+{}$#<&?[-:=";
+    // `(` and `|` trigger nothing here; they are symbols so that the same
+    // pass tells the code analysis whether a string could hold code.
+    let symbols = b"\\`+{}$#<&?[-:=(|";
     let mut i = 0;
     while i < symbols.len() {
         table[symbols[i] as usize] = SYMBOL;
@@ -217,6 +219,28 @@ fn letter_index(b: u8) -> usize {
 
 fn shape_bit(len: usize, first: u8, last: u8) -> usize {
     (len * 27 + letter_index(first)) * 27 + letter_index(last)
+}
+
+/// What the prefilter's pass learnt of a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Signals {
+    /// The detectors it needs (`NEEDS_*` bits).
+    pub(crate) needs: u8,
+    /// It holds a `(`, `[`, a backtick, `&` or `|`: it could hold a call, a
+    /// computed access, a tagged template or a PowerShell invocation or
+    /// pipeline, so the code analysis looks at it.
+    pub(crate) code_bytes: bool,
+}
+
+fn is_code_byte(b: u8) -> bool {
+    matches!(b, b'(' | b'[' | b'`' | b'&' | b'|')
+}
+
+/// [`Signals::code_bytes`] of `bytes`, for text the pass did not read to
+/// the end (or did not read: the prefilter switched off).
+pub(crate) fn has_code_byte(bytes: &[u8]) -> bool {
+    memchr::memchr3(b'(', b'[', b'`', bytes).is_some()
+        || memchr::memchr2(b'&', b'|', bytes).is_some()
 }
 
 pub(crate) struct Prefilter {
@@ -245,10 +269,18 @@ impl Prefilter {
     }
 
     /// The detectors `text` needs (`NEEDS_*` bits); 0 for clean text.
+    #[cfg(test)]
     pub(crate) fn needs(&self, text: &str) -> u8 {
+        self.signals(text).needs
+    }
+
+    /// The detectors `text` needs, and whether it holds a byte that code
+    /// worth parsing needs (see [`Signals::code_bytes`]), in one pass.
+    pub(crate) fn signals(&self, text: &str) -> Signals {
         let b = text.as_bytes();
         let n = b.len();
         let mut needs = 0u8;
+        let mut code_bytes = false;
         // A `${` not yet closed by `}`: a second one inside is a nested
         // lookup (`${${lower:j}ndi:…}`).
         let mut open_dollar = false;
@@ -264,6 +296,7 @@ impl Prefilter {
                     needs |= self.token(b, start, i);
                 }
                 SYMBOL => {
+                    code_bytes |= is_code_byte(b[i]);
                     match b[i] {
                         b'$' if b.get(i + 1) == Some(&b'{') => {
                             if open_dollar {
@@ -277,8 +310,12 @@ impl Prefilter {
                     needs |= symbol(b, i);
                     i += 1;
                     if needs & (NEEDS_CODE | NEEDS_LITERAL) == NEEDS_CODE | NEEDS_LITERAL {
-                        // Code implies the template patterns; nothing is left to learn.
-                        return NEEDS_ALL;
+                        // Code implies the template patterns; nothing is
+                        // left to learn but the code bytes.
+                        return Signals {
+                            needs: NEEDS_ALL,
+                            code_bytes: code_bytes || has_code_byte(&b[i..]),
+                        };
                     }
                 }
                 _ => i += 1,
@@ -290,7 +327,10 @@ impl Prefilter {
         if needs & (PLACEHOLDER | DANGER) == PLACEHOLDER | DANGER {
             needs |= NEEDS_TEMPLATE;
         }
-        needs & NEEDS_ALL
+        Signals {
+            needs: needs & NEEDS_ALL,
+            code_bytes,
+        }
     }
 
     #[inline]

@@ -193,18 +193,24 @@ impl Scanner {
     }
 
     fn scan_string(&self, text: &str, mut ctx: Context<'_>, hits: &mut Hits) {
-        let executable = ctx.field.is_some_and(detect::is_executable_field);
-        if code::looks_like_code(text, executable) {
+        // One pass over the bytes answers both which detectors the string
+        // needs and whether it could hold code.
+        let signals = if self.bypass_prefilter {
+            crate::prefilter::Signals {
+                needs: crate::prefilter::NEEDS_ALL,
+                code_bytes: crate::prefilter::has_code_byte(text.as_bytes()),
+            }
+        } else {
+            self.prefilter.signals(text)
+        };
+        // No rule looks at a string shorter than a placeholder or a call.
+        ctx.executable = text.len() >= 3 && ctx.field.is_some_and(detect::is_executable_field);
+        if code::looks_like_code(text, ctx.executable, signals.code_bytes) {
             let mut found = code::Findings::default();
-            ctx.parsed = code::analyze(text, executable, &mut found);
+            ctx.parsed = code::analyze(text, ctx.executable, &mut found);
             hits.push_code(found.list);
         }
-        let needs = if self.bypass_prefilter {
-            crate::prefilter::NEEDS_ALL
-        } else {
-            self.prefilter.needs(text)
-        };
-        self.detect(text, needs, ctx, hits);
+        self.detect(text, signals.needs, ctx, hits);
     }
 
     fn detect(&self, text: &str, needs: u8, ctx: Context<'_>, hits: &mut Hits) {
@@ -262,6 +268,7 @@ impl Scanner {
                                     s,
                                     Context {
                                         field: frame.field,
+                                        executable: false,
                                         parsed: false,
                                     },
                                     &mut hits,
@@ -290,6 +297,7 @@ impl Scanner {
                                     s,
                                     Context {
                                         field: Some(key),
+                                        executable: false,
                                         parsed: false,
                                     },
                                     &mut hits,

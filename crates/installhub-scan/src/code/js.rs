@@ -37,7 +37,7 @@
 //! `parent`) are not taken for the browser's globals of the same name;
 //! `globalThis` and `window` always are.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -194,31 +194,25 @@ pub(crate) fn analyze(text: &str, out: &mut Findings) -> bool {
                 if ret.panicked || !ret.diagnostics.is_empty() {
                     return false;
                 }
+                let before = out.list.len();
+                let mut judge = Judge::new(text, out, None);
+                judge.visit_program(&ret.program);
                 // Scopes matter only for names that are also ordinary
                 // variables (`const self = this`, a parameter `parent`):
                 // such a name is the global object only where it resolves
-                // to no binding of the script.
-                let semantic = names_ambiguous_global(text)
-                    .then(|| SemanticBuilder::new().build(&ret.program).semantic);
-                let mut judge = Judge::new(text, out, semantic.as_ref().map(|s| s.scoping()));
-                judge.visit_program(&ret.program);
+                // to no binding of the script. Without scopes the judge
+                // takes each for the global object; only when it met one
+                // are the scopes resolved and the script judged again
+                // (scopes can only take findings away).
+                if judge.met_ambiguous_global.get() {
+                    out.list.truncate(before);
+                    let semantic = SemanticBuilder::new().build(&ret.program).semantic;
+                    Judge::new(text, out, Some(semantic.scoping())).visit_program(&ret.program);
+                }
                 true
             });
         arena.reset();
         parsed
-    })
-}
-
-/// Whether `text` holds a name of [`AMBIGUOUS_GLOBALS`] as a whole word
-/// (not `stop` or `topic`): only then are its scopes worth resolving.
-fn names_ambiguous_global(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let ident =
-        |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
-    AMBIGUOUS_GLOBALS.iter().any(|name| {
-        memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
-            !ident(at.checked_sub(1).map(|i| &bytes[i])) && !ident(bytes.get(at + name.len()))
-        })
     })
 }
 
@@ -240,6 +234,9 @@ struct Judge<'s, 'o> {
     out: &'o mut Findings,
     /// The script's scopes, when it uses a name of [`AMBIGUOUS_GLOBALS`].
     scoping: Option<&'s Scoping>,
+    /// Without `scoping`, a name of [`AMBIGUOUS_GLOBALS`] was taken for the
+    /// global object.
+    met_ambiguous_global: Cell<bool>,
     /// Depth of non-arrow functions: `this` at depth 0 is the global object.
     functions: usize,
     /// Depth of class bodies: code inside is strict, so a function's `this`
@@ -319,6 +316,7 @@ impl<'s, 'o> Judge<'s, 'o> {
             source,
             out,
             scoping,
+            met_ambiguous_global: Cell::new(false),
             functions: 0,
             classes: 0,
             strict: false,
@@ -362,7 +360,7 @@ impl<'s, 'o> Judge<'s, 'o> {
 
     /// Whether this reference is a global object: `globalThis` and
     /// `window` always; the other names unless they resolve to a binding
-    /// of the script (scoping is built whenever one of them appears).
+    /// of the script (scoping is built whenever one of them is met).
     fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
         let name = id.name.as_str();
         if !GLOBAL_OBJECTS.contains(&name) {
@@ -371,7 +369,11 @@ impl<'s, 'o> Judge<'s, 'o> {
         if !AMBIGUOUS_GLOBALS.contains(&name) {
             return true;
         }
-        let (Some(scoping), Some(reference)) = (self.scoping, id.reference_id.get()) else {
+        let Some(scoping) = self.scoping else {
+            self.met_ambiguous_global.set(true);
+            return true;
+        };
+        let Some(reference) = id.reference_id.get() else {
             return true;
         };
         let Some(symbol) = scoping.get_reference(reference).symbol_id() else {

@@ -9,7 +9,8 @@
 //! access or a tagged template (a `(`, `[` or backtick), or a PowerShell
 //! invocation or pipeline (`&`, `|`), and every string of an executable
 //! field (`script`, `expression`, `condition`, …). Prose and data without
-//! those bytes cost one `memchr` pass. Each language judges what it accepts:
+//! those bytes cost nothing more: the prefilter's one pass over every
+//! string notes them. Each language judges what it accepts:
 //!
 //! - JavaScript with oxc ([`js`]), as a script (top-level `return` allowed,
 //!   as platform script steps are function bodies) and, when it could be
@@ -95,17 +96,11 @@ pub(crate) fn snippet(source: &str) -> String {
     out
 }
 
-/// Whether a string could hold code worth parsing.
-pub(crate) fn looks_like_code(text: &str, executable_field: bool) -> bool {
-    if text.len() < 3 {
-        return false;
-    }
-    if executable_field {
-        return true;
-    }
-    let bytes = text.as_bytes();
-    memchr::memchr3(b'(', b'[', b'`', bytes).is_some()
-        || memchr::memchr2(b'&', b'|', bytes).is_some()
+/// Whether a string could hold code worth parsing: `code_bytes` is the
+/// prefilter's answer whether it holds a `(`, `[`, a backtick, `&` or `|`
+/// (one pass for both).
+pub(crate) fn looks_like_code(text: &str, executable_field: bool, code_bytes: bool) -> bool {
+    text.len() >= 3 && (executable_field || code_bytes)
 }
 
 /// Deepest bracket nesting the parsers are given. No real script comes
