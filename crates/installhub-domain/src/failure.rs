@@ -89,6 +89,13 @@ error_codes! {
     MethodNotAllowed,
     RangeNotSatisfiable,
     RateLimitExceeded,
+    InvalidSummary,
+    InvalidPublisher,
+    InvalidCategories,
+    InvalidTrustLevel,
+    InvalidReason,
+    VersionNotFound,
+    ListingOwnedElsewhere,
     ValidationFailed,
     ServiceUnavailable,
     InternalError,
@@ -129,13 +136,17 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             Unauthenticated => FailureKind::Unauthenticated,
-            InsufficientPermission | TenantAccessDenied | TenantMismatch | SecurityScanFailed => {
-                FailureKind::Forbidden
-            }
+            InsufficientPermission
+            | TenantAccessDenied
+            | TenantMismatch
+            | SecurityScanFailed
+            | ListingOwnedElsewhere => FailureKind::Forbidden,
             VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
                 FailureKind::Conflict
             }
-            TenantNotFound | PackageNotFound | ImportNotFound | NotFound => FailureKind::NotFound,
+            TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound | NotFound => {
+                FailureKind::NotFound
+            }
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,

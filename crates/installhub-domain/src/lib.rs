@@ -9,6 +9,7 @@ pub mod ids;
 pub mod import;
 pub mod imported;
 pub mod manifest;
+pub mod marketplace;
 pub mod model;
 pub mod resolve;
 pub mod text;
@@ -20,6 +21,7 @@ pub use failure::{ErrorCode, Failure, FailureKind};
 pub use ids::{ArtifactId, ImportId, InvalidId, PackageId, TenantId};
 pub use import::{ImportOptions, ImportPlan, ValidImportOptions, plan_import};
 pub use manifest::{Manifest, ManifestArtifact, PackageDependency};
+pub use marketplace::{ListingId, TrustLevel};
 pub use model::{
     Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem,
     ImportSource, ImportStatus, InstalledStatus, Library, PackageType, Plan, PlannedAction,

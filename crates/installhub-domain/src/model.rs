@@ -45,6 +45,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// A tenant's plan; it sets the import limits.

@@ -34,6 +34,11 @@ impl Version {
         to.0.major > self.0.major
     }
 
+    /// A pre-release (`2.0.0-rc.1`).
+    pub fn is_prerelease(&self) -> bool {
+        !self.0.pre.is_empty()
+    }
+
     /// Whether going from `self` to `to` lowers the version.
     pub fn is_downgrade_to(&self, to: &Version) -> bool {
         to.0 < self.0

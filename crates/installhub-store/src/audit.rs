@@ -4,9 +4,10 @@
 //! the log's wire shape cannot drift between the routes that write it.
 
 use chrono::{DateTime, Utc};
+use installhub_domain::marketplace::TrustLevel;
 use installhub_domain::{
     ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, ErrorCode, Failure, ImportId,
-    PackageId, Plan, Tenant, TenantId, TenantStatus, Verdict,
+    ListingId, PackageId, Plan, Tenant, TenantId, TenantStatus, Verdict,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -60,6 +61,61 @@ pub enum AuditEvent {
     ArtifactPut(ArtifactPut),
     /// `artifact-delete`: an artifact was marked `Deleted`.
     ArtifactDelete { artifact_id: ArtifactId },
+    /// `marketplace-*`: a listing of the tenant changed on the marketplace.
+    Marketplace(MarketplaceChange),
+}
+
+/// What changed on a listing; logged in the tenant that owns it, with the
+/// listing id as the subject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", untagged)]
+pub enum MarketplaceChange {
+    /// `marketplace-publish`: a version was published.
+    #[serde(rename_all = "camelCase")]
+    Published {
+        #[serde(skip)]
+        listing_id: ListingId,
+        name: String,
+        version: String,
+        source_package_id: PackageId,
+        bundle_sha256: String,
+        security_scan_result: Verdict,
+    },
+    /// `marketplace-trust-level`.
+    TrustLevel {
+        #[serde(skip)]
+        listing_id: ListingId,
+        from: TrustLevel,
+        to: TrustLevel,
+    },
+    /// `marketplace-yank`: a version was yanked, or the yank taken back.
+    Yank {
+        #[serde(skip)]
+        listing_id: ListingId,
+        version: String,
+        yanked: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// `marketplace-delist`: the listing was delisted, or listed again.
+    Delisting {
+        #[serde(skip)]
+        listing_id: ListingId,
+        delisted: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl MarketplaceChange {
+    fn listing_id(&self) -> &ListingId {
+        match self {
+            MarketplaceChange::Published { listing_id, .. }
+            | MarketplaceChange::TrustLevel { listing_id, .. }
+            | MarketplaceChange::Yank { listing_id, .. }
+            | MarketplaceChange::Delisting { listing_id, .. } => listing_id,
+        }
+    }
 }
 
 /// Details of [`AuditEvent::Export`]; the subject is the package id.
@@ -161,6 +217,12 @@ impl AuditEvent {
             AuditEvent::TenantPut(_) => "tenant-put",
             AuditEvent::ArtifactPut(_) => "artifact-put",
             AuditEvent::ArtifactDelete { .. } => "artifact-delete",
+            AuditEvent::Marketplace(change) => match change {
+                MarketplaceChange::Published { .. } => "marketplace-publish",
+                MarketplaceChange::TrustLevel { .. } => "marketplace-trust-level",
+                MarketplaceChange::Yank { .. } => "marketplace-yank",
+                MarketplaceChange::Delisting { .. } => "marketplace-delist",
+            },
         }
     }
 
@@ -171,7 +233,8 @@ impl AuditEvent {
             | AuditEvent::Import(_)
             | AuditEvent::TenantPut(_)
             | AuditEvent::ArtifactPut(_)
-            | AuditEvent::ArtifactDelete { .. } => AuditOutcome::Success,
+            | AuditEvent::ArtifactDelete { .. }
+            | AuditEvent::Marketplace(_) => AuditOutcome::Success,
         }
     }
 
@@ -185,6 +248,7 @@ impl AuditEvent {
             AuditEvent::TenantPut(_) => Some(tenant_id.to_string()),
             AuditEvent::ArtifactPut(e) => Some(e.artifact_id.to_string()),
             AuditEvent::ArtifactDelete { artifact_id } => Some(artifact_id.to_string()),
+            AuditEvent::Marketplace(change) => Some(change.listing_id().to_string()),
         }
     }
 
@@ -199,6 +263,7 @@ impl AuditEvent {
             AuditEvent::TenantPut(e) => to_json(e, what),
             AuditEvent::ArtifactPut(e) => to_json(e, what),
             AuditEvent::ArtifactDelete { .. } => Ok("{}".to_owned()),
+            AuditEvent::Marketplace(change) => to_json(change, what),
         }
     }
 }

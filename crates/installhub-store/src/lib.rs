@@ -8,14 +8,15 @@ mod error;
 mod failpoints;
 mod imports;
 mod install;
+mod marketplace;
 mod packages;
 mod rate_limits;
 mod tenants;
 
 pub use artifacts::NewArtifact;
 pub use audit::{
-    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, NewAuditEntry,
-    PackageExported, PackageImported, Refusal, TenantPut,
+    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, MarketplaceChange,
+    NewAuditEntry, PackageExported, PackageImported, Refusal, TenantPut,
 };
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
@@ -23,6 +24,9 @@ pub use error::{Result, StoreError};
 pub use failpoints::Failpoints;
 pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
+pub use marketplace::{
+    ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark,
+};
 pub use packages::PackageRecord;
 pub use rate_limits::{RateCharge, RateDecision};
 
