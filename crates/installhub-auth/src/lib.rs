@@ -2,6 +2,7 @@
 
 mod b64;
 mod error;
+mod key_file;
 mod keys;
 mod local;
 mod verify;
