@@ -38,7 +38,9 @@ pub(crate) fn load_or_create<K>(
     let path = dir.join(name);
     let load = |path: &Path| -> Result<Option<K>, KeyError> {
         match read_private(path)? {
-            Some(text) => parse(&text).map(Some).map_err(|reason| invalid(path, reason)),
+            Some(text) => parse(&text)
+                .map(Some)
+                .map_err(|reason| invalid(path, reason)),
             None => Ok(None),
         }
     };

@@ -17,8 +17,8 @@ use installhub_domain::ids::printable;
 use installhub_domain::{Scope, TenantId};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::RsaPrivateKey;
-use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
@@ -251,11 +251,9 @@ fn parse_private(pem: &str) -> Result<RsaPrivateKey, String> {
 
 fn generate_private() -> Result<(RsaPrivateKey, Zeroizing<String>), KeyError> {
     let failed = |e: &dyn fmt::Display| KeyError::Generate(format!("RSA {LOCAL_KEY_BITS}: {e}"));
-    let key = RsaPrivateKey::new(&mut rand::thread_rng(), LOCAL_KEY_BITS)
-        .map_err(|e| failed(&e))?;
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| failed(&e))?;
+    let key =
+        RsaPrivateKey::new(&mut rand::thread_rng(), LOCAL_KEY_BITS).map_err(|e| failed(&e))?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| failed(&e))?;
     Ok((key, pem))
 }
 
