@@ -3,6 +3,8 @@
 //! in a `401` body: it echoes only values the caller sent (escaped and
 //! shortened) and never the server's configuration or key material.
 //! [`KeyError`] is for operators: it names files and settings.
+//! [`SignatureError`](crate::SignatureError), why a package version's
+//! PublicHub signature was refused, lives with the PublicHub keys.
 
 use std::io;
 use std::path::PathBuf;
@@ -76,8 +78,15 @@ pub enum KeyError {
     /// The local signing key can be read by other users of the machine.
     #[error("{}: the private key is readable by other users (mode {mode:o}); restrict it with `chmod 600`", path.display())]
     InsecurePermissions { path: PathBuf, mode: u32 },
-    #[error("could not generate an RSA key pair: {0}")]
+    #[error("could not generate a key pair: {0}")]
     Generate(String),
+    /// A PublicHub key set (JWKS document) that cannot be used; the reason
+    /// names the entry at fault by index and `kid`.
+    #[error("the PublicHub key set is not usable: {reason}")]
+    InvalidKeySet { reason: String },
+    /// The same PublicHub key was given twice to one key set.
+    #[error("the PublicHub key '{kid}' is listed more than once; list each key once")]
+    DuplicateKey { kid: String },
     #[error("cannot mint this token: {0}")]
     InvalidMintRequest(String),
     #[error("could not sign the token: {0}")]

@@ -305,7 +305,7 @@ impl KeySet {
 
 /// Splits a PEM file into its `-----BEGIN X-----` … `-----END X-----`
 /// blocks, so that comments or bag attributes around them do not matter.
-fn pem_blocks(text: &[u8]) -> Result<Vec<&[u8]>, String> {
+pub(crate) fn pem_blocks(text: &[u8]) -> Result<Vec<&[u8]>, String> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut blocks = Vec::new();
     let mut rest = text;

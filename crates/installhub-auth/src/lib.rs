@@ -2,13 +2,18 @@
 
 mod b64;
 mod error;
+mod key_file;
 mod keys;
 mod local;
+mod publichub;
 mod verify;
 
 pub use error::{AuthError, KeyError};
 pub use keys::KeySet;
 pub use local::{LocalKeyPair, MintRequest, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE};
+pub use publichub::{
+    PUBLICHUB_KEY_FILE, PublisherKey, PublisherKeySet, PublisherPublicKey, SignatureError,
+};
 pub use verify::{DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS, Verifier, VerifierConfig};
 
 /// The `aud` InstallHub expects unless configured otherwise (SPEC §9).

@@ -3,16 +3,12 @@
 //! `installhub token` mints tokens with it. A production deployment
 //! configures public keys only and never needs this.
 //!
-//! Several processes may start on the same data directory at once (a
-//! server and a `token` command, or replicas in a test). The private key is
-//! therefore published with a no-clobber hard link from a complete
-//! temporary file: the first process wins, the others read the winner's
-//! key, and nobody ever sees a half-written file or signs with a key that
-//! another process has replaced.
+//! The private key file is read and created by `key_file.rs`: mode
+//! 0600, published with a no-clobber hard link so that processes starting
+//! together on one data directory end up with the same key.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,14 +16,15 @@ use chrono::{DateTime, Utc};
 use installhub_domain::ids::printable;
 use installhub_domain::{Scope, TenantId};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rand::RngCore;
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::der::zeroize::Zeroizing;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
 
 use crate::error::KeyError;
+use crate::key_file;
 use crate::keys::{KeySet, MIN_RSA_BITS, PublicKey};
 use crate::verify::check_identity;
 use crate::{DEFAULT_AUDIENCE, LOCAL_ISSUER};
@@ -65,15 +62,9 @@ impl LocalKeyPair {
     /// replaced: tokens already handed out depend on it. On unix, a private
     /// key readable by group or others is refused, as ssh does.
     pub fn load_or_create(dir: &Path) -> Result<LocalKeyPair, KeyError> {
-        fs::create_dir_all(dir).map_err(|source| KeyError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
         let private_path = dir.join(PRIVATE_KEY_FILE);
-        let private = match read_private(&private_path)? {
-            Some(key) => key,
-            None => create_private(dir, &private_path)?,
-        };
+        let private =
+            key_file::load_or_create(dir, PRIVATE_KEY_FILE, parse_private, generate_private)?;
 
         let public_key = private.to_public_key();
         let public =
@@ -105,7 +96,7 @@ impl LocalKeyPair {
         if fs::read_to_string(&pair.public_path).ok().as_deref() != Some(public_pem.as_str()) {
             // Every process derives the same text from the one private key,
             // so concurrent writers agree; rename keeps each write atomic.
-            let tmp = write_temp(dir, PUBLIC_KEY_FILE, public_pem.as_bytes(), 0o644)?;
+            let tmp = key_file::write_temp(dir, PUBLIC_KEY_FILE, public_pem.as_bytes(), 0o644)?;
             let renamed = fs::rename(&tmp, &pair.public_path);
             if renamed.is_err() {
                 let _ = fs::remove_file(&tmp);
@@ -243,123 +234,27 @@ struct MintClaims {
     nbf: Option<i64>,
 }
 
-/// `Ok(None)` when there is no key file yet.
-fn read_private(path: &Path) -> Result<Option<RsaPrivateKey>, KeyError> {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(KeyError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = metadata.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::InsecurePermissions {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = metadata;
-
-    let pem =
-        rsa::pkcs8::der::zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|source| {
-            KeyError::Read {
-                path: path.to_owned(),
-                source,
-            }
-        })?);
-    let invalid = |reason: String| KeyError::InvalidKeyFile {
-        path: path.to_owned(),
-        reason,
-    };
-    let key = RsaPrivateKey::from_pkcs8_pem(&pem)
-        .map_err(|e| invalid(format!("not a PKCS#8 RSA private key: {e}")))?;
+/// Reads the RSA private key in a PKCS#8 PEM file's text.
+fn parse_private(pem: &str) -> Result<RsaPrivateKey, String> {
+    let key = RsaPrivateKey::from_pkcs8_pem(pem)
+        .map_err(|e| format!("not a PKCS#8 RSA private key: {e}"))?;
     key.validate()
-        .map_err(|e| invalid(format!("invalid RSA private key: {e}")))?;
+        .map_err(|e| format!("invalid RSA private key: {e}"))?;
     let bits = key.n().bits();
     if bits < MIN_RSA_BITS {
-        return Err(invalid(format!(
+        return Err(format!(
             "the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"
-        )));
+        ));
     }
-    Ok(Some(key))
+    Ok(key)
 }
 
-/// Generates a key and publishes it at `path` unless another process got
-/// there first, in which case that process's key is returned instead.
-fn create_private(dir: &Path, path: &Path) -> Result<RsaPrivateKey, KeyError> {
-    let key = RsaPrivateKey::new(&mut rand::thread_rng(), LOCAL_KEY_BITS)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let tmp = write_temp(dir, PRIVATE_KEY_FILE, pem.as_bytes(), 0o600)?;
-    // `hard_link` fails if `path` exists, unlike `rename`, which would
-    // replace a key another process has already started signing with.
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(key),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            read_private(path)?.ok_or_else(|| KeyError::Read {
-                path: path.to_owned(),
-                source: io::Error::from(io::ErrorKind::NotFound),
-            })
-        }
-        Err(source) => Err(KeyError::Write {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Writes `contents` to a new, uniquely named file in `dir` and syncs it.
-fn write_temp(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<PathBuf, KeyError> {
-    let mut suffix = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut suffix);
-    let path = dir.join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        hex::encode(suffix)
-    ));
-    let write = |path: &Path| -> io::Result<()> {
-        let mut file = open_new(path, mode)?;
-        file.write_all(contents)?;
-        file.sync_all()
-    };
-    write(&path).map_err(|source| {
-        let _ = fs::remove_file(&path);
-        KeyError::Write {
-            path: path.clone(),
-            source,
-        }
-    })?;
-    Ok(path)
-}
-
-#[cfg(unix)]
-fn open_new(path: &Path, mode: u32) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // The mode is set at creation, so the private key is never readable by
-    // others, not even for an instant.
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_new(path: &Path, _mode: u32) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
+fn generate_private() -> Result<(RsaPrivateKey, Zeroizing<String>), KeyError> {
+    let failed = |e: &dyn fmt::Display| KeyError::Generate(format!("RSA {LOCAL_KEY_BITS}: {e}"));
+    let key =
+        RsaPrivateKey::new(&mut rand::thread_rng(), LOCAL_KEY_BITS).map_err(|e| failed(&e))?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| failed(&e))?;
+    Ok((key, pem))
 }
 
 #[cfg(test)]
