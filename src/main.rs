@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Mint a bearer token with the server's local key pair (local use).
     Token(token::TokenArgs),
     /// Show the dependency tree an export would contain.
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Token(args) => token::run(args),
             Command::Preview(args) => client::preview::run(args).await,
             Command::Export(args) => client::export::run(args).await,

@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use installhub_server::advisories::{OSV_EXPORTS, RefreshConfig};
 use installhub_server::config::{
-    AuthConfig, BundleStoreConfig, DatabaseConfig, HttpLimits, LimitsConfig, RateLimit,
+    AuthConfig, BundleStoreConfig, DatabaseConfig, HttpLimits, LimitsConfig, PublicHubConfig,
+    RateLimit,
 };
 use installhub_server::{ServerConfig, build_state, demo};
 use tracing_subscriber::EnvFilter;
@@ -133,6 +134,21 @@ pub struct ServeArgs {
     /// included); a failed refresh keeps the last good one.
     #[arg(long, env = "INSTALLHUB_ADVISORIES_REFRESH", value_parser = parse_interval, value_name = "DURATION")]
     advisories_refresh: Option<Duration>,
+    /// The marketplace's Ed25519 signing key (PKCS#8 PEM, mode 0600, e.g.
+    /// from `openssl genpkey -algorithm ed25519`). Default: one made and
+    /// kept in the data directory. Replicas must be given the same file.
+    #[arg(long, env = "INSTALLHUB_PUBLICHUB_SIGNING_KEY", value_name = "FILE")]
+    publichub_signing_key: Option<PathBuf>,
+    /// Public keys of earlier signing keys (a JWKS or a PEM file each;
+    /// repeatable or comma-separated), served in the JWKS so versions they
+    /// signed still verify after a rotation.
+    #[arg(
+        long = "publichub-previous-key",
+        env = "INSTALLHUB_PUBLICHUB_PREVIOUS_KEYS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    publichub_previous_keys: Vec<PathBuf>,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -192,6 +208,10 @@ impl ServeArgs {
         config.advisory_db = self.advisory_db.clone();
         config.advisory_refresh = self.advisory_refresh();
         config.instance_id = self.instance_id.clone();
+        config.publichub = PublicHubConfig {
+            signing_key: self.publichub_signing_key.clone(),
+            previous_keys: self.publichub_previous_keys.clone(),
+        };
         config
     }
 }

@@ -20,6 +20,7 @@ mod import_safety;
 mod isolation;
 mod leftovers;
 mod limits;
+mod marketplace;
 mod openapi;
 mod ops;
 mod preview;

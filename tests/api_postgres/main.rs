@@ -37,6 +37,8 @@ mod isolation;
 mod leftovers;
 #[path = "../api/limits.rs"]
 mod limits;
+#[path = "../api/marketplace.rs"]
+mod marketplace;
 #[path = "../api/openapi.rs"]
 mod openapi;
 #[path = "../api/preview.rs"]

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::HttpLimits;
-use crate::controllers::{artifacts, health, imports, packages, tenants};
+use crate::controllers::{artifacts, health, imports, marketplace, packages, tenants};
 use crate::middleware;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -92,6 +92,22 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::list_imports))
         .routes(routes!(imports::installed_packages))
         .routes(routes!(imports::audit))
+        .routes(routes!(
+            marketplace::search::search,
+            marketplace::publish::publish
+        ))
+        .routes(routes!(marketplace::show::show))
+        .routes(routes!(marketplace::govern::set_trust_level))
+        .routes(routes!(
+            marketplace::govern::yank,
+            marketplace::govern::unyank
+        ))
+        .routes(routes!(
+            marketplace::govern::delist,
+            marketplace::govern::relist
+        ))
+        .routes(routes!(marketplace::cdn::bundle))
+        .routes(routes!(marketplace::cdn::keys))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,

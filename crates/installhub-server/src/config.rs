@@ -27,10 +27,24 @@ pub struct ServerConfig {
     /// This server's name in the import records it owns (a replica's pod
     /// name); `None` keeps one in `<data_dir>/instance-id`.
     pub instance_id: Option<String>,
+    /// The marketplace's signing keys.
+    pub publichub: PublicHubConfig,
     /// Test-only faults in the install transaction; off unless a test (or
     /// `INSTALLHUB_TEST_FAILPOINTS`) sets them. Only in test builds.
     #[cfg(feature = "failpoints")]
     pub failpoints: installhub_store::Failpoints,
+}
+
+/// The keys the marketplace (PublicHub) signs published versions with.
+#[derive(Debug, Clone, Default)]
+pub struct PublicHubConfig {
+    /// The Ed25519 private key (PKCS#8 PEM, mode 0600) that signs new
+    /// versions; `None` keeps one in `<data_dir>/publichub-ed25519.pem`.
+    /// Replicas must share one: give them the same file.
+    pub signing_key: Option<PathBuf>,
+    /// More public keys to publish in the JWKS (a JWKS, or a PEM key, per
+    /// file): the keys that signed older versions, after a rotation.
+    pub previous_keys: Vec<PathBuf>,
 }
 
 /// Where the relational store lives.
@@ -319,6 +333,7 @@ impl ServerConfig {
             advisory_db: None,
             advisory_refresh: None,
             instance_id: None,
+            publichub: PublicHubConfig::default(),
             #[cfg(feature = "failpoints")]
             failpoints: installhub_store::Failpoints::from_env(),
         }

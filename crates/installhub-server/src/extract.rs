@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use installhub_domain::ids::{InvalidId, printable};
 use installhub_domain::{
-    ArtifactId, Caller, ErrorCode, Failure, ImportId, PackageId, Scope, TenantId,
+    ArtifactId, Caller, ErrorCode, Failure, ImportId, ListingId, PackageId, Scope, TenantId,
 };
 use serde::de::DeserializeOwned;
 
@@ -224,6 +224,70 @@ path_extractor!(
     /// `/packages/{packageId}`.
     PackagePath { package_id: PackageId => ErrorCode::InvalidPackageId }
 );
+
+path_extractor!(
+    /// `/api/marketplace/packages/{packageId}`: a listing.
+    ListingPath { package_id: ListingId => ErrorCode::InvalidPackageId }
+);
+path_extractor!(
+    /// `/api/marketplace/packages/{packageId}/versions/{version}`.
+    ListingVersionPath {
+        package_id: ListingId => ErrorCode::InvalidPackageId,
+        version: VersionSegment => ErrorCode::VersionNotFound,
+    }
+);
+
+/// A version as a path segment: 1-128 characters, no control characters.
+/// Whether it names a version is the store's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSegment(pub String);
+
+impl VersionSegment {
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        if !value.is_empty()
+            && value.chars().count() <= 128
+            && installhub_domain::text::forbidden_char(value).is_none()
+        {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "'{}' is not a version of this package.",
+                printable(value)
+            )))
+        }
+    }
+}
+
+path_extractor!(
+    /// `/cdn/bundles/sha256/{file}`. Any other name is answered 404.
+    CdnPath { file: CdnFile => ErrorCode::NotFound }
+);
+
+/// A CDN bundle's name: `<64 lower-case hex>.zip`, its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnFile {
+    pub sha256: String,
+}
+
+impl CdnFile {
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        let hex = value.strip_suffix(".zip").filter(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        match hex {
+            Some(hex) => Ok(Self {
+                sha256: hex.to_owned(),
+            }),
+            None => Err(InvalidId(format!(
+                "No bundle '{}' is on the CDN: its bundles are named by their SHA-256 in lower-case hex, then '.zip'.",
+                printable(value)
+            ))),
+        }
+    }
+}
 
 path_extractor!(
     /// `/imports/{importId}`. A malformed id is answered like a missing one.

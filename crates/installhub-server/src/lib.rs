@@ -45,6 +45,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         })?,
     };
     let verifier = verifier(&config)?;
+    let publichub = publichub_keys(&config)?;
     let advisories = advisories::load_at_start(&config)?;
     tracing::info!(snapshot = ?advisories.snapshot(), "advisory snapshot loaded");
     let scanner = Scanner::new(advisories);
@@ -60,9 +61,40 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         verifier,
         middleware::prometheus(),
         scanner,
+        publichub,
     );
     advisories::record_metrics(state.scanner().advisories().snapshot());
     Ok(state)
+}
+
+/// The marketplace's signing key (the configured file, else one kept in
+/// the data directory) and the JWKS it serves: its public key and those
+/// of `previous_keys`.
+fn publichub_keys(config: &ServerConfig) -> anyhow::Result<state::PublicHub> {
+    let signing = match &config.publichub.signing_key {
+        Some(path) => installhub_auth::PublisherKey::from_pem_file(path)
+            .with_context(|| format!("loading the PublicHub signing key {}", path.display()))?,
+        None => {
+            installhub_auth::PublisherKey::load_or_create(&config.data_dir).with_context(|| {
+                format!(
+                    "loading or creating the PublicHub signing key in {}",
+                    config.data_dir.display()
+                )
+            })?
+        }
+    };
+    let mut keys = installhub_auth::PublisherKeySet::new(vec![signing.public()])?;
+    for path in &config.publichub.previous_keys {
+        let previous = installhub_auth::PublisherKeySet::from_file(path)
+            .with_context(|| format!("loading the PublicHub keys {}", path.display()))?;
+        keys = keys.merge(previous)?;
+    }
+    tracing::info!(
+        kid = signing.kid(),
+        keys = keys.keys().len(),
+        "PublicHub signing key loaded"
+    );
+    Ok(state::PublicHub { signing, keys })
 }
 
 /// This server's name in the import records it owns: `--instance-id`, or

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use installhub_auth::Verifier;
+use installhub_auth::{PublisherKey, PublisherKeySet, Verifier};
 use installhub_scan::Scanner;
 use installhub_store::{BundleStore, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -20,11 +20,20 @@ struct Inner {
     verifier: Verifier,
     metrics: PrometheusHandle,
     scanner: Arc<Scanner>,
+    publichub: PublicHub,
     /// The outcome of the last scheduled advisory refresh.
     advisory_refresh: Mutex<Option<RefreshStatus>>,
 }
 
+/// The marketplace's keys: the one that signs, and every public key its
+/// JWKS serves (the signing key's and those of earlier keys).
+pub struct PublicHub {
+    pub signing: PublisherKey,
+    pub keys: PublisherKeySet,
+}
+
 impl AppState {
+    #[allow(clippy::too_many_arguments, reason = "built once, in build_state")]
     pub fn new(
         config: ServerConfig,
         store: Store,
@@ -32,6 +41,7 @@ impl AppState {
         verifier: Verifier,
         metrics: PrometheusHandle,
         scanner: Scanner,
+        publichub: PublicHub,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
@@ -40,6 +50,7 @@ impl AppState {
             verifier,
             metrics,
             scanner: Arc::new(scanner),
+            publichub,
             advisory_refresh: Mutex::new(None),
         }))
     }
@@ -67,6 +78,11 @@ impl AppState {
     /// The security scanner, with its advisory database loaded once.
     pub fn scanner(&self) -> &Arc<Scanner> {
         &self.0.scanner
+    }
+
+    /// The marketplace's signing key and published keys.
+    pub fn publichub(&self) -> &PublicHub {
+        &self.0.publichub
     }
 
     /// The outcome of the last advisory refresh, if one ran.

@@ -119,7 +119,7 @@ async fn a_first_publish_creates_a_community_listing_owned_by_its_tenant(ctx: Ct
     assert_eq!(stored.categories, ["hr", "people"]);
     assert_eq!(stored.updated_at, v.published_at);
     let versions = store.listing_versions(&listing.listing_id).await.unwrap();
-    assert_eq!(versions, [v.clone()]);
+    assert_eq!(versions, std::slice::from_ref(&v));
     let audit = store
         .list_audit(&tenant, Some("marketplace-publish"), 10, None)
         .await

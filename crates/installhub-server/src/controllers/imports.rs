@@ -613,7 +613,8 @@ pub struct AuditParams {
     #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
     tenant_id: Option<String>,
     /// Only entries with this action: `export`, `import`, `tenant-put`,
-    /// `artifact-put`, `artifact-delete`.
+    /// `artifact-put`, `artifact-delete`, `marketplace-publish`,
+    /// `marketplace-trust-level`, `marketplace-yank`, `marketplace-delist`.
     action: Option<String>,
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
@@ -632,9 +633,11 @@ pub struct AuditEntryResponse {
     /// Who: the token's email, else its subject.
     pub actor: String,
     /// What: `export`, `import`, `tenant-put`, `artifact-put`,
-    /// `artifact-delete`.
+    /// `artifact-delete`, or `marketplace-publish`, `-trust-level`, `-yank`,
+    /// `-delist` (in the log of the tenant that owns the listing).
     pub action: String,
-    /// The package or import concerned.
+    /// The package, import, tenant, artifact or marketplace listing
+    /// concerned.
     pub subject: Option<String>,
     /// `Success` or `Failure`.
     pub outcome: String,

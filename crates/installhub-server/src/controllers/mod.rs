@@ -4,5 +4,6 @@
 pub mod artifacts;
 pub mod health;
 pub mod imports;
+pub mod marketplace;
 pub mod packages;
 pub mod tenants;

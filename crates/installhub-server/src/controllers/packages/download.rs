@@ -45,9 +45,43 @@ pub async fn download(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let package = readable_package(&state, &caller, &path.package_id).await?;
-    let size = package.bundle_size;
-    let etag = format!("\"{}\"", package.bundle_sha256);
-    let filename = format!("{}-{}.zip", slug(&package.package_name), package.version);
+    let bundle = ServedBundle {
+        key: &package.bundle_key,
+        size: package.bundle_size,
+        sha256: &package.bundle_sha256,
+        filename: format!("{}-{}.zip", slug(&package.package_name), package.version),
+        // Bundles are immutable, but access is per caller: private caching only.
+        cache_control: "private, max-age=31536000, immutable",
+    };
+    let response = serve_bundle(&state, &bundle, &headers).await?;
+    metrics::counter!("installhub_downloads_total").increment(1);
+    Ok(response)
+}
+
+/// A stored bundle to answer with.
+pub struct ServedBundle<'a> {
+    /// Its key in the bundle store.
+    pub key: &'a str,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of its bytes: the strong `ETag`.
+    pub sha256: &'a str,
+    /// The name a browser saves it under.
+    pub filename: String,
+    pub cache_control: &'static str,
+}
+
+/// Answers a bundle from the store with its `ETag`, `If-None-Match` (304),
+/// one `Range` (206, or 416) and `If-Range`: the package download and the
+/// marketplace's CDN share it. (`HEAD` is answered by axum from `GET`,
+/// without the body.)
+pub async fn serve_bundle(
+    state: &AppState,
+    bundle: &ServedBundle<'_>,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let size = bundle.size;
+    let etag = format!("\"{}\"", bundle.sha256);
+    let filename = &bundle.filename;
 
     let mut response_headers = HeaderMap::new();
     response_headers.insert(
@@ -64,17 +98,16 @@ pub async fn download(
         HeaderValue::from_str(&etag).map_err(ApiError::internal)?,
     );
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // Bundles are immutable, but access is per caller: private caching only.
     response_headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
+        HeaderValue::from_static(bundle.cache_control),
     );
 
     if etag_matches(headers.get(header::IF_NONE_MATCH), &etag) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
 
-    let range = requested_range(&headers, &etag, size)?;
+    let range = requested_range(headers, &etag, size)?;
     let (status, range) = match range {
         Some(r) => {
             response_headers.insert(
@@ -88,8 +121,7 @@ pub async fn download(
     };
     let length = range.as_ref().map_or(size, |r| r.end - r.start);
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    let stream = state.bundles().get(&package.bundle_key, range).await?;
-    metrics::counter!("installhub_downloads_total").increment(1);
+    let stream = state.bundles().get(bundle.key, range).await?;
     Ok((status, response_headers, Body::from_stream(stream)).into_response())
 }
 
