@@ -96,6 +96,9 @@ error_codes! {
     InvalidReason,
     VersionNotFound,
     ListingOwnedElsewhere,
+    ListingDelisted,
+    AcknowledgmentRequired,
+    InstallNotFound,
     ValidationFailed,
     ServiceUnavailable,
     InternalError,
@@ -140,13 +143,13 @@ impl ErrorCode {
             | TenantAccessDenied
             | TenantMismatch
             | SecurityScanFailed
-            | ListingOwnedElsewhere => FailureKind::Forbidden,
+            | ListingOwnedElsewhere
+            | ListingDelisted => FailureKind::Forbidden,
             VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
                 FailureKind::Conflict
             }
-            TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound | NotFound => {
-                FailureKind::NotFound
-            }
+            TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
+            | InstallNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,

@@ -363,6 +363,110 @@ pub fn latest_version<'a>(versions: impl IntoIterator<Item = (&'a str, bool)>) -
         .map(|(_, raw)| *raw)
 }
 
+crate::model::wire_enum!(
+    /// Where a marketplace install is (seed 04). `Queued` until a worker
+    /// claims it; `Failed` installs name the stage they failed in.
+    InstallStage {
+        Queued => "Queued",
+        Downloading => "Downloading",
+        Verifying => "Verifying",
+        SecurityScan => "SecurityScan",
+        Installing => "Installing",
+    }
+);
+
+crate::model::wire_enum!(
+    /// How a marketplace install stands (seed 04).
+    InstallStatus {
+        InProgress => "InProgress",
+        Success => "Success",
+        Failed => "Failed",
+    }
+);
+
+/// The seed's sentence for a Community install without the acknowledgment.
+pub const ACKNOWLEDGMENT_MESSAGE: &str =
+    "This is a Community package. Set 'acknowledgeCommunityPackage': true to confirm.";
+
+/// `POST /api/marketplace/packages/{packageId}/install` (seed 04), with the
+/// import's options beyond the seed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstallBody {
+    /// The version to install, exactly as published (a yanked version
+    /// installs when named); omitted: the latest version not yanked.
+    #[schema(required = false, example = "3.0.0", max_length = 128)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[schema(value_type = String, required = true, example = "tenant-abc123", pattern = r"^[a-z0-9-]{3,64}$")]
+    pub target_tenant_id: Option<String>,
+    #[schema(required = false, value_type = Option<crate::ConflictStrategy>, example = "Skip")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_conflict_strategy: Option<String>,
+    /// Per artifact id; overrides `defaultConflictStrategy`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(value_type = std::collections::BTreeMap<String, crate::ConflictStrategy>)]
+    pub conflict_strategies: std::collections::BTreeMap<String, String>,
+    /// Run every stage and install nothing; the result lists the planned
+    /// actions.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Required (`true`) for a `Community` listing.
+    #[serde(default)]
+    pub acknowledge_community_package: bool,
+    /// As for an import (needs `installhub:import:override-major-version`).
+    #[serde(default)]
+    pub allow_major_version_upgrade: bool,
+    /// As for an import (needs `installhub:import:override-security-warnings`).
+    #[serde(default)]
+    pub allow_security_warnings: bool,
+}
+
+impl InstallBody {
+    /// The import options the install runs the import pipeline with.
+    pub fn import_options(&self) -> crate::ImportOptions {
+        crate::ImportOptions {
+            target_tenant_id: self.target_tenant_id.clone(),
+            default_conflict_strategy: self.default_conflict_strategy.clone(),
+            conflict_strategies: self.conflict_strategies.clone(),
+            dry_run: Some(self.dry_run),
+            allow_major_version_upgrade: self.allow_major_version_upgrade,
+            allow_security_warnings: self.allow_security_warnings,
+            imported_by: None,
+        }
+    }
+}
+
+/// Which version an install gets: the one named (yanked or not), else the
+/// latest not yanked. `versions` gives each published version and whether
+/// it is yanked.
+pub fn resolve_install_version<'a>(
+    requested: Option<&str>,
+    versions: &[(&'a str, bool)],
+) -> Result<&'a str, Failure> {
+    match requested {
+        Some(wanted) => versions
+            .iter()
+            .find(|(v, _)| *v == wanted)
+            .map(|(v, _)| *v)
+            .ok_or_else(|| {
+                Failure::new(
+                    ErrorCode::VersionNotFound,
+                    format!("No version '{}' is published.", printable(wanted)),
+                )
+                .field("version")
+                .detail("version", printable(wanted))
+            }),
+        None => latest_version(versions.iter().copied()).ok_or_else(|| {
+            Failure::new(
+                ErrorCode::VersionNotFound,
+                "Every version is yanked; name one to install it anyway.",
+            )
+            .field("version")
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +595,28 @@ mod tests {
             Some("2.0.0-rc.1")
         );
         assert_eq!(latest_version([("1.0.0", true)]), None);
+    }
+
+    #[test]
+    fn install_versions_resolve_like_pypi() {
+        let versions = [("1.0.0", false), ("1.1.0", true)];
+        assert_eq!(resolve_install_version(None, &versions).unwrap(), "1.0.0");
+        assert_eq!(
+            resolve_install_version(Some("1.1.0"), &versions).unwrap(),
+            "1.1.0"
+        );
+        assert_eq!(
+            resolve_install_version(Some("2.0.0"), &versions)
+                .unwrap_err()
+                .code,
+            ErrorCode::VersionNotFound
+        );
+        assert_eq!(
+            resolve_install_version(None, &[("1.0.0", true)])
+                .unwrap_err()
+                .code,
+            ErrorCode::VersionNotFound
+        );
     }
 
     #[test]

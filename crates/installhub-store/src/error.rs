@@ -43,6 +43,9 @@ pub enum StoreError {
     /// this id: it was never inserted, is already finished, or start-up
     /// recovery of another server marked it `Failed`. The install must be
     /// rolled back.
+    /// A worker's claim on a marketplace install was taken over.
+    #[error("install '{0}' is no longer held by this worker")]
+    InstallFenced(String),
     #[error("import '{0}' is not in progress")]
     ImportNotInProgress(String),
     /// An install transaction was asked to write a row of another tenant

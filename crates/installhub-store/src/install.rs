@@ -306,6 +306,11 @@ impl InstallTx {
         insert_audit(&mut *self.tx, entry).await
     }
 
+    /// The transaction's connection, for the store's other modules.
+    pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// Makes everything written visible at once and releases the lock.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;

@@ -8,6 +8,7 @@ mod error;
 mod failpoints;
 mod imports;
 mod install;
+mod installs;
 mod marketplace;
 mod packages;
 mod rate_limits;
@@ -24,6 +25,7 @@ pub use error::{Result, StoreError};
 pub use failpoints::Failpoints;
 pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
+pub use installs::{Claim, InstallJob, NewInstall};
 pub use marketplace::{
     ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark,
 };
