@@ -149,6 +149,13 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     publichub_previous_keys: Vec<PathBuf>,
+    /// The PublicHub marketplace installs download bundles and keys from
+    /// (base URL, e.g. `https://hub.example.com`). Default: this server.
+    #[arg(long, env = "INSTALLHUB_PUBLICHUB_URL", value_name = "URL")]
+    publichub_url: Option<String>,
+    /// Marketplace installs this server runs at once.
+    #[arg(long, env = "INSTALLHUB_INSTALL_WORKERS", default_value_t = 2)]
+    install_workers: usize,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -211,6 +218,9 @@ impl ServeArgs {
         config.publichub = PublicHubConfig {
             signing_key: self.publichub_signing_key.clone(),
             previous_keys: self.publichub_previous_keys.clone(),
+            url: self.publichub_url.clone(),
+            install_workers: self.install_workers.max(1),
+            ..PublicHubConfig::default()
         };
         config
     }

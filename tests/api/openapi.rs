@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use installhub_domain::marketplace::{InstallStage, InstallStatus};
 use installhub_domain::{
     ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, ErrorCode, ImportSource,
     ImportStatus, InstalledStatus, PackageType, Plan, PlannedAction, TenantStatus, TrustLevel,
@@ -83,6 +84,8 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("Severity", wire(&severities())),
         ("Capability", wire(&capabilities())),
         ("TrustLevel", wire(TrustLevel::ALL)),
+        ("InstallStage", wire(InstallStage::ALL)),
+        ("InstallStatus", wire(InstallStatus::ALL)),
     ])
 }
 
@@ -287,6 +290,7 @@ fn path_value(name: &str) -> &'static str {
         "packageId" => "pkg-00000000-0000-4000-8000-000000000000",
         "importId" => "imp-00000000-0000-4000-8000-000000000000",
         "version" => "1.0.0",
+        "installId" => "mkt-install-00000000-0000-4000-8000-000000000000",
         other => panic!("no sample value for path parameter {other}"),
     }
 }

@@ -106,6 +106,8 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
             marketplace::govern::delist,
             marketplace::govern::relist
         ))
+        .routes(routes!(marketplace::install::install))
+        .routes(routes!(marketplace::install::status))
         .routes(routes!(marketplace::cdn::bundle))
         .routes(routes!(marketplace::cdn::keys))
         .layer(TimeoutLayer::with_status_code(

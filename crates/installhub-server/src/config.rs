@@ -35,8 +35,9 @@ pub struct ServerConfig {
     pub failpoints: installhub_store::Failpoints,
 }
 
-/// The keys the marketplace (PublicHub) signs published versions with.
-#[derive(Debug, Clone, Default)]
+/// The marketplace (PublicHub): its signing keys, where installs download
+/// from, and the install workers.
+#[derive(Debug, Clone)]
 pub struct PublicHubConfig {
     /// The Ed25519 private key (PKCS#8 PEM, mode 0600) that signs new
     /// versions; `None` keeps one in `<data_dir>/publichub-ed25519.pem`.
@@ -45,6 +46,29 @@ pub struct PublicHubConfig {
     /// More public keys to publish in the JWKS (a JWKS, or a PEM key, per
     /// file): the keys that signed older versions, after a rotation.
     pub previous_keys: Vec<PathBuf>,
+    /// The PublicHub installs download bundles and keys from (its base
+    /// URL); `None`: this server, over HTTP on its own listen address.
+    pub url: Option<String>,
+    /// Installs one server runs at once.
+    pub install_workers: usize,
+    /// Claims of one install before it fails (a crash or a PublicHub that
+    /// stays down uses one each).
+    pub install_max_attempts: u32,
+    /// How long a worker's claim on an install lasts without a heartbeat.
+    pub install_lease: Duration,
+}
+
+impl Default for PublicHubConfig {
+    fn default() -> Self {
+        Self {
+            signing_key: None,
+            previous_keys: Vec::new(),
+            url: None,
+            install_workers: 2,
+            install_max_attempts: 3,
+            install_lease: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Where the relational store lives.

@@ -115,6 +115,31 @@ impl ApiError {
         Self::Internal(error.into())
     }
 
+    /// What a person is told: the one failure's message, or the summary
+    /// and every failure's; never an internal error's cause.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Failures { failures, .. } if failures.len() == 1 => failures[0].message.clone(),
+            Self::Failures {
+                failures, summary, ..
+            } => {
+                let each: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
+                format!("{summary} {}", each.join(" "))
+            }
+            Self::Internal(_) => {
+                "An internal error stopped the request; nothing was changed.".to_owned()
+            }
+        }
+    }
+
+    /// The failures reported (none for an internal error).
+    pub fn as_failures(&self) -> &[Failure] {
+        match self {
+            Self::Failures { failures, .. } => failures,
+            Self::Internal(_) => &[],
+        }
+    }
+
     /// The code of the (first) failure, for metrics and the audit log.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod import;
+pub mod installs;
 pub mod leftovers;
 pub mod middleware;
 pub mod openapi;
@@ -253,6 +254,7 @@ pub async fn serve(
         stale_after(state.config()),
     ));
     let sweep_leftovers = tokio::spawn(leftovers::sweep_periodically(state.clone()));
+    let workers = installs::start(&state, listener.local_addr()?);
     let refresh = state
         .config()
         .advisory_refresh
@@ -264,6 +266,11 @@ pub async fn serve(
         .context("serving HTTP");
     upkeep.abort();
     sweep.abort();
+    // An install cut off here rolls back; its lease runs out and another
+    // worker (after a restart, or another replica) takes it up again.
+    for worker in workers {
+        worker.abort();
+    }
     sweep_leftovers.abort();
     if let Some(refresh) = refresh {
         refresh.abort();

@@ -21,6 +21,7 @@ struct Inner {
     metrics: PrometheusHandle,
     scanner: Arc<Scanner>,
     publichub: PublicHub,
+    installs: crate::installs::Installs,
     /// The outcome of the last scheduled advisory refresh.
     advisory_refresh: Mutex<Option<RefreshStatus>>,
 }
@@ -51,6 +52,7 @@ impl AppState {
             metrics,
             scanner: Arc::new(scanner),
             publichub,
+            installs: crate::installs::Installs::default(),
             advisory_refresh: Mutex::new(None),
         }))
     }
@@ -83,6 +85,11 @@ impl AppState {
     /// The marketplace's signing key and published keys.
     pub fn publichub(&self) -> &PublicHub {
         &self.0.publichub
+    }
+
+    /// The marketplace install workers' shared state.
+    pub fn installs(&self) -> &crate::installs::Installs {
+        &self.0.installs
     }
 
     /// The outcome of the last advisory refresh, if one ran.

@@ -440,17 +440,17 @@ async fn finish(
 
 impl InstallTx {
     /// The job's `Success` in the install transaction, and one more install
-    /// on the listing. Fails with [`StoreError::InstallFenced`] when the
+    /// on `listing` (`None` for a dry run, which installs nothing). Fails with [`StoreError::InstallFenced`] when the
     /// claim was lost: roll back then, so only the job's current holder
     /// can install.
     pub async fn finish_marketplace_install(
         &mut self,
         claim: &Claim,
-        listing: &ListingId,
+        listing: Option<&ListingId>,
         import_id: &str,
         result: &Value,
     ) -> Result<()> {
-        if finish(self.connection(), claim, import_id, result, Some(listing)).await? {
+        if finish(self.connection(), claim, import_id, result, listing).await? {
             Ok(())
         } else {
             Err(StoreError::InstallFenced(claim.install_id.clone()))

@@ -295,7 +295,7 @@ async fn success_commits_with_the_install_transaction(ctx: Ctx) {
     let mut tx = store.begin_install(&tenant).await.unwrap();
     tx.finish_marketplace_install(
         &claim,
-        &listing,
+        Some(&listing),
         "imp-1",
         &json!({ "artifactsInstalled": 5 }),
     )
@@ -319,7 +319,7 @@ async fn success_commits_with_the_install_transaction(ctx: Ctx) {
     };
     let mut tx = store.begin_install(&tenant).await.unwrap();
     let err = tx
-        .finish_marketplace_install(&stale, &listing, "imp-1", &json!({}))
+        .finish_marketplace_install(&stale, Some(&listing), "imp-1", &json!({}))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InstallFenced(_)), "{err:?}");
@@ -327,7 +327,7 @@ async fn success_commits_with_the_install_transaction(ctx: Ctx) {
     let mut tx = store.begin_install(&tenant).await.unwrap();
     tx.finish_marketplace_install(
         &claim,
-        &listing,
+        Some(&listing),
         "imp-1",
         &json!({ "artifactsInstalled": 5 }),
     )

@@ -229,6 +229,7 @@ async fn receive(
                 ImportInput {
                     source: ImportSource::Upload,
                     bundle,
+                    job: None,
                 },
             ))
         }
@@ -251,6 +252,7 @@ async fn receive(
                 ImportInput {
                     source: ImportSource::PackageReference,
                     bundle,
+                    job: None,
                 },
             ))
         }

@@ -23,9 +23,10 @@ use installhub_store::{
 };
 
 use super::admit::{AdmittedPackage, bundle_error};
-use super::{ConflictReport, ImportResponse, ReceivedBundle};
+use super::{ConflictReport, ImportResponse, JobHook, ReceivedBundle};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use installhub_domain::marketplace::InstallStage;
 
 /// Target artifacts read at once to compare with the package.
 const EXISTING_CHUNK: usize = 50;
@@ -46,6 +47,7 @@ pub async fn install(
     tenant: &Tenant,
     package: AdmittedPackage,
     bundle: &ReceivedBundle,
+    job: Option<&JobHook>,
 ) -> ApiResult<ImportResponse> {
     let AdmittedPackage {
         manifest,
@@ -116,7 +118,7 @@ pub async fn install(
     };
 
     if !dry_run {
-        write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest).await?;
+        write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest, job).await?;
         let artifact_ids = plan
             .artifacts
             .iter()
@@ -172,6 +174,21 @@ pub async fn install(
         }),
     })
     .await?;
+    if let Some(job) = job {
+        // The job's success commits with the install, or neither does: a
+        // worker that lost its claim rolls its install back here.
+        let result = serde_json::json!({
+            "importId": import_id,
+            "artifactsInstalled": response.artifacts_installed,
+            "conflictsResolved": response.conflicts_resolved,
+            "completedAt": now,
+            "dryRun": dry_run,
+            "plannedActions": response.planned_actions,
+        });
+        let listing = (!dry_run).then_some(&job.listing_id);
+        tx.finish_marketplace_install(&job.claim, listing, import_id.as_str(), &result)
+            .await?;
+    }
     tx.commit().await?;
     Ok(response)
 }
@@ -199,8 +216,11 @@ async fn write_artifacts(
     plan: &ImportPlan,
     tenant: &Tenant,
     manifest: &Manifest,
+    job: Option<&JobHook>,
 ) -> ApiResult<()> {
     let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
+    let total = wanted.len() as u64;
+    let mut written = 0u64;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<(ArtifactFile, usize)>(WRITE_QUEUE);
     // Read through the handle the upload holds, not by path: a sweep of old
     // scratch files can then never take the package from under an import.
@@ -232,12 +252,20 @@ async fn write_artifacts(
         batch.push(NewArtifact::from(artifact));
         if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
             tx.write_artifacts(&batch).await?;
+            written += batch.len() as u64;
+            if let Some(job) = job {
+                job.report(InstallStage::Installing, written, total);
+            }
             batch.clear();
             batch_bytes = 0;
         }
     }
     if !batch.is_empty() {
         tx.write_artifacts(&batch).await?;
+        written += batch.len() as u64;
+        if let Some(job) = job {
+            job.report(InstallStage::Installing, written, total);
+        }
     }
     let reread = reader.await.map_err(ApiError::internal)??;
     if reread.checksum != manifest.checksum {

@@ -30,6 +30,7 @@ mod upload;
 use chrono::{DateTime, Utc};
 use installhub_domain::import::admit::ImportAttempt;
 use installhub_domain::import::{ArtifactPlan, ConflictEntry, ImportOptions, ImportWarning};
+use installhub_domain::marketplace::InstallStage;
 use installhub_domain::{ArtifactId, Caller, ImportId, ImportSource, ImportStatus};
 use installhub_scan::Verdict;
 use serde::Serialize;
@@ -91,6 +92,24 @@ pub struct ConflictReport {
 pub struct ImportInput {
     pub source: ImportSource,
     pub bundle: ReceivedBundle,
+    /// The marketplace install this import runs for, if any.
+    pub job: Option<JobHook>,
+}
+
+/// What a marketplace install's job needs from the pipeline: its stages
+/// and progress as they happen, and its success committed in the install
+/// transaction under its claim (see `installhub_store::installs`).
+pub struct JobHook {
+    pub claim: installhub_store::Claim,
+    pub listing_id: installhub_domain::ListingId,
+    /// Told the stage and "done of total" as the import reaches them.
+    pub progress: std::sync::Arc<dyn Fn(InstallStage, u64, u64) + Send + Sync>,
+}
+
+impl JobHook {
+    pub fn report(&self, stage: InstallStage, done: u64, total: u64) {
+        (self.progress)(stage, done, total);
+    }
 }
 
 /// The outcome the handler answers with: the import id (when a record was
@@ -135,10 +154,25 @@ pub async fn run(
     let result = match accepted {
         Ok(accepted) => {
             let (options, tenant) = (accepted.options, accepted.tenant);
+            if let Some(job) = &input.job {
+                job.report(InstallStage::SecurityScan, 0, 0);
+            }
             match admit::admit(state, &mut attempt, &options, &tenant, &input.bundle).await {
                 Ok(package) => {
-                    install::install(state, &attempt, &options, &tenant, package, &input.bundle)
-                        .await
+                    if let Some(job) = &input.job {
+                        let total = package.manifest.artifacts.len() as u64;
+                        job.report(InstallStage::Installing, 0, total);
+                    }
+                    install::install(
+                        state,
+                        &attempt,
+                        &options,
+                        &tenant,
+                        package,
+                        &input.bundle,
+                        input.job.as_ref(),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             }

@@ -5,6 +5,7 @@
 //! - [`search`]: `GET /api/marketplace/packages`
 //! - [`show`]: `GET /api/marketplace/packages/{packageId}`
 //! - [`govern`]: trust level, yank, delisting
+//! - [`install`]: install (a durable job) and its status
 //! - [`cdn`]: `GET /cdn/bundles/sha256/{file}` and the JWKS
 //!
 //! Who may do what: reading listings needs any valid token; publishing
@@ -18,6 +19,7 @@
 
 pub mod cdn;
 pub mod govern;
+pub mod install;
 pub mod publish;
 pub mod search;
 pub mod show;

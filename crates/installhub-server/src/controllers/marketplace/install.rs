@@ -1,0 +1,345 @@
+//! Installing from the marketplace (seed 04): queue an install, follow it.
+//!
+//! `POST .../{packageId}/install` checks everything it can at once
+//! (permissions, the Community acknowledgment, the target, the version,
+//! the import options) and queues a durable job; a worker in any replica
+//! runs it (see `crate::installs`). `GET /api/marketplace/installs/{id}/status`
+//! answers the seed's three shapes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use installhub_domain::failure::missing_scope;
+use installhub_domain::import::admit::admit_request;
+use installhub_domain::marketplace::{
+    ACKNOWLEDGMENT_MESSAGE, InstallBody, InstallStage, InstallStatus, TrustLevel,
+    resolve_install_version,
+};
+use installhub_domain::{Caller, ErrorCode, Failure, Scope};
+use installhub_store::{InstallJob, NewInstall};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::find_listing;
+use crate::controllers::tenants::find_tenant;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{InstallId, InstallPath, JsonBody, ListingPath};
+use crate::installs::caller_to_json;
+use crate::state::AppState;
+
+/// Longest `Idempotency-Key`, in characters.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The seed's answer to an install request.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallAccepted {
+    #[schema(example = "mkt-install-7c1e4b2a-9d3f-4e8b-a6c5-0f1d2e3b4a59")]
+    pub install_id: String,
+    /// `InProgress` (a retried request with the same `Idempotency-Key`
+    /// answers the install's status now).
+    pub status: InstallStatus,
+    #[schema(
+        example = "/api/marketplace/installs/mkt-install-7c1e4b2a-9d3f-4e8b-a6c5-0f1d2e3b4a59/status"
+    )]
+    pub status_url: String,
+    /// A rough guess from the bundle's size.
+    #[schema(example = 15)]
+    pub estimated_seconds: u64,
+}
+
+/// `Idempotency-Key`: printable, at most 255 characters.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key)
+            if !key.trim().is_empty()
+                && key.chars().count() <= MAX_IDEMPOTENCY_KEY
+                && installhub_domain::text::forbidden_char(key).is_none() =>
+        {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(Failure::new(
+            ErrorCode::InvalidRequestBody,
+            format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters."),
+        )
+        .field("Idempotency-Key")
+        .into()),
+    }
+}
+
+/// Install a marketplace package into a tenant (seed 04).
+///
+/// Needs `installhub:import` and `marketplace:install`; a `Community`
+/// listing also needs `marketplace:install:community` and
+/// `acknowledgeCommunityPackage: true` (`400 AcknowledgmentRequired`
+/// otherwise). `version` omitted installs the latest version not yanked; a
+/// yanked version installs when named. A delisted listing installs nothing
+/// (`403 ListingDelisted`). The install runs as a durable job: follow it at
+/// `statusUrl`. An `Idempotency-Key` header makes a retried request answer
+/// the same install.
+#[utoipa::path(
+    post,
+    path = "/api/marketplace/packages/{packageId}/install",
+    tag = "marketplace",
+    params(
+        ("packageId" = String, Path, pattern = r"^mkt-pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "The listing."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "A key of the caller's choosing: the same key answers the same install."),
+    ),
+    request_body = InstallBody,
+    responses(
+        (status = 202, description = "The install is queued.", body = InstallAccepted),
+        (status = 400, description = "AcknowledgmentRequired, an invalid option or target (every problem listed).", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "InsufficientPermission, TenantAccessDenied or ListingDelisted.", body = ErrorBody),
+        (status = 404, description = "PackageNotFound, VersionNotFound or TenantNotFound.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn install(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ListingPath,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InstallBody>,
+) -> ApiResult<(StatusCode, Json<InstallAccepted>)> {
+    let key = idempotency_key(&headers)?;
+    let mut failures = Vec::new();
+    if !caller.has_scope(Scope::MarketplaceInstall) {
+        failures.push(missing_scope(Scope::MarketplaceInstall));
+    }
+    // The import's own checks: its permission, the target's access and
+    // form, the options.
+    let options = body.import_options();
+    let valid = admit_request(&caller, &options, None)
+        .map_err(|f| failures.extend(f))
+        .ok();
+    if !failures.is_empty() {
+        return Err(ApiError::failures(failures));
+    }
+    let valid = valid.expect("no failures");
+    find_tenant(&state, &valid.target_tenant_id).await?;
+    let listing = find_listing(&state, &path.package_id).await?;
+    if listing.delisted.is_some() {
+        return Err(Failure::new(
+            ErrorCode::ListingDelisted,
+            format!(
+                "'{}' was delisted from the marketplace; it cannot be installed.",
+                listing.name
+            ),
+        )
+        .detail("packageId", listing.listing_id.as_str())
+        .into());
+    }
+    let versions = state.store().listing_versions(&listing.listing_id).await?;
+    let published: Vec<(&str, bool)> = versions
+        .iter()
+        .map(|v| (v.version.as_str(), v.yanked.is_some()))
+        .collect();
+    let version = resolve_install_version(body.version.as_deref(), &published)
+        .map_err(ApiError::not_found)?
+        .to_owned();
+    if listing.trust_level == TrustLevel::Community {
+        if !caller.has_scope(Scope::MarketplaceInstallCommunity) {
+            failures.push(missing_scope(Scope::MarketplaceInstallCommunity));
+        }
+        if !body.acknowledge_community_package {
+            failures.push(
+                Failure::new(ErrorCode::AcknowledgmentRequired, ACKNOWLEDGMENT_MESSAGE)
+                    .field("acknowledgeCommunityPackage"),
+            );
+        }
+        if !failures.is_empty() {
+            return Err(ApiError::failures(failures));
+        }
+    }
+    let size = versions
+        .iter()
+        .find(|v| v.version == version)
+        .map_or(0, |v| v.bundle_size);
+    let new = NewInstall {
+        install_id: InstallId::random().0,
+        listing_id: listing.listing_id.clone(),
+        version,
+        target_tenant_id: valid.target_tenant_id.clone(),
+        requested_by: caller.identity.clone(),
+        caller: caller_to_json(&caller),
+        options: serde_json::to_value(&body).map_err(ApiError::internal)?,
+        idempotency_key: key,
+        max_attempts: state.config().publichub.install_max_attempts,
+    };
+    let (job, created) = state.store().create_install(&new).await?;
+    if created {
+        state.installs().wake();
+        metrics::counter!("installhub_marketplace_installs_queued_total").increment(1);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(InstallAccepted {
+            status_url: format!("/api/marketplace/installs/{}/status", job.install_id),
+            install_id: job.install_id,
+            status: job.status,
+            // About 2 MB/s for the download, scan and install, and a few
+            // seconds for the queue.
+            estimated_seconds: 3 + size / 2_000_000,
+        }),
+    ))
+}
+
+/// An install's status, in the seed's three shapes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallStatusView {
+    pub status: InstallStatus,
+    /// While `InProgress`, and where a `Failed` install stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<InstallStage>,
+    /// While `InProgress`: the stage's work done, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "3 of 5 artifacts installed")]
+    pub progress: Option<String>,
+    /// The import record of the install (`Success`, and a `Failed` install
+    /// that reached the import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_installed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts_resolved: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// `true` for a dry run, which installed nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// A dry run's plan, per artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub planned_actions: Option<Value>,
+    /// A failure's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ErrorCode>)]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Always `true` for a failure: nothing of it stays installed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<bool>,
+}
+
+fn progress_words(stage: InstallStage, done: u64, total: u64, attempt: u32, max: u32) -> String {
+    match stage {
+        InstallStage::Queued if attempt == 0 => "Waiting for a worker".to_owned(),
+        InstallStage::Queued => format!("Waiting to try again (attempt {attempt} of {max} failed)"),
+        InstallStage::Downloading => format!("{done} of {total} bytes downloaded"),
+        InstallStage::Verifying => "Checking the bundle's SHA-256 and signature".to_owned(),
+        InstallStage::SecurityScan => "Scanning the package".to_owned(),
+        InstallStage::Installing => format!("{done} of {total} artifacts installed"),
+    }
+}
+
+fn view(state: &AppState, job: &InstallJob) -> InstallStatusView {
+    let empty = InstallStatusView {
+        status: job.status,
+        stage: None,
+        progress: None,
+        import_id: None,
+        artifacts_installed: None,
+        conflicts_resolved: None,
+        completed_at: None,
+        dry_run: None,
+        planned_actions: None,
+        error: None,
+        message: None,
+        rolled_back: None,
+    };
+    match job.status {
+        InstallStatus::InProgress => {
+            let (stage, done, total) = state.installs().live(&job.install_id).unwrap_or((
+                job.stage,
+                job.progress_done,
+                job.progress_total,
+            ));
+            InstallStatusView {
+                stage: Some(stage),
+                progress: Some(progress_words(
+                    stage,
+                    done,
+                    total,
+                    job.attempt,
+                    job.max_attempts,
+                )),
+                ..empty
+            }
+        }
+        InstallStatus::Success => {
+            let result = job.result.clone().unwrap_or_default();
+            let dry_run = result["dryRun"].as_bool().unwrap_or(false);
+            InstallStatusView {
+                import_id: job.import_id.clone(),
+                artifacts_installed: Some(result["artifactsInstalled"].as_u64().unwrap_or(0)),
+                conflicts_resolved: Some(result["conflictsResolved"].as_u64().unwrap_or(0)),
+                completed_at: job.completed_at,
+                dry_run: dry_run.then_some(true),
+                planned_actions: dry_run.then(|| result["plannedActions"].clone()),
+                ..empty
+            }
+        }
+        InstallStatus::Failed => InstallStatusView {
+            stage: Some(job.stage),
+            import_id: job.import_id.clone(),
+            error: job.error.clone(),
+            message: job.message.clone(),
+            rolled_back: Some(true),
+            ..empty
+        },
+    }
+}
+
+/// Follow a marketplace install (seed 04).
+///
+/// The caller who requested it may read it, and so may anyone with
+/// `installhub:import` on its target tenant; to everyone else it does not
+/// exist.
+#[utoipa::path(
+    get,
+    path = "/api/marketplace/installs/{installId}/status",
+    tag = "marketplace",
+    params(("installId" = String, Path, pattern = r"^mkt-install-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "From the install's answer.")),
+    responses(
+        (status = 200, description = "`InProgress` with its stage and progress, `Success` with the import, or `Failed` with the stage, error and `rolledBack`.", body = InstallStatusView),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 404, description = "InstallNotFound.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: InstallPath,
+) -> ApiResult<Json<InstallStatusView>> {
+    let not_found = || {
+        ApiError::not_found(
+            Failure::new(
+                ErrorCode::InstallNotFound,
+                format!("No marketplace install '{}' exists.", path.install_id.0),
+            )
+            .detail("installId", path.install_id.0.as_str()),
+        )
+    };
+    let job = state
+        .store()
+        .get_install(&path.install_id.0)
+        .await?
+        .ok_or_else(not_found)?;
+    let may_read = job.requested_by == caller.identity
+        || (caller.has_scope(Scope::Import) && caller.can_access(&job.target_tenant_id));
+    if !may_read {
+        return Err(not_found());
+    }
+    Ok(Json(view(&state, &job)))
+}

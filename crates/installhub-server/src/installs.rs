@@ -1,0 +1,590 @@
+//! Marketplace install workers (seed 04, SPEC §8).
+//!
+//! Every server runs `--install-workers` of them. A worker claims a due job
+//! (see `installhub_store` installs: a lease, fenced by the attempt), keeps
+//! its lease alive, and runs the stages:
+//!
+//! 1. `Downloading`: the bundle from the PublicHub's CDN over HTTP, with
+//!    retries and backoff, into a temporary file (never more bytes than the
+//!    version states);
+//! 2. `Verifying`: its size and SHA-256 against the version, and the
+//!    version's Ed25519 signature against the PublicHub's JWKS;
+//! 3. `SecurityScan` and `Installing`: the import pipeline, exactly as
+//!    `POST /api/installhub/packages/import` runs it, with the marketplace
+//!    as the source; the job's success commits in its install transaction.
+//!
+//! A refusal (tampered bytes, a bad signature, a failed scan, a conflict)
+//! fails the job at once. A PublicHub that stays down, or an internal
+//! error, puts the job back in the queue with a backoff, until its last
+//! attempt. Nothing is installed unless the install transaction commits.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use installhub_auth::PublisherKeySet;
+use installhub_domain::marketplace::{InstallBody, InstallStage, VersionStatement};
+use installhub_domain::{Caller, ErrorCode, ImportSource, Scope, TenantAccess, TenantId};
+use installhub_store::{Claim, InstallJob, ListingVersionRecord};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::import::{ImportInput, JobHook, ReceivedBundle};
+use crate::state::AppState;
+
+/// The live stage and progress of the installs this server runs, for
+/// status reads that should not wait on an install transaction.
+#[derive(Default)]
+pub struct Installs {
+    /// This server's own base URL: the PublicHub when none is configured.
+    self_url: OnceLock<String>,
+    /// Wakes an idle worker when an install is queued here.
+    wake: tokio::sync::Notify,
+    live: Mutex<HashMap<String, (InstallStage, u64, u64)>>,
+}
+
+impl Installs {
+    /// An install was queued: a worker here may take it at once.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The live stage and progress of an install this server runs.
+    pub fn live(&self, install_id: &str) -> Option<(InstallStage, u64, u64)> {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(install_id)
+            .copied()
+    }
+
+    fn set_live(&self, install_id: &str, progress: Option<(InstallStage, u64, u64)>) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        match progress {
+            Some(p) => {
+                live.insert(install_id.to_owned(), p);
+            }
+            None => {
+                live.remove(install_id);
+            }
+        }
+    }
+}
+
+/// Starts the workers; `addr` is where this server listens (its own
+/// PublicHub unless one is configured).
+pub fn start(state: &AppState, addr: SocketAddr) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let _ = state.installs().self_url.set(format!("http://{host}"));
+    (0..state.config().publichub.install_workers)
+        .map(|i| {
+            let state = state.clone();
+            let owner = format!("{}/{i}", state.store().instance_id());
+            tokio::spawn(async move { work(state, owner).await })
+        })
+        .collect()
+}
+
+/// Where installs download from.
+fn publichub_url(state: &AppState) -> String {
+    state
+        .config()
+        .publichub
+        .url
+        .clone()
+        .or_else(|| state.installs().self_url.get().cloned())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+async fn work(state: AppState, owner: String) {
+    let lease = state.config().publichub.install_lease;
+    loop {
+        match state.store().claim_install(&owner, lease).await {
+            Ok(Some((job, claim))) => {
+                let id = job.install_id.clone();
+                let heartbeat = tokio::spawn(heartbeat(state.clone(), claim.clone(), lease));
+                run(&state, job, &claim).await;
+                heartbeat.abort();
+                state.installs().set_live(&id, None);
+            }
+            Ok(None) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), state.installs().wake.notified())
+                        .await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a marketplace install failed");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+async fn heartbeat(state: AppState, claim: Claim, lease: Duration) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match state.store().heartbeat_install(&claim, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(install = %claim.install_id, "lost the claim on a marketplace install");
+                return;
+            }
+            Err(e) => tracing::warn!(install = %claim.install_id, error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+/// How a stage ended badly.
+struct StageError {
+    stage: InstallStage,
+    code: ErrorCode,
+    message: String,
+    /// Worth another attempt (the PublicHub was down, an internal error).
+    retry: bool,
+    import_id: Option<String>,
+}
+
+impl StageError {
+    fn refused(stage: InstallStage, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            stage,
+            code,
+            message: message.into(),
+            retry: false,
+            import_id: None,
+        }
+    }
+
+    fn transient(stage: InstallStage, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            retry: true,
+            ..Self::refused(stage, code, message)
+        }
+    }
+}
+
+async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
+    let started = std::time::Instant::now();
+    let outcome = install(state, &job, claim).await;
+    let store = state.store();
+    let recorded = match outcome {
+        Ok(()) => {
+            metrics::counter!("installhub_marketplace_installs_total", "outcome" => "success")
+                .increment(1);
+            Ok(true)
+        }
+        Err(e) if e.retry && job.attempt < job.max_attempts => {
+            let backoff = Duration::from_secs(2u64.saturating_pow(job.attempt).min(300));
+            tracing::warn!(install = %job.install_id, attempt = job.attempt, code = %e.code, message = %e.message, "marketplace install will be retried");
+            let at = Utc::now() + chrono::Duration::from_std(backoff).unwrap_or_default();
+            store
+                .retry_install(claim, at, e.code.as_str(), &e.message)
+                .await
+        }
+        Err(e) => {
+            metrics::counter!("installhub_marketplace_installs_total", "outcome" => "failed")
+                .increment(1);
+            tracing::info!(install = %job.install_id, stage = %e.stage, code = %e.code, message = %e.message, "marketplace install failed");
+            store
+                .fail_install(
+                    claim,
+                    e.stage,
+                    e.code.as_str(),
+                    &e.message,
+                    e.import_id.as_deref(),
+                )
+                .await
+        }
+    };
+    metrics::histogram!("installhub_marketplace_install_seconds")
+        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("installhub_marketplace_install_attempts").record(f64::from(job.attempt));
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(install = %job.install_id, "the install's claim was lost before its end was recorded")
+        }
+        Err(e) => {
+            tracing::error!(install = %job.install_id, error = %e, "recording the install's end failed")
+        }
+    }
+}
+
+async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<(), StageError> {
+    let internal = |stage: InstallStage, e: &dyn std::fmt::Display| {
+        StageError::transient(
+            stage,
+            ErrorCode::InternalError,
+            format!("The install could not go on: {e}."),
+        )
+    };
+    let report = |stage: InstallStage, done: u64, total: u64| {
+        state
+            .installs()
+            .set_live(&claim.install_id, Some((stage, done, total)));
+    };
+    let caller = caller_from_json(&job.caller).ok_or_else(|| {
+        StageError::refused(
+            InstallStage::Queued,
+            ErrorCode::InternalError,
+            "The install's caller could not be read.",
+        )
+    })?;
+    let body: InstallBody = serde_json::from_value(job.options.clone()).map_err(|e| {
+        StageError::refused(
+            InstallStage::Queued,
+            ErrorCode::InternalError,
+            format!("The install's options could not be read: {e}."),
+        )
+    })?;
+    let versions = state
+        .store()
+        .listing_versions(&job.listing_id)
+        .await
+        .map_err(|e| internal(InstallStage::Downloading, &e))?;
+    let Some(version) = versions.into_iter().find(|v| v.version == job.version) else {
+        return Err(StageError::refused(
+            InstallStage::Downloading,
+            ErrorCode::VersionNotFound,
+            format!("Version {} is no longer published.", job.version),
+        ));
+    };
+    let listing = state
+        .store()
+        .get_listing(&job.listing_id)
+        .await
+        .map_err(|e| internal(InstallStage::Downloading, &e))?
+        .ok_or_else(|| {
+            StageError::refused(
+                InstallStage::Downloading,
+                ErrorCode::PackageNotFound,
+                "The marketplace package is gone.",
+            )
+        })?;
+
+    report(InstallStage::Downloading, 0, version.bundle_size);
+    let _ = state
+        .store()
+        .set_install_stage(claim, InstallStage::Downloading, 0, version.bundle_size)
+        .await;
+    let hub = publichub_url(state);
+    let bundle = download(state, &hub, &version, &report).await?;
+
+    report(InstallStage::Verifying, 0, 0);
+    let _ = state
+        .store()
+        .set_install_stage(claim, InstallStage::Verifying, 0, 0)
+        .await;
+    verify(&hub, &listing.name, &version, &bundle).await?;
+
+    let progress_state = state.clone();
+    let progress_claim = claim.clone();
+    let hook = JobHook {
+        claim: claim.clone(),
+        listing_id: job.listing_id.clone(),
+        progress: Arc::new(move |stage, done, total| {
+            progress_state
+                .installs()
+                .set_live(&progress_claim.install_id, Some((stage, done, total)));
+            // On PostgreSQL another replica may be asked for the status;
+            // the row is written outside the install transaction (on
+            // SQLite that write would wait for it, and one process serves).
+            if progress_state.store().backend() == installhub_store::Backend::Postgres {
+                let (state, claim) = (progress_state.clone(), progress_claim.clone());
+                tokio::spawn(async move {
+                    let _ = state
+                        .store()
+                        .set_install_stage(&claim, stage, done, total)
+                        .await;
+                });
+            }
+        }),
+    };
+    let options = body.import_options();
+    let outcome = crate::import::run(
+        state,
+        &caller,
+        &options,
+        None,
+        ImportInput {
+            source: ImportSource::Marketplace,
+            bundle,
+            job: Some(hook),
+        },
+    )
+    .await;
+    match outcome.result {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let stage = state
+                .installs()
+                .live(&claim.install_id)
+                .map_or(InstallStage::Installing, |(stage, _, _)| stage);
+            let code = error.code();
+            // The seed's words for a package the scan failed.
+            let refused_fail = error.as_failures().iter().any(|f| {
+                f.code == ErrorCode::SecurityScanFailed
+                    && f.details.get("securityScanResult").and_then(Value::as_str) == Some("FAIL")
+            });
+            let message = if refused_fail {
+                "Package scan returned FAIL — installation blocked".to_owned()
+            } else {
+                error.message()
+            };
+            Err(StageError {
+                stage,
+                code,
+                message,
+                retry: code == ErrorCode::InternalError || code == ErrorCode::ServiceUnavailable,
+                import_id: outcome.import_id.map(|id| id.to_string()),
+            })
+        }
+    }
+}
+
+/// The caller the request was made by, as the job keeps it.
+pub fn caller_to_json(caller: &Caller) -> Value {
+    let tenants = match &caller.tenants {
+        TenantAccess::All => json!("*"),
+        TenantAccess::Some(set) => json!(set.iter().map(TenantId::as_str).collect::<Vec<_>>()),
+    };
+    json!({
+        "subject": caller.subject,
+        "identity": caller.identity,
+        "tenants": tenants,
+        "scopes": caller.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+fn caller_from_json(value: &Value) -> Option<Caller> {
+    let tenants = match &value["tenants"] {
+        Value::String(s) if s == "*" => TenantAccess::All,
+        Value::Array(items) => TenantAccess::Some(
+            items
+                .iter()
+                .map(|t| t.as_str().and_then(|t| TenantId::parse(t).ok()))
+                .collect::<Option<_>>()?,
+        ),
+        _ => return None,
+    };
+    Some(Caller {
+        subject: value["subject"].as_str()?.to_owned(),
+        identity: value["identity"].as_str()?.to_owned(),
+        tenants,
+        scopes: value["scopes"]
+            .as_array()?
+            .iter()
+            .map(|s| s.as_str().and_then(Scope::parse))
+            .collect::<Option<_>>()?,
+    })
+}
+
+/// Tries of one download within an attempt, and the first pause between
+/// them (doubled each time).
+const DOWNLOAD_TRIES: u32 = 4;
+const DOWNLOAD_BACKOFF: Duration = Duration::from_millis(250);
+
+fn http_client() -> reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// A GET with retries: connection errors, 408, 429 and 5xx are tried
+/// again with backoff; anything else is the answer.
+async fn get_with_retries(url: &str, stage: InstallStage) -> Result<reqwest::Response, StageError> {
+    let mut pause = DOWNLOAD_BACKOFF;
+    let mut last = String::new();
+    for attempt in 1..=DOWNLOAD_TRIES {
+        match http_client().get(url).send().await {
+            Ok(response)
+                if response.status().is_server_error()
+                    || response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || response.status() == reqwest::StatusCode::REQUEST_TIMEOUT =>
+            {
+                last = format!("the PublicHub answered {}", response.status());
+            }
+            Ok(response) => return Ok(response),
+            Err(e) => last = format!("the PublicHub could not be reached ({e})"),
+        }
+        if attempt < DOWNLOAD_TRIES {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+    }
+    Err(StageError::transient(
+        stage,
+        ErrorCode::PublicHubUnavailable,
+        format!("{url}: {last} after {DOWNLOAD_TRIES} tries."),
+    ))
+}
+
+async fn download(
+    state: &AppState,
+    hub: &str,
+    version: &ListingVersionRecord,
+    report: &impl Fn(InstallStage, u64, u64),
+) -> Result<ReceivedBundle, StageError> {
+    let stage = InstallStage::Downloading;
+    let url = format!(
+        "{hub}{}",
+        crate::controllers::marketplace::bundle_url(&version.bundle_sha256)
+    );
+    let response = get_with_retries(&url, stage).await?;
+    if !response.status().is_success() {
+        return Err(StageError::refused(
+            stage,
+            ErrorCode::BundleUnavailable,
+            format!("The PublicHub answered {} for {url}.", response.status()),
+        ));
+    }
+    let dir = state.config().tmp_dir();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
+    let file = tempfile::Builder::new()
+        .prefix("marketplace-")
+        .suffix(".zip")
+        .tempfile_in(&dir)
+        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
+    let mut writer = tokio::fs::File::from_std(
+        file.as_file()
+            .try_clone()
+            .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?,
+    );
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| {
+            StageError::transient(
+                stage,
+                ErrorCode::PublicHubUnavailable,
+                format!("The download from {url} broke off: {e}."),
+            )
+        })?;
+        size += chunk.len() as u64;
+        if size > version.bundle_size {
+            return Err(StageError::refused(
+                InstallStage::Verifying,
+                ErrorCode::ChecksumMismatch,
+                format!(
+                    "The PublicHub sent more than the {} bytes the version has.",
+                    version.bundle_size
+                ),
+            ));
+        }
+        hasher.update(&chunk);
+        writer
+            .write_all(&chunk)
+            .await
+            .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
+        report(stage, size, version.bundle_size);
+    }
+    writer
+        .flush()
+        .await
+        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
+    Ok(ReceivedBundle {
+        file,
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+async fn verify(
+    hub: &str,
+    name: &str,
+    version: &ListingVersionRecord,
+    bundle: &ReceivedBundle,
+) -> Result<(), StageError> {
+    let stage = InstallStage::Verifying;
+    if bundle.size != version.bundle_size || bundle.sha256 != version.bundle_sha256 {
+        return Err(StageError::refused(
+            stage,
+            ErrorCode::ChecksumMismatch,
+            format!(
+                "The downloaded bundle ({} bytes, SHA-256 {}) is not the published one ({} bytes, SHA-256 {}); nothing was installed.",
+                bundle.size, bundle.sha256, version.bundle_size, version.bundle_sha256
+            ),
+        ));
+    }
+    let url = format!("{hub}/.well-known/installhub/publichub-keys.json");
+    let response = get_with_retries(&url, stage).await?;
+    let body = response.bytes().await.map_err(|e| {
+        StageError::transient(
+            stage,
+            ErrorCode::PublicHubUnavailable,
+            format!("The PublicHub's keys could not be read: {e}."),
+        )
+    })?;
+    let keys = PublisherKeySet::from_jwks(&body).map_err(|e| {
+        StageError::refused(
+            stage,
+            ErrorCode::SignatureInvalid,
+            format!("The PublicHub's keys at {url} are not usable: {e}."),
+        )
+    })?;
+    let statement = VersionStatement::new(
+        &version.listing_id,
+        name,
+        &version.version,
+        &version.manifest_checksum,
+        &version.bundle_sha256,
+        version.bundle_size,
+        version.published_at,
+        &version.key_id,
+    );
+    keys.verify(&version.key_id, &statement.canonical_bytes(), &version.signature)
+        .map_err(|e| {
+            StageError::refused(
+                stage,
+                ErrorCode::SignatureInvalid,
+                format!("The version's signature does not verify against the PublicHub's keys: {e}; nothing was installed."),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_round_trip() {
+        let caller = Caller {
+            subject: "user-42".into(),
+            identity: "engineer@company.com".into(),
+            tenants: TenantAccess::Some([TenantId::parse("tenant-a").unwrap()].into()),
+            scopes: [Scope::Import, Scope::MarketplaceInstall].into(),
+        };
+        assert_eq!(
+            caller_from_json(&caller_to_json(&caller)),
+            Some(caller.clone())
+        );
+        let all = Caller {
+            tenants: TenantAccess::All,
+            ..caller
+        };
+        assert_eq!(caller_from_json(&caller_to_json(&all)), Some(all));
+        assert_eq!(caller_from_json(&json!({ "subject": "x" })), None);
+    }
+}
