@@ -543,3 +543,56 @@ async fn a_package_the_scan_warns_about_fails_at_the_scan_without_the_override()
         "Failed"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_installs_only_the_trust_levels_it_allows() {
+    let app = TestApp::new().await;
+    let listing = published(&app, "2.1.0").await;
+    let tenant_path = format!("/api/installhub/tenants/{TARGET}");
+    let mut tenant = app.get(&tenant_path).await.json();
+    tenant.as_object_mut().unwrap().remove("tenantId");
+    tenant["allowedTrustLevels"] = json!(["Official", "Verified", "Verified"]);
+    let reply = app.put(&tenant_path, &tenant).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    assert_eq!(
+        reply.json()["allowedTrustLevels"],
+        json!(["Official", "Verified"])
+    );
+    assert_eq!(
+        app.get(&tenant_path).await.json()["allowedTrustLevels"],
+        json!(["Official", "Verified"])
+    );
+
+    let refused = request_install(&app, &installer(), &listing, &install_body())
+        .await
+        .expect_error(403, "TrustLevelNotAllowed");
+    assert_eq!(refused["trustLevel"], "Community");
+    assert_eq!(
+        refused["allowedTrustLevels"],
+        json!(["Official", "Verified"])
+    );
+
+    let admin = Token::full().scopes(&["marketplace:admin"]).mint();
+    let trust = app.url(&format!("/api/marketplace/packages/{listing}/trust-level"));
+    app.send(
+        app.http
+            .put(&trust)
+            .bearer_auth(&admin)
+            .json(&json!({ "trustLevel": "Verified" })),
+    )
+    .await;
+    // Verified needs neither the Community permission nor the acknowledgment.
+    let token = Token::full()
+        .scopes(&["installhub:import", "marketplace:install"])
+        .mint();
+    let body = json!({ "targetTenantId": TARGET });
+    let accepted = request_install(&app, &token, &listing, &body).await;
+    assert_eq!(accepted.status, 202, "{:#}", accepted.json());
+    let seen = follow(&app, &token, accepted.json()["statusUrl"].as_str().unwrap()).await;
+    assert_eq!(seen.last().unwrap()["status"], "Success");
+
+    tenant["allowedTrustLevels"] = json!(["Bogus"]);
+    app.put(&tenant_path, &tenant)
+        .await
+        .expect_error(400, "InvalidTrustLevel");
+}

@@ -32,6 +32,10 @@ pub struct TenantBody {
     /// What imports do with conflicts by default.
     #[schema(required = false, value_type = Option<ConflictStrategy>)]
     pub default_conflict_strategy: Option<String>,
+    /// The marketplace trust levels installs into this tenant may have
+    /// (`[]`: none); absent: every level.
+    #[schema(required = false, value_type = Option<Vec<crate::marketplace::TrustLevel>>, max_items = 3)]
+    pub allowed_trust_levels: Option<Vec<String>>,
 }
 
 /// `PUT /api/installhub/tenants/{tenantId}/artifacts/{artifactId}`.
@@ -209,6 +213,28 @@ impl TenantBody {
                 &mut failures,
             ),
         };
+        let allowed_trust_levels = self.allowed_trust_levels.map(|levels| {
+            let mut parsed = Vec::new();
+            for (i, level) in levels.iter().enumerate() {
+                match crate::marketplace::TrustLevel::parse(level) {
+                    Some(level) if !parsed.contains(&level) => parsed.push(level),
+                    Some(_) => {}
+                    None => failures.push(
+                        Failure::new(
+                            ErrorCode::InvalidTrustLevel,
+                            format!(
+                                "allowedTrustLevels[{i}] '{}' is not valid: use {}.",
+                                printable(level),
+                                crate::marketplace::TrustLevel::expected()
+                            ),
+                        )
+                        .field(format!("allowedTrustLevels[{i}]")),
+                    ),
+                }
+            }
+            parsed.sort();
+            parsed
+        });
         match (name, plan, status) {
             (Some(name), Some(plan), Some(status)) if failures.is_empty() => Ok(Tenant {
                 tenant_id,
@@ -216,6 +242,7 @@ impl TenantBody {
                 plan,
                 status,
                 default_conflict_strategy: strategy,
+                allowed_trust_levels,
             }),
             _ => Err(failures),
         }
@@ -346,6 +373,7 @@ mod tests {
             plan: Some("Gold".into()),
             status: None,
             default_conflict_strategy: Some("Merge".into()),
+            allowed_trust_levels: Some(vec!["Verified".into(), "Trusted".into()]),
         };
         let failures = body
             .into_tenant(TenantId::parse("tenant-a").unwrap())
@@ -357,9 +385,11 @@ mod tests {
                 ErrorCode::InvalidTenantName,
                 ErrorCode::InvalidPlan,
                 ErrorCode::InvalidTenantStatus,
-                ErrorCode::InvalidConflictStrategy
+                ErrorCode::InvalidConflictStrategy,
+                ErrorCode::InvalidTrustLevel
             ]
         );
+        assert_eq!(failures[4].field.as_deref(), Some("allowedTrustLevels[1]"));
     }
 
     #[test]

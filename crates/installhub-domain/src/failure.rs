@@ -99,6 +99,7 @@ error_codes! {
     ListingDelisted,
     AcknowledgmentRequired,
     InstallNotFound,
+    TrustLevelNotAllowed,
     PublicHubUnavailable,
     BundleUnavailable,
     SignatureInvalid,
@@ -148,7 +149,8 @@ impl ErrorCode {
             | TenantMismatch
             | SecurityScanFailed
             | ListingOwnedElsewhere
-            | ListingDelisted => FailureKind::Forbidden,
+            | ListingDelisted
+            | TrustLevelNotAllowed => FailureKind::Forbidden,
             VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
                 FailureKind::Conflict
             }

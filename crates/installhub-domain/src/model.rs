@@ -174,6 +174,10 @@ pub struct Tenant {
     pub status: TenantStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_conflict_strategy: Option<ConflictStrategy>,
+    /// The marketplace trust levels this tenant installs; absent: every
+    /// level. Others are refused with `TrustLevelNotAllowed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_trust_levels: Option<Vec<crate::marketplace::TrustLevel>>,
 }
 
 /// What an artifact uses. `tenantId` defaults to the owner's tenant.

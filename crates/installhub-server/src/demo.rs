@@ -33,6 +33,7 @@ fn tenants() -> Vec<Tenant> {
             plan: Plan::Enterprise,
             status: TenantStatus::Active,
             default_conflict_strategy: None,
+            allowed_trust_levels: None,
         },
         Tenant {
             tenant_id: TenantId::parse(TARGET_TENANT).expect("valid id"),
@@ -40,6 +41,7 @@ fn tenants() -> Vec<Tenant> {
             plan: Plan::Standard,
             status: TenantStatus::Active,
             default_conflict_strategy: Some(ConflictStrategy::Replace),
+            allowed_trust_levels: None,
         },
     ]
 }

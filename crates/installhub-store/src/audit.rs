@@ -179,6 +179,8 @@ pub struct TenantPut {
     pub plan: Plan,
     pub status: TenantStatus,
     pub default_conflict_strategy: Option<ConflictStrategy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_trust_levels: Option<Vec<TrustLevel>>,
 }
 
 impl TenantPut {
@@ -189,6 +191,7 @@ impl TenantPut {
             plan: tenant.plan,
             status: tenant.status,
             default_conflict_strategy: tenant.default_conflict_strategy,
+            allowed_trust_levels: tenant.allowed_trust_levels.clone(),
         }
     }
 }

@@ -4,7 +4,7 @@ use installhub_domain::{ConflictStrategy, Plan, Tenant, TenantId, TenantStatus};
 
 use crate::Upserted;
 use crate::audit::{AuditEvent, NewAuditEntry, TenantPut, insert_audit};
-use crate::db::{Store, now_micros, parse_wire};
+use crate::db::{Store, from_json, now_micros, parse_wire, to_json};
 use crate::error::Result;
 
 #[derive(sqlx::FromRow)]
@@ -14,6 +14,7 @@ struct TenantRow {
     plan: String,
     status: String,
     default_conflict_strategy: Option<String>,
+    allowed_trust_levels: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -34,6 +35,11 @@ impl TryFrom<TenantRow> for Tenant {
                     )
                 })
                 .transpose()?,
+            allowed_trust_levels: row
+                .allowed_trust_levels
+                .as_deref()
+                .map(|levels| from_json(levels, "tenants.allowed_trust_levels"))
+                .transpose()?,
             tenant_id: TenantId::from_trusted(row.tenant_id),
             name: row.name,
         })
@@ -49,14 +55,20 @@ impl Store {
         let strategy = tenant
             .default_conflict_strategy
             .map(ConflictStrategy::as_str);
+        let levels = tenant
+            .allowed_trust_levels
+            .as_ref()
+            .map(|levels| to_json(levels, "allowed trust levels"))
+            .transpose()?;
         // Insert-or-nothing, then update: unlike one `ON CONFLICT DO UPDATE`,
         // this tells exactly whether the row was new, on both backends.
         // Tenants are never deleted, so a row the insert skipped is still
         // there for the update.
         let inserted = sqlx::query(
             "INSERT INTO tenants \
-               (tenant_id, name, plan, status, default_conflict_strategy, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+               (tenant_id, name, plan, status, default_conflict_strategy, allowed_trust_levels, \
+                created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $7, $6, $6) \
              ON CONFLICT (tenant_id) DO NOTHING",
         )
         .bind(tenant.tenant_id.as_str())
@@ -65,6 +77,7 @@ impl Store {
         .bind(tenant.status.as_str())
         .bind(strategy)
         .bind(now)
+        .bind(levels.as_deref())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -73,7 +86,8 @@ impl Store {
         } else {
             sqlx::query(
             "UPDATE tenants \
-             SET name = $1, plan = $2, status = $3, default_conflict_strategy = $4, updated_at = $5 \
+             SET name = $1, plan = $2, status = $3, default_conflict_strategy = $4, updated_at = $5, \
+                 allowed_trust_levels = $7 \
              WHERE tenant_id = $6",
         )
         .bind(tenant.name.as_str())
@@ -82,6 +96,7 @@ impl Store {
         .bind(strategy)
         .bind(now)
         .bind(tenant.tenant_id.as_str())
+        .bind(levels.as_deref())
         .execute(&mut *tx)
         .await?;
             Upserted::Updated
@@ -103,7 +118,7 @@ impl Store {
     /// The tenant, if it exists.
     pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
         sqlx::query_as::<_, TenantRow>(
-            "SELECT tenant_id, name, plan, status, default_conflict_strategy \
+            "SELECT tenant_id, name, plan, status, default_conflict_strategy, allowed_trust_levels \
              FROM tenants WHERE tenant_id = $1",
         )
         .bind(tenant_id.as_str())

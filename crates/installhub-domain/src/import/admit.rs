@@ -242,6 +242,7 @@ mod tests {
             plan: Plan::Standard,
             status,
             default_conflict_strategy: Some(ConflictStrategy::Replace),
+            allowed_trust_levels: None,
         }
     }
 

@@ -31,6 +31,7 @@ pub fn tenant(id: &str) -> Tenant {
         plan: Plan::Standard,
         status: TenantStatus::Active,
         default_conflict_strategy: None,
+        allowed_trust_levels: None,
     }
 }
 

@@ -95,7 +95,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         (status = 202, description = "The install is queued.", body = InstallAccepted),
         (status = 400, description = "AcknowledgmentRequired, an invalid option or target (every problem listed).", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
-        (status = 403, description = "InsufficientPermission, TenantAccessDenied or ListingDelisted.", body = ErrorBody),
+        (status = 403, description = "InsufficientPermission, TenantAccessDenied, ListingDelisted, or TrustLevelNotAllowed: the target tenant's `allowedTrustLevels` leave the listing's out.", body = ErrorBody),
         (status = 404, description = "PackageNotFound, VersionNotFound or TenantNotFound.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -122,8 +122,30 @@ pub async fn install(
         return Err(ApiError::failures(failures));
     }
     let valid = valid.expect("no failures");
-    find_tenant(&state, &valid.target_tenant_id).await?;
+    let tenant = find_tenant(&state, &valid.target_tenant_id).await?;
     let listing = find_listing(&state, &path.package_id).await?;
+    if let Some(allowed) = &tenant.allowed_trust_levels
+        && !allowed.contains(&listing.trust_level)
+    {
+        let names: Vec<&str> = allowed.iter().map(|l| l.as_str()).collect();
+        return Err(Failure::new(
+            ErrorCode::TrustLevelNotAllowed,
+            format!(
+                "Tenant '{}' installs only {} marketplace packages; '{}' is {}.",
+                tenant.tenant_id,
+                if names.is_empty() {
+                    "no".to_owned()
+                } else {
+                    names.join(" or ")
+                },
+                listing.name,
+                listing.trust_level
+            ),
+        )
+        .detail("trustLevel", listing.trust_level.as_str())
+        .detail("allowedTrustLevels", names)
+        .into());
+    }
     if listing.delisted.is_some() {
         return Err(Failure::new(
             ErrorCode::ListingDelisted,
