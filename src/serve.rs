@@ -290,17 +290,91 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         demo::seed(state.store())
             .await
             .context("creating the demo data")?;
+    }
+    tracing::info!(%addr, "listening");
+    let server = tokio::spawn(installhub_server::serve(
+        listener,
+        state.clone(),
+        shutdown_signal(),
+    ));
+    if args.demo {
         if local_keys {
             let versions = free_demo_versions(state.store()).await?;
-            print_demo_help(addr, &key_dir, &versions)?;
+            let pair = installhub_auth::LocalKeyPair::load_or_create(&key_dir)?;
+            let token = pair.mint(&crate::token::demo_request())?;
+            let listing = publish_demo_listing(addr, &token)
+                .await
+                .context("publishing the demo's marketplace listing")?;
+            print_demo_help(addr, &token, &versions, &listing);
         } else {
             println!("Demo data created. Mint tokens with your own identity provider.");
         }
     }
-    tracing::info!(%addr, "listening");
-    installhub_server::serve(listener, state, shutdown_signal()).await?;
+    server.await.context("the server task")??;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The version of the example package the demo publishes to its
+/// marketplace (its exports use 2.1.x).
+const DEMO_LISTED_VERSION: &str = "2.0.0";
+
+/// Exports the example package and publishes it through the running
+/// server's own API, once: a later run finds the listing and answers it.
+async fn publish_demo_listing(addr: SocketAddr, token: &str) -> anyhow::Result<String> {
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let found: serde_json::Value = http
+        .get(format!("{base}/api/marketplace/packages"))
+        .query(&[("q", DEMO_PACKAGE)])
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let listed = found["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == DEMO_PACKAGE);
+    if let Some(id) = listed.and_then(|p| p["packageId"].as_str()) {
+        return Ok(id.to_owned());
+    }
+    let exported: serde_json::Value = http
+        .post(format!("{base}/api/installhub/packages/export"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "tenantId": demo::SOURCE_TENANT,
+            "packageName": DEMO_PACKAGE,
+            "packageType": "workflow-package",
+            "version": DEMO_LISTED_VERSION,
+            "description": "The documented example: onboarding workflow, form, thread, rule and schema.",
+            "artifactIds": ["proc-1001"],
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let published: serde_json::Value = http
+        .post(format!("{base}/api/marketplace/packages"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "sourcePackageId": exported["packageId"],
+            "summary": "Onboarding for HR teams: the workflow, its form, thread, rule and schema.",
+            "publisher": "InstallHub demo",
+            "categories": ["hr", "onboarding"],
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    published["packageId"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the publish answered no packageId")
 }
 
 /// The demo exports the example package three times (curl, then the CLI
@@ -329,13 +403,7 @@ async fn free_demo_versions(store: &installhub_store::Store) -> anyhow::Result<[
 /// The package the demo's commands export.
 const DEMO_PACKAGE: &str = "Employee Onboarding Suite";
 
-fn print_demo_help(
-    addr: SocketAddr,
-    key_dir: &std::path::Path,
-    versions: &[String; 3],
-) -> anyhow::Result<()> {
-    let pair = installhub_auth::LocalKeyPair::load_or_create(key_dir)?;
-    let token = pair.mint(&crate::token::demo_request())?;
+fn print_demo_help(addr: SocketAddr, token: &str, versions: &[String; 3], listing: &str) {
     let url = format!("http://{addr}");
     let source = demo::SOURCE_TENANT;
     // The commands name this very binary, so they work as printed whether it
@@ -384,14 +452,27 @@ curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/install
 {exe} preview --tenant {source} proc-1001
 {exe} export --tenant {source} --name "{name}" --type workflow-package --version {v1} proc-1001
 {exe} download $({exe} export --json --tenant {source} --name "{name}" --type workflow-package --version {v2} proc-1001 | {pkg_id})
+
+# The marketplace: version {listed} of the example is published as {listing} (Community).
+curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" "$INSTALLHUB_URL/api/marketplace/packages?q=onboarding"
+curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/marketplace/packages/{listing}
+curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/.well-known/installhub/publichub-keys.json
+
+# Install it into {target} (the answer is kept in install.json), then follow it:
+curl -s -X POST $INSTALLHUB_URL/api/marketplace/packages/{listing}/install \
+  -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
+  -d '{{"targetTenantId":"{target}","defaultConflictStrategy":"Replace","acknowledgeCommunityPackage":true}}' \
+  | tee install.json
+curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL$({status_url} install.json)
 "#,
         target = demo::TARGET_TENANT,
         name = DEMO_PACKAGE,
         v0 = versions[0],
         v1 = versions[1],
         v2 = versions[2],
+        listed = DEMO_LISTED_VERSION,
+        status_url = r#"sed -n 's/.*"statusUrl":"\([^"]*\)".*/\1/p'"#,
     );
-    Ok(())
 }
 
 async fn shutdown_signal() {

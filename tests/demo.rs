@@ -29,6 +29,16 @@ fn the_demo_commands_work_as_printed() {
         "{stdout}"
     );
     assert!(work.join("employee-onboarding-suite-2.1.2.zip").is_file());
+    // The marketplace: the demo's listing, its keys, an install queued and
+    // followed.
+    assert!(stdout.contains(r#""trustLevel":"Community""#), "{stdout}");
+    assert!(stdout.contains(r#""kty":"OKP""#), "{stdout}");
+    assert!(stdout.contains(r#""installId":"mkt-install-"#), "{stdout}");
+    assert!(
+        stdout.contains(r#""status":"InProgress""#)
+            || stdout.contains(r#""status":"Success","importId""#),
+        "{stdout}"
+    );
 
     // The second time, on the same data: the versions the first run
     // exported are taken, so the commands name the next free ones.
@@ -40,6 +50,13 @@ fn the_demo_commands_work_as_printed() {
         "{stdout}"
     );
     assert!(work.join("employee-onboarding-suite-2.1.5.zip").is_file());
+    // The first run's listing is found again (a second publish of its
+    // version would have failed the demo) and shown.
+    assert_eq!(
+        stdout.matches(r#""trustLevel":"Community""#).count(),
+        2,
+        "{stdout}"
+    );
 }
 
 /// Starts `serve --demo` on `data`, runs what it printed from
@@ -63,13 +80,13 @@ fn run_demo(data: &std::path::Path, work: &std::path::Path) -> String {
         .spawn()
         .unwrap();
 
-    // The instructions end with the CLI download line.
+    // The instructions end with the marketplace install's status line.
     let mut printed = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
-        let done = line.contains(" download $(");
+        let done = line.contains("statusUrl");
         printed.push_str(&line);
         printed.push('\n');
         if done {
