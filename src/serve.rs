@@ -414,6 +414,7 @@ fn print_demo_help(addr: SocketAddr, token: &str, versions: &[String; 3], listin
         .filter(|p| !p.contains(char::is_whitespace))
         .unwrap_or_else(|| "installhub".to_owned());
     let pkg_id = r#"sed -n 's/.*"packageId":"\(pkg-[0-9a-f-]*\)".*/\1/p'"#;
+    let status_url = r#"sed -n 's/.*"statusUrl":"\([^"]*\)".*/\1/p'"#;
     println!(
         r#"
 InstallHub demo is running at {url}
@@ -471,7 +472,6 @@ curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL$({status_ur
         v1 = versions[1],
         v2 = versions[2],
         listed = DEMO_LISTED_VERSION,
-        status_url = r#"sed -n 's/.*"statusUrl":"\([^"]*\)".*/\1/p'"#,
     );
 }
 
