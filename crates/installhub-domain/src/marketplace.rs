@@ -364,7 +364,7 @@ pub fn latest_version<'a>(versions: impl IntoIterator<Item = (&'a str, bool)>) -
 }
 
 crate::model::wire_enum!(
-    /// Where a marketplace install is (seed 04). `Queued` until a worker
+    /// Where a marketplace install is. `Queued` until a worker
     /// claims it; `Failed` installs name the stage they failed in.
     InstallStage {
         Queued => "Queued",
@@ -376,7 +376,7 @@ crate::model::wire_enum!(
 );
 
 crate::model::wire_enum!(
-    /// How a marketplace install stands (seed 04).
+    /// How a marketplace install stands.
     InstallStatus {
         InProgress => "InProgress",
         Success => "Success",
@@ -388,8 +388,8 @@ crate::model::wire_enum!(
 pub const ACKNOWLEDGMENT_MESSAGE: &str =
     "This is a Community package. Set 'acknowledgeCommunityPackage': true to confirm.";
 
-/// `POST /api/marketplace/packages/{packageId}/install` (seed 04), with the
-/// import's options beyond the seed.
+/// `POST /api/marketplace/packages/{packageId}/install`: the install
+/// request, with the import's options.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstallBody {

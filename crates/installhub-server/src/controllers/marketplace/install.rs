@@ -32,7 +32,7 @@ use crate::state::AppState;
 /// Longest `Idempotency-Key`, in characters.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-/// The seed's answer to an install request.
+/// What an install request is answered with.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallAccepted {
@@ -72,7 +72,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
-/// Install a marketplace package into a tenant (seed 04).
+/// Install a marketplace package into a tenant.
 ///
 /// Needs `installhub:import` and `marketplace:install`; a `Community`
 /// listing also needs `marketplace:install:community` and
@@ -212,7 +212,7 @@ pub async fn install(
     ))
 }
 
-/// An install's status, in the seed's three shapes.
+/// An install's status: in progress, succeeded, or failed.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallStatusView {
@@ -322,7 +322,7 @@ fn view(state: &AppState, job: &InstallJob) -> InstallStatusView {
     }
 }
 
-/// Follow a marketplace install (seed 04).
+/// Follow a marketplace install.
 ///
 /// The caller who requested it may read it, and so may anyone with
 /// `installhub:import` on its target tenant; to everyone else it does not
