@@ -156,6 +156,11 @@ pub struct ServeArgs {
     /// Marketplace installs this server runs at once.
     #[arg(long, env = "INSTALLHUB_INSTALL_WORKERS", default_value_t = 2)]
     install_workers: usize,
+    /// Seconds a worker's claim on an install lasts without a heartbeat
+    /// (every third of it): how soon another worker takes over the install
+    /// of a server that died.
+    #[arg(long, env = "INSTALLHUB_INSTALL_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    install_lease_secs: u64,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -220,6 +225,7 @@ impl ServeArgs {
             previous_keys: self.publichub_previous_keys.clone(),
             url: self.publichub_url.clone(),
             install_workers: self.install_workers.max(1),
+            install_lease: Duration::from_secs(self.install_lease_secs),
             ..PublicHubConfig::default()
         };
         config

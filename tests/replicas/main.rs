@@ -2,8 +2,10 @@
 //! PostgreSQL database and one S3 bucket (moto's server on loopback), as
 //! behind a load balancer. Rate limits count once across both, one version
 //! wins a race, imports into one tenant never interleave, a package
-//! exported on one replica downloads and imports on the other, and killing
-//! one replica mid-import leaves the tenant as it was and the other working.
+//! exported on one replica downloads and imports on the other, killing
+//! one replica mid-import leaves the tenant as it was and the other working,
+//! marketplace installs queued on either run once each, and an install
+//! whose replica dies is finished by the other.
 //!
 //! Without PostgreSQL or the S3 server these tests say so and pass without
 //! running (`INSTALLHUB_REQUIRE_POSTGRES=1` / `INSTALLHUB_REQUIRE_S3=1` make
@@ -114,6 +116,15 @@ impl Cluster {
 
         let mut dirs = Vec::new();
         let mut replicas = Vec::new();
+        // Replicas sign the marketplace's versions with one key.
+        let shared = tempfile::tempdir().unwrap();
+        installhub_auth::PublisherKey::load_or_create(shared.path()).unwrap();
+        let signing_key = shared
+            .path()
+            .join(installhub_auth::PUBLICHUB_KEY_FILE)
+            .display()
+            .to_string();
+        dirs.push(shared);
         for (i, failpoint) in failpoints.iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
             let pem = dir.path().join("test-public.pem");
@@ -135,6 +146,10 @@ impl Cluster {
                 ISSUER,
                 "--instance-id",
                 &format!("replica-{i}"),
+                "--publichub-signing-key",
+                &signing_key,
+                "--install-lease-secs",
+                "3",
             ]
             .iter()
             .map(|s| (*s).to_owned())
@@ -444,4 +459,181 @@ async fn replicas_starting_at_once_migrate_an_empty_database_once() {
         store.ping().await.unwrap();
         store.close().await;
     }
+}
+
+/// Every marketplace scope and the import's.
+fn marketplace_token() -> String {
+    Token::full()
+        .scopes(&[
+            "installhub:export",
+            "installhub:import",
+            "marketplace:publish",
+            "marketplace:install",
+            "marketplace:install:community",
+        ])
+        .mint()
+}
+
+/// Exports the example on `replica` and publishes it; answers the listing.
+async fn publish_example(cluster: &Cluster, replica: usize, version: &str) -> String {
+    let (status, exported) = cluster
+        .post(replica, EXPORT, &export_request(version))
+        .await;
+    assert_eq!(status, 200, "{exported:#}");
+    let response = cluster
+        .http
+        .post(cluster.url(replica, "/api/marketplace/packages"))
+        .bearer_auth(marketplace_token())
+        .json(
+            &json!({ "sourcePackageId": exported["packageId"], "summary": "s", "publisher": "p" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json::<Value>().await.unwrap()["packageId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn queue_install(cluster: &Cluster, replica: usize, listing: &str) -> String {
+    let response = cluster
+        .http
+        .post(cluster.url(replica, &format!("/api/marketplace/packages/{listing}/install")))
+        .bearer_auth(marketplace_token())
+        .json(&json!({ "targetTenantId": TARGET, "defaultConflictStrategy": "Replace", "acknowledgeCommunityPackage": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    response.json::<Value>().await.unwrap()["statusUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn status(cluster: &Cluster, replica: usize, status_url: &str) -> Value {
+    cluster
+        .http
+        .get(cluster.url(replica, status_url))
+        .bearer_auth(marketplace_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls `replica` until the install ends.
+async fn finished(cluster: &Cluster, replica: usize, status_url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let body = status(cluster, replica, status_url).await;
+        if body["status"] != "InProgress" {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the install did not end: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_installs_queued_on_two_replicas_each_run_once() {
+    let Some(cluster) = Cluster::start(&[None, None]).await else {
+        return;
+    };
+    // Published on one replica, verified by the other's workers too.
+    let listing = publish_example(&cluster, 0, "3.0.0").await;
+    let mut urls = Vec::new();
+    for i in 0..20 {
+        urls.push(queue_install(&cluster, i % 2, &listing).await);
+    }
+    let mut imports = std::collections::BTreeSet::new();
+    for (i, url) in urls.iter().enumerate() {
+        let done = finished(&cluster, (i + 1) % 2, url).await;
+        assert_eq!(done["status"], "Success", "{done:#}");
+        assert!(imports.insert(done["importId"].as_str().unwrap().to_owned()));
+    }
+    let records = cluster
+        .get_json(
+            0,
+            &format!("/api/installhub/tenants/{TARGET}/imports?limit=200"),
+        )
+        .await;
+    let records = records["imports"].as_array().unwrap();
+    assert_eq!(
+        records.len(),
+        20,
+        "one import per install, no more: {records:#?}"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["status"] == "Success" && r["source"] == "Marketplace")
+    );
+    let shown = cluster
+        .get_json(1, &format!("/api/marketplace/packages/{listing}"))
+        .await;
+    assert_eq!(shown["installCount"], 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_install_whose_replica_dies_is_finished_by_the_other() {
+    // Replica 0 writes each artifact slowly, so the kill lands inside its
+    // install transaction.
+    let Some(mut cluster) = Cluster::start(&[Some("install_artifact_delay_ms=1500"), None]).await
+    else {
+        return;
+    };
+    let listing = publish_example(&cluster, 0, "3.0.0").await;
+    // Only replica 0 runs while the install is claimed.
+    cluster.replicas[1].kill();
+    let url = queue_install(&cluster, 0, &listing).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = status(&cluster, 0, &url).await;
+        if body["stage"] == "Installing" {
+            break;
+        }
+        assert_eq!(body["status"], "InProgress", "{body:#}");
+        assert!(
+            Instant::now() < deadline,
+            "the install never reached Installing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let other = &cluster.replicas[1];
+    let port: u16 = other.url.rsplit(':').next().unwrap().parse().unwrap();
+    let (args, env) = (other.args.clone(), other.env.clone());
+    cluster.replicas[1] = Replica::spawn(args, env, port);
+    cluster.replicas[1].ready().await;
+    cluster.replicas[0].kill();
+    assert_eq!(
+        cluster.target_artifacts(1).await,
+        0,
+        "nothing of the killed install is visible"
+    );
+
+    // Its lease runs out; the other replica claims the job and finishes it.
+    let done = finished(&cluster, 1, &url).await;
+    assert_eq!(done["status"], "Success", "{done:#}");
+    assert_eq!(done["artifactsInstalled"], 5);
+    assert_eq!(cluster.target_artifacts(1).await, 5);
+    let records = cluster
+        .get_json(1, &format!("/api/installhub/tenants/{TARGET}/imports"))
+        .await;
+    let successes: Vec<&Value> = records["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "Success")
+        .collect();
+    assert_eq!(successes.len(), 1, "{records:#}");
+    assert_eq!(successes[0]["importId"], done["importId"]);
 }
