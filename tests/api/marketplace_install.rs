@@ -153,6 +153,23 @@ async fn a_community_package_installs_as_the_seed_shows() {
         .await
         .json();
     assert_eq!(shown["installCount"], 1);
+
+    let metrics =
+        String::from_utf8(app.send(app.http.get(app.url("/metrics"))).await.body).unwrap();
+    assert!(
+        metrics
+            .contains(r#"installhub_marketplace_installs{status="Success",stage="Installing"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("installhub_marketplace_install_seconds"),
+        "{metrics}"
+    );
+    let ready = app.send(app.http.get(app.url("/readyz"))).await.json();
+    assert_eq!(
+        ready["installWorkers"],
+        json!({ "workers": 2, "running": 0 })
+    );
 }
 
 #[tokio::test]

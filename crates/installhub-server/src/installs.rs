@@ -53,6 +53,14 @@ impl Installs {
         self.wake.notify_one();
     }
 
+    /// Installs this server's workers run now.
+    pub fn running(&self) -> usize {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// The live stage and progress of an install this server runs.
     pub fn live(&self, install_id: &str) -> Option<(InstallStage, u64, u64)> {
         self.live

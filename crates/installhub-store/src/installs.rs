@@ -217,6 +217,24 @@ impl Store {
         Ok((job, created))
     }
 
+    /// How many installs are in each status and stage, for `/metrics`.
+    pub async fn install_counts(&self) -> Result<Vec<(InstallStatus, InstallStage, u64)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT status, stage, COUNT(*) FROM marketplace_installs GROUP BY status, stage",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(status, stage, n)| {
+                Ok((
+                    parse_wire(&status, InstallStatus::parse, "marketplace_installs.status")?,
+                    parse_wire(&stage, InstallStage::parse, "marketplace_installs.stage")?,
+                    count(n, "install count")?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn get_install(&self, install_id: &str) -> Result<Option<InstallJob>> {
         let sql = format!("SELECT {COLUMNS} FROM marketplace_installs WHERE install_id = $1");
         sqlx::query_as::<_, JobRow>(&sql)
@@ -412,9 +430,9 @@ async fn finish(
 ) -> Result<bool> {
     let now = now_micros();
     let sql = format!(
-        "UPDATE marketplace_installs SET status = $4, import_id = $5, result = $6, error = NULL, \
-           message = NULL, lease_owner = NULL, lease_until = NULL, completed_at = $7, \
-           updated_at = $7 WHERE {FENCE} AND status = $8"
+        "UPDATE marketplace_installs SET status = $4, stage = $9, import_id = $5, result = $6, \
+           error = NULL, message = NULL, lease_owner = NULL, lease_until = NULL, \
+           completed_at = $7, updated_at = $7 WHERE {FENCE} AND status = $8"
     );
     let done = sqlx::query(&sql)
         .bind(claim.install_id.as_str())
@@ -425,6 +443,7 @@ async fn finish(
         .bind(to_json(result, "install result")?)
         .bind(now)
         .bind(InstallStatus::InProgress.as_str())
+        .bind(InstallStage::Installing.as_str())
         .execute(&mut *conn)
         .await?
         .rows_affected()

@@ -27,6 +27,17 @@ pub struct Readiness {
     /// The advisory snapshot scans use now, and the last refresh. Not a
     /// readiness condition: a failed refresh keeps the previous snapshot.
     pub advisories: AdvisoryStatus,
+    /// This server's marketplace install workers.
+    pub install_workers: InstallWorkers,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallWorkers {
+    /// Workers this server runs.
+    pub workers: usize,
+    /// Installs they are running now.
+    pub running: usize,
 }
 
 /// The process is up.
@@ -74,12 +85,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             database,
             bundle_store,
             advisories: advisories::status(&state),
+            install_workers: InstallWorkers {
+                workers: state.config().publichub.install_workers,
+                running: state.installs().running(),
+            },
         }),
     )
 }
 
 /// Prometheus metrics: request counts and latency by route and status,
-/// exports, downloads, rate-limit refusals.
+/// exports, downloads, rate-limit refusals, marketplace installs by status
+/// and stage (`installhub_marketplace_installs`, counted at each scrape),
+/// their durations and attempts.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -87,6 +104,21 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, description = "Prometheus text format.", content_type = "text/plain", body = String))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store().install_counts().await {
+        Ok(counts) => {
+            for status in installhub_domain::marketplace::InstallStatus::ALL {
+                for stage in installhub_domain::marketplace::InstallStage::ALL {
+                    let n = counts
+                        .iter()
+                        .find(|(s, g, _)| s == status && g == stage)
+                        .map_or(0, |(_, _, n)| *n);
+                    metrics::gauge!("installhub_marketplace_installs", "status" => status.as_str(), "stage" => stage.as_str())
+                        .set(n as f64);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: counting marketplace installs failed"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(),
