@@ -95,6 +95,7 @@ error_codes! {
     InvalidTrustLevel,
     InvalidReason,
     VersionNotFound,
+    NotificationNotFound,
     ListingOwnedElsewhere,
     ValidationFailed,
     ServiceUnavailable,
@@ -144,9 +145,8 @@ impl ErrorCode {
             VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
                 FailureKind::Conflict
             }
-            TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound | NotFound => {
-                FailureKind::NotFound
-            }
+            TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
+            | NotificationNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,

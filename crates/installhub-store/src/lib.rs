@@ -9,6 +9,7 @@ mod failpoints;
 mod imports;
 mod install;
 mod marketplace;
+mod notifications;
 mod packages;
 mod rate_limits;
 mod tenants;
@@ -26,6 +27,10 @@ pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
 pub use marketplace::{
     ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark,
+};
+pub use notifications::{
+    EMAIL_ID_PREFIX, NOTIFICATION_ID_PREFIX, NewNotification, NotificationRecord, OutboxEmail,
+    email_body,
 };
 pub use packages::PackageRecord;
 pub use rate_limits::{RateCharge, RateDecision};
