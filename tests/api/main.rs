@@ -21,6 +21,7 @@ mod isolation;
 mod leftovers;
 mod limits;
 mod marketplace;
+mod notifications;
 mod openapi;
 mod ops;
 mod preview;

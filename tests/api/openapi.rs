@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use installhub_domain::{
     ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, ErrorCode, ImportSource,
-    ImportStatus, InstalledStatus, PackageType, Plan, PlannedAction, TenantStatus, TrustLevel,
-    Verdict,
+    ImportStatus, InstalledStatus, NotificationKind, PackageType, Plan, PlannedAction,
+    TenantStatus, TrustLevel, Verdict,
 };
 use installhub_scan::{Capability, Severity};
 use serde::Serialize;
@@ -83,6 +83,7 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("Severity", wire(&severities())),
         ("Capability", wire(&capabilities())),
         ("TrustLevel", wire(TrustLevel::ALL)),
+        ("NotificationKind", wire(NotificationKind::ALL)),
     ])
 }
 
@@ -287,14 +288,16 @@ fn path_value(name: &str) -> &'static str {
         "packageId" => "pkg-00000000-0000-4000-8000-000000000000",
         "importId" => "imp-00000000-0000-4000-8000-000000000000",
         "version" => "1.0.0",
+        "notificationId" => "ntf-00000000-0000-4000-8000-000000000000",
         other => panic!("no sample value for path parameter {other}"),
     }
 }
 
 /// Every API route, called without a token and with a token that has no
 /// scope and no access to the demo tenants, answers a status its document
-/// lists, with the envelope as its body (only a marketplace search
-/// answers such a token, as it answers every valid one).
+/// lists, with the envelope as its body (only a marketplace search and the
+/// list of one's own notifications answer such a token, as they answer
+/// every valid one).
 #[tokio::test]
 async fn refusals_are_documented_for_every_route() {
     let app = TestApp::new().await;
@@ -337,11 +340,13 @@ async fn refusals_are_documented_for_every_route() {
                     operation["responses"].get(&status).is_some(),
                     "{method} {path} answered {status}, which its document does not list"
                 );
-                // Marketplace searches are open to every valid token.
+                // Marketplace searches, and everyone's own notifications,
+                // are open to every valid token.
                 if reply.status < 400 {
                     assert!(
                         token.is_some()
-                            && path == "/api/marketplace/packages"
+                            && (path == "/api/marketplace/packages"
+                                || path == "/api/notifications")
                             && method == reqwest::Method::GET,
                         "{method} {path} answered {status} to a stranger"
                     );

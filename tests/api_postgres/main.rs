@@ -39,6 +39,8 @@ mod leftovers;
 mod limits;
 #[path = "../api/marketplace.rs"]
 mod marketplace;
+#[path = "../api/notifications.rs"]
+mod notifications;
 #[path = "../api/openapi.rs"]
 mod openapi;
 #[path = "../api/preview.rs"]

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod import;
 pub mod leftovers;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod rate_limit;
 pub mod state;
@@ -258,6 +259,7 @@ pub async fn serve(
         .advisory_refresh
         .clone()
         .map(|refresh| tokio::spawn(advisories::refresh_periodically(state.clone(), refresh)));
+    let mailer = notifications::start_mailer(&state)?;
     let limits = state.config().limits.http;
     let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
@@ -267,6 +269,9 @@ pub async fn serve(
     sweep_leftovers.abort();
     if let Some(refresh) = refresh {
         refresh.abort();
+    }
+    if let Some(mailer) = mailer {
+        mailer.abort();
     }
     result
 }

@@ -27,6 +27,11 @@ pub struct Readiness {
     /// The advisory snapshot scans use now, and the last refresh. Not a
     /// readiness condition: a failed refresh keeps the previous snapshot.
     pub advisories: AdvisoryStatus,
+    /// Notification e-mails still to be sent (neither sent nor given up),
+    /// when `--smtp-url` is set. Not a readiness condition: a down mail
+    /// server never stops the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails_pending: Option<i64>,
 }
 
 /// The process is up.
@@ -61,6 +66,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "unreachable".to_owned()
         }
     };
+    let emails_pending = if state.config().notifications.smtp.is_some() && database == "ok" {
+        state.store().pending_email_count().await.ok()
+    } else {
+        None
+    };
     let ready = database == "ok" && bundle_store == "ok";
     let status = if ready {
         StatusCode::OK
@@ -74,6 +84,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             database,
             bundle_store,
             advisories: advisories::status(&state),
+            emails_pending,
         }),
     )
 }
