@@ -157,7 +157,7 @@ pub struct ServeArgs {
     /// (add `?tls=required` for STARTTLS) or `smtps://host:port`, with an
     /// optional `user:password@` (never logged). Unset: notifications are
     /// in-app only.
-    #[arg(long, env = "INSTALLHUB_SMTP_URL", value_parser = SmtpUrl::parse, value_name = "URL")]
+    #[arg(long, env = "INSTALLHUB_SMTP_URL", value_parser = SmtpUrl::unchecked, value_name = "URL")]
     smtp_url: Option<SmtpUrl>,
     /// The `From` of notification e-mails.
     #[arg(long, env = "INSTALLHUB_SMTP_FROM", default_value = DEFAULT_SMTP_FROM, value_name = "MAILBOX")]

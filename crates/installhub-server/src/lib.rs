@@ -32,6 +32,7 @@ use crate::state::AppState;
 /// Connects the store (running migrations), opens the bundle store, loads
 /// the keys, and builds the state every handler shares.
 pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    notifications::check_config(&config.notifications)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let url = config.database.url_for(&config.data_dir);

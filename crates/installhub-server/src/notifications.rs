@@ -65,6 +65,37 @@ pub struct Mailer {
     owner: String,
 }
 
+/// Checks `--smtp-url` and `--smtp-from` (when an SMTP URL is set), so a
+/// mistake stops the server at start-up with a message that never shows
+/// the password.
+pub fn check_config(config: &NotificationsConfig) -> anyhow::Result<()> {
+    if let Some(smtp) = &config.smtp {
+        transport(smtp)?;
+        from_mailbox(config)?;
+    }
+    Ok(())
+}
+
+fn transport(smtp: &SmtpUrl) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    SmtpUrl::parse(smtp.expose()).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    // lettre's error may quote the URL: only ours, redacted, is shown.
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.expose()).map_err(|_| {
+        anyhow::anyhow!(
+            "--smtp-url {smtp} is not a usable SMTP URL: use smtp://host:port (with ?tls=required for STARTTLS) or smtps://host:port, with an optional user:password@"
+        )
+    })?;
+    Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
+}
+
+fn from_mailbox(config: &NotificationsConfig) -> anyhow::Result<Mailbox> {
+    config.from.parse::<Mailbox>().with_context(|| {
+        format!(
+            "--smtp-from '{}' is not an e-mail address: use 'Name <user@host>' or 'user@host'",
+            config.from
+        )
+    })
+}
+
 impl Mailer {
     /// Reads `--smtp-url` and `--smtp-from`; connects only when sending.
     pub fn new(
@@ -72,16 +103,8 @@ impl Mailer {
         config: &NotificationsConfig,
         store: &Store,
     ) -> anyhow::Result<Self> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.expose())
-            .with_context(|| format!("reading the SMTP URL {smtp} (--smtp-url)"))?
-            .timeout(Some(SMTP_TIMEOUT))
-            .build();
-        let from = config.from.parse::<Mailbox>().with_context(|| {
-            format!(
-                "'{}' is not an e-mail address for --smtp-from: use 'Name <user@host>' or 'user@host'",
-                config.from
-            )
-        })?;
+        let transport = transport(smtp)?;
+        let from = from_mailbox(config)?;
         Ok(Self {
             transport,
             from,
@@ -241,6 +264,26 @@ mod tests {
             attempts,
             created_at,
         }
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_without_showing_the_password() {
+        let mut config = NotificationsConfig::default();
+        check_config(&config).unwrap();
+        for url in [
+            "http://mailer:hunter2@mail.example.com",
+            "smtp://mailer:hunter2@",
+        ] {
+            config.smtp = Some(SmtpUrl::unchecked(url).unwrap());
+            let err = format!("{:#}", check_config(&config).unwrap_err());
+            assert!(err.contains("--smtp-url"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        config.smtp = Some(SmtpUrl::unchecked("smtps://mailer:hunter2@mail.example.com").unwrap());
+        check_config(&config).unwrap();
+        config.from = "not an address".to_owned();
+        let err = format!("{:#}", check_config(&config).unwrap_err());
+        assert!(err.contains("--smtp-from"), "{err}");
     }
 
     #[test]
