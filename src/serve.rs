@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use installhub_server::advisories::{OSV_EXPORTS, RefreshConfig};
 use installhub_server::config::{
-    AuthConfig, BundleStoreConfig, DatabaseConfig, HttpLimits, LimitsConfig, PublicHubConfig,
-    RateLimit,
+    AuthConfig, BundleStoreConfig, DEFAULT_SMTP_FROM, DatabaseConfig, HttpLimits, LimitsConfig,
+    NotificationsConfig, PublicHubConfig, RateLimit, SmtpUrl,
 };
 use installhub_server::{ServerConfig, build_state, demo};
 use tracing_subscriber::EnvFilter;
@@ -165,6 +165,20 @@ pub struct ServeArgs {
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
     instance_id: Option<String>,
+    /// The SMTP server for notification e-mails: `smtp://host:port`
+    /// (add `?tls=required` for STARTTLS) or `smtps://host:port`, with an
+    /// optional `user:password@` (never logged). Unset: notifications are
+    /// in-app only.
+    #[arg(long, env = "INSTALLHUB_SMTP_URL", value_parser = SmtpUrl::unchecked, value_name = "URL")]
+    smtp_url: Option<SmtpUrl>,
+    /// The `From` of notification e-mails.
+    #[arg(long, env = "INSTALLHUB_SMTP_FROM", default_value = DEFAULT_SMTP_FROM, value_name = "MAILBOX")]
+    smtp_from: String,
+    /// The base of links in notifications and their e-mails (this
+    /// server's address as users reach it, e.g. `https://installhub.example.com`).
+    /// Default: `http://<listen address>`.
+    #[arg(long, env = "INSTALLHUB_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "INSTALLHUB_LOG_JSON")]
     log_json: bool,
@@ -227,6 +241,12 @@ impl ServeArgs {
             install_workers: self.install_workers.max(1),
             install_lease: Duration::from_secs(self.install_lease_secs),
             ..PublicHubConfig::default()
+        };
+        config.notifications = NotificationsConfig {
+            smtp: self.smtp_url.clone(),
+            from: self.smtp_from.clone(),
+            public_url: self.public_url.clone(),
+            ..NotificationsConfig::default()
         };
         config
     }

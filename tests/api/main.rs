@@ -22,6 +22,7 @@ mod leftovers;
 mod limits;
 mod marketplace;
 mod marketplace_install;
+mod notifications;
 mod openapi;
 mod ops;
 mod preview;

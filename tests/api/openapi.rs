@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use installhub_domain::marketplace::{InstallStage, InstallStatus};
 use installhub_domain::{
     ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, ErrorCode, ImportSource,
-    ImportStatus, InstalledStatus, PackageType, Plan, PlannedAction, TenantStatus, TrustLevel,
-    Verdict,
+    ImportStatus, InstalledStatus, NotificationKind, PackageType, Plan, PlannedAction,
+    TenantStatus, TrustLevel, Verdict,
 };
 use installhub_scan::{Capability, Severity};
 use serde::Serialize;
@@ -86,6 +86,7 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("TrustLevel", wire(TrustLevel::ALL)),
         ("InstallStage", wire(InstallStage::ALL)),
         ("InstallStatus", wire(InstallStatus::ALL)),
+        ("NotificationKind", wire(NotificationKind::ALL)),
     ])
 }
 
@@ -291,14 +292,16 @@ fn path_value(name: &str) -> &'static str {
         "importId" => "imp-00000000-0000-4000-8000-000000000000",
         "version" => "1.0.0",
         "installId" => "mkt-install-00000000-0000-4000-8000-000000000000",
+        "notificationId" => "ntf-00000000-0000-4000-8000-000000000000",
         other => panic!("no sample value for path parameter {other}"),
     }
 }
 
 /// Every API route, called without a token and with a token that has no
 /// scope and no access to the demo tenants, answers a status its document
-/// lists, with the envelope as its body (only a marketplace search
-/// answers such a token, as it answers every valid one).
+/// lists, with the envelope as its body (only a marketplace search and the
+/// list of one's own notifications answer such a token, as they answer
+/// every valid one).
 #[tokio::test]
 async fn refusals_are_documented_for_every_route() {
     let app = TestApp::new().await;
@@ -341,11 +344,13 @@ async fn refusals_are_documented_for_every_route() {
                     operation["responses"].get(&status).is_some(),
                     "{method} {path} answered {status}, which its document does not list"
                 );
-                // Marketplace searches are open to every valid token.
+                // Marketplace searches, and everyone's own notifications,
+                // are open to every valid token.
                 if reply.status < 400 {
                     assert!(
                         token.is_some()
-                            && path == "/api/marketplace/packages"
+                            && (path == "/api/marketplace/packages"
+                                || path == "/api/notifications")
                             && method == reqwest::Method::GET,
                         "{method} {path} answered {status} to a stranger"
                     );

@@ -17,6 +17,8 @@ async fn health_and_readiness() {
     assert_eq!(advisories["snapshot"]["source"], "embedded");
     assert_eq!(advisories["snapshot"]["advisoryCount"], 6);
     assert!(advisories.get("lastRefresh").is_none(), "{advisories:#}");
+    // No --smtp-url: no outbox to report.
+    assert!(reply.json().get("emailsPending").is_none());
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ mod limits;
 mod marketplace;
 #[path = "../api/marketplace_install.rs"]
 mod marketplace_install;
+#[path = "../api/notifications.rs"]
+mod notifications;
 #[path = "../api/openapi.rs"]
 mod openapi;
 #[path = "../api/preview.rs"]

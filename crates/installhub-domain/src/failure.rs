@@ -95,6 +95,7 @@ error_codes! {
     InvalidTrustLevel,
     InvalidReason,
     VersionNotFound,
+    NotificationNotFound,
     ListingOwnedElsewhere,
     ListingDelisted,
     AcknowledgmentRequired,
@@ -155,7 +156,7 @@ impl ErrorCode {
                 FailureKind::Conflict
             }
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
-            | InstallNotFound | NotFound => FailureKind::NotFound,
+            | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,

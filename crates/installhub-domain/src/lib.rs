@@ -11,6 +11,7 @@ pub mod imported;
 pub mod manifest;
 pub mod marketplace;
 pub mod model;
+pub mod notification;
 pub mod resolve;
 pub mod text;
 pub mod version;
@@ -27,4 +28,5 @@ pub use model::{
     ImportSource, ImportStatus, InstalledStatus, Library, PackageType, Plan, PlannedAction,
     Reference, Tenant, TenantStatus, Verdict,
 };
+pub use notification::NotificationKind;
 pub use version::Version;

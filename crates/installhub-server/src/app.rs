@@ -19,7 +19,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::HttpLimits;
-use crate::controllers::{artifacts, health, imports, marketplace, packages, tenants};
+use crate::controllers::{
+    artifacts, health, imports, marketplace, notifications, packages, tenants,
+};
 use crate::middleware;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -110,6 +112,8 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(marketplace::install::status))
         .routes(routes!(marketplace::cdn::bundle))
         .routes(routes!(marketplace::cdn::keys))
+        .routes(routes!(notifications::list_notifications))
+        .routes(routes!(notifications::mark_read))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub instance_id: Option<String>,
     /// The marketplace's signing keys.
     pub publichub: PublicHubConfig,
+    /// In-app notifications' links and their e-mails.
+    pub notifications: NotificationsConfig,
     /// Test-only faults in the install transaction; off unless a test (or
     /// `INSTALLHUB_TEST_FAILPOINTS`) sets them. Only in test builds.
     #[cfg(feature = "failpoints")]
@@ -68,6 +70,91 @@ impl Default for PublicHubConfig {
             install_max_attempts: 3,
             install_lease: Duration::from_secs(30),
         }
+    }
+}
+
+/// Notifications (SPEC §8): where their links point and how their e-mails
+/// are sent.
+#[derive(Debug, Clone)]
+pub struct NotificationsConfig {
+    /// The SMTP server notification e-mails go through; `None`: no e-mail
+    /// (notifications are still stored and listed in the app).
+    pub smtp: Option<SmtpUrl>,
+    /// The e-mails' `From`, e.g. `InstallHub <installhub@example.com>`.
+    pub from: String,
+    /// The base of links in notifications and e-mails, e.g.
+    /// `https://installhub.example.com`; `None`: `http://<listen address>`.
+    pub public_url: Option<String>,
+    /// How often the mailer looks for due e-mails when nothing wakes it.
+    pub poll_every: Duration,
+    /// The wait before the second attempt at a failed e-mail; it doubles
+    /// each attempt up to `max_retry_delay`.
+    pub first_retry_delay: Duration,
+    pub max_retry_delay: Duration,
+    /// An e-mail still unsent this long after it was queued is given up
+    /// (kept in the outbox as a dead letter with its last error).
+    pub give_up_after: Duration,
+}
+
+/// The default `From` of notification e-mails.
+pub const DEFAULT_SMTP_FROM: &str = "InstallHub <installhub@localhost>";
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            smtp: None,
+            from: DEFAULT_SMTP_FROM.to_owned(),
+            public_url: None,
+            poll_every: Duration::from_secs(5),
+            first_retry_delay: Duration::from_secs(5),
+            max_retry_delay: Duration::from_secs(60 * 60),
+            give_up_after: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// An SMTP server URL as lettre reads it: `smtp://host:port` (plain, or
+/// STARTTLS with `?tls=required`), `smtps://host:port` (TLS), with an
+/// optional `user:password@`. The password never reaches logs: Debug and
+/// Display print it as `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    /// Checks the scheme; the rest is read when the mailer starts.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let scheme = value.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("smtp" | "smtps") => Ok(Self(value.to_owned())),
+            _ => Err(format!(
+                "'{}' is not an SMTP URL: use smtp://host:port or smtps://host:port, with an optional user:password@",
+                redact_url(value)
+            )),
+        }
+    }
+
+    /// Takes the URL as given, for a flag parser: clap would echo a refused
+    /// value, password included, so the check ([`SmtpUrl::parse`]) runs
+    /// when the server starts instead, with the password hidden.
+    pub fn unchecked(value: &str) -> Result<Self, std::convert::Infallible> {
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The URL with its password, for the SMTP client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmtpUrl({:?})", redact_url(&self.0))
+    }
+}
+
+impl fmt::Display for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
     }
 }
 
@@ -358,6 +445,7 @@ impl ServerConfig {
             advisory_refresh: None,
             instance_id: None,
             publichub: PublicHubConfig::default(),
+            notifications: NotificationsConfig::default(),
             #[cfg(feature = "failpoints")]
             failpoints: installhub_store::Failpoints::from_env(),
         }
@@ -390,11 +478,41 @@ impl ServerConfig {
     pub fn key_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
     }
+
+    /// The base of links in notifications: `--public-url` without a
+    /// trailing `/`, else `http://<listen address>`.
+    pub fn public_url(&self) -> String {
+        match &self.notifications.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_passwords_are_redacted() {
+        let url = SmtpUrl::parse("smtps://mailer:hunter2@mail.example.com:465").unwrap();
+        assert_eq!(url.expose(), "smtps://mailer:hunter2@mail.example.com:465");
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("mailer:***@mail.example.com:465"), "{shown}");
+        }
+        let err = SmtpUrl::parse("http://mailer:hunter2@mail.example.com").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(SmtpUrl::parse("smtp://127.0.0.1:2525").is_ok());
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address() {
+        let mut config = ServerConfig::new(PathBuf::from("data"));
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+        config.notifications.public_url = Some("https://hub.example.com/".to_owned());
+        assert_eq!(config.public_url(), "https://hub.example.com");
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -389,3 +389,56 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
         )
     })
 }
+
+/// `/api/notifications/{notificationId}`: the id as sent. Whether it is
+/// well-formed is checked with [`notification_id_is_valid`] by the
+/// handler, which answers a malformed id, an unknown one and another
+/// user's with the same 404, so none of them tells the others apart.
+#[derive(Debug, Clone)]
+pub struct NotificationPath {
+    pub notification_id: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NotificationPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            notification_id: String,
+        }
+        #[expect(
+            clippy::disallowed_types,
+            reason = "this is the wrapper that validates"
+        )]
+        let axum::extract::Path(raw) = axum::extract::Path::<Raw>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("The path could not be read: {e}."),
+                )
+            })?;
+        Ok(NotificationPath {
+            notification_id: raw.notification_id,
+        })
+    }
+}
+
+/// `ntf-` and a lower-case UUID.
+pub fn notification_id_is_valid(value: &str) -> bool {
+    value
+        .strip_prefix(installhub_store::NOTIFICATION_ID_PREFIX)
+        .is_some_and(|uuid| {
+            uuid.len() == 36
+                && uuid::Uuid::try_parse(uuid).is_ok()
+                && !uuid.contains(char::is_uppercase)
+        })
+}
+
+/// The one message for a notification the caller cannot have: unknown,
+/// malformed or another user's.
+pub fn notification_not_found_message(id: &str) -> String {
+    format!("Notification '{}' does not exist.", printable(id))
+}

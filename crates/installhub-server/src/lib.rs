@@ -13,6 +13,7 @@ pub mod import;
 pub mod installs;
 pub mod leftovers;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod rate_limit;
 pub mod state;
@@ -32,6 +33,7 @@ use crate::state::AppState;
 /// Connects the store (running migrations), opens the bundle store, loads
 /// the keys, and builds the state every handler shares.
 pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    notifications::check_config(&config.notifications)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let url = config.database.url_for(&config.data_dir);
@@ -260,6 +262,7 @@ pub async fn serve(
         .advisory_refresh
         .clone()
         .map(|refresh| tokio::spawn(advisories::refresh_periodically(state.clone(), refresh)));
+    let mailer = notifications::start_mailer(&state)?;
     let limits = state.config().limits.http;
     let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
@@ -274,6 +277,9 @@ pub async fn serve(
     sweep_leftovers.abort();
     if let Some(refresh) = refresh {
         refresh.abort();
+    }
+    if let Some(mailer) = mailer {
+        mailer.abort();
     }
     result
 }

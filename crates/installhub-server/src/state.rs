@@ -6,6 +6,7 @@ use installhub_auth::{PublisherKey, PublisherKeySet, Verifier};
 use installhub_scan::Scanner;
 use installhub_store::{BundleStore, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Notify;
 
 use crate::advisories::RefreshStatus;
 use crate::config::ServerConfig;
@@ -24,6 +25,8 @@ struct Inner {
     installs: crate::installs::Installs,
     /// The outcome of the last scheduled advisory refresh.
     advisory_refresh: Mutex<Option<RefreshStatus>>,
+    /// Wakes the mailer when an e-mail was queued.
+    mailer_wake: Notify,
 }
 
 /// The marketplace's keys: the one that signs, and every public key its
@@ -54,6 +57,7 @@ impl AppState {
             publichub,
             installs: crate::installs::Installs::default(),
             advisory_refresh: Mutex::new(None),
+            mailer_wake: Notify::new(),
         }))
     }
 
@@ -107,5 +111,18 @@ impl AppState {
             .advisory_refresh
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(status);
+    }
+
+    /// Tells the mailer (if one runs) that an e-mail may be due now; call
+    /// after a notification with an e-mail committed.
+    pub fn wake_mailer(&self) {
+        // notify_one keeps a permit when the mailer is busy sending, so a
+        // wake during a round is not lost.
+        self.0.mailer_wake.notify_one();
+    }
+
+    /// What the mailer waits on between rounds.
+    pub fn mailer_wake(&self) -> &Notify {
+        &self.0.mailer_wake
     }
 }

@@ -42,6 +42,7 @@ use crate::db::{IN_BATCH, Store, now_micros, placeholders, to_micros};
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
 use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
+use crate::notifications::{NewNotification, insert_notification};
 use crate::packages::name_key;
 
 impl Store {
@@ -309,6 +310,13 @@ impl InstallTx {
     /// The transaction's connection, for the store's other modules.
     pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
+    }
+
+    /// Stores a notification (and its outbox e-mail) in this transaction,
+    /// as [`Store::notify`] does: they commit, or roll back, with the
+    /// install. Wake the mailer after the commit.
+    pub async fn notify(&mut self, n: &NewNotification) -> Result<String> {
+        insert_notification(&mut self.tx, n).await
     }
 
     /// Makes everything written visible at once and releases the lock.

@@ -10,6 +10,7 @@ mod imports;
 mod install;
 mod installs;
 mod marketplace;
+mod notifications;
 mod packages;
 mod rate_limits;
 mod tenants;
@@ -28,6 +29,10 @@ pub use install::InstallTx;
 pub use installs::{Claim, InstallJob, NewInstall};
 pub use marketplace::{
     ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark,
+};
+pub use notifications::{
+    EMAIL_ID_PREFIX, NOTIFICATION_ID_PREFIX, NewNotification, NotificationRecord, OutboxEmail,
+    email_body,
 };
 pub use packages::PackageRecord;
 pub use rate_limits::{RateCharge, RateDecision};

@@ -38,6 +38,11 @@ pub struct InstallWorkers {
     pub workers: usize,
     /// Installs they are running now.
     pub running: usize,
+    /// Notification e-mails still to be sent (neither sent nor given up),
+    /// when `--smtp-url` is set. Not a readiness condition: a down mail
+    /// server never stops the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails_pending: Option<i64>,
 }
 
 /// The process is up.
@@ -72,6 +77,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "unreachable".to_owned()
         }
     };
+    let emails_pending = if state.config().notifications.smtp.is_some() && database == "ok" {
+        state.store().pending_email_count().await.ok()
+    } else {
+        None
+    };
     let ready = database == "ok" && bundle_store == "ok";
     let status = if ready {
         StatusCode::OK
@@ -89,6 +99,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 workers: state.config().publichub.install_workers,
                 running: state.installs().running(),
             },
+            emails_pending,
         }),
     )
 }

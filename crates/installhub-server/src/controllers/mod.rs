@@ -5,5 +5,6 @@ pub mod artifacts;
 pub mod health;
 pub mod imports;
 pub mod marketplace;
+pub mod notifications;
 pub mod packages;
 pub mod tenants;
