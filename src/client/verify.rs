@@ -193,8 +193,8 @@ fn run_signed(args: &VerifyArgs, bundle: &VerifiedBundle) -> ExitCode {
                 args.file.display()
             );
         } else {
-            eprint!(
-                "{text}error: {} does not match the PublicHub's signed version {version}; do not install it\n",
+            eprintln!(
+                "{text}error: {} does not match the PublicHub's signed version {version}; do not install it",
                 args.file.display()
             );
         }
