@@ -32,7 +32,10 @@ enum Command {
     Download(client::download::DownloadArgs),
     /// Import a bundle into a tenant (upload with a progress bar).
     Import(client::import::ImportArgs),
-    /// Check a bundle offline: structure, per-entry hashes, checksum.
+    /// The marketplace: search, show, publish, install (and follow), govern.
+    Marketplace(client::marketplace::MarketplaceArgs),
+    /// Check a bundle offline: structure, per-entry hashes, checksum, and
+    /// with --publichub-key a marketplace version's signature.
     Verify(client::verify::VerifyArgs),
     /// Run the import's security scan on a bundle offline (text, JSON or SARIF).
     Scan(client::scan::ScanArgs),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Command::Export(args) => client::export::run(args).await,
             Command::Download(args) => client::download::run(args).await,
             Command::Import(args) => client::import::run(args).await,
+            Command::Marketplace(args) => client::marketplace::run(args).await,
             Command::Verify(args) => client::verify::run(args),
             Command::Scan(args) => client::scan::run(args),
             Command::Advisories(args) => advisories::run(args).await,

@@ -892,3 +892,657 @@ async fn scan_shows_what_code_reaches_and_the_code() {
         "{run:#?}"
     );
 }
+
+// --- The marketplace: publish, search, show, install (followed), govern,
+// and the offline check of a downloaded version's PublicHub signature.
+
+/// Every scope the marketplace commands need, on both demo tenants.
+fn marketplace_token(app: &TestServer) -> String {
+    LocalKeyPair::load_or_create(&app._dir.path().join("keys"))
+        .unwrap()
+        .mint(&MintRequest {
+            email: Some("cli-test@company.com".into()),
+            tenants: vec![SOURCE_TENANT.into(), TARGET_TENANT.into()],
+            scopes: [
+                "installhub:export",
+                "installhub:import",
+                "installhub:artifacts:write",
+                "marketplace:publish",
+                "marketplace:install",
+                "marketplace:install:community",
+                "marketplace:admin",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..MintRequest::new("cli-test")
+        })
+        .unwrap()
+}
+
+impl TestServer {
+    /// Runs a command with the marketplace token.
+    async fn market(&self, args: &[&str]) -> Run {
+        let env = [
+            ("INSTALLHUB_URL", self.server.url()),
+            ("INSTALLHUB_TOKEN", marketplace_token(self)),
+        ];
+        run_cli(args, &env, &self.work).await
+    }
+
+    /// Exports proc-1001 as `name` `version` and publishes it; answers the
+    /// publish command's JSON.
+    async fn publish(&self, name: &str, version: &str) -> Value {
+        let run = self
+            .run(&[
+                "export",
+                "--json",
+                "--tenant",
+                SOURCE_TENANT,
+                "--name",
+                name,
+                "--type",
+                "workflow-package",
+                "--version",
+                version,
+                "proc-1001",
+            ])
+            .await;
+        let package = run.expect_success().json()["packageId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let run = self
+            .market(&[
+                "marketplace",
+                "publish",
+                "--package",
+                &package,
+                "--summary",
+                "Onboarding workflows, forms and rules for HR teams.",
+                "--publisher",
+                "Acme HR",
+                "--category",
+                "hr",
+                "--json",
+            ])
+            .await;
+        run.expect_success().json()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_publish_search_show_and_install_to_success() {
+    let app = TestServer::start().await;
+    let first = app.publish("Employee Onboarding Suite", "2.1.0").await;
+    let listing = first["packageId"].as_str().unwrap().to_owned();
+    assert!(listing.starts_with("mkt-pkg-"), "{first:#}");
+    assert_eq!(first["newListing"], true);
+    assert_eq!(first["trustLevel"], "Community");
+    let other = app.publish("Payroll Sync", "1.0.0").await;
+
+    // A second version, published as a person reads it.
+    let package = app.export("2.2.0").await.0;
+    let run = app
+        .market(&[
+            "marketplace",
+            "publish",
+            "--package",
+            &package,
+            "--summary",
+            "Onboarding workflows.",
+            "--publisher",
+            "Acme HR",
+        ])
+        .await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Published Employee Onboarding Suite 2.2.0 as {listing}\n"
+        )),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("scan:      PASS"), "{run:#?}");
+
+    // Search: the table, and every page with --all.
+    let run = app.market(&["marketplace", "search", "employee"]).await;
+    run.expect_success();
+    let mut lines = run.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "PACKAGE",
+            "ID",
+            "NAME",
+            "LATEST",
+            "TRUST",
+            "INSTALLS",
+            "PUBLISHER"
+        ]
+    );
+    let row = lines.next().unwrap();
+    for cell in [
+        listing.as_str(),
+        "Employee Onboarding Suite",
+        "2.2.0",
+        "Community",
+        "0",
+        "Acme HR",
+    ] {
+        assert!(row.contains(cell), "{cell} in {run:#?}");
+    }
+    assert_eq!(lines.next(), None, "{run:#?}");
+
+    let run = app.market(&["marketplace", "search", "--limit", "1"]).await;
+    run.expect_success();
+    assert!(run.stdout.contains("add --all"), "{run:#?}");
+    let page = app
+        .market(&["marketplace", "search", "--limit", "1", "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(page["packages"].as_array().unwrap().len(), 1);
+    assert!(page["nextCursor"].is_string(), "{page:#}");
+    let all = app
+        .market(&["marketplace", "search", "--limit", "1", "--all", "--json"])
+        .await
+        .expect_success()
+        .json();
+    let ids: Vec<&str> = all["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["packageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [listing.as_str(), other["packageId"].as_str().unwrap()]
+    );
+    let none = app
+        .market(&["marketplace", "search", "--trust-level", "Official"])
+        .await;
+    assert_eq!(none.expect_success().stdout, "No listings match.\n");
+
+    // Show: the listing and its versions, newest first.
+    let run = app.market(&["marketplace", "show", &listing]).await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with(&format!("Employee Onboarding Suite ({listing})\n")),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("Versions (2):"), "{run:#?}");
+    let versions: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("VERSION"))
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(versions, ["2.2.0", "2.1.0"], "{run:#?}");
+    let shown = app
+        .market(&["marketplace", "show", &listing, "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(shown["versions"][1]["version"], "2.1.0");
+
+    // A Community package needs the acknowledgment.
+    let run = app
+        .market(&[
+            "marketplace",
+            "install",
+            &listing,
+            "--tenant",
+            TARGET_TENANT,
+        ])
+        .await;
+    run.expect_failure();
+    assert!(
+        run.stderr.contains("This is a Community package"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("--accept-community"), "{run:#?}");
+
+    // Install, followed to its end.
+    let run = app
+        .market(&[
+            "marketplace",
+            "install",
+            &listing,
+            "--tenant",
+            TARGET_TENANT,
+            "--version",
+            "2.1.0",
+            "--accept-community",
+            "--conflict-strategy",
+            "Skip",
+        ])
+        .await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("succeeded: 5 artifact(s) installed, 0 conflict(s) resolved"),
+        "{run:#?}"
+    );
+    let import_id = line_value(&run.stdout, "import:");
+    assert!(import_id.starts_with("imp-"), "{run:#?}");
+
+    // A dry run, as JSON: the final status.
+    let run = app
+        .market(&[
+            "marketplace",
+            "install",
+            &listing,
+            "--tenant",
+            TARGET_TENANT,
+            "--accept-community",
+            "--dry-run",
+            "--json",
+        ])
+        .await;
+    let done = run.expect_success().json();
+    assert_eq!(done["status"], "Success", "{done:#}");
+    assert_eq!(done["dryRun"], true, "{done:#}");
+
+    // --no-wait answers the 202; status follows it by hand.
+    let run = app
+        .market(&[
+            "marketplace",
+            "install",
+            &listing,
+            "--tenant",
+            TARGET_TENANT,
+            "--accept-community",
+            "--idempotency-key",
+            "cli-test-1",
+            "--no-wait",
+            "--json",
+        ])
+        .await;
+    let accepted = run.expect_success().json();
+    let install_id = accepted["installId"].as_str().unwrap().to_owned();
+    assert!(install_id.starts_with("mkt-install-"), "{accepted:#}");
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        let run = app
+            .market(&["marketplace", "status", &install_id, "--json"])
+            .await;
+        status = run.expect_success().json();
+        if status["status"] != "InProgress" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["status"], "Success", "{status:#}");
+    let run = app.market(&["marketplace", "status", &install_id]).await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with(&format!("Install {install_id} succeeded")),
+        "{run:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_a_failed_install_exits_non_zero_with_its_error() {
+    let app = TestServer::start().await;
+    // A process that calls a plain-HTTP endpoint: the scan warns, and an
+    // install without --allow-security-warnings fails at the scan.
+    let reply = reqwest::Client::new()
+        .put(format!(
+            "{}/api/installhub/tenants/{SOURCE_TENANT}/artifacts/proc-1001",
+            app.server.url()
+        ))
+        .bearer_auth(marketplace_token(&app))
+        .json(&json!({
+            "type": "ProcessDefinition", "name": "Onboarding", "version": "1.0.0", "status": "Published",
+            "definition": { "endpoint": "http://payroll.acme-corp.net/api" }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "{reply:?}");
+    let listing = app.publish("Employee Onboarding Suite", "2.1.0").await["packageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let install = [
+        "marketplace",
+        "install",
+        listing.as_str(),
+        "--tenant",
+        TARGET_TENANT,
+        "--accept-community",
+    ];
+
+    let run = app.market(&install).await;
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .contains("failed at SecurityScan: SecurityScanFailed: "),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("import:  imp-"), "{run:#?}");
+    assert!(run.stderr.contains("rolled back"), "{run:#?}");
+
+    let mut json_install = install.to_vec();
+    json_install.push("--json");
+    let run = app.market(&json_install).await;
+    let failed = run.expect_failure().json();
+    assert_eq!(failed["status"], "Failed", "{failed:#}");
+    assert_eq!(failed["error"], "SecurityScanFailed");
+    assert_eq!(failed["rolledBack"], true);
+    assert!(failed["message"].is_string());
+
+    // With the override (a scope this token lacks) the server refuses it up front.
+    let mut overridden = install.to_vec();
+    overridden.push("--allow-security-warnings");
+    let run = app.market(&overridden).await;
+    run.expect_failure();
+    assert!(run.stderr.contains("error: "), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_yank_trust_and_delist() {
+    let app = TestServer::start().await;
+    let listing = app.publish("Employee Onboarding Suite", "2.1.0").await["packageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let package = app.export("2.2.0").await.0;
+    app.market(&[
+        "marketplace",
+        "publish",
+        "--package",
+        &package,
+        "--summary",
+        "Onboarding.",
+        "--publisher",
+        "Acme HR",
+    ])
+    .await
+    .expect_success();
+    let latest = |body: Value| body["packages"][0]["latestVersion"].clone();
+
+    let run = app
+        .market(&[
+            "marketplace",
+            "yank",
+            &listing,
+            "2.2.0",
+            "--reason",
+            "Breaks approvals; use 2.1.0.",
+        ])
+        .await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Yanked 2.2.0 of {listing}: Breaks approvals; use 2.1.0.\n"
+        )),
+        "{run:#?}"
+    );
+    let shown = app.market(&["marketplace", "show", &listing]).await;
+    assert!(
+        shown
+            .expect_success()
+            .stdout
+            .contains("YANKED: Breaks approvals; use 2.1.0."),
+        "{shown:#?}"
+    );
+    let found = app.market(&["marketplace", "search", "--json"]).await;
+    assert_eq!(latest(found.expect_success().json()), "2.1.0");
+    // A reason is required to yank, and not taken with --undo.
+    app.market(&["marketplace", "yank", &listing, "2.2.0"])
+        .await
+        .expect_failure_code(2);
+    let undone = app
+        .market(&["marketplace", "yank", "--undo", &listing, "2.2.0", "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert!(undone.get("yanked").is_none(), "{undone:#}");
+    let found = app.market(&["marketplace", "search", "--json"]).await;
+    assert_eq!(latest(found.expect_success().json()), "2.2.0");
+
+    let run = app
+        .market(&["marketplace", "trust", &listing, "Verified"])
+        .await;
+    assert_eq!(
+        run.expect_success().stdout,
+        format!("Employee Onboarding Suite ({listing}) is Verified.\n")
+    );
+    let run = app
+        .market(&["marketplace", "search", "--trust-level", "Verified"])
+        .await;
+    assert!(run.expect_success().stdout.contains(&listing), "{run:#?}");
+    app.market(&["marketplace", "trust", &listing, "Gold"])
+        .await
+        .expect_failure_code(2);
+
+    let run = app
+        .market(&[
+            "marketplace",
+            "delist",
+            &listing,
+            "--reason",
+            "Unmaintained.",
+        ])
+        .await;
+    assert!(
+        run.expect_success()
+            .stdout
+            .contains("is delisted: Unmaintained."),
+        "{run:#?}"
+    );
+    let run = app.market(&["marketplace", "search"]).await;
+    assert_eq!(run.expect_success().stdout, "No listings match.\n");
+    let run = app
+        .market(&[
+            "marketplace",
+            "install",
+            &listing,
+            "--tenant",
+            TARGET_TENANT,
+            "--accept-community",
+            "--json",
+        ])
+        .await;
+    assert_eq!(run.expect_failure().json()["error"], "ListingDelisted");
+    app.market(&["marketplace", "delist", "--undo", &listing])
+        .await
+        .expect_success();
+    let run = app.market(&["marketplace", "search"]).await;
+    assert!(run.expect_success().stdout.contains(&listing), "{run:#?}");
+
+    // Without marketplace:admin, trust is refused with the server's words.
+    let run = app
+        .run(&["marketplace", "trust", &listing, "Official"])
+        .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("marketplace:admin"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_verify_checks_the_publichub_signature_offline() {
+    let app = TestServer::start().await;
+    let published = app.publish("Employee Onboarding Suite", "2.1.0").await;
+    let listing = published["packageId"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let fetch = |path: String| {
+        let http = http.clone();
+        let url = format!("{}{path}", app.server.url());
+        async move {
+            let reply = http.get(url).send().await.unwrap();
+            assert!(reply.status().is_success(), "{reply:?}");
+            reply.bytes().await.unwrap()
+        }
+    };
+    let bundle = app.work.join("from-cdn.zip");
+    std::fs::write(
+        &bundle,
+        fetch(published["bundleUrl"].as_str().unwrap().to_owned()).await,
+    )
+    .unwrap();
+    let keys = app.work.join("publichub-keys.json");
+    std::fs::write(
+        &keys,
+        fetch("/.well-known/installhub/publichub-keys.json".into()).await,
+    )
+    .unwrap();
+    let saved = app.work.join("listing.json");
+    let run = app
+        .market(&["marketplace", "show", listing, "--json"])
+        .await;
+    std::fs::write(&saved, &run.expect_success().stdout).unwrap();
+    let (bundle, keys, saved) = (
+        bundle.to_str().unwrap(),
+        keys.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    );
+
+    let run = app
+        .run(&[
+            "verify",
+            bundle,
+            "--publichub-key",
+            keys,
+            "--listing",
+            saved,
+            "--package-id",
+            listing,
+        ])
+        .await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("PublicHub signature: ok, version 2.1.0"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("verdict: "), "{run:#?}");
+    let body = app
+        .run(&[
+            "verify",
+            bundle,
+            "--json",
+            "--publichub-key",
+            keys,
+            "--listing",
+            saved,
+            "--version",
+            "2.1.0",
+        ])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["valid"], true, "{body:#}");
+    assert_eq!(body["checks"].as_array().unwrap().len(), 4, "{body:#}");
+
+    // A wrong key: the signature names a key the file does not hold.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = installhub_auth::PublisherKey::load_or_create(other_dir.path()).unwrap();
+    let wrong = app.work.join("wrong.pem");
+    std::fs::write(&wrong, other.public().to_spki_pem()).unwrap();
+    let run = app
+        .run(&[
+            "verify",
+            bundle,
+            "--publichub-key",
+            wrong.to_str().unwrap(),
+            "--listing",
+            saved,
+        ])
+        .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("signature  MISMATCH"), "{run:#?}");
+    assert!(
+        run.stderr.contains("not one of the trusted keys"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("do not install it"), "{run:#?}");
+
+    // A listing whose fields were changed no longer matches the signature.
+    let mut changed: Value =
+        serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    changed["name"] = json!("Employee Onboarding Suite (patched)");
+    let changed_path = app.work.join("changed.json");
+    std::fs::write(&changed_path, changed.to_string()).unwrap();
+    let body = app
+        .run(&[
+            "verify",
+            bundle,
+            "--json",
+            "--publichub-key",
+            keys,
+            "--listing",
+            changed_path.to_str().unwrap(),
+        ])
+        .await
+        .expect_failure()
+        .json();
+    assert_eq!(body["valid"], false, "{body:#}");
+    assert_eq!(body["error"], "SignatureVerificationFailed");
+    let failed: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["signature"], "{body:#}");
+
+    // A tampered copy: a sound archive with a changed entry is refused by
+    // the bundle checks; another valid bundle is not the signed file.
+    let tampered = app.work.join("tampered.zip");
+    std::fs::copy(bundle, &tampered).unwrap();
+    rewrite_entry(&tampered, "artifacts/ent-44.json", |text| {
+        text.replace("200", "999")
+    });
+    let tampered = tampered.to_str().unwrap();
+    let run = app
+        .run(&[
+            "verify",
+            tampered,
+            "--publichub-key",
+            keys,
+            "--listing",
+            saved,
+        ])
+        .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("ChecksumMismatch"), "{run:#?}");
+    let (another, _) = app.bundle("2.1.1").await;
+    let body = app
+        .run(&[
+            "verify",
+            another.to_str().unwrap(),
+            "--json",
+            "--publichub-key",
+            keys,
+            "--listing",
+            saved,
+            "--version",
+            "2.1.0",
+        ])
+        .await
+        .expect_failure()
+        .json();
+    let failed: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    // Same artifacts, so the same manifest checksum (and a signature
+    // that holds for the listing); other bytes.
+    assert!(failed.contains(&"sha256"), "{body:#}");
+    assert!(
+        !failed.contains(&"checksum") && !failed.contains(&"signature"),
+        "{body:#}"
+    );
+    // --listing without --publichub-key is a usage error.
+    app.run(&["verify", bundle, "--listing", saved])
+        .await
+        .expect_failure_code(2);
+}

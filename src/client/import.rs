@@ -14,10 +14,10 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Client, ClientError, Connection, FailureLine, finish, parse_response};
+use super::{Client, ClientError, Connection, FailureLine, finish, parse_response, table};
 
 /// `Replace`, `Skip` or `Fail` (SPEC §7).
-const STRATEGIES: [&str; 3] = ["Replace", "Skip", "Fail"];
+pub(crate) const STRATEGIES: [&str; 3] = ["Replace", "Skip", "Fail"];
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -50,7 +50,7 @@ pub struct ImportArgs {
     pub connection: Connection,
 }
 
-fn parse_artifact_strategy(value: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_artifact_strategy(value: &str) -> Result<(String, String), String> {
     let (id, strategy) = value
         .split_once('=')
         .ok_or_else(|| format!("'{value}' is not ARTIFACT_ID=STRATEGY"))?;
@@ -181,29 +181,6 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
     let answer: ImportAnswer = parse_response(&text, "import")?;
     print!("{}", describe(&answer));
     Ok(())
-}
-
-/// Columns padded to their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("  {}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
-    for row in rows {
-        out.push_str(&line(row.clone()));
-    }
-    out
 }
 
 /// The parts of seed 03's import answer the summary shows. Enum-like

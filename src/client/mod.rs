@@ -1,6 +1,7 @@
-//! The command-line client: `preview`, `export`, `download`, `import` talk
-//! to a running server over its HTTP API; `verify` and `scan` check a bundle
-//! offline.
+//! The command-line client: `preview`, `export`, `download`, `import` and
+//! `marketplace …` talk to a running server over its HTTP API; `verify` and
+//! `scan` check a bundle offline (`verify --publichub-key` also checks a
+//! marketplace version's PublicHub signature).
 //!
 //! Every command reports failures the same way (see [`ClientError`]): the
 //! server's message and each entry of its `errors` list on stderr, or, with
@@ -10,6 +11,7 @@
 pub mod download;
 pub mod export;
 pub mod import;
+pub mod marketplace;
 pub mod preview;
 pub mod scan;
 pub mod verify;
@@ -19,7 +21,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::{Method, Response, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -350,6 +352,31 @@ impl Client {
         self.send_for_text(request).await
     }
 
+    /// The server's base URL with `segments` appended, each percent-encoded
+    /// as one path segment (a version such as `2.1.0+build` stays one).
+    pub fn url_with_segments(&self, segments: &[&str]) -> Result<Url, ClientError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| {
+                ClientError::local(
+                    "InvalidServerUrl",
+                    format!("--server '{}' cannot take a path", self.server),
+                )
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// A JSON API request to `url` with the token and the JSON deadline;
+    /// send it with [`Client::send_for_text`].
+    pub fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .header(header::AUTHORIZATION, self.auth.clone())
+            .timeout(JSON_REQUEST_TIMEOUT)
+    }
+
     fn post(&self, path: &str) -> Result<reqwest::RequestBuilder, ClientError> {
         Ok(self
             .http
@@ -357,7 +384,12 @@ impl Client {
             .header(header::AUTHORIZATION, self.auth.clone()))
     }
 
-    async fn send_for_text(&self, request: reqwest::RequestBuilder) -> Result<String, ClientError> {
+    /// Sends a request; a successful answer's body as text, an error
+    /// status as [`ClientError::Api`].
+    pub async fn send_for_text(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<String, ClientError> {
         let response = self.send(request).await?;
         response.text().await.map_err(|e| self.transport_error(e))
     }
@@ -446,6 +478,29 @@ pub fn print_json(value: &impl Serialize) {
         // Only a map with non-string keys fails to serialize; ours have none.
         Err(e) => eprintln!("error: could not print JSON: {e}"),
     }
+}
+
+/// Columns padded to their widest cell, indented two spaces.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
 }
 
 /// Ends a command: success, or the failure reported.

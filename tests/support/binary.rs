@@ -30,6 +30,16 @@ impl Run {
         self
     }
 
+    /// Exit code `code`: 2 is a usage error (clap's).
+    pub fn expect_failure_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}: {self:#?}"
+        );
+        self
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
