@@ -490,6 +490,9 @@ curl -s -X POST $INSTALLHUB_URL/api/marketplace/packages/{listing}/install \
   -H "Authorization: Bearer $INSTALLHUB_TOKEN" -H 'Content-Type: application/json' \
   -d '{{"targetTenantId":"{target}","defaultConflictStrategy":"Replace","acknowledgeCommunityPackage":true}}' \
   | tee install.json
+# The same with the CLI, following the install with a progress bar:
+{exe} marketplace search onboarding
+{exe} marketplace install {listing} --tenant {target} --conflict-strategy Replace --accept-community
 curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL$({status_url} install.json)
 "#,
         target = demo::TARGET_TENANT,

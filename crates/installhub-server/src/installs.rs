@@ -205,7 +205,7 @@ async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
             metrics::counter!("installhub_marketplace_installs_total", "outcome" => "failed")
                 .increment(1);
             tracing::info!(install = %job.install_id, stage = %e.stage, code = %e.code, message = %e.message, "marketplace install failed");
-            store
+            let failed = store
                 .fail_install(
                     claim,
                     e.stage,
@@ -213,7 +213,11 @@ async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
                     &e.message,
                     e.import_id.as_deref(),
                 )
-                .await
+                .await;
+            if matches!(failed, Ok(true)) {
+                notify_failure(state, &job, &e).await;
+            }
+            failed
         }
     };
     metrics::histogram!("installhub_marketplace_install_seconds")
@@ -299,7 +303,9 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
 
     let progress_state = state.clone();
     let progress_claim = claim.clone();
+    let success = Notice::new(state, job, &caller, &listing.name);
     let hook = JobHook {
+        on_success: Box::new(move |response| success.succeeded(response)),
         claim: claim.clone(),
         listing_id: job.listing_id.clone(),
         progress: Arc::new(move |stage, done, total| {
@@ -594,5 +600,118 @@ mod tests {
         };
         assert_eq!(caller_from_json(&caller_to_json(&all)), Some(all));
         assert_eq!(caller_from_json(&json!({ "subject": "x" })), None);
+    }
+}
+
+/// What the installing user is told when an install ends.
+struct Notice {
+    recipient: String,
+    email: Option<String>,
+    install_id: String,
+    listing_id: String,
+    name: String,
+    version: String,
+    tenant: String,
+    public_url: String,
+}
+
+impl Notice {
+    fn new(state: &AppState, job: &InstallJob, caller: &Caller, name: &str) -> Self {
+        Notice {
+            recipient: caller.identity.clone(),
+            // The identity is the token's email when it has one.
+            email: caller.identity.contains('@').then(|| caller.identity.clone()),
+            install_id: job.install_id.clone(),
+            listing_id: job.listing_id.to_string(),
+            name: name.to_owned(),
+            version: job.version.clone(),
+            tenant: job.target_tenant_id.to_string(),
+            public_url: crate::notifications::link(state, ""),
+        }
+    }
+
+    fn succeeded(&self, response: &crate::import::ImportResponse) -> installhub_store::NewNotification {
+        let dry_run = response.planned_actions.is_some();
+        let (title, body) = if dry_run {
+            (
+                format!("Dry run of {} {} for {} passed", self.name, self.version, self.tenant),
+                format!(
+                    "Nothing was installed. The install would write {} artifact(s) and resolve {} conflict(s).",
+                    response.planned_actions.as_ref().map_or(0, |p| p.iter().filter(|a| a.action != installhub_domain::PlannedAction::Skip && a.action != installhub_domain::PlannedAction::Unchanged).count()),
+                    response.conflicts_resolved
+                ),
+            )
+        } else {
+            (
+                format!("Installed {} {} into {}", self.name, self.version, self.tenant),
+                format!(
+                    "{} artifact(s) installed, {} conflict(s) resolved (import {}).",
+                    response.artifacts_installed, response.conflicts_resolved, response.import_id
+                ),
+            )
+        };
+        installhub_store::NewNotification {
+            recipient: self.recipient.clone(),
+            email: self.email.clone(),
+            kind: installhub_domain::NotificationKind::InstallSucceeded,
+            title,
+            body,
+            link: Some(format!("{}/api/installhub/imports/{}", self.public_url, response.import_id)),
+            details: json!({
+                "installId": self.install_id,
+                "packageId": self.listing_id,
+                "version": self.version,
+                "targetTenantId": self.tenant,
+                "importId": response.import_id,
+                "artifactsInstalled": response.artifacts_installed,
+                "conflictsResolved": response.conflicts_resolved,
+                "dryRun": dry_run,
+            }),
+        }
+    }
+
+    fn failed(&self, error: &StageError) -> installhub_store::NewNotification {
+        installhub_store::NewNotification {
+            recipient: self.recipient.clone(),
+            email: self.email.clone(),
+            kind: installhub_domain::NotificationKind::InstallFailed,
+            title: format!("Installing {} {} into {} failed", self.name, self.version, self.tenant),
+            body: format!(
+                "It failed at {} with {}: {} Nothing was installed.",
+                error.stage, error.code, error.message
+            ),
+            // The import's entries in the tenant's audit log.
+            link: Some(format!(
+                "{}/api/installhub/audit?tenantId={}&action=import",
+                self.public_url, self.tenant
+            )),
+            details: json!({
+                "installId": self.install_id,
+                "packageId": self.listing_id,
+                "version": self.version,
+                "targetTenantId": self.tenant,
+                "stage": error.stage,
+                "error": error.code,
+                "message": error.message,
+                "importId": error.import_id,
+                "rolledBack": true,
+            }),
+        }
+    }
+}
+
+/// Tells the installing user of a failure, after the job recorded it (the
+/// install's transaction, if any, rolled back).
+async fn notify_failure(state: &AppState, job: &InstallJob, error: &StageError) {
+    let Some(caller) = caller_from_json(&job.caller) else {
+        return;
+    };
+    let name = match state.store().get_listing(&job.listing_id).await {
+        Ok(Some(listing)) => listing.name,
+        _ => job.listing_id.to_string(),
+    };
+    let notice = Notice::new(state, job, &caller, &name);
+    if let Err(e) = crate::notifications::notify(state, notice.failed(error)).await {
+        tracing::warn!(install = %job.install_id, error = %e, "the failure notification could not be stored");
     }
 }

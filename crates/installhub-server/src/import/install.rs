@@ -188,8 +188,12 @@ pub async fn install(
         let listing = (!dry_run).then_some(&job.listing_id);
         tx.finish_marketplace_install(&job.claim, listing, import_id.as_str(), &result)
             .await?;
+        tx.notify(&(job.on_success)(&response)).await?;
     }
     tx.commit().await?;
+    if job.is_some() {
+        state.wake_mailer();
+    }
     Ok(response)
 }
 

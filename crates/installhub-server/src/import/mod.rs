@@ -104,6 +104,9 @@ pub struct JobHook {
     pub listing_id: installhub_domain::ListingId,
     /// Told the stage and "done of total" as the import reaches them.
     pub progress: std::sync::Arc<dyn Fn(InstallStage, u64, u64) + Send + Sync>,
+    /// The installing user's notification of the success, stored in the
+    /// install transaction so it exists exactly when the install does.
+    pub on_success: Box<dyn Fn(&ImportResponse) -> installhub_store::NewNotification + Send + Sync>,
 }
 
 impl JobHook {
