@@ -175,8 +175,16 @@ async fn a_community_package_installs_as_the_seed_shows() {
     let notifications = app.get_as(&installer(), "/api/notifications").await.json();
     let notice = &notifications["notifications"][0];
     assert_eq!(notice["kind"], "InstallSucceeded", "{notifications:#}");
-    assert_eq!(notice["title"], format!("Installed Employee Onboarding Suite 2.1.0 into {TARGET}"));
-    assert!(notice["link"].as_str().unwrap().ends_with(&format!("/api/installhub/imports/{import_id}")));
+    assert_eq!(
+        notice["title"],
+        format!("Installed Employee Onboarding Suite 2.1.0 into {TARGET}")
+    );
+    assert!(
+        notice["link"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/installhub/imports/{import_id}"))
+    );
     assert_eq!(notice["details"]["installId"], install_id);
     assert_eq!(notice["details"]["artifactsInstalled"], 5);
 }
@@ -536,8 +544,18 @@ async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
     assert_eq!(notice["kind"], "InstallFailed", "{notifications:#}");
     assert_eq!(notice["details"]["error"], "ChecksumMismatch");
     assert_eq!(notice["details"]["stage"], "Verifying");
-    assert!(notice["body"].as_str().unwrap().contains("Nothing was installed"));
-    assert!(notice["link"].as_str().unwrap().contains(&format!("/api/installhub/audit?tenantId={TARGET}")));
+    assert!(
+        notice["body"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing was installed")
+    );
+    assert!(
+        notice["link"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/api/installhub/audit?tenantId={TARGET}"))
+    );
     let artifact = app
         .get(&format!(
             "/api/installhub/tenants/{TARGET}/artifacts/proc-1001"

@@ -33,8 +33,8 @@ pub struct TenantBody {
     #[schema(required = false, value_type = Option<ConflictStrategy>)]
     pub default_conflict_strategy: Option<String>,
     /// The marketplace trust levels installs into this tenant may have
-    /// (`[]`: none); absent: every level.
-    #[schema(required = false, value_type = Option<Vec<crate::marketplace::TrustLevel>>, max_items = 3)]
+    /// (`[]`: none; a level listed twice counts once); absent: every level.
+    #[schema(required = false, value_type = Option<Vec<crate::marketplace::TrustLevel>>)]
     pub allowed_trust_levels: Option<Vec<String>>,
 }
 

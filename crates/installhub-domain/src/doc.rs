@@ -24,6 +24,27 @@ pub const PACKAGE_NAME: &str = r"^-*[A-Za-z0-9]([A-Za-z0-9 -]*[A-Za-z0-9-])?$";
 pub const VERSION_RANGE: &str =
     r"^(\*|([\^~=]|[<>]=?)?(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8}))?)?)$";
 
+/// A marketplace category: a lower-case letter or digit, then up to 31
+/// lower-case letters, digits and `-`.
+pub const CATEGORY: &str = r"^[a-z0-9][a-z0-9-]{0,31}$";
+/// Free text that is not blank and holds no control character.
+pub const TEXT: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+/// A marketplace category.
+pub struct Category;
+
+impl PartialSchema for Category {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(CATEGORY))
+            .examples(["hr"])
+            .into()
+    }
+}
+
+impl ToSchema for Category {}
+
 /// An artifact id in a list or a map key.
 pub struct ArtifactIdText;
 

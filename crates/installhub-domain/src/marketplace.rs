@@ -90,19 +90,20 @@ pub const MAX_REASON_CHARS: usize = 500;
 pub struct PublishBody {
     /// The exported package to publish (`pkg-` and a UUID), in a tenant the
     /// caller may export from.
-    #[schema(value_type = String, required = true, example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13")]
+    #[schema(value_type = String, required = true, example = "pkg-a3f9c821-5d2e-4b7a-9c1f-0e8d6b4a2f13", pattern = r"^pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub source_package_id: Option<String>,
     /// What the package does, in a sentence or two: not blank, at most 500
     /// characters, no control characters.
-    #[schema(value_type = String, required = true, max_length = 500, example = "Onboarding workflows, forms and rules for HR teams.")]
+    #[schema(value_type = String, required = true, max_length = 500, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$", example = "Onboarding workflows, forms and rules for HR teams.")]
     pub summary: Option<String>,
     /// Who publishes it, as users should see it: not blank, at most 100
     /// characters, no control characters.
-    #[schema(value_type = String, required = true, max_length = 100, example = "Acme HR Platform Team")]
+    #[schema(value_type = String, required = true, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$", example = "Acme HR Platform Team")]
     pub publisher: Option<String>,
     /// Up to 8 categories, each 1-32 lower-case letters, digits and `-`,
-    /// starting with a letter or digit. They replace the listing's.
-    #[schema(required = false, max_items = 8, example = json!(["hr", "onboarding"]))]
+    /// starting with a letter or digit (one listed twice counts once). They
+    /// replace the listing's.
+    #[schema(required = false, value_type = Option<Vec<crate::doc::Category>>, max_items = 8, example = json!(["hr", "onboarding"]))]
     pub categories: Option<Vec<String>>,
 }
 
@@ -189,7 +190,7 @@ pub fn check_text(
     }
 }
 
-fn check_categories(categories: Vec<String>, failures: &mut Vec<Failure>) -> Vec<String> {
+fn check_categories(mut categories: Vec<String>, failures: &mut Vec<Failure>) -> Vec<String> {
     let before = failures.len();
     if categories.len() > MAX_CATEGORIES {
         failures.push(
@@ -200,7 +201,6 @@ fn check_categories(categories: Vec<String>, failures: &mut Vec<Failure>) -> Vec
             .field("categories"),
         );
     }
-    let mut seen = std::collections::BTreeSet::new();
     for (i, category) in categories.iter().enumerate() {
         if !is_category(category) {
             failures.push(
@@ -213,21 +213,15 @@ fn check_categories(categories: Vec<String>, failures: &mut Vec<Failure>) -> Vec
                 )
                 .field(format!("categories[{i}]")),
             );
-        } else if !seen.insert(category.as_str()) {
-            failures.push(
-                Failure::new(
-                    ErrorCode::InvalidCategories,
-                    format!("Category '{category}' is listed twice."),
-                )
-                .field(format!("categories[{i}]")),
-            );
         }
     }
     if failures.len() > before {
-        Vec::new()
-    } else {
-        categories
+        return Vec::new();
     }
+    // A category listed twice counts once, in the order first given.
+    let mut seen = std::collections::BTreeSet::new();
+    categories.retain(|c| seen.insert(c.clone()));
+    categories
 }
 
 /// 1-32 lower-case letters, digits and `-`, starting with a letter or digit.
@@ -271,7 +265,7 @@ impl TrustLevelBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReasonBody {
     /// Not blank, at most 500 characters, no control characters.
-    #[schema(value_type = String, required = true, max_length = 500, example = "Breaks approvals on tenants without the budget rule; use 2.1.1.")]
+    #[schema(value_type = String, required = true, max_length = 500, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$", example = "Breaks approvals on tenants without the budget rule; use 2.1.1.")]
     pub reason: Option<String>,
 }
 
@@ -405,7 +399,7 @@ pub struct InstallBody {
     pub default_conflict_strategy: Option<String>,
     /// Per artifact id; overrides `defaultConflictStrategy`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    #[schema(value_type = std::collections::BTreeMap<String, crate::ConflictStrategy>)]
+    #[schema(value_type = std::collections::BTreeMap<crate::doc::ArtifactIdText, crate::ConflictStrategy>)]
     pub conflict_strategies: std::collections::BTreeMap<String, String>,
     /// Run every stage and install nothing; the result lists the planned
     /// actions.
@@ -509,10 +503,11 @@ mod tests {
                 "summary",
                 "publisher",
                 "categories[0]",
-                "categories[2]",
                 "categories[3]"
             ]
         );
+        let twice = body(PKG, "s", "p", &["hr", "x", "hr"]).validate().unwrap();
+        assert_eq!(twice.categories, ["hr", "x"]);
         let codes: Vec<_> = failures.iter().map(|f| f.code).collect();
         assert_eq!(
             codes[..3],

@@ -578,31 +578,6 @@ async fn verify(
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn callers_round_trip() {
-        let caller = Caller {
-            subject: "user-42".into(),
-            identity: "engineer@company.com".into(),
-            tenants: TenantAccess::Some([TenantId::parse("tenant-a").unwrap()].into()),
-            scopes: [Scope::Import, Scope::MarketplaceInstall].into(),
-        };
-        assert_eq!(
-            caller_from_json(&caller_to_json(&caller)),
-            Some(caller.clone())
-        );
-        let all = Caller {
-            tenants: TenantAccess::All,
-            ..caller
-        };
-        assert_eq!(caller_from_json(&caller_to_json(&all)), Some(all));
-        assert_eq!(caller_from_json(&json!({ "subject": "x" })), None);
-    }
-}
-
 /// What the installing user is told when an install ends.
 struct Notice {
     recipient: String,
@@ -620,7 +595,10 @@ impl Notice {
         Notice {
             recipient: caller.identity.clone(),
             // The identity is the token's email when it has one.
-            email: caller.identity.contains('@').then(|| caller.identity.clone()),
+            email: caller
+                .identity
+                .contains('@')
+                .then(|| caller.identity.clone()),
             install_id: job.install_id.clone(),
             listing_id: job.listing_id.to_string(),
             name: name.to_owned(),
@@ -630,20 +608,33 @@ impl Notice {
         }
     }
 
-    fn succeeded(&self, response: &crate::import::ImportResponse) -> installhub_store::NewNotification {
+    fn succeeded(
+        &self,
+        response: &crate::import::ImportResponse,
+    ) -> installhub_store::NewNotification {
         let dry_run = response.planned_actions.is_some();
         let (title, body) = if dry_run {
             (
-                format!("Dry run of {} {} for {} passed", self.name, self.version, self.tenant),
+                format!(
+                    "Dry run of {} {} for {} passed",
+                    self.name, self.version, self.tenant
+                ),
                 format!(
                     "Nothing was installed. The install would write {} artifact(s) and resolve {} conflict(s).",
-                    response.planned_actions.as_ref().map_or(0, |p| p.iter().filter(|a| a.action != installhub_domain::PlannedAction::Skip && a.action != installhub_domain::PlannedAction::Unchanged).count()),
+                    response.planned_actions.as_ref().map_or(0, |p| p
+                        .iter()
+                        .filter(|a| a.action != installhub_domain::PlannedAction::Skip
+                            && a.action != installhub_domain::PlannedAction::Unchanged)
+                        .count()),
                     response.conflicts_resolved
                 ),
             )
         } else {
             (
-                format!("Installed {} {} into {}", self.name, self.version, self.tenant),
+                format!(
+                    "Installed {} {} into {}",
+                    self.name, self.version, self.tenant
+                ),
                 format!(
                     "{} artifact(s) installed, {} conflict(s) resolved (import {}).",
                     response.artifacts_installed, response.conflicts_resolved, response.import_id
@@ -656,7 +647,10 @@ impl Notice {
             kind: installhub_domain::NotificationKind::InstallSucceeded,
             title,
             body,
-            link: Some(format!("{}/api/installhub/imports/{}", self.public_url, response.import_id)),
+            link: Some(format!(
+                "{}/api/installhub/imports/{}",
+                self.public_url, response.import_id
+            )),
             details: json!({
                 "installId": self.install_id,
                 "packageId": self.listing_id,
@@ -675,7 +669,10 @@ impl Notice {
             recipient: self.recipient.clone(),
             email: self.email.clone(),
             kind: installhub_domain::NotificationKind::InstallFailed,
-            title: format!("Installing {} {} into {} failed", self.name, self.version, self.tenant),
+            title: format!(
+                "Installing {} {} into {} failed",
+                self.name, self.version, self.tenant
+            ),
             body: format!(
                 "It failed at {} with {}: {} Nothing was installed.",
                 error.stage, error.code, error.message
@@ -713,5 +710,30 @@ async fn notify_failure(state: &AppState, job: &InstallJob, error: &StageError) 
     let notice = Notice::new(state, job, &caller, &name);
     if let Err(e) = crate::notifications::notify(state, notice.failed(error)).await {
         tracing::warn!(install = %job.install_id, error = %e, "the failure notification could not be stored");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_round_trip() {
+        let caller = Caller {
+            subject: "user-42".into(),
+            identity: "engineer@company.com".into(),
+            tenants: TenantAccess::Some([TenantId::parse("tenant-a").unwrap()].into()),
+            scopes: [Scope::Import, Scope::MarketplaceInstall].into(),
+        };
+        assert_eq!(
+            caller_from_json(&caller_to_json(&caller)),
+            Some(caller.clone())
+        );
+        let all = Caller {
+            tenants: TenantAccess::All,
+            ..caller
+        };
+        assert_eq!(caller_from_json(&caller_to_json(&all)), Some(all));
+        assert_eq!(caller_from_json(&json!({ "subject": "x" })), None);
     }
 }

@@ -29,6 +29,11 @@ pub struct Readiness {
     pub advisories: AdvisoryStatus,
     /// This server's marketplace install workers.
     pub install_workers: InstallWorkers,
+    /// Notification e-mails still to be sent (neither sent nor given up),
+    /// when `--smtp-url` is set. Not a readiness condition: a down mail
+    /// server never stops the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails_pending: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,11 +43,6 @@ pub struct InstallWorkers {
     pub workers: usize,
     /// Installs they are running now.
     pub running: usize,
-    /// Notification e-mails still to be sent (neither sent nor given up),
-    /// when `--smtp-url` is set. Not a readiness condition: a down mail
-    /// server never stops the service.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub emails_pending: Option<i64>,
 }
 
 /// The process is up.

@@ -88,7 +88,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     tag = "marketplace",
     params(
         ("packageId" = String, Path, pattern = r"^mkt-pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "The listing."),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "A key of the caller's choosing: the same key answers the same install."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "A key of the caller's choosing: the same key answers the same install."),
     ),
     request_body = InstallBody,
     responses(

@@ -21,6 +21,8 @@ use crate::state::AppState;
 
 /// Longest `q`, in characters.
 const MAX_QUERY_CHARS: usize = 200;
+/// Longest `cursor`, in characters.
+const MAX_CURSOR_CHARS: usize = 1000;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -39,7 +41,9 @@ pub struct SearchParams {
     publisher: Option<String>,
     #[param(pattern = r"^[a-z0-9][a-z0-9-]{0,31}$", example = "hr")]
     category: Option<String>,
-    /// The next page: `nextCursor` of the previous one.
+    /// The next page: `nextCursor` of the previous one. Any other text is a
+    /// position in name order: the listings whose lower-cased name sorts
+    /// after it.
     #[param(max_length = 1000)]
     cursor: Option<String>,
     /// Page size, 1-100 (default 20).
@@ -132,6 +136,18 @@ impl SearchParams {
                 )
             })
         });
+        if self.publisher.as_ref().is_some_and(|p| {
+            p.chars().count() > installhub_domain::marketplace::MAX_PUBLISHER_CHARS
+        }) {
+            failures.push(invalid(
+                ErrorCode::InvalidPublisher,
+                "publisher",
+                format!(
+                    "publisher is longer than {} characters.",
+                    installhub_domain::marketplace::MAX_PUBLISHER_CHARS
+                ),
+            ));
+        }
         if let Some(category) = self.category.as_deref()
             && !is_category(category)
         {
@@ -144,14 +160,21 @@ impl SearchParams {
                 ),
             ));
         }
+        if self
+            .cursor
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_CURSOR_CHARS)
+        {
+            failures.push(invalid(
+                ErrorCode::InvalidRequestBody,
+                "cursor",
+                format!("cursor is longer than {MAX_CURSOR_CHARS} characters."),
+            ));
+        }
+        // A cursor this server gave out, or any text as a position in name
+        // order (after every listing whose name key is not greater).
         let after = self.cursor.as_deref().map(|c| {
-            decode_cursor(c).ok_or_else(|| {
-                invalid(
-                    ErrorCode::InvalidRequestBody,
-                    "cursor",
-                    "cursor is not one this server gave out; start again without it.".to_owned(),
-                )
-            })
+            Ok::<_, Failure>(decode_cursor(c).unwrap_or_else(|| (c.to_owned(), "~".to_owned())))
         });
         let package_type = take(package_type, &mut failures);
         let trust_level = take(trust_level, &mut failures);

@@ -155,6 +155,14 @@ fn requested_range(
     if !unit.eq_ignore_ascii_case("bytes") {
         return Ok(None);
     }
+    // Several ranges are answered with the whole file, as RFC 9110 allows,
+    // whether or not they overlap or fit.
+    if text
+        .split_once('=')
+        .is_some_and(|(_, ranges)| ranges.contains(','))
+    {
+        return Ok(None);
+    }
     let ranges = http_range_header::parse_range_header(text)
         .and_then(|parsed| parsed.validate(size))
         .map_err(|_| unsatisfiable())?;
@@ -220,6 +228,11 @@ mod tests {
         h.insert(header::RANGE, HeaderValue::from_static("bytes=95-"));
         assert_eq!(requested_range(&h, etag, 100).unwrap(), Some(95..100));
         h.insert(header::RANGE, HeaderValue::from_static("bytes=0-1,5-6"));
+        assert_eq!(requested_range(&h, etag, 100).unwrap(), None);
+        // Overlapping or outside: several ranges still get the whole file.
+        h.insert(header::RANGE, HeaderValue::from_static("bytes=50-,60-70"));
+        assert_eq!(requested_range(&h, etag, 100).unwrap(), None);
+        h.insert(header::RANGE, HeaderValue::from_static("bytes=0-1,200-300"));
         assert_eq!(requested_range(&h, etag, 100).unwrap(), None);
         h.insert(header::RANGE, HeaderValue::from_static("bytes=200-300"));
         assert!(requested_range(&h, etag, 100).is_err());
