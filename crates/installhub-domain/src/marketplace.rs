@@ -41,12 +41,7 @@ impl ListingId {
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidId> {
-        let ok = value.strip_prefix(Self::PREFIX).is_some_and(|uuid| {
-            uuid.len() == 36
-                && uuid::Uuid::try_parse(uuid).is_ok()
-                && !uuid.contains(char::is_uppercase)
-        });
-        if ok {
+        if is_prefixed_uuid(value, Self::PREFIX) {
             Ok(Self(value.to_owned()))
         } else {
             Err(InvalidId(format!(
@@ -60,6 +55,43 @@ impl ListingId {
     /// For values read back from the store, which only holds valid ids.
     pub fn from_trusted(value: String) -> Self {
         Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `prefix` and a UUID in lower-case hex with its dashes.
+fn is_prefixed_uuid(value: &str, prefix: &str) -> bool {
+    value.strip_prefix(prefix).is_some_and(|uuid| {
+        uuid.len() == 36
+            && uuid::Uuid::try_parse(uuid).is_ok()
+            && !uuid.contains(char::is_uppercase)
+    })
+}
+
+/// A marketplace install: `mkt-install-` followed by a UUID v4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallId(String);
+
+impl InstallId {
+    pub const PREFIX: &'static str = "mkt-install-";
+
+    /// A fresh random install id.
+    pub fn random() -> Self {
+        Self(format!("{}{}", Self::PREFIX, uuid::Uuid::new_v4()))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        if is_prefixed_uuid(value, Self::PREFIX) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "No marketplace install '{}' exists.",
+                printable(value)
+            )))
+        }
     }
 
     pub fn as_str(&self) -> &str {

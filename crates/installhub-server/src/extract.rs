@@ -10,6 +10,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use installhub_domain::ids::{InvalidId, printable};
+use installhub_domain::marketplace::InstallId;
 use installhub_domain::{
     ArtifactId, Caller, ErrorCode, Failure, ImportId, ListingId, PackageId, Scope, TenantId,
 };
@@ -263,34 +264,6 @@ path_extractor!(
     /// like a missing one.
     InstallPath { install_id: InstallId => ErrorCode::InstallNotFound }
 );
-
-/// A marketplace install: `mkt-install-` followed by a UUID.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstallId(pub String);
-
-impl InstallId {
-    pub const PREFIX: &'static str = "mkt-install-";
-
-    pub fn random() -> Self {
-        Self(format!("{}{}", Self::PREFIX, uuid::Uuid::new_v4()))
-    }
-
-    pub fn parse(value: &str) -> Result<Self, InvalidId> {
-        let ok = value.strip_prefix(Self::PREFIX).is_some_and(|uuid| {
-            uuid.len() == 36
-                && uuid::Uuid::try_parse(uuid).is_ok()
-                && !uuid.contains(char::is_uppercase)
-        });
-        if ok {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(InvalidId(format!(
-                "No marketplace install '{}' exists.",
-                printable(value)
-            )))
-        }
-    }
-}
 
 path_extractor!(
     /// `/cdn/bundles/sha256/{file}`. Any other name is answered 404.

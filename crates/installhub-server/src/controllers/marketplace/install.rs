@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use installhub_domain::failure::missing_scope;
 use installhub_domain::import::admit::admit_request;
 use installhub_domain::marketplace::{
-    ACKNOWLEDGMENT_MESSAGE, InstallBody, InstallStage, InstallStatus, TrustLevel,
+    ACKNOWLEDGMENT_MESSAGE, InstallBody, InstallId, InstallStage, InstallStatus, TrustLevel,
     resolve_install_version,
 };
 use installhub_domain::{Caller, ErrorCode, Failure, Scope};
@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use super::find_listing;
 use crate::controllers::tenants::find_tenant;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{InstallId, InstallPath, JsonBody, ListingPath};
+use crate::extract::{InstallPath, JsonBody, ListingPath};
 use crate::installs::caller_to_json;
 use crate::state::AppState;
 
@@ -184,7 +184,7 @@ pub async fn install(
         .find(|v| v.version == version)
         .map_or(0, |v| v.bundle_size);
     let new = NewInstall {
-        install_id: InstallId::random().0,
+        install_id: InstallId::random().as_str().to_owned(),
         listing_id: listing.listing_id.clone(),
         version,
         target_tenant_id: valid.target_tenant_id.clone(),
@@ -348,14 +348,17 @@ pub async fn status(
         ApiError::not_found(
             Failure::new(
                 ErrorCode::InstallNotFound,
-                format!("No marketplace install '{}' exists.", path.install_id.0),
+                format!(
+                    "No marketplace install '{}' exists.",
+                    path.install_id.as_str()
+                ),
             )
-            .detail("installId", path.install_id.0.as_str()),
+            .detail("installId", path.install_id.as_str()),
         )
     };
     let job = state
         .store()
-        .get_install(&path.install_id.0)
+        .get_install(path.install_id.as_str())
         .await?
         .ok_or_else(not_found)?;
     let may_read = job.requested_by == caller.identity
