@@ -85,8 +85,9 @@ const COLUMNS: &str = "install_id, listing_id, version, target_tenant_id, reques
      options, status, stage, progress_done, progress_total, attempt, max_attempts, import_id, \
      result, error, message, created_at, updated_at, completed_at";
 
-/// The condition every worker write carries.
-const FENCE: &str = "install_id = $1 AND lease_owner = $2 AND attempt = $3";
+/// The condition every worker write carries: the job is still running,
+/// under this owner and attempt. [`fenced`] binds it.
+const FENCE: &str = "install_id = $1 AND lease_owner = $2 AND attempt = $3 AND status = $4";
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -302,19 +303,9 @@ impl Store {
 
     /// Extends the lease; `false` when the claim was lost.
     pub async fn heartbeat_install(&self, claim: &Claim, lease: Duration) -> Result<bool> {
-        let sql = format!(
-            "UPDATE marketplace_installs SET lease_until = $4 WHERE {FENCE} AND status = $5"
-        );
-        Ok(sqlx::query(&sql)
-            .bind(claim.install_id.as_str())
-            .bind(claim.owner.as_str())
-            .bind(i64::from(claim.attempt))
-            .bind(micros_after(lease))
-            .bind(InstallStatus::InProgress.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            > 0)
+        let sql = format!("UPDATE marketplace_installs SET lease_until = $5 WHERE {FENCE}");
+        let query = fenced(&sql, claim).bind(micros_after(lease));
+        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
     /// Records the stage and its progress; `false` when the claim was lost.
@@ -326,22 +317,15 @@ impl Store {
         total: u64,
     ) -> Result<bool> {
         let sql = format!(
-            "UPDATE marketplace_installs SET stage = $4, progress_done = $5, progress_total = $6, \
-               updated_at = $7 WHERE {FENCE} AND status = $8"
+            "UPDATE marketplace_installs SET stage = $5, progress_done = $6, progress_total = $7, \
+               updated_at = $8 WHERE {FENCE}"
         );
-        Ok(sqlx::query(&sql)
-            .bind(claim.install_id.as_str())
-            .bind(claim.owner.as_str())
-            .bind(i64::from(claim.attempt))
+        let query = fenced(&sql, claim)
             .bind(stage.as_str())
             .bind(i64::try_from(done).unwrap_or(i64::MAX))
             .bind(i64::try_from(total).unwrap_or(i64::MAX))
-            .bind(now_micros())
-            .bind(InstallStatus::InProgress.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            > 0)
+            .bind(now_micros());
+        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
     /// Ends the job `Failed` at `stage`; `false` when the claim was lost.
@@ -353,27 +337,19 @@ impl Store {
         message: &str,
         import_id: Option<&str>,
     ) -> Result<bool> {
-        let now = now_micros();
         let sql = format!(
-            "UPDATE marketplace_installs SET status = $4, stage = $5, error = $6, message = $7, \
-               import_id = $8, lease_owner = NULL, lease_until = NULL, completed_at = $9, \
-               updated_at = $9 WHERE {FENCE} AND status = $10"
+            "UPDATE marketplace_installs SET status = $5, stage = $6, error = $7, message = $8, \
+               import_id = $9, lease_owner = NULL, lease_until = NULL, completed_at = $10, \
+               updated_at = $10 WHERE {FENCE}"
         );
-        Ok(sqlx::query(&sql)
-            .bind(claim.install_id.as_str())
-            .bind(claim.owner.as_str())
-            .bind(i64::from(claim.attempt))
+        let query = fenced(&sql, claim)
             .bind(InstallStatus::Failed.as_str())
             .bind(stage.as_str())
             .bind(error)
             .bind(message)
             .bind(import_id)
-            .bind(now)
-            .bind(InstallStatus::InProgress.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            > 0)
+            .bind(now_micros());
+        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
     /// Puts the job back in the queue until `at` (a failure worth another
@@ -386,41 +362,35 @@ impl Store {
         message: &str,
     ) -> Result<bool> {
         let sql = format!(
-            "UPDATE marketplace_installs SET stage = $4, next_attempt_at = $5, error = $6, \
-               message = $7, lease_owner = NULL, lease_until = NULL, updated_at = $8 \
-             WHERE {FENCE} AND status = $9"
+            "UPDATE marketplace_installs SET stage = $5, next_attempt_at = $6, error = $7, \
+               message = $8, lease_owner = NULL, lease_until = NULL, updated_at = $9 \
+             WHERE {FENCE}"
         );
-        Ok(sqlx::query(&sql)
-            .bind(claim.install_id.as_str())
-            .bind(claim.owner.as_str())
-            .bind(i64::from(claim.attempt))
+        let query = fenced(&sql, claim)
             .bind(InstallStage::Queued.as_str())
             .bind(to_micros(at))
             .bind(error)
             .bind(message)
-            .bind(now_micros())
-            .bind(InstallStatus::InProgress.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            > 0)
-    }
-
-    /// Ends a job that wrote nothing (a dry run) `Success`; `false` when
-    /// the claim was lost.
-    pub async fn finish_install(
-        &self,
-        claim: &Claim,
-        import_id: &str,
-        result: &Value,
-    ) -> Result<bool> {
-        let mut conn = self.pool.acquire().await?;
-        finish(&mut conn, claim, import_id, result, None).await
+            .bind(now_micros());
+        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 }
 
+/// A statement that changes the job only while `claim` holds it: binds the
+/// four parameters of [`FENCE`]; the statement's own start at `$5`.
+fn fenced<'q>(
+    sql: &'q str,
+    claim: &'q Claim,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(claim.install_id.as_str())
+        .bind(claim.owner.as_str())
+        .bind(i64::from(claim.attempt))
+        .bind(InstallStatus::InProgress.as_str())
+}
+
 /// The job's `Success`, and for a real install the listing's install
-/// count, through `conn`.
+/// count, through `conn` (the install transaction's).
 async fn finish(
     conn: &mut sqlx::AnyConnection,
     claim: &Claim,
@@ -428,22 +398,18 @@ async fn finish(
     result: &Value,
     listing: Option<&ListingId>,
 ) -> Result<bool> {
-    let now = now_micros();
     let sql = format!(
-        "UPDATE marketplace_installs SET status = $4, stage = $9, import_id = $5, result = $6, \
+        "UPDATE marketplace_installs SET status = $5, stage = $6, import_id = $7, result = $8, \
            error = NULL, message = NULL, lease_owner = NULL, lease_until = NULL, \
-           completed_at = $7, updated_at = $7 WHERE {FENCE} AND status = $8"
+           completed_at = $9, updated_at = $9 WHERE {FENCE}"
     );
-    let done = sqlx::query(&sql)
-        .bind(claim.install_id.as_str())
-        .bind(claim.owner.as_str())
-        .bind(i64::from(claim.attempt))
+    let result = to_json(result, "install result")?;
+    let done = fenced(&sql, claim)
         .bind(InstallStatus::Success.as_str())
-        .bind(import_id)
-        .bind(to_json(result, "install result")?)
-        .bind(now)
-        .bind(InstallStatus::InProgress.as_str())
         .bind(InstallStage::Installing.as_str())
+        .bind(import_id)
+        .bind(result)
+        .bind(now_micros())
         .execute(&mut *conn)
         .await?
         .rows_affected()

@@ -153,7 +153,6 @@ impl TryFrom<ListingRow> for ListingRecord {
     type Error = StoreError;
 
     fn try_from(row: ListingRow) -> Result<Self> {
-        let _ = row.name_key;
         Ok(ListingRecord {
             package_type: parse_wire(
                 &row.package_type,

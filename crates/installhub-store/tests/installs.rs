@@ -171,7 +171,13 @@ async fn a_job_is_claimed_by_one_worker_and_fenced(ctx: Ctx) {
         );
         assert!(
             !store
-                .finish_install(other, "imp-1", &json!({}))
+                .set_install_stage(other, InstallStage::Verifying, 0, 0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .retry_install(other, chrono::Utc::now(), "E", "m")
                 .await
                 .unwrap()
         );

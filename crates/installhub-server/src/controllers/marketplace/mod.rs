@@ -26,7 +26,9 @@ pub mod show;
 
 use chrono::{DateTime, Utc};
 use installhub_domain::marketplace::{TrustLevel, latest_version};
-use installhub_domain::{Caller, ErrorCode, Failure, ListingId, PackageType, Scope, Verdict};
+use installhub_domain::{
+    Caller, ErrorCode, Failure, ListingId, PackageType, Scope, Verdict, Version,
+};
 use installhub_store::{ListingRecord, ListingVersionRecord, Mark};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -194,16 +196,11 @@ impl ListingDetail {
     }
 }
 
-/// SemVer order; a version that is not SemVer sorts below every one that
-/// is, then by its text.
+/// SemVer order (the domain's [`Version`]); a version that is not SemVer
+/// sorts below every one that is, then by its text.
 fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    let parse = |v: &str| semver::Version::parse(v).ok();
-    match (parse(a), parse(b)) {
-        (Some(a), Some(b)) => a.cmp(&b),
-        (Some(_), None) => std::cmp::Ordering::Greater,
-        (None, Some(_)) => std::cmp::Ordering::Less,
-        (None, None) => a.cmp(b),
-    }
+    let parse = |v: &str| Version::parse(v, "a listing").ok();
+    parse(a).cmp(&parse(b)).then_with(|| a.cmp(b))
 }
 
 /// 404 `PackageNotFound` for a marketplace package id.
