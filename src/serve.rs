@@ -161,6 +161,11 @@ pub struct ServeArgs {
     /// of a server that died.
     #[arg(long, env = "INSTALLHUB_INSTALL_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
     install_lease_secs: u64,
+    /// Attempts a marketplace install gets: a PublicHub that stays down or
+    /// a server that dies mid-install uses one; after the last the install
+    /// fails, with nothing installed.
+    #[arg(long, env = "INSTALLHUB_INSTALL_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    install_max_attempts: u32,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -240,7 +245,7 @@ impl ServeArgs {
             url: self.publichub_url.clone(),
             install_workers: self.install_workers.max(1),
             install_lease: Duration::from_secs(self.install_lease_secs),
-            ..PublicHubConfig::default()
+            install_max_attempts: self.install_max_attempts,
         };
         config.notifications = NotificationsConfig {
             smtp: self.smtp_url.clone(),

@@ -1305,6 +1305,41 @@ async fn marketplace_yank_trust_and_delist() {
     let found = app.market(&["marketplace", "search", "--json"]).await;
     assert_eq!(latest(found.expect_success().json()), "2.2.0");
 
+    // A deprecation warns and stays "latest".
+    let run = app
+        .market(&[
+            "marketplace",
+            "deprecate",
+            &listing,
+            "2.2.0",
+            "--reason",
+            "Use 2.3.0.",
+        ])
+        .await;
+    assert!(
+        run.expect_success()
+            .stdout
+            .starts_with(&format!("Deprecated 2.2.0 of {listing}: Use 2.3.0.\n")),
+        "{run:#?}"
+    );
+    let shown = app.market(&["marketplace", "show", &listing]).await;
+    assert!(
+        shown
+            .expect_success()
+            .stdout
+            .contains("DEPRECATED: Use 2.3.0."),
+        "{shown:#?}"
+    );
+    let found = app.market(&["marketplace", "search", "--json"]).await;
+    assert_eq!(latest(found.expect_success().json()), "2.2.0");
+    let run = app
+        .market(&["marketplace", "deprecate", "--undo", &listing, "2.2.0"])
+        .await;
+    assert_eq!(
+        run.expect_success().stdout,
+        format!("2.2.0 of {listing} is not deprecated.\n")
+    );
+
     let run = app
         .market(&["marketplace", "trust", &listing, "Verified"])
         .await;

@@ -3,7 +3,10 @@
 //! package inside its install transaction, then started again on the same
 //! data directory. The tenant must be exactly as before or fully imported,
 //! never in between, and the import's record must say which; the upload
-//! the killed server was reading is swept when it starts again.
+//! the killed server was reading is swept when it starts again. The same
+//! for a marketplace install: after the restart its job is taken up again
+//! and succeeds once, or, killed on its last attempt, fails cleanly and the
+//! user is told.
 
 use installhub_bundle::fixtures as bundle_support;
 
@@ -30,9 +33,14 @@ fn free_port() -> u16 {
 
 /// Starts the server on `port`; `failpoints` slow each artifact write.
 fn spawn(data: &Path, port: u16, failpoints: Option<&str>) -> Child {
+    spawn_with(data, port, failpoints, &[])
+}
+
+fn spawn_with(data: &Path, port: u16, failpoints: Option<&str>, args: &[&str]) -> Child {
     let mut command = Command::new(BIN);
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .arg("--data-dir")
         .arg(data)
         .env_remove("INSTALLHUB_TEST_FAILPOINTS")
@@ -237,4 +245,168 @@ async fn a_server_killed_mid_install_leaves_the_tenant_whole() {
     assert_eq!(artifacts["artifacts"].as_array().unwrap().len(), ARTIFACTS);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// Kills the demo server while a marketplace install of its listing is
+/// `Installing` (each artifact write slowed to 1.5 s), starts it again on
+/// the same data directory, and answers the install's end, the tenant's
+/// artifact count right after the restart, its import records and the
+/// installing user's notifications.
+async fn kill_a_marketplace_install(max_attempts: &str) -> (Value, usize, Value, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let args = [
+        "--demo",
+        "--install-lease-secs",
+        "3",
+        "--install-max-attempts",
+        max_attempts,
+    ];
+    let mut server = spawn_with(&data, port, Some("install_artifact_delay_ms=1500"), &args);
+    wait_ready(&http, &base).await;
+    let target = "tenant-abc123";
+    let token = LocalKeyPair::load_or_create(&data.join("keys"))
+        .unwrap()
+        .mint(&MintRequest {
+            email: Some("crash@company.com".into()),
+            tenants: vec![target.into()],
+            scopes: vec![
+                "installhub:import".into(),
+                "marketplace:install".into(),
+                "marketplace:install:community".into(),
+            ],
+            ..MintRequest::new("crash-test")
+        })
+        .unwrap();
+    // The demo publishes its listing once it serves.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let listing = loop {
+        let search = json_get(&http, &token, &format!("{base}/api/marketplace/packages")).await;
+        if let Some(id) = search["packages"][0]["packageId"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the demo never published");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let accepted: Value = http
+        .post(format!("{base}/api/marketplace/packages/{listing}/install"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "targetTenantId": target,
+            "defaultConflictStrategy": "Replace",
+            "acknowledgeCommunityPackage": true,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status_url = format!("{base}{}", accepted["statusUrl"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = json_get(&http, &token, &status_url).await;
+        if status["stage"] == "Installing" {
+            break;
+        }
+        assert_eq!(status["status"], "InProgress", "{status:#}");
+        assert!(
+            Instant::now() < deadline,
+            "the install never reached Installing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut server = spawn_with(&data, port, None, &args);
+    wait_ready(&http, &base).await;
+    let artifacts_url = format!("{base}/api/installhub/tenants/{target}/artifacts");
+    let count_after_restart = json_get(&http, &token, &artifacts_url).await["artifacts"]
+        .as_array()
+        .unwrap()
+        .len();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let status = json_get(&http, &token, &status_url).await;
+        if status["status"] != "InProgress" {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the install never ended: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let imports = json_get(
+        &http,
+        &token,
+        &format!("{base}/api/installhub/tenants/{target}/imports"),
+    )
+    .await;
+    let notifications = json_get(&http, &token, &format!("{base}/api/notifications")).await;
+    let artifacts = json_get(&http, &token, &artifacts_url).await;
+    assert_eq!(
+        artifacts["artifacts"].as_array().unwrap().len(),
+        if done["status"] == "Success" { 5 } else { 0 },
+        "the tenant is whole: {artifacts:#}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    (done, count_after_restart, imports, notifications)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marketplace_install_killed_mid_install_is_taken_up_again_after_restart() {
+    let (done, after_restart, imports, notifications) = kill_a_marketplace_install("3").await;
+    assert!(
+        after_restart == 0 || after_restart == 5,
+        "{after_restart} of 5 artifacts visible after the crash"
+    );
+    assert_eq!(done["status"], "Success", "{done:#}");
+    assert_eq!(done["artifactsInstalled"], 5);
+    // Exactly one import succeeded; the killed attempt's record says it
+    // failed, with nothing installed.
+    let records = imports["imports"].as_array().unwrap();
+    let successes: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["status"] == "Success")
+        .collect();
+    assert_eq!(successes.len(), 1, "{imports:#}");
+    assert_eq!(successes[0]["importId"], done["importId"]);
+    assert!(
+        records.iter().any(|r| r["status"] == "Failed"),
+        "the killed attempt is recorded: {imports:#}"
+    );
+    assert_eq!(
+        notifications["notifications"][0]["kind"],
+        "InstallSucceeded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marketplace_install_killed_on_its_last_attempt_fails_cleanly_and_says_so() {
+    let (done, after_restart, imports, notifications) = kill_a_marketplace_install("1").await;
+    assert_eq!(after_restart, 0, "nothing of the killed install is visible");
+    assert_eq!(done["status"], "Failed", "{done:#}");
+    assert_eq!(done["error"], "InstallInterrupted");
+    assert_eq!(done["stage"], "Installing");
+    assert_eq!(done["rolledBack"], true);
+    assert!(
+        imports["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "Failed"),
+        "{imports:#}"
+    );
+    let notice = &notifications["notifications"][0];
+    assert_eq!(notice["kind"], "InstallFailed", "{notifications:#}");
+    assert_eq!(notice["details"]["error"], "InstallInterrupted");
+    assert_eq!(notice["details"]["stage"], "Installing");
+    assert_eq!(notifications["notifications"].as_array().unwrap().len(), 1);
 }

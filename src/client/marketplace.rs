@@ -5,7 +5,8 @@
 //!   (`marketplace:publish`);
 //! - `install` queues an install and follows its status with a live
 //!   progress bar until it ends; `status` reads one install's status;
-//! - `yank`, `trust` and `delist` govern listings and their versions.
+//! - `yank`, `deprecate`, `trust` and `delist` govern listings and their
+//!   versions.
 //!
 //! Every command prints a summary for a person, or with `--json` the
 //! server's answer unchanged (`search --all` prints every page's listings
@@ -46,7 +47,7 @@ pub enum MarketplaceCommand {
     /// Search listings: a table of id, name, latest version, trust level,
     /// installs and publisher.
     Search(SearchArgs),
-    /// Show a listing and every version (yanked ones marked).
+    /// Show a listing and every version (yanked and deprecated ones marked).
     Show(ShowArgs),
     /// Publish an exported package as a version of its listing.
     Publish(PublishArgs),
@@ -56,6 +57,9 @@ pub enum MarketplaceCommand {
     Status(StatusArgs),
     /// Yank a version (never "latest", still installable by name), or undo it.
     Yank(YankArgs),
+    /// Deprecate a version (still installs, users are told why not to), or
+    /// undo it.
+    Deprecate(YankArgs),
     /// Set a listing's trust level (needs marketplace:admin).
     Trust(TrustArgs),
     /// Delist a listing (no new installs, hidden from search), or undo it.
@@ -204,7 +208,7 @@ pub struct YankArgs {
         conflicts_with = "undo"
     )]
     pub reason: Option<String>,
-    /// Take the yank back.
+    /// Take the yank (or deprecation) back.
     #[arg(long)]
     pub undo: bool,
     /// Print the server's answer as JSON.
@@ -273,7 +277,11 @@ pub async fn run(args: MarketplaceArgs) -> anyhow::Result<ExitCode> {
         }
         MarketplaceCommand::Yank(a) => {
             let json = a.json;
-            finish(yank(a).await, json)
+            finish(mark_version(a, VersionMark::Yank).await, json)
+        }
+        MarketplaceCommand::Deprecate(a) => {
+            let json = a.json;
+            finish(mark_version(a, VersionMark::Deprecation).await, json)
         }
         MarketplaceCommand::Trust(a) => {
             let json = a.json;
@@ -317,13 +325,13 @@ struct Listing {
     #[serde(default)]
     latest_version: Option<String>,
     #[serde(default)]
-    delisted: Option<Mark>,
+    delisted: Option<MarkView>,
     #[serde(default)]
     versions: Vec<ListingVersion>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Mark {
+struct MarkView {
     at: String,
     reason: String,
 }
@@ -342,7 +350,9 @@ pub(crate) struct ListingVersion {
     #[serde(default)]
     security_scan_result: String,
     #[serde(default)]
-    yanked: Option<Mark>,
+    yanked: Option<MarkView>,
+    #[serde(default)]
+    deprecated: Option<MarkView>,
 }
 
 /// A listing and its versions as `show --json` prints it, for `verify`.
@@ -549,15 +559,16 @@ fn describe_listing(l: &Listing) -> String {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 HumanBytes(v.size_bytes).to_string(),
                 v.security_scan_result.clone(),
-                match &v.yanked {
-                    Some(mark) => format!("YANKED: {}", mark.reason),
-                    None => String::new(),
+                match (&v.yanked, &v.deprecated) {
+                    (Some(mark), _) => format!("YANKED: {}", mark.reason),
+                    (None, Some(mark)) => format!("DEPRECATED: {}", mark.reason),
+                    (None, None) => String::new(),
                 },
             ]
         })
         .collect();
     out.push_str(&table(
-        &["VERSION", "PUBLISHED", "SIZE", "SCAN", "YANKED"],
+        &["VERSION", "PUBLISHED", "SIZE", "SCAN", "STATE"],
         &rows,
     ));
     out
@@ -896,7 +907,18 @@ async fn status(args: StatusArgs) -> Result<ExitCode, ClientError> {
 
 // --- governing listings
 
-async fn yank(args: YankArgs) -> Result<(), ClientError> {
+/// The two marks `yank` and `deprecate` set on a version.
+#[derive(Debug, Clone, Copy)]
+enum VersionMark {
+    Yank,
+    Deprecation,
+}
+
+async fn mark_version(args: YankArgs, mark: VersionMark) -> Result<(), ClientError> {
+    let (segment, field, what) = match mark {
+        VersionMark::Yank => ("yank", "yanked", "yank"),
+        VersionMark::Deprecation => ("deprecation", "deprecated", "deprecation"),
+    };
     let client = Client::new(&args.connection)?;
     let url = client.url_with_segments(&[
         "api",
@@ -905,7 +927,7 @@ async fn yank(args: YankArgs) -> Result<(), ClientError> {
         &args.package_id,
         "versions",
         &args.version,
-        "yank",
+        segment,
     ])?;
     let request = match &args.reason {
         Some(reason) if !args.undo => client
@@ -918,13 +940,16 @@ async fn yank(args: YankArgs) -> Result<(), ClientError> {
         println!("{}", text.trim_end());
         return Ok(());
     }
-    let version: Value = parse_response(&text, "yank")?;
-    match version["yanked"]["reason"].as_str() {
-        Some(reason) => println!(
-            "Yanked {} of {}: {reason}\n  It is no longer \"latest\"; installs that name it still work.",
-            args.version, args.package_id
+    let version: Value = parse_response(&text, what)?;
+    let (id, v) = (&args.package_id, &args.version);
+    match (mark, version[field]["reason"].as_str()) {
+        (VersionMark::Yank, Some(reason)) => println!(
+            "Yanked {v} of {id}: {reason}\n  It is no longer \"latest\"; installs that name it still work."
         ),
-        None => println!("{} of {} is not yanked.", args.version, args.package_id),
+        (VersionMark::Deprecation, Some(reason)) => println!(
+            "Deprecated {v} of {id}: {reason}\n  It still installs; the listing and its installers are told why not to use it."
+        ),
+        (_, None) => println!("{v} of {id} is not {field}."),
     }
     Ok(())
 }

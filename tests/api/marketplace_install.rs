@@ -324,6 +324,39 @@ async fn an_idempotency_key_answers_the_same_install() {
     assert_eq!(third.status, 202);
     assert_eq!(third.json()["installId"], first["installId"]);
     assert_eq!(third.json()["status"], "Success");
+    // The same key for another request is refused, naming the install it
+    // belongs to; nothing new is queued.
+    let mut other = install_body();
+    other["dryRun"] = json!(true);
+    let reused = app
+        .send(
+            app.http
+                .post(&url)
+                .bearer_auth(installer())
+                .header("Idempotency-Key", "deploy-42")
+                .json(&other),
+        )
+        .await;
+    reused.expect_error(409, "IdempotencyKeyReused");
+    assert_eq!(reused.json()["installId"], first["installId"]);
+    assert_eq!(reused.json()["errors"][0]["field"], "Idempotency-Key");
+    // Another caller's key space is their own.
+    let other_caller = Token::full()
+        .scopes(INSTALLER)
+        .sub("user-43")
+        .set("email", json!("second@company.com"))
+        .mint();
+    let theirs = app
+        .send(
+            app.http
+                .post(&url)
+                .bearer_auth(other_caller)
+                .header("Idempotency-Key", "deploy-42")
+                .json(&other),
+        )
+        .await;
+    assert_eq!(theirs.status, 202, "{:?}", theirs.json());
+    assert_ne!(theirs.json()["installId"], first["installId"]);
     let too_long = app
         .send(
             app.http
@@ -334,6 +367,90 @@ async fn an_idempotency_key_answers_the_same_install() {
         )
         .await;
     too_long.expect_error(400, "InvalidRequestBody");
+}
+
+#[tokio::test]
+async fn a_deprecated_version_still_installs_and_its_users_are_told() {
+    let app = TestApp::new().await;
+    let listing = published(&app, "2.1.0").await;
+    let url = app.url(&format!(
+        "/api/marketplace/packages/{listing}/versions/2.1.0/deprecation"
+    ));
+    let publisher = Token::full()
+        .scopes(&["installhub:export", "marketplace:publish"])
+        .mint();
+    let outsider = Token::full()
+        .scopes(&["marketplace:publish"])
+        .tenants(&[TARGET])
+        .mint();
+    let reason = "Use 2.2.0: 2.1.0 skips the budget rule.";
+    let deprecate =
+        |token: String, body: Value| app.send(app.http.put(&url).bearer_auth(token).json(&body));
+    deprecate(outsider, json!({ "reason": "x" }))
+        .await
+        .expect_error(403, "ListingOwnedElsewhere");
+    deprecate(publisher.clone(), json!({ "reason": " " }))
+        .await
+        .expect_error(400, "InvalidReason");
+    let reply = deprecate(publisher.clone(), json!({ "reason": reason })).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    assert_eq!(reply.json()["deprecated"]["reason"], reason);
+    // A second deprecation keeps the first's reason.
+    let again = deprecate(publisher.clone(), json!({ "reason": "other" })).await;
+    assert_eq!(again.json()["deprecated"]["reason"], reason);
+    let shown = app
+        .get(&format!("/api/marketplace/packages/{listing}"))
+        .await
+        .json();
+    assert_eq!(shown["versions"][0]["deprecated"]["reason"], reason);
+    // Still the latest, and it installs; the user is told why not to.
+    assert_eq!(shown["latestVersion"], "2.1.0", "{shown:#}");
+    let accepted = request_install(&app, &installer(), &listing, &install_body())
+        .await
+        .json();
+    let seen = follow(&app, &installer(), accepted["statusUrl"].as_str().unwrap()).await;
+    assert_eq!(seen.last().unwrap()["status"], "Success", "{seen:#?}");
+    let notifications = app.get_as(&installer(), "/api/notifications").await.json();
+    let notice = &notifications["notifications"][0];
+    assert_eq!(notice["details"]["deprecation"], reason, "{notice:#}");
+    assert!(
+        notice["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Version 2.1.0 is deprecated: {reason}"))
+    );
+    // Audited once in the owner tenant's log, taken back, audited again.
+    let audit = format!("/api/installhub/audit?tenantId={SOURCE}&action=marketplace-deprecate");
+    assert_eq!(
+        app.get(&audit).await.json()["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let undone = app
+        .send(app.http.delete(&url).bearer_auth(&publisher))
+        .await;
+    assert_eq!(undone.status, 200);
+    assert!(
+        undone.json().get("deprecated").is_none(),
+        "{:#}",
+        undone.json()
+    );
+    let entries = app.get(&audit).await.json()["entries"].clone();
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    assert_eq!(entries[0]["details"]["deprecated"], false);
+    let missing = app
+        .send(
+            app.http
+                .put(app.url(&format!(
+                    "/api/marketplace/packages/{listing}/versions/9.9.9/deprecation"
+                )))
+                .bearer_auth(&publisher)
+                .json(&json!({ "reason": reason })),
+        )
+        .await;
+    missing.expect_error(404, "VersionNotFound");
 }
 
 #[tokio::test]
@@ -425,10 +542,19 @@ async fn yanked_versions_are_not_latest_and_delisted_listings_do_not_install() {
         .expect_error(403, "ListingDelisted");
 }
 
+/// How a [`flaky_hub`] lies, beyond answering 503 at first.
+#[derive(Clone, Copy, PartialEq)]
+enum Lie {
+    None,
+    /// Flips a byte of every bundle.
+    TamperedBytes,
+    /// Serves the keys of an impostor instead of the PublicHub's.
+    ForeignKeys,
+}
+
 /// A PublicHub in front of the real one that misbehaves: answers 503 to
-/// the first `fail_first` bundle requests, and flips a byte of every
-/// bundle when `tamper` is set. Keys pass through.
-async fn flaky_hub(real: String, fail_first: usize, tamper: bool) -> (String, Arc<AtomicUsize>) {
+/// the first `fail_first` bundle requests, and lies as `lie` says.
+async fn flaky_hub(real: String, fail_first: usize, lie: Lie) -> (String, Arc<AtomicUsize>) {
     use axum::extract::State;
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
@@ -438,7 +564,7 @@ async fn flaky_hub(real: String, fail_first: usize, tamper: bool) -> (String, Ar
         real: String,
         hits: Arc<AtomicUsize>,
         fail_first: usize,
-        tamper: bool,
+        lie: Lie,
     }
     async fn bundle(State(hub): State<Hub>, uri: axum::http::Uri) -> axum::response::Response {
         let n = hub.hits.fetch_add(1, Ordering::SeqCst);
@@ -452,13 +578,21 @@ async fn flaky_hub(real: String, fail_first: usize, tamper: bool) -> (String, Ar
             .await
             .unwrap()
             .to_vec();
-        if hub.tamper {
+        if hub.lie == Lie::TamperedBytes {
             let last = bytes.len() - 30;
             bytes[last] ^= 0x01;
         }
         bytes.into_response()
     }
     async fn keys(State(hub): State<Hub>) -> axum::response::Response {
+        if hub.lie == Lie::ForeignKeys {
+            let dir = tempfile::tempdir().unwrap();
+            let impostor = installhub_auth::PublisherKey::load_or_create(dir.path()).unwrap();
+            let jwks = installhub_auth::PublisherKeySet::new(vec![impostor.public()])
+                .unwrap()
+                .to_jwks();
+            return axum::Json(jwks).into_response();
+        }
         let body = reqwest::get(format!(
             "{}/.well-known/installhub/publichub-keys.json",
             hub.real
@@ -480,7 +614,7 @@ async fn flaky_hub(real: String, fail_first: usize, tamper: bool) -> (String, Ar
             real,
             hits: Arc::clone(&hits),
             fail_first,
-            tamper,
+            lie,
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -491,14 +625,14 @@ async fn flaky_hub(real: String, fail_first: usize, tamper: bool) -> (String, Ar
 /// The app's own PublicHub URL is its listen address; a second app shares
 /// its database through the same data directory's SQLite file only on
 /// PostgreSQL, so these tests point one app at a hub in front of itself.
-async fn app_behind_hub(fail_first: usize, tamper: bool) -> (TestApp, Arc<AtomicUsize>) {
+async fn app_behind_hub(fail_first: usize, lie: Lie) -> (TestApp, Arc<AtomicUsize>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let (hub, hits) = flaky_hub(format!("http://{listen}"), fail_first, tamper).await;
+    let (hub, hits) = flaky_hub(format!("http://{listen}"), fail_first, lie).await;
     let app = TestApp::with_config(|config| {
         config.listen = listen;
         config.publichub.url = Some(hub.clone());
@@ -509,7 +643,7 @@ async fn app_behind_hub(fail_first: usize, tamper: bool) -> (TestApp, Arc<Atomic
 
 #[tokio::test]
 async fn a_publichub_that_answers_503_twice_is_retried() {
-    let (app, hits) = app_behind_hub(2, false).await;
+    let (app, hits) = app_behind_hub(2, Lie::None).await;
     let listing = published(&app, "2.1.0").await;
     let accepted = request_install(&app, &installer(), &listing, &install_body())
         .await
@@ -521,7 +655,7 @@ async fn a_publichub_that_answers_503_twice_is_retried() {
 
 #[tokio::test]
 async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
-    let (app, _) = app_behind_hub(0, true).await;
+    let (app, _) = app_behind_hub(0, Lie::TamperedBytes).await;
     let listing = published(&app, "2.1.0").await;
     let accepted = request_install(&app, &installer(), &listing, &install_body())
         .await
@@ -550,12 +684,46 @@ async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
             .unwrap()
             .contains("Nothing was installed")
     );
+    // No import was started, so the link is the install's own record.
+    let status_url = accepted["statusUrl"].as_str().unwrap();
     assert!(
-        notice["link"]
+        notice["link"].as_str().unwrap().ends_with(status_url),
+        "{notice:#}"
+    );
+    let artifact = app
+        .get(&format!(
+            "/api/installhub/tenants/{TARGET}/artifacts/proc-1001"
+        ))
+        .await;
+    assert_eq!(artifact.status, 404);
+}
+
+#[tokio::test]
+async fn a_signature_the_publichubs_keys_do_not_vouch_for_fails_at_verifying() {
+    let (app, _) = app_behind_hub(0, Lie::ForeignKeys).await;
+    let listing = published(&app, "2.1.0").await;
+    let accepted = request_install(&app, &installer(), &listing, &install_body())
+        .await
+        .json();
+    let seen = follow(&app, &installer(), accepted["statusUrl"].as_str().unwrap()).await;
+    let done = seen.last().unwrap();
+    assert_eq!(done["status"], "Failed", "{seen:#?}");
+    assert_eq!(done["stage"], "Verifying");
+    assert_eq!(done["error"], "SignatureInvalid");
+    assert_eq!(done["rolledBack"], true);
+    assert!(
+        done["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("/api/installhub/audit?tenantId={TARGET}"))
+            .contains("does not verify against the PublicHub's keys"),
+        "{done:#}"
     );
+    let notifications = app.get_as(&installer(), "/api/notifications").await.json();
+    let notice = &notifications["notifications"][0];
+    assert_eq!(notice["kind"], "InstallFailed", "{notifications:#}");
+    assert_eq!(notice["details"]["error"], "SignatureInvalid");
+    // Nothing was installed, and no import was even started.
+    assert!(done.get("importId").is_none(), "{done:#}");
     let artifact = app
         .get(&format!(
             "/api/installhub/tenants/{TARGET}/artifacts/proc-1001"
@@ -594,6 +762,25 @@ async fn a_package_the_scan_warns_about_fails_at_the_scan_without_the_override()
             .json()["status"],
         "Failed"
     );
+    // The failure notification links to exactly that import's audit
+    // entries, and the link works as given.
+    let notifications = app.get_as(&installer(), "/api/notifications").await.json();
+    let notice = &notifications["notifications"][0];
+    assert_eq!(notice["details"]["importId"], import_id, "{notice:#}");
+    let link = notice["link"].as_str().unwrap();
+    let path = &link[link.find("/api/").unwrap()..];
+    assert_eq!(
+        path,
+        format!("/api/installhub/audit?tenantId={TARGET}&subject={import_id}")
+    );
+    let entries = app.get(path).await.json()["entries"].clone();
+    let entries = entries.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|e| e["subject"] == import_id),
+        "{entries:#?}"
+    );
+    assert_eq!(entries[0]["outcome"], "Failure");
 }
 
 #[tokio::test]

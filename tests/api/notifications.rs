@@ -381,11 +381,11 @@ async fn a_failed_install_is_mailed_with_its_link() {
 
     let link = installhub_server::notifications::link(
         state,
-        "/api/installhub/audit?tenantId=tenant-b&importId=imp-00000000-0000-4000-8000-000000000000",
+        "/api/installhub/audit?tenantId=tenant-b&subject=imp-00000000-0000-4000-8000-000000000000",
     );
     assert_eq!(
         link,
-        "https://hub.example.com/api/installhub/audit?tenantId=tenant-b&importId=imp-00000000-0000-4000-8000-000000000000"
+        "https://hub.example.com/api/installhub/audit?tenantId=tenant-b&subject=imp-00000000-0000-4000-8000-000000000000"
     );
     let id = installhub_server::notifications::notify(state, failed_install(ME, &link))
         .await

@@ -105,6 +105,7 @@ error_codes! {
     BundleUnavailable,
     SignatureInvalid,
     InstallInterrupted,
+    IdempotencyKeyReused,
     ValidationFailed,
     ServiceUnavailable,
     InternalError,
@@ -152,9 +153,10 @@ impl ErrorCode {
             | ListingOwnedElsewhere
             | ListingDelisted
             | TrustLevelNotAllowed => FailureKind::Forbidden,
-            VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
-                FailureKind::Conflict
-            }
+            VersionConflict
+            | ConflictRequiresResolution
+            | MajorVersionUpgradeNotAllowed
+            | IdempotencyKeyReused => FailureKind::Conflict,
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
             | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,

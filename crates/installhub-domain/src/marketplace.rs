@@ -292,7 +292,8 @@ impl TrustLevelBody {
     }
 }
 
-/// The body of a yank or a delisting: why, for the users who meet it.
+/// The body of a yank, a deprecation or a delisting: why, for the users
+/// who meet it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReasonBody {

@@ -6,6 +6,8 @@ use installhub_scan::{AdvisoryDb, ScanInput, Scanner, Verdict};
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/pathological.rs"]
+mod pathological;
 
 const CORPUS_BYTES: usize = 50 * 1024 * 1024;
 
@@ -42,5 +44,36 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan);
+/// Each ~200 KB hostile shape in a code field and in a plain one: linear
+/// shapes scan in milliseconds; a quadratic one would take seconds.
+fn pathological(c: &mut Criterion) {
+    let scanner = Scanner::new(AdvisoryDb::embedded());
+    let definitions: Vec<serde_json::Value> = pathological::cases()
+        .into_iter()
+        .flat_map(|case| {
+            [
+                serde_json::json!({ "script": case.clone() }),
+                serde_json::json!({ "name": case }),
+            ]
+        })
+        .collect();
+    let bytes: usize = definitions.iter().map(|d| d.to_string().len()).sum();
+    let mut group = c.benchmark_group("pathological");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    group.bench_function("hostile_shapes_200KB_each", |b| {
+        b.iter(|| {
+            for definition in &definitions {
+                scanner.scan([ScanInput {
+                    artifact_id: "a",
+                    definition,
+                    libraries: &[],
+                }]);
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scan, pathological);
 criterion_main!(benches);

@@ -105,6 +105,10 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
             marketplace::govern::unyank
         ))
         .routes(routes!(
+            marketplace::govern::deprecate,
+            marketplace::govern::undeprecate
+        ))
+        .routes(routes!(
             marketplace::govern::delist,
             marketplace::govern::relist
         ))

@@ -45,6 +45,21 @@ pub struct Installs {
     /// Wakes an idle worker when an install is queued here.
     wake: tokio::sync::Notify,
     live: Mutex<HashMap<String, (InstallStage, u64, u64)>>,
+    /// The PublicHub's key set as last fetched: see [`KEYS_TTL`].
+    keys: Mutex<Option<CachedKeys>>,
+}
+
+/// How long a PublicHub's key set is used without asking for it again. A
+/// signature that does not verify against the cached set is checked once
+/// more against a fresh one (a key rotated in since), so the cache never
+/// refuses what the PublicHub vouches for; a key the PublicHub withdrew is
+/// still trusted here for at most this long.
+const KEYS_TTL: Duration = Duration::from_secs(60);
+
+struct CachedKeys {
+    url: String,
+    fetched: std::time::Instant,
+    keys: Arc<PublisherKeySet>,
 }
 
 impl Installs {
@@ -68,6 +83,22 @@ impl Installs {
             .unwrap_or_else(PoisonError::into_inner)
             .get(install_id)
             .copied()
+    }
+
+    fn cached_keys(&self, url: &str) -> Option<Arc<PublisherKeySet>> {
+        let cached = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        cached
+            .as_ref()
+            .filter(|c| c.url == url && c.fetched.elapsed() < KEYS_TTL)
+            .map(|c| Arc::clone(&c.keys))
+    }
+
+    fn cache_keys(&self, url: &str, keys: Arc<PublisherKeySet>) {
+        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some(CachedKeys {
+            url: url.to_owned(),
+            fetched: std::time::Instant::now(),
+            keys,
+        });
     }
 
     fn set_live(&self, install_id: &str, progress: Option<(InstallStage, u64, u64)>) {
@@ -116,7 +147,26 @@ fn publichub_url(state: &AppState) -> String {
 
 async fn work(state: AppState, owner: String) {
     let lease = state.config().publichub.install_lease;
+    // Interrupted installs are failed at most every few seconds: their
+    // leases take far longer to run out.
+    let mut last_sweep: Option<std::time::Instant> = None;
     loop {
+        if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+            last_sweep = Some(std::time::Instant::now());
+            for job in sweep(&state).await {
+                metrics::counter!("installhub_marketplace_installs_total", "outcome" => "interrupted")
+                    .increment(1);
+                let error = StageError::refused(
+                    job.stage,
+                    ErrorCode::InstallInterrupted,
+                    format!(
+                        "The server running it stopped during its last attempt ({} of {}).",
+                        job.attempt, job.max_attempts
+                    ),
+                );
+                notify_interrupted(&state, &job, &error).await;
+            }
+        }
         match state.store().claim_install(&owner, lease).await {
             Ok(Some((job, claim))) => {
                 let id = job.install_id.clone();
@@ -136,6 +186,20 @@ async fn work(state: AppState, owner: String) {
             }
         }
     }
+}
+
+/// How often a worker fails installs interrupted on their last attempt.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+
+async fn sweep(state: &AppState) -> Vec<InstallJob> {
+    state
+        .store()
+        .fail_interrupted_installs()
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "failing interrupted marketplace installs failed");
+            Vec::new()
+        })
 }
 
 async fn heartbeat(state: AppState, claim: Claim, lease: Duration) {
@@ -205,6 +269,7 @@ async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
             metrics::counter!("installhub_marketplace_installs_total", "outcome" => "failed")
                 .increment(1);
             tracing::info!(install = %job.install_id, stage = %e.stage, code = %e.code, message = %e.message, "marketplace install failed");
+            let notice = failure_notice(state, &job, &e).await;
             let failed = store
                 .fail_install(
                     claim,
@@ -212,10 +277,11 @@ async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
                     e.code.as_str(),
                     &e.message,
                     e.import_id.as_deref(),
+                    notice.as_ref(),
                 )
                 .await;
-            if matches!(failed, Ok(true)) {
-                notify_failure(state, &job, &e).await;
+            if matches!(failed, Ok(true)) && notice.is_some_and(|n| n.email.is_some()) {
+                state.wake_mailer();
             }
             failed
         }
@@ -299,11 +365,12 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
         .store()
         .set_install_stage(claim, InstallStage::Verifying, 0, 0)
         .await;
-    verify(&hub, &listing.name, &version, &bundle).await?;
+    verify(state, &hub, &listing.name, &version, &bundle).await?;
 
     let progress_state = state.clone();
     let progress_claim = claim.clone();
-    let success = Notice::new(state, job, &caller, &listing.name);
+    let mut success = Notice::new(state, job, &caller, &listing.name);
+    success.deprecation = version.deprecated.as_ref().map(|m| m.reason.clone());
     let hook = JobHook {
         on_success: Box::new(move |response| success.succeeded(response)),
         claim: claim.clone(),
@@ -313,9 +380,10 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
                 .installs()
                 .set_live(&progress_claim.install_id, Some((stage, done, total)));
             // On PostgreSQL another replica may be asked for the status;
-            // the row is written outside the install transaction (on
+            // the count is written outside the install transaction (on
             // SQLite that write would wait for it, and one process serves).
-            if progress_state.store().backend() == installhub_store::Backend::Postgres {
+            // Entering a stage (`done` 0) was written by the pipeline.
+            if done > 0 && progress_state.store().backend() == installhub_store::Backend::Postgres {
                 let (state, claim) = (progress_state.clone(), progress_claim.clone());
                 tokio::spawn(async move {
                     let _ = state
@@ -526,6 +594,7 @@ async fn download(
 }
 
 async fn verify(
+    state: &AppState,
     hub: &str,
     name: &str,
     version: &ListingVersionRecord,
@@ -542,22 +611,6 @@ async fn verify(
             ),
         ));
     }
-    let url = format!("{hub}/.well-known/installhub/publichub-keys.json");
-    let response = get_with_retries(&url, stage).await?;
-    let body = response.bytes().await.map_err(|e| {
-        StageError::transient(
-            stage,
-            ErrorCode::PublicHubUnavailable,
-            format!("The PublicHub's keys could not be read: {e}."),
-        )
-    })?;
-    let keys = PublisherKeySet::from_jwks(&body).map_err(|e| {
-        StageError::refused(
-            stage,
-            ErrorCode::SignatureInvalid,
-            format!("The PublicHub's keys at {url} are not usable: {e}."),
-        )
-    })?;
     let statement = VersionStatement::new(
         &version.listing_id,
         name,
@@ -567,8 +620,33 @@ async fn verify(
         version.bundle_size,
         version.published_at,
         &version.key_id,
-    );
-    keys.verify(&version.key_id, &statement.canonical_bytes(), &version.signature)
+    )
+    .canonical_bytes();
+    let url = format!("{hub}/.well-known/installhub/publichub-keys.json");
+    if let Some(keys) = state.installs().cached_keys(&url)
+        && keys
+            .verify(&version.key_id, &statement, &version.signature)
+            .is_ok()
+    {
+        return Ok(());
+    }
+    let response = get_with_retries(&url, stage).await?;
+    let body = response.bytes().await.map_err(|e| {
+        StageError::transient(
+            stage,
+            ErrorCode::PublicHubUnavailable,
+            format!("The PublicHub's keys could not be read: {e}."),
+        )
+    })?;
+    let keys = Arc::new(PublisherKeySet::from_jwks(&body).map_err(|e| {
+        StageError::refused(
+            stage,
+            ErrorCode::SignatureInvalid,
+            format!("The PublicHub's keys at {url} are not usable: {e}."),
+        )
+    })?);
+    state.installs().cache_keys(&url, Arc::clone(&keys));
+    keys.verify(&version.key_id, &statement, &version.signature)
         .map_err(|e| {
             StageError::refused(
                 stage,
@@ -588,6 +666,8 @@ struct Notice {
     version: String,
     tenant: String,
     public_url: String,
+    /// Why the installed version is deprecated, when it is.
+    deprecation: Option<String>,
 }
 
 impl Notice {
@@ -605,6 +685,7 @@ impl Notice {
             version: job.version.clone(),
             tenant: job.target_tenant_id.to_string(),
             public_url: crate::notifications::link(state, ""),
+            deprecation: None,
         }
     }
 
@@ -613,7 +694,7 @@ impl Notice {
         response: &crate::import::ImportResponse,
     ) -> installhub_store::NewNotification {
         let dry_run = response.planned_actions.is_some();
-        let (title, body) = if dry_run {
+        let (title, mut body) = if dry_run {
             (
                 format!(
                     "Dry run of {} {} for {} passed",
@@ -641,6 +722,12 @@ impl Notice {
                 ),
             )
         };
+        if let Some(reason) = &self.deprecation {
+            body.push_str(&format!(
+                " Version {} is deprecated: {reason}",
+                self.version
+            ));
+        }
         installhub_store::NewNotification {
             recipient: self.recipient.clone(),
             email: self.email.clone(),
@@ -660,6 +747,7 @@ impl Notice {
                 "artifactsInstalled": response.artifacts_installed,
                 "conflictsResolved": response.conflicts_resolved,
                 "dryRun": dry_run,
+                "deprecation": self.deprecation,
             }),
         }
     }
@@ -677,11 +765,19 @@ impl Notice {
                 "It failed at {} with {}: {} Nothing was installed.",
                 error.stage, error.code, error.message
             ),
-            // The import's entries in the tenant's audit log.
-            link: Some(format!(
-                "{}/api/installhub/audit?tenantId={}&action=import",
-                self.public_url, self.tenant
-            )),
+            // The import's entry in the tenant's audit log; an install that
+            // failed before its import (download, verification) has none,
+            // so its status is the record.
+            link: Some(match &error.import_id {
+                Some(import_id) => format!(
+                    "{}/api/installhub/audit?tenantId={}&subject={import_id}",
+                    self.public_url, self.tenant
+                ),
+                None => format!(
+                    "{}/api/marketplace/installs/{}/status",
+                    self.public_url, self.install_id
+                ),
+            }),
             details: json!({
                 "installId": self.install_id,
                 "packageId": self.listing_id,
@@ -697,18 +793,28 @@ impl Notice {
     }
 }
 
-/// Tells the installing user of a failure, after the job recorded it (the
-/// install's transaction, if any, rolled back).
-async fn notify_failure(state: &AppState, job: &InstallJob, error: &StageError) {
-    let Some(caller) = caller_from_json(&job.caller) else {
-        return;
-    };
+/// The installing user's notification of a failure.
+async fn failure_notice(
+    state: &AppState,
+    job: &InstallJob,
+    error: &StageError,
+) -> Option<installhub_store::NewNotification> {
+    let caller = caller_from_json(&job.caller)?;
     let name = match state.store().get_listing(&job.listing_id).await {
         Ok(Some(listing)) => listing.name,
         _ => job.listing_id.to_string(),
     };
-    let notice = Notice::new(state, job, &caller, &name);
-    if let Err(e) = crate::notifications::notify(state, notice.failed(error)).await {
+    Some(Notice::new(state, job, &caller, &name).failed(error))
+}
+
+/// Tells the installing user of an install failed by the sweep (after it
+/// was recorded: a crash in between loses this one notification, never
+/// the failure).
+async fn notify_interrupted(state: &AppState, job: &InstallJob, error: &StageError) {
+    let Some(notice) = failure_notice(state, job, error).await else {
+        return;
+    };
+    if let Err(e) = crate::notifications::notify(state, notice).await {
         tracing::warn!(install = %job.install_id, error = %e, "the failure notification could not be stored");
     }
 }

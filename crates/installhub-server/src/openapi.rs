@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "packages", description = "The Export API: preview, export, metadata, download."),
         (name = "imports", description = "The Import API: import, scan, import records, installed packages, audit log."),
-        (name = "marketplace", description = "The marketplace (PublicHub): publish exported packages as signed versions of listings, search and read listings, govern trust levels, yanks and delisting; the CDN of bundles and the JWKS of the keys that sign them (both public)."),
+        (name = "marketplace", description = "The marketplace (PublicHub): publish exported packages as signed versions of listings, search and read listings, govern trust levels, yanks, deprecations and delisting; the CDN of bundles and the JWKS of the keys that sign them (both public)."),
         (name = "notifications", description = "In-app notifications: the caller's own (a marketplace install's outcome), newest first, and marking one read."),
         (name = "tenants", description = "Host platform API: tenants."),
         (name = "artifacts", description = "Host platform API: the artifact catalog of a tenant."),

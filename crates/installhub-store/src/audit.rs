@@ -97,6 +97,16 @@ pub enum MarketplaceChange {
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// `marketplace-deprecate`: a version was deprecated, or the
+    /// deprecation taken back.
+    Deprecation {
+        #[serde(skip)]
+        listing_id: ListingId,
+        version: String,
+        deprecated: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// `marketplace-delist`: the listing was delisted, or listed again.
     Delisting {
         #[serde(skip)]
@@ -113,6 +123,7 @@ impl MarketplaceChange {
             MarketplaceChange::Published { listing_id, .. }
             | MarketplaceChange::TrustLevel { listing_id, .. }
             | MarketplaceChange::Yank { listing_id, .. }
+            | MarketplaceChange::Deprecation { listing_id, .. }
             | MarketplaceChange::Delisting { listing_id, .. } => listing_id,
         }
     }
@@ -224,6 +235,7 @@ impl AuditEvent {
                 MarketplaceChange::Published { .. } => "marketplace-publish",
                 MarketplaceChange::TrustLevel { .. } => "marketplace-trust-level",
                 MarketplaceChange::Yank { .. } => "marketplace-yank",
+                MarketplaceChange::Deprecation { .. } => "marketplace-deprecate",
                 MarketplaceChange::Delisting { .. } => "marketplace-delist",
             },
         }
@@ -341,6 +353,13 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+/// Which audit entries to list, besides the tenant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    pub action: Option<&'a str>,
+    pub subject: Option<&'a str>,
+}
+
 const AUDIT_COLUMNS: &str = "id, at, tenant_id, actor, action, subject, outcome, details";
 
 impl Store {
@@ -360,21 +379,41 @@ impl Store {
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<AuditEntry>> {
-        let action_filter = if action.is_some() {
-            "AND action = $4"
-        } else {
-            ""
+        let filter = AuditFilter {
+            action,
+            subject: None,
         };
+        self.list_audit_filtered(tenant_id, &filter, limit, before)
+            .await
+    }
+
+    /// [`Store::list_audit`] with every filter: the action and the subject
+    /// (an import id, a package id, an artifact id...).
+    pub async fn list_audit_filtered(
+        &self,
+        tenant_id: &TenantId,
+        filter: &AuditFilter<'_>,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut conditions = String::new();
+        let mut next = 4;
+        for (column, value) in [("action", filter.action), ("subject", filter.subject)] {
+            if value.is_some() {
+                conditions.push_str(&format!(" AND {column} = ${next}"));
+                next += 1;
+            }
+        }
         let sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id < $2 \
-             {action_filter} ORDER BY id DESC LIMIT $3"
+             {conditions} ORDER BY id DESC LIMIT $3"
         );
         let mut query = sqlx::query_as::<_, AuditRow>(&sql)
             .bind(tenant_id.as_str())
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit.max(0));
-        if let Some(action) = action {
-            query = query.bind(action);
+        for value in [filter.action, filter.subject].into_iter().flatten() {
+            query = query.bind(value);
         }
         query
             .fetch_all(&self.pool)

@@ -27,6 +27,7 @@ use crate::db::{
 };
 use crate::error::{Result, StoreError};
 use crate::install::InstallTx;
+use crate::notifications::{NewNotification, insert_notification};
 
 /// An install to queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,24 +199,32 @@ impl Store {
         .await?
         .rows_affected()
             > 0;
-        let job = if created {
-            self.get_install(&new.install_id).await?
-        } else {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM marketplace_installs \
-                 WHERE requested_by = $1 AND idempotency_key = $2"
-            );
-            sqlx::query_as::<_, JobRow>(&sql)
-                .bind(new.requested_by.as_str())
-                .bind(new.idempotency_key.as_deref())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(InstallJob::try_from)
-                .transpose()?
+        let job = match (created, new.idempotency_key.as_deref()) {
+            (false, Some(key)) => self.install_by_key(&new.requested_by, key).await?,
+            _ => self.get_install(&new.install_id).await?,
         };
         let job =
             job.ok_or_else(|| StoreError::NotFound(format!("install '{}'", new.install_id)))?;
         Ok((job, created))
+    }
+
+    /// The install a caller queued with an `Idempotency-Key`.
+    pub async fn install_by_key(
+        &self,
+        requested_by: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<InstallJob>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM marketplace_installs \
+             WHERE requested_by = $1 AND idempotency_key = $2"
+        );
+        sqlx::query_as::<_, JobRow>(&sql)
+            .bind(requested_by)
+            .bind(idempotency_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(InstallJob::try_from)
+            .transpose()
     }
 
     /// How many installs are in each status and stage, for `/metrics`.
@@ -246,26 +255,40 @@ impl Store {
             .transpose()
     }
 
+    /// Fails every job whose worker's lease ran out on its last attempt
+    /// (`InstallInterrupted`; its install transaction never committed) and
+    /// answers them, once each across replicas, so their users can be told.
+    /// Workers call it before [`Store::claim_install`], which leaves such
+    /// jobs alone.
+    pub async fn fail_interrupted_installs(&self) -> Result<Vec<InstallJob>> {
+        let now = now_micros();
+        let sql = format!(
+            "UPDATE marketplace_installs SET status = $1, error = 'InstallInterrupted', \
+               message = 'The install was interrupted on its last attempt; nothing was installed.', \
+               lease_owner = NULL, lease_until = NULL, completed_at = $2, updated_at = $2 \
+             WHERE status = $3 AND lease_until < $2 AND attempt >= max_attempts \
+             RETURNING {COLUMNS}"
+        );
+        sqlx::query_as::<_, JobRow>(&sql)
+            .bind(InstallStatus::Failed.as_str())
+            .bind(now)
+            .bind(InstallStatus::InProgress.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(InstallJob::try_from)
+            .collect()
+    }
+
     /// Claims the oldest due job for `owner` for `lease`, if there is one:
-    /// a queued job, or one whose worker's lease ran out. A job whose lease
-    /// ran out on its last attempt is failed (`InstallInterrupted`) instead.
+    /// a queued job, or one whose worker's lease ran out with attempts
+    /// left.
     pub async fn claim_install(
         &self,
         owner: &str,
         lease: Duration,
     ) -> Result<Option<(InstallJob, Claim)>> {
         let now = now_micros();
-        sqlx::query(
-            "UPDATE marketplace_installs SET status = $1, error = 'InstallInterrupted', \
-               message = 'The install was interrupted on its last attempt; nothing was installed.', \
-               lease_owner = NULL, lease_until = NULL, completed_at = $2, updated_at = $2 \
-             WHERE status = $3 AND lease_until < $2 AND attempt >= max_attempts",
-        )
-        .bind(InstallStatus::Failed.as_str())
-        .bind(now)
-        .bind(InstallStatus::InProgress.as_str())
-        .execute(&self.pool)
-        .await?;
         let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -328,7 +351,9 @@ impl Store {
         Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
-    /// Ends the job `Failed` at `stage`; `false` when the claim was lost.
+    /// Ends the job `Failed` at `stage`, and stores `notification` (the
+    /// installing user's) in the same transaction: it exists exactly when
+    /// the failure does. `false` when the claim was lost (nothing stored).
     pub async fn fail_install(
         &self,
         claim: &Claim,
@@ -336,20 +361,34 @@ impl Store {
         error: &str,
         message: &str,
         import_id: Option<&str>,
+        notification: Option<&NewNotification>,
     ) -> Result<bool> {
         let sql = format!(
             "UPDATE marketplace_installs SET status = $5, stage = $6, error = $7, message = $8, \
                import_id = $9, lease_owner = NULL, lease_until = NULL, completed_at = $10, \
                updated_at = $10 WHERE {FENCE}"
         );
-        let query = fenced(&sql, claim)
+        let mut tx = self.pool.begin().await?;
+        let failed = fenced(&sql, claim)
             .bind(InstallStatus::Failed.as_str())
             .bind(stage.as_str())
             .bind(error)
             .bind(message)
             .bind(import_id)
-            .bind(now_micros());
-        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if !failed {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(n) = notification {
+            insert_notification(&mut tx, n).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Puts the job back in the queue until `at` (a failure worth another

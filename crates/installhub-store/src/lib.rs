@@ -17,8 +17,8 @@ mod tenants;
 
 pub use artifacts::NewArtifact;
 pub use audit::{
-    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, MarketplaceChange,
-    NewAuditEntry, PackageExported, PackageImported, Refusal, TenantPut,
+    ArtifactPut, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, ImportFailed,
+    MarketplaceChange, NewAuditEntry, PackageExported, PackageImported, Refusal, TenantPut,
 };
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
@@ -28,7 +28,7 @@ pub use imports::{ImportRecord, InstalledPackage, Supersession};
 pub use install::InstallTx;
 pub use installs::{Claim, InstallJob, NewInstall};
 pub use marketplace::{
-    ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark,
+    ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark, VersionMark,
 };
 pub use notifications::{
     EMAIL_ID_PREFIX, NOTIFICATION_ID_PREFIX, NewNotification, NotificationRecord, OutboxEmail,

@@ -80,6 +80,27 @@ pub struct ListingVersionRecord {
     pub published_at: DateTime<Utc>,
     pub published_by: String,
     pub yanked: Option<Mark>,
+    pub deprecated: Option<Mark>,
+}
+
+/// The two marks a published version can carry, each with who, when and
+/// why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionMark {
+    /// Never "latest"; still installs when named exactly.
+    Yank,
+    /// Still installs, and may be "latest"; users are told why not to.
+    Deprecation,
+}
+
+impl VersionMark {
+    /// Its columns: when, who, why.
+    fn columns(self) -> [&'static str; 3] {
+        match self {
+            VersionMark::Yank => ["yanked_at", "yanked_by", "yank_reason"],
+            VersionMark::Deprecation => ["deprecated_at", "deprecated_by", "deprecation_reason"],
+        }
+    }
 }
 
 /// The filters of a listing search; every one that is set must hold.
@@ -106,7 +127,8 @@ const LISTING_COLUMNS: &str = "listing_id, name, name_key, package_type, summary
 
 const VERSION_COLUMNS: &str = "listing_id, version, source_package_id, package_type, \
      manifest_checksum, bundle_sha256, bundle_size, bundle_key, signature, key_id, scan_result, \
-     scan_findings, published_at, published_by, yanked_at, yanked_by, yank_reason";
+     scan_findings, published_at, published_by, yanked_at, yanked_by, yank_reason, deprecated_at, \
+     deprecated_by, deprecation_reason";
 
 /// A listing has at least one version; without one it is a publish that
 /// failed half-way and does not exist for readers.
@@ -203,6 +225,9 @@ struct VersionRow {
     yanked_at: Option<i64>,
     yanked_by: Option<String>,
     yank_reason: Option<String>,
+    deprecated_at: Option<i64>,
+    deprecated_by: Option<String>,
+    deprecation_reason: Option<String>,
 }
 
 impl TryFrom<VersionRow> for ListingVersionRecord {
@@ -233,6 +258,12 @@ impl TryFrom<VersionRow> for ListingVersionRecord {
                 row.yanked_by,
                 row.yank_reason,
                 "listing_versions.yanked",
+            )?,
+            deprecated: mark(
+                row.deprecated_at,
+                row.deprecated_by,
+                row.deprecation_reason,
+                "listing_versions.deprecated",
             )?,
             listing_id: ListingId::from_trusted(row.listing_id),
             source_package_id: PackageId::from_trusted(row.source_package_id),
@@ -330,7 +361,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "INSERT INTO listing_versions ({VERSION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, NULL)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+               NULL, NULL, NULL, NULL, NULL, NULL)"
         );
         let result = sqlx::query(&sql)
             .bind(version.listing_id.as_str())
@@ -557,9 +589,8 @@ impl Store {
         Ok(())
     }
 
-    /// Yanks a version (`Some(reason)`) or takes the yank back (`None`).
-    /// Answers whether anything changed: yanking a yanked version keeps
-    /// its first yank. [`StoreError::NotFound`] for no such version.
+    /// Yanks a version (`Some(reason)`) or takes the yank back (`None`):
+    /// [`Store::set_version_mark`] with [`VersionMark::Yank`].
     pub async fn set_yank(
         &self,
         listing: &ListingRecord,
@@ -567,24 +598,48 @@ impl Store {
         reason: Option<&str>,
         actor: &str,
     ) -> Result<bool> {
+        self.set_version_mark(listing, version, VersionMark::Yank, reason, actor)
+            .await
+    }
+
+    /// Marks a version (`Some(reason)`) or takes the mark back (`None`),
+    /// with its audit entry in the owner tenant's log. Answers whether
+    /// anything changed: marking a marked version keeps its first mark.
+    /// [`StoreError::NotFound`] for no such version.
+    pub async fn set_version_mark(
+        &self,
+        listing: &ListingRecord,
+        version: &str,
+        kind: VersionMark,
+        reason: Option<&str>,
+        actor: &str,
+    ) -> Result<bool> {
+        let [at, by, why] = kind.columns();
         let mut tx = self.pool.begin().await?;
         let now = now_micros();
+        let (set, unset);
         let updated = match reason {
-            Some(reason) => sqlx::query(
-                "UPDATE listing_versions SET yanked_at = $1, yanked_by = $2, yank_reason = $3 \
-                 WHERE listing_id = $4 AND version = $5 AND yanked_at IS NULL",
-            )
-            .bind(now)
-            .bind(actor)
-            .bind(reason)
-            .bind(listing.listing_id.as_str())
-            .bind(version),
-            None => sqlx::query(
-                "UPDATE listing_versions SET yanked_at = NULL, yanked_by = NULL, yank_reason = NULL \
-                 WHERE listing_id = $1 AND version = $2 AND yanked_at IS NOT NULL",
-            )
-            .bind(listing.listing_id.as_str())
-            .bind(version),
+            Some(reason) => {
+                set = format!(
+                    "UPDATE listing_versions SET {at} = $1, {by} = $2, {why} = $3 \
+                     WHERE listing_id = $4 AND version = $5 AND {at} IS NULL"
+                );
+                sqlx::query(&set)
+                    .bind(now)
+                    .bind(actor)
+                    .bind(reason)
+                    .bind(listing.listing_id.as_str())
+                    .bind(version)
+            }
+            None => {
+                unset = format!(
+                    "UPDATE listing_versions SET {at} = NULL, {by} = NULL, {why} = NULL \
+                     WHERE listing_id = $1 AND version = $2 AND {at} IS NOT NULL"
+                );
+                sqlx::query(&unset)
+                    .bind(listing.listing_id.as_str())
+                    .bind(version)
+            }
         }
         .execute(&mut *tx)
         .await?
@@ -606,11 +661,24 @@ impl Store {
                 ))),
             };
         }
-        let change = MarketplaceChange::Yank {
-            listing_id: listing.listing_id.clone(),
-            version: version.to_owned(),
-            yanked: reason.is_some(),
-            reason: reason.map(str::to_owned),
+        let (listing_id, version, reason) = (
+            listing.listing_id.clone(),
+            version.to_owned(),
+            reason.map(str::to_owned),
+        );
+        let change = match kind {
+            VersionMark::Yank => MarketplaceChange::Yank {
+                listing_id,
+                version,
+                yanked: reason.is_some(),
+                reason,
+            },
+            VersionMark::Deprecation => MarketplaceChange::Deprecation {
+                listing_id,
+                version,
+                deprecated: reason.is_some(),
+                reason,
+            },
         };
         insert_audit(
             &mut *tx,

@@ -37,7 +37,7 @@ backend_suite!(
     begin_install_needs_the_tenant,
     install_refuses_rows_of_another_tenant,
     duplicate_ids_in_one_write_last_wins,
-    large_install_is_quick,
+    a_large_install_writes_every_artifact,
     concurrent_installs_into_one_tenant_never_interleave,
     installs_into_two_tenants,
     installed_packages_replace_by_name_without_case,
@@ -854,7 +854,7 @@ async fn duplicate_ids_in_one_write_last_wins(ctx: Ctx) {
     assert_eq!(artifact_count(store, &t).await, 2);
 }
 
-async fn large_install_is_quick(ctx: Ctx) {
+async fn a_large_install_writes_every_artifact(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     // Half of them already exist and are replaced.
@@ -875,14 +875,12 @@ async fn large_install_is_quick(ctx: Ctx) {
         .collect();
     let ids: Vec<ArtifactId> = artifacts.iter().map(|a| a.id.clone()).collect();
 
-    let started = Instant::now();
+    // How fast is scripts/bench-import.sh's business, never a timed
+    // assertion here.
     let mut tx = store.begin_install(&t).await.unwrap();
     assert_eq!(tx.artifacts_by_ids(&ids).await.unwrap().len(), 500);
     tx.write_artifacts(&artifacts).await.unwrap();
     tx.commit().await.unwrap();
-    let took = started.elapsed();
-    eprintln!("1,000 artifacts of 20 KB installed in {took:?}");
-    assert!(took < Duration::from_secs(15), "took {took:?}");
 
     let got = store.artifacts_by_ids(&t, &ids).await.unwrap();
     assert_eq!(got.len(), 1000);

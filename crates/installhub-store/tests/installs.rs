@@ -47,6 +47,7 @@ async fn listing(store: &Store, tenant: &TenantId) -> ListingId {
         published_at: at_micros(5),
         published_by: "a".into(),
         yanked: None,
+        deprecated: None,
     };
     store
         .insert_listing_version(&version, &description, tenant)
@@ -161,11 +162,28 @@ async fn a_job_is_claimed_by_one_worker_and_fenced(ctx: Ctx) {
         owner: "worker-x".into(),
         ..claim.clone()
     };
+    // The failure's notification is stored with it, and only with it.
+    let notice = installhub_store::NewNotification {
+        recipient: "installer@company.com".into(),
+        email: None,
+        kind: installhub_domain::NotificationKind::InstallFailed,
+        title: "Install failed".into(),
+        body: "It failed.".into(),
+        link: None,
+        details: json!({}),
+    };
     for other in [&stale, &thief] {
         assert!(!store.heartbeat_install(other, LEASE).await.unwrap());
         assert!(
             !store
-                .fail_install(other, InstallStage::Installing, "E", "m", None)
+                .fail_install(
+                    other,
+                    InstallStage::Installing,
+                    "E",
+                    "m",
+                    None,
+                    Some(&notice)
+                )
                 .await
                 .unwrap()
         );
@@ -189,11 +207,17 @@ async fn a_job_is_claimed_by_one_worker_and_fenced(ctx: Ctx) {
                 InstallStage::Verifying,
                 "ChecksumMismatch",
                 "tampered",
-                None
+                None,
+                Some(&notice)
             )
             .await
             .unwrap()
     );
+    let stored = store
+        .list_notifications("installer@company.com", false, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "one notification, from the real failure");
     let failed = store.get_install(&job.install_id).await.unwrap().unwrap();
     assert_eq!(
         (failed.status, failed.stage),
@@ -276,8 +300,20 @@ async fn a_lost_lease_is_taken_over_and_the_last_attempt_fails(ctx: Ctx) {
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    // Its worker died on the last attempt: the next claim fails it.
-    let _ = store.claim_install("worker-5", LEASE).await.unwrap();
+    // Its worker died on the last attempt: a claim leaves it alone, the
+    // sweep fails it and answers it once.
+    assert!(
+        store
+            .claim_install("worker-5", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let swept = store.fail_interrupted_installs().await.unwrap();
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].install_id, job2.install_id);
+    assert_eq!(swept[0].status, InstallStatus::Failed);
+    assert!(store.fail_interrupted_installs().await.unwrap().is_empty());
     let interrupted = store.get_install(&job2.install_id).await.unwrap().unwrap();
     assert_eq!(interrupted.status, InstallStatus::Failed);
     assert_eq!(interrupted.error.as_deref(), Some("InstallInterrupted"));

@@ -62,6 +62,7 @@ async fn version_of(
         published_at: at_micros(2_000_000 + i64::from(version.as_bytes()[0])),
         published_by: "publisher@company.com".to_owned(),
         yanked: None,
+        deprecated: None,
     }
 }
 

@@ -17,7 +17,7 @@ use installhub_domain::model::InstalledStatus;
 use installhub_domain::{
     Caller, ErrorCode, Failure, ImportId, ImportSource, ImportStatus, PackageId, Scope, TenantId,
 };
-use installhub_store::{AuditEntry, ImportRecord, InstalledPackage};
+use installhub_store::{AuditEntry, AuditFilter, ImportRecord, InstalledPackage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
@@ -618,6 +618,10 @@ pub struct AuditParams {
     /// `artifact-put`, `artifact-delete`, `marketplace-publish`,
     /// `marketplace-trust-level`, `marketplace-yank`, `marketplace-delist`.
     action: Option<String>,
+    /// Only entries about this subject: an import id (`imp-...`), a
+    /// package id, an artifact id, a listing id.
+    #[param(example = "imp-7c1e4b2a-9d3f-4e8b-a6c5-0f1d2e3b4a59")]
+    subject: Option<String>,
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
     /// Page size, 1-200 (default 50).
@@ -705,9 +709,13 @@ pub async fn audit(
     })?;
     import_reader(&state, &caller, &tenant).await?;
     let limit = page_limit(params.limit, 50, 200)?;
+    let filter = AuditFilter {
+        action: params.action.as_deref(),
+        subject: params.subject.as_deref(),
+    };
     let rows = state
         .store()
-        .list_audit(&tenant, params.action.as_deref(), limit + 1, params.before)
+        .list_audit_filtered(&tenant, &filter, limit + 1, params.before)
         .await?;
     let (entries, next_before) = split_page(rows, limit, |e| e.id);
     Ok(Json(AuditPage {

@@ -113,6 +113,21 @@ impl JobHook {
     pub fn report(&self, stage: InstallStage, done: u64, total: u64) {
         (self.progress)(stage, done, total);
     }
+
+    /// Enters a stage: written to the job's row before the install
+    /// transaction opens (so on SQLite too, where a write during it would
+    /// wait for it), then reported live. A server that dies later leaves
+    /// the stage it died in on the row.
+    async fn enter(&self, state: &AppState, stage: InstallStage, total: u64) {
+        if let Err(e) = state
+            .store()
+            .set_install_stage(&self.claim, stage, 0, total)
+            .await
+        {
+            tracing::warn!(install = %self.claim.install_id, error = %e, "recording the install's stage failed");
+        }
+        self.report(stage, 0, total);
+    }
 }
 
 /// The outcome the handler answers with: the import id (when a record was
@@ -158,13 +173,13 @@ pub async fn run(
         Ok(accepted) => {
             let (options, tenant) = (accepted.options, accepted.tenant);
             if let Some(job) = &input.job {
-                job.report(InstallStage::SecurityScan, 0, 0);
+                job.enter(state, InstallStage::SecurityScan, 0).await;
             }
             match admit::admit(state, &mut attempt, &options, &tenant, &input.bundle).await {
                 Ok(package) => {
                     if let Some(job) = &input.job {
                         let total = package.manifest.artifacts.len() as u64;
-                        job.report(InstallStage::Installing, 0, total);
+                        job.enter(state, InstallStage::Installing, total).await;
                     }
                     install::install(
                         state,

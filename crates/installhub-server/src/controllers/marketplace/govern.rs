@@ -1,15 +1,15 @@
 //! Governing listings: trust levels and delisting (`marketplace:admin`),
-//! and yanks (an admin, or the owner tenant's publishers).
+//! and yanks and deprecations (an admin, or the owner tenant's publishers).
 //!
 //! Each change is idempotent: setting what is already set answers the
-//! current state and writes no audit entry; a yank or a delisting keeps its
-//! first reason until it is taken back.
+//! current state and writes no audit entry; a yank, a deprecation or a
+//! delisting keeps its first reason until it is taken back.
 
 use axum::Json;
 use axum::extract::State;
 use installhub_domain::marketplace::{ReasonBody, TrustLevelBody};
 use installhub_domain::{Caller, ErrorCode, Failure, Scope};
-use installhub_store::StoreError;
+use installhub_store::{StoreError, VersionMark};
 
 use super::{ListingDetail, VersionView, find_listing, require_admin_or_owner};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -59,10 +59,11 @@ pub async fn set_trust_level(
     detail(&state, &path.package_id).await
 }
 
-async fn yank_version(
+async fn mark_version(
     state: &AppState,
     caller: &Caller,
     path: &ListingVersionPath,
+    kind: VersionMark,
     reason: Option<&str>,
 ) -> ApiResult<Json<VersionView>> {
     let listing = find_listing(state, &path.package_id).await?;
@@ -70,7 +71,7 @@ async fn yank_version(
     let version = path.version.0.as_str();
     match state
         .store()
-        .set_yank(&listing, version, reason, &caller.identity)
+        .set_version_mark(&listing, version, kind, reason, &caller.identity)
         .await
     {
         Ok(_) => {}
@@ -128,7 +129,7 @@ pub async fn yank(
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> ApiResult<Json<VersionView>> {
     let reason = body.validate()?;
-    yank_version(&state, &caller, &path, Some(&reason)).await
+    mark_version(&state, &caller, &path, VersionMark::Yank, Some(&reason)).await
 }
 
 /// Take a yank back: the version may be "latest" again.
@@ -154,7 +155,74 @@ pub async fn unyank(
     caller: Caller,
     path: ListingVersionPath,
 ) -> ApiResult<Json<VersionView>> {
-    yank_version(&state, &caller, &path, None).await
+    mark_version(&state, &caller, &path, VersionMark::Yank, None).await
+}
+
+/// Deprecate a version: it still installs, and may still be "latest" (the
+/// npm rule), but the listing shows why not to use it and the users who
+/// install it are told.
+///
+/// Needs `marketplace:admin`, or `marketplace:publish` with access to the
+/// tenant that owns the listing.
+#[utoipa::path(
+    put,
+    path = "/api/marketplace/packages/{packageId}/versions/{version}/deprecation",
+    tag = "marketplace",
+    params(
+        ("packageId" = String, Path, pattern = r"^mkt-pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "The listing."),
+        ("version" = String, Path, max_length = 128, description = "The version, exactly as published.", example = "2.1.0"),
+    ),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The version, deprecated (a second deprecation keeps the first's reason).", body = VersionView),
+        (status = 400, description = "InvalidReason or InvalidPackageId.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "InsufficientPermission, or ListingOwnedElsewhere.", body = ErrorBody),
+        (status = 404, description = "PackageNotFound or VersionNotFound.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn deprecate(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ListingVersionPath,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> ApiResult<Json<VersionView>> {
+    let reason = body.validate()?;
+    mark_version(
+        &state,
+        &caller,
+        &path,
+        VersionMark::Deprecation,
+        Some(&reason),
+    )
+    .await
+}
+
+/// Take a deprecation back.
+#[utoipa::path(
+    delete,
+    path = "/api/marketplace/packages/{packageId}/versions/{version}/deprecation",
+    tag = "marketplace",
+    params(
+        ("packageId" = String, Path, pattern = r"^mkt-pkg-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "The listing."),
+        ("version" = String, Path, max_length = 128, description = "The version, exactly as published.", example = "2.1.0"),
+    ),
+    responses(
+        (status = 200, description = "The version, not deprecated.", body = VersionView),
+        (status = 400, description = "InvalidPackageId.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "InsufficientPermission, or ListingOwnedElsewhere.", body = ErrorBody),
+        (status = 404, description = "PackageNotFound or VersionNotFound.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn undeprecate(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ListingVersionPath,
+) -> ApiResult<Json<VersionView>> {
+    mark_version(&state, &caller, &path, VersionMark::Deprecation, None).await
 }
 
 /// Delist a listing (`marketplace:admin`): hidden from search, no new

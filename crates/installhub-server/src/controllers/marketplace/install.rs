@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use installhub_domain::failure::missing_scope;
 use installhub_domain::import::admit::admit_request;
 use installhub_domain::marketplace::{
-    ACKNOWLEDGMENT_MESSAGE, InstallBody, InstallId, InstallStage, InstallStatus, TrustLevel,
-    resolve_install_version,
+    ACKNOWLEDGMENT_MESSAGE, InstallBody, InstallId, InstallStage, InstallStatus, ListingId,
+    TrustLevel, resolve_install_version,
 };
 use installhub_domain::{Caller, ErrorCode, Failure, Scope};
 use installhub_store::{InstallJob, NewInstall};
@@ -97,6 +97,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "InsufficientPermission, TenantAccessDenied, ListingDelisted, or TrustLevelNotAllowed: the target tenant's `allowedTrustLevels` leave the listing's out.", body = ErrorBody),
         (status = 404, description = "PackageNotFound, VersionNotFound or TenantNotFound.", body = ErrorBody),
+        (status = 409, description = "IdempotencyKeyReused: the Idempotency-Key was sent before with another request; the body names that install.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -122,6 +123,14 @@ pub async fn install(
         return Err(ApiError::failures(failures));
     }
     let valid = valid.expect("no failures");
+    let options = serde_json::to_value(&body).map_err(ApiError::internal)?;
+    // A retried request answers the install it queued, even when the
+    // listing changed since (yanked, delisted, a new latest version).
+    if let Some(key) = &key
+        && let Some(job) = state.store().install_by_key(&caller.identity, key).await?
+    {
+        return accepted(&state, same_request(job, &path.package_id, &options)?).await;
+    }
     let tenant = find_tenant(&state, &valid.target_tenant_id).await?;
     let listing = find_listing(&state, &path.package_id).await?;
     if let Some(allowed) = &tenant.allowed_trust_levels
@@ -190,7 +199,7 @@ pub async fn install(
         target_tenant_id: valid.target_tenant_id.clone(),
         requested_by: caller.identity.clone(),
         caller: caller_to_json(&caller),
-        options: serde_json::to_value(&body).map_err(ApiError::internal)?,
+        options,
         idempotency_key: key,
         max_attempts: state.config().publichub.install_max_attempts,
     };
@@ -198,8 +207,50 @@ pub async fn install(
     if created {
         state.installs().wake();
         metrics::counter!("installhub_marketplace_installs_queued_total").increment(1);
+        Ok(accepted_response(job, size))
+    } else {
+        // Another request with the same key won the race.
+        accepted(&state, same_request(job, &path.package_id, &new.options)?).await
     }
-    Ok((
+}
+
+/// The earlier install of an `Idempotency-Key`, when this request is the
+/// one that queued it: the same listing and the same body. A key reused
+/// for another request is refused rather than answered with an install
+/// the caller did not ask for (the IETF Idempotency-Key draft's rule; we
+/// answer 409 as for every other conflict with what exists).
+fn same_request(job: InstallJob, listing_id: &ListingId, options: &Value) -> ApiResult<InstallJob> {
+    if &job.listing_id == listing_id && &job.options == options {
+        return Ok(job);
+    }
+    Err(Failure::new(
+        ErrorCode::IdempotencyKeyReused,
+        format!(
+            "This Idempotency-Key was used for another install request ({}); use a new key for a new request.",
+            job.install_id
+        ),
+    )
+    .field("Idempotency-Key")
+    .detail("installId", job.install_id)
+    .into())
+}
+
+async fn accepted(
+    state: &AppState,
+    job: InstallJob,
+) -> ApiResult<(StatusCode, Json<InstallAccepted>)> {
+    let size = state
+        .store()
+        .listing_versions(&job.listing_id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == job.version)
+        .map_or(0, |v| v.bundle_size);
+    Ok(accepted_response(job, size))
+}
+
+fn accepted_response(job: InstallJob, size: u64) -> (StatusCode, Json<InstallAccepted>) {
+    (
         StatusCode::ACCEPTED,
         Json(InstallAccepted {
             status_url: format!("/api/marketplace/installs/{}/status", job.install_id),
@@ -209,7 +260,7 @@ pub async fn install(
             // seconds for the queue.
             estimated_seconds: 3 + size / 2_000_000,
         }),
-    ))
+    )
 }
 
 /// An install's status: in progress, succeeded, or failed.

@@ -101,6 +101,10 @@ pub struct VersionView {
     /// when named exactly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yanked: Option<MarkView>,
+    /// Set when the version was deprecated: it still installs (and may be
+    /// "latest"), and its users are told why not to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<MarkView>,
 }
 
 impl From<&ListingVersionRecord> for VersionView {
@@ -118,6 +122,7 @@ impl From<&ListingVersionRecord> for VersionView {
             security_scan_result: v.scan_result,
             security_findings: v.scan_findings.clone(),
             yanked: v.yanked.as_ref().map(MarkView::from),
+            deprecated: v.deprecated.as_ref().map(MarkView::from),
         }
     }
 }

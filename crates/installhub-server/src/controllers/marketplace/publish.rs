@@ -181,6 +181,7 @@ pub async fn publish(
         published_at,
         published_by: caller.identity.clone(),
         yanked: None,
+        deprecated: None,
     };
     match state
         .store()
