@@ -653,30 +653,29 @@ async fn a_publichub_that_answers_503_twice_is_retried() {
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
-async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
-    let (app, _) = app_behind_hub(0, Lie::TamperedBytes).await;
+/// Installs through a PublicHub that lies as `lie` says: the install
+/// fails at `Verifying` with `error` and a message saying `why`; nothing is
+/// installed, no import is started, and the user is told, with a link to
+/// the install's own record.
+async fn fails_at_verifying(lie: Lie, error: &str, why: &str) {
+    let (app, _) = app_behind_hub(0, lie).await;
     let listing = published(&app, "2.1.0").await;
     let accepted = request_install(&app, &installer(), &listing, &install_body())
         .await
         .json();
-    let seen = follow(&app, &installer(), accepted["statusUrl"].as_str().unwrap()).await;
+    let status_url = accepted["statusUrl"].as_str().unwrap();
+    let seen = follow(&app, &installer(), status_url).await;
     let done = seen.last().unwrap();
     assert_eq!(done["status"], "Failed", "{seen:#?}");
     assert_eq!(done["stage"], "Verifying");
-    assert_eq!(done["error"], "ChecksumMismatch");
+    assert_eq!(done["error"], error);
     assert_eq!(done["rolledBack"], true);
-    assert!(
-        done["message"]
-            .as_str()
-            .unwrap()
-            .contains("not the published one")
-    );
-    // The user is told why, with a link to the tenant's import audit.
+    assert!(done["message"].as_str().unwrap().contains(why), "{done:#}");
+    assert!(done.get("importId").is_none(), "{done:#}");
     let notifications = app.get_as(&installer(), "/api/notifications").await.json();
     let notice = &notifications["notifications"][0];
     assert_eq!(notice["kind"], "InstallFailed", "{notifications:#}");
-    assert_eq!(notice["details"]["error"], "ChecksumMismatch");
+    assert_eq!(notice["details"]["error"], error);
     assert_eq!(notice["details"]["stage"], "Verifying");
     assert!(
         notice["body"]
@@ -684,8 +683,6 @@ async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
             .unwrap()
             .contains("Nothing was installed")
     );
-    // No import was started, so the link is the install's own record.
-    let status_url = accepted["statusUrl"].as_str().unwrap();
     assert!(
         notice["link"].as_str().unwrap().ends_with(status_url),
         "{notice:#}"
@@ -699,37 +696,23 @@ async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
 }
 
 #[tokio::test]
+async fn tampered_bytes_fail_at_verifying_and_install_nothing() {
+    fails_at_verifying(
+        Lie::TamperedBytes,
+        "ChecksumMismatch",
+        "not the published one",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_signature_the_publichubs_keys_do_not_vouch_for_fails_at_verifying() {
-    let (app, _) = app_behind_hub(0, Lie::ForeignKeys).await;
-    let listing = published(&app, "2.1.0").await;
-    let accepted = request_install(&app, &installer(), &listing, &install_body())
-        .await
-        .json();
-    let seen = follow(&app, &installer(), accepted["statusUrl"].as_str().unwrap()).await;
-    let done = seen.last().unwrap();
-    assert_eq!(done["status"], "Failed", "{seen:#?}");
-    assert_eq!(done["stage"], "Verifying");
-    assert_eq!(done["error"], "SignatureInvalid");
-    assert_eq!(done["rolledBack"], true);
-    assert!(
-        done["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not verify against the PublicHub's keys"),
-        "{done:#}"
-    );
-    let notifications = app.get_as(&installer(), "/api/notifications").await.json();
-    let notice = &notifications["notifications"][0];
-    assert_eq!(notice["kind"], "InstallFailed", "{notifications:#}");
-    assert_eq!(notice["details"]["error"], "SignatureInvalid");
-    // Nothing was installed, and no import was even started.
-    assert!(done.get("importId").is_none(), "{done:#}");
-    let artifact = app
-        .get(&format!(
-            "/api/installhub/tenants/{TARGET}/artifacts/proc-1001"
-        ))
-        .await;
-    assert_eq!(artifact.status, 404);
+    fails_at_verifying(
+        Lie::ForeignKeys,
+        "SignatureInvalid",
+        "does not verify against the PublicHub's keys",
+    )
+    .await;
 }
 
 #[tokio::test]
