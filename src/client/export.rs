@@ -142,10 +142,11 @@ async fn export(args: ExportArgs) -> Result<(), ClientError> {
         println!("{}", text.trim_end());
         return Ok(());
     }
-    let mut download = format!("installhub download {}", response.package_id);
-    if !args.connection.is_default_server() {
-        download.push_str(&format!(" --server {}", client.server()));
-    }
+    let download = format!(
+        "installhub download{} {}",
+        client.repeat_flags(),
+        response.package_id
+    );
     print!(
         "\
 Exported {name} {version}
