@@ -75,15 +75,20 @@ struct CompletionsArgs {
 }
 
 /// The completion script on stdout, from the same definition as the commands.
+/// Written whole at the end: clap_complete panics on a write error, and a
+/// closed pipe (`| head`) is not one worth a panic.
 fn completions(args: &CompletionsArgs) -> ExitCode {
+    use std::io::Write;
     let mut command = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "installhub",
-        &mut std::io::stdout(),
-    );
-    ExitCode::SUCCESS
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "installhub", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write the completion script: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 fn main() -> ExitCode {

@@ -376,7 +376,10 @@ pub fn describe(answer: &ImportAnswer) -> String {
         out.push_str(&format!(
             "  installed {} artifact(s) at {} by {}\n  order:    {}\n",
             answer.artifacts_installed,
-            answer.installed_at.as_deref().unwrap_or("-"),
+            answer
+                .installed_at
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), super::lists::when),
             answer.installed_by,
             answer.install_order.join(" → "),
         ));
