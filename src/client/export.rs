@@ -143,9 +143,9 @@ async fn export(args: ExportArgs) -> Result<(), ClientError> {
         return Ok(());
     }
     let download = format!(
-        "installhub download{} {}",
-        client.repeat_flags(),
-        response.package_id
+        "installhub download {}{}",
+        response.package_id,
+        client.repeat_flags()
     );
     print!(
         "\

@@ -156,19 +156,68 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// The import options the server's messages name, and this command's flag
+/// for each: a person reads the flag to pass.
+const OPTION_FLAGS: [(&str, &str); 5] = [
+    ("options.defaultConflictStrategy", "--strategy"),
+    ("defaultConflictStrategy", "--strategy"),
+    ("allowMajorVersionUpgrade", "--allow-major-version-upgrade"),
+    ("allowSecurityWarnings", "--allow-security-warnings"),
+    ("conflictStrategies", "--artifact-strategy"),
+];
+
+fn in_flags(text: &str) -> String {
+    OPTION_FLAGS
+        .iter()
+        .fold(text.to_owned(), |text, (field, flag)| {
+            text.replace(field, flag)
+        })
+}
+
+/// The server's messages and fields with option names said as flags; the
+/// `--json` output keeps the server's own text.
+fn in_cli_words(error: ClientError) -> ClientError {
+    match error {
+        ClientError::Api {
+            status,
+            body: Some(mut body),
+            text,
+            retry_after,
+        } => {
+            body.message = body.message.as_deref().map(in_flags);
+            for failure in &mut body.errors {
+                failure.message = in_flags(&failure.message);
+                failure.field = failure
+                    .field
+                    .as_deref()
+                    .map(|f| in_flags(f).replace("options.--", "--"));
+            }
+            ClientError::Api {
+                status,
+                body: Some(body),
+                text,
+                retry_after,
+            }
+        }
+        other => other,
+    }
+}
+
 /// What a person can do about a refused import, in this command's flags.
 fn with_hint(error: ClientError, args: &ImportArgs) -> ClientError {
-    let hint = match error.api_code() {
-        Some("ConflictRequiresResolution") => {
-            let mut hint = "choose what happens to the conflicts with --strategy Replace|Skip, or to one artifact with --artifact-strategy ARTIFACT_ID=Replace|Skip".to_owned();
-            if !args.dry_run {
-                hint.push_str("; --dry-run shows the plan without installing");
-            }
-            hint
+    let error = in_cli_words(error);
+    let hint = if error.has_api_code("ConflictRequiresResolution") {
+        let mut hint = "choose what happens to the conflicts with --strategy Replace|Skip, or to one artifact with --artifact-strategy ARTIFACT_ID=Replace|Skip".to_owned();
+        if !args.dry_run {
+            hint.push_str("; --dry-run shows the plan without installing");
         }
-        Some("MajorVersionUpgradeNotAllowed") => "pass --allow-major-version-upgrade (the token needs the installhub:import:override-major-version scope)".to_owned(),
-        Some("SecurityScanFailed") if scan_warned(&error) => "pass --allow-security-warnings to install despite the warnings (the token needs the installhub:import:override-security-warnings scope)".to_owned(),
-        _ => return error,
+        hint
+    } else if error.has_api_code("MajorVersionUpgradeNotAllowed") {
+        "pass --allow-major-version-upgrade (the token needs the installhub:import:override-major-version scope)".to_owned()
+    } else if error.has_api_code("SecurityScanFailed") && scan_warned(&error) {
+        "pass --allow-security-warnings to install despite the warnings (the token needs the installhub:import:override-security-warnings scope)".to_owned()
+    } else {
+        return error;
     };
     error.hint(hint)
 }

@@ -214,6 +214,17 @@ impl ClientError {
         }
     }
 
+    /// Whether the server's answer has `code` at the top or among its
+    /// failures.
+    pub fn has_api_code(&self, code: &str) -> bool {
+        match self.inner() {
+            ClientError::Api { body: Some(b), .. } => {
+                b.error.as_deref() == Some(code) || b.errors.iter().any(|f| f.code == code)
+            }
+            _ => false,
+        }
+    }
+
     /// Prints the failure for a person or a script; the exit code is 1
     /// either way.
     pub fn report(&self, json: bool) -> ExitCode {
@@ -301,7 +312,13 @@ impl ClientError {
             out.push_str(&format!("hint: {hint}\n"));
             return out;
         }
-        let mut out = format!("error: {}\n", self.message());
+        // The failures are listed below it, so the pointer to the JSON
+        // field that lists them says nothing here.
+        let message = self.message();
+        let message = message
+            .strip_suffix(" See 'errors' for every reason.")
+            .unwrap_or(&message);
+        let mut out = format!("error: {message}\n");
         match self {
             ClientError::Api {
                 status,
@@ -329,7 +346,7 @@ impl ClientError {
                     }
                 }
                 if *status == StatusCode::UNAUTHORIZED {
-                    out.push_str("hint: check the token given with --token, INSTALLHUB_TOKEN or 'installhub login' ('installhub whoami' shows it)\n");
+                    out.push_str("hint: check the token (--token or INSTALLHUB_TOKEN, else the profile saved by 'installhub login'); 'installhub whoami' shows it\n");
                 }
             }
             ClientError::Unreachable { .. } => {
