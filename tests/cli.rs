@@ -2156,3 +2156,45 @@ async fn token_refuses_without_the_servers_key_and_names_data_dir() {
     assert!(run.stderr.contains("\nhint: pass --data-dir"), "{run:#?}");
     assert!(!dir.path().join("installhub-data").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_names_an_unreachable_database_once_with_its_host() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that was free a moment ago and has no listener now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://installhub:hunter2@127.0.0.1:{port}/installhub");
+    let run = run_cli(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("data").to_str().unwrap(),
+            "--database-url",
+            &url,
+        ],
+        &[],
+        dir.path(),
+    )
+    .await;
+    run.expect_failure();
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{run:#?}");
+    let address = format!("127.0.0.1:{port}");
+    assert!(
+        errors[0].contains(&format!("cannot connect to the database at {address}: ")),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("hunter2"), "{run:#?}");
+    // The start line names the server, not its whole configuration.
+    assert!(run.stderr.contains("starting"), "{run:#?}");
+    assert!(!run.stderr.contains("ServerConfig"), "{run:#?}");
+}
