@@ -468,16 +468,10 @@ async fn server_errors_print_the_servers_message_and_each_failure() {
     let run = app.run(&args).await;
     run.expect_failure();
     assert_eq!(run.stdout, "");
-    let mut lines = run.stderr.lines();
-    let first = lines.next().unwrap();
-    assert!(
-        first.starts_with("error: ") && first.len() > "error: ".len(),
-        "{run:#?}"
-    );
-    assert!(
-        lines
-            .any(|l| l.starts_with("  - ArtifactNotFound [artifactIds[1]]: ")
-                && l.contains("nope-1")),
+    // One failure: said once, its code and field in front.
+    assert_eq!(
+        run.stderr,
+        "error: ArtifactNotFound [artifactIds[1]]: Artifact 'nope-1' does not exist in tenant 'tenant-7f3a9b12'\n",
         "{run:#?}"
     );
 
@@ -558,7 +552,10 @@ async fn tokens_missing_or_rejected_are_explained() {
     )
     .await;
     run.expect_failure();
-    assert!(run.stderr.contains("  - Unauthenticated: "), "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: Unauthenticated: "),
+        "{run:#?}"
+    );
     assert!(
         run.stderr.contains("--token or INSTALLHUB_TOKEN"),
         "{run:#?}"
@@ -2197,4 +2194,35 @@ async fn serve_names_an_unreachable_database_once_with_its_host() {
     // The start line names the server, not its whole configuration.
     assert!(run.stderr.contains("starting"), "{run:#?}");
     assert!(!run.stderr.contains("ServerConfig"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_export_of_a_version_hints_at_another_version() {
+    let app = TestServer::start().await;
+    app.export("2.1.0").await;
+    let run = app
+        .run(&[
+            "export",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "Employee Onboarding Suite",
+            "--type",
+            "workflow-package",
+            "--version",
+            "2.1.0",
+            "proc-1001",
+        ])
+        .await;
+    run.expect_failure();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert!(
+        lines[0].starts_with("error: VersionConflict [version]: "),
+        "{run:#?}"
+    );
+    assert_eq!(
+        lines[1],
+        "hint: a version is exported once: pass another --version ('installhub packages list --tenant tenant-7f3a9b12 --name \"Employee Onboarding Suite\"' shows those exported)"
+    );
 }

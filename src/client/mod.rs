@@ -318,7 +318,19 @@ impl ClientError {
         let message = message
             .strip_suffix(" See 'errors' for every reason.")
             .unwrap_or(&message);
-        let mut out = format!("error: {message}\n");
+        // A lone failure that only repeats the message is said once, with
+        // its code and field in front.
+        let lone = match self {
+            ClientError::Api { body: Some(b), .. } => match b.errors.as_slice() {
+                [only] if only.message == message => Some(only),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut out = match lone {
+            Some(failure) => format!("error: {}\n", failure.headline()),
+            None => format!("error: {message}\n"),
+        };
         match self {
             ClientError::Api {
                 status,
@@ -326,9 +338,11 @@ impl ClientError {
                 retry_after,
                 ..
             } => {
-                for failure in body.iter().flat_map(|b| &b.errors) {
-                    out.push_str(&failure.to_string());
-                    out.push('\n');
+                if lone.is_none() {
+                    for failure in body.iter().flat_map(|b| &b.errors) {
+                        out.push_str(&failure.to_string());
+                        out.push('\n');
+                    }
                 }
                 if *status == StatusCode::TOO_MANY_REQUESTS {
                     let wait = retry_after.clone().or_else(|| {
@@ -396,13 +410,20 @@ impl FailureLine {
     }
 }
 
+impl FailureLine {
+    /// `<code> [<field>]: <message>`, the field left out when absent.
+    pub fn headline(&self) -> String {
+        match &self.field {
+            Some(field) => format!("{} [{field}]: {}", self.code, self.message),
+            None => format!("{}: {}", self.code, self.message),
+        }
+    }
+}
+
 /// `  - <code> [<field>]: <message>`, the field left out when absent.
 impl fmt::Display for FailureLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "  - {} [{field}]: {}", self.code, self.message),
-            None => write!(f, "  - {}: {}", self.code, self.message),
-        }
+        write!(f, "  - {}", self.headline())
     }
 }
 
