@@ -75,6 +75,8 @@ async fn filters_by_a_name_prefix_without_case() {
         ("leave", vec![&leave]),
         ("Onboarding", vec![]),
         ("%", vec![]),
+        ("employee\u{0}", vec![]),
+        ("employee_", vec![]),
     ] {
         let reply = app
             .send(

@@ -95,6 +95,19 @@ pub async fn list_packages(
         .map_err(|e| {
             ApiError::from(Failure::new(ErrorCode::InvalidRequestBody, e.0).field("before"))
         })?;
+    // Package names hold only letters, digits, spaces and hyphens: a
+    // prefix with anything else matches nothing, and is never sent to the
+    // database (PostgreSQL refuses a NUL in text).
+    if let Some(name) = params.name.as_deref()
+        && !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+    {
+        return Ok(Json(PackagePage {
+            packages: Vec::new(),
+            next_before: None,
+        }));
+    }
     let filter = PackageFilter {
         name_prefix: params.name.as_deref(),
         before: before.as_ref(),
