@@ -7,7 +7,8 @@ mod token;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 /// Moves automation between tenants: resolve, pack, verify and install
 /// artifact packages.
@@ -30,8 +31,31 @@ enum Command {
     Export(client::export::ExportArgs),
     /// Download a package's bundle.
     Download(client::download::DownloadArgs),
-    /// Import a bundle into a tenant (upload with a progress bar).
+    /// Import a bundle file (upload with a progress bar), or a package
+    /// exported on the server by its id, into a tenant.
     Import(client::import::ImportArgs),
+    /// Save a server and token as a profile, once the server accepts the token.
+    Login(client::profile::LoginArgs),
+    /// Remove a profile's saved token.
+    Logout(client::profile::LogoutArgs),
+    /// Show the token in use: server, subject, scopes, tenants, expiry, and
+    /// whether the server accepts it.
+    Whoami(client::profile::WhoamiArgs),
+    /// A tenant's exported packages.
+    Packages(client::lists::PackagesArgs),
+    /// A tenant's imports, or one import.
+    Imports(client::lists::ImportsArgs),
+    /// The packages installed in a tenant.
+    Installed(client::lists::InstalledArgs),
+    /// A tenant's audit log, newest first.
+    Audit(client::lists::AuditArgs),
+    /// Build a bundle from a directory (manifest.json and artifacts/*.json
+    /// in any formatting), byte for byte as an export writes it.
+    Pack(client::pack::PackArgs),
+    /// Write a bundle's files into a directory, to read or edit and pack again.
+    Unpack(client::pack::UnpackArgs),
+    /// Print a completion script for a shell.
+    Completions(CompletionsArgs),
     /// The marketplace: search, show, publish, install (and follow), govern.
     Marketplace(client::marketplace::MarketplaceArgs),
     /// Check a bundle offline: structure, per-entry hashes, checksum, and
@@ -41,6 +65,48 @@ enum Command {
     Scan(client::scan::ScanArgs),
     /// Keep the advisory index current: `sync` OSV exports, `show` the snapshot.
     Advisories(advisories::AdvisoriesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell: bash, zsh or fish (also elvish, powershell).
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+/// The completion script on stdout, from the same definition as the commands.
+/// Written whole at the end: clap_complete panics on a write error, and a
+/// closed pipe (`| head`) is not one worth a panic.
+fn completions(args: &CompletionsArgs) -> ExitCode {
+    use std::io::Write;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "installhub", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write the completion script: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// The error and its causes joined with ": ", leaving out a cause whose
+/// text an outer message already repeats (many errors print their source
+/// in their own message), so each reason is said once.
+fn chain_once(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -63,6 +129,16 @@ fn main() -> ExitCode {
             Command::Export(args) => client::export::run(args).await,
             Command::Download(args) => client::download::run(args).await,
             Command::Import(args) => client::import::run(args).await,
+            Command::Login(args) => client::profile::login(args).await,
+            Command::Logout(args) => client::profile::logout(args),
+            Command::Whoami(args) => client::profile::whoami(args).await,
+            Command::Packages(args) => client::lists::packages(args).await,
+            Command::Imports(args) => client::lists::imports(args).await,
+            Command::Installed(args) => client::lists::installed(args).await,
+            Command::Audit(args) => client::lists::audit(args).await,
+            Command::Pack(args) => client::pack::pack(args),
+            Command::Unpack(args) => client::pack::unpack(args),
+            Command::Completions(args) => Ok(completions(&args)),
             Command::Marketplace(args) => client::marketplace::run(args).await,
             Command::Verify(args) => client::verify::run(args),
             Command::Scan(args) => client::scan::run(args),
@@ -72,7 +148,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain_once(&e));
             ExitCode::FAILURE
         }
     }

@@ -304,7 +304,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         logs.init();
     }
     let config = args.config();
-    tracing::info!(?config, "starting");
+    // The whole configuration is long and holds nothing a person needs at
+    // start; what identifies this server is enough.
+    tracing::info!(
+        listen = %config.listen,
+        data_dir = %config.data_dir.display(),
+        database = %installhub_server::config::redact_url(&config.database.url_for(&config.data_dir)),
+        "starting"
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {

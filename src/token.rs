@@ -71,7 +71,21 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let pair = LocalKeyPair::load_or_create(&args.data_dir.join("keys"))?;
+    // Never make a key pair here: a token signed by a new key would be one
+    // no server accepts.
+    let key_dir = args.data_dir.join("keys");
+    if !key_dir.join(installhub_auth::PRIVATE_KEY_FILE).is_file() {
+        eprintln!(
+            "error: no server key pair in {} (looked for {})",
+            key_dir.display(),
+            installhub_auth::PRIVATE_KEY_FILE
+        );
+        eprintln!(
+            "hint: pass --data-dir (or INSTALLHUB_DATA_DIR) as given to 'installhub serve'; its default, ./installhub-data, is relative to where serve started"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let pair = LocalKeyPair::load_or_create(&key_dir)?;
     let token = pair.mint(&MintRequest {
         subject: args.sub,
         email: args.email,

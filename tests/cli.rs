@@ -446,7 +446,7 @@ async fn verify_of_something_that_is_not_a_zip_fails() {
         "{run:#?}"
     );
     let run = app.run(&["verify", "--json", "missing.zip"]).await;
-    assert_eq!(run.expect_failure().json()["error"], "ReadFailed");
+    assert_eq!(run.expect_failure().json()["error"], "FileNotFound");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -468,16 +468,10 @@ async fn server_errors_print_the_servers_message_and_each_failure() {
     let run = app.run(&args).await;
     run.expect_failure();
     assert_eq!(run.stdout, "");
-    let mut lines = run.stderr.lines();
-    let first = lines.next().unwrap();
-    assert!(
-        first.starts_with("error: ") && first.len() > "error: ".len(),
-        "{run:#?}"
-    );
-    assert!(
-        lines
-            .any(|l| l.starts_with("  - ArtifactNotFound [artifactIds[1]]: ")
-                && l.contains("nope-1")),
+    // One failure: said once, its code and field in front.
+    assert_eq!(
+        run.stderr,
+        "error: ArtifactNotFound [artifactIds[1]]: Artifact 'nope-1' does not exist in tenant 'tenant-7f3a9b12'\n",
         "{run:#?}"
     );
 
@@ -558,7 +552,10 @@ async fn tokens_missing_or_rejected_are_explained() {
     )
     .await;
     run.expect_failure();
-    assert!(run.stderr.contains("  - Unauthenticated: "), "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: Unauthenticated: "),
+        "{run:#?}"
+    );
     assert!(
         run.stderr.contains("--token or INSTALLHUB_TOKEN"),
         "{run:#?}"
@@ -596,7 +593,8 @@ fn an_unreachable_server_is_named() {
         "{run:#?}"
     );
     assert!(
-        run.stderr.contains("(is 'installhub serve' running?)"),
+        run.stderr
+            .contains("\nhint: is 'installhub serve' running there?"),
         "{run:#?}"
     );
 
@@ -787,7 +785,7 @@ async fn import_uploads_a_bundle_and_shows_the_plan_and_the_result() {
     assert!(run.stdout.contains("installed 5 artifact(s)"), "{run:#?}");
     assert!(
         run.stdout
-            .contains("order:    ent-44 -> rule-305 -> form-2005 -> thread-2002 -> proc-1001"),
+            .contains("order:    ent-44 → rule-305 → form-2005 → thread-2002 → proc-1001"),
         "{run:#?}"
     );
 
@@ -1580,4 +1578,686 @@ async fn marketplace_verify_checks_the_publichub_signature_offline() {
     app.run(&["verify", bundle, "--listing", saved])
         .await
         .expect_failure_code(2);
+}
+
+/// The config file the tests' commands save logins to (see
+/// `binary::run_blocking`).
+fn config_file(app: &TestServer) -> PathBuf {
+    app.work.join("installhub-config.toml")
+}
+
+/// Runs a command with no server or token in the environment: only what a
+/// saved profile gives.
+async fn run_bare(app: &TestServer, args: &[&str]) -> Run {
+    run_cli(args, &[], &app.work).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_saves_a_private_profile_that_whoami_and_commands_use_until_logout() {
+    let app = TestServer::start().await;
+    let url = app.server.url();
+    let token_file = app.work.join("token.txt");
+    std::fs::write(&token_file, format!("{}\n", app.token)).unwrap();
+    let token_path = token_file.to_str().unwrap();
+
+    // A token the server refuses is not saved.
+    let run = run_bare(&app, &["login", "--server", &url, "--token", "not-a-jwt"]).await;
+    run.expect_failure();
+    assert!(run.stderr.starts_with("error: "), "{run:#?}");
+    assert!(run.stderr.contains("\nhint: nothing was saved"), "{run:#?}");
+    assert!(!config_file(&app).exists());
+
+    let run = run_bare(
+        &app,
+        &["login", "--server", &url, "--token-file", token_path],
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Logged in to {url} as cli-test@company.com (profile 'default'"
+        )),
+        "{run:#?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(config_file(&app))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let saved = std::fs::read_to_string(config_file(&app)).unwrap();
+    assert!(saved.contains("[profiles.default]"), "{saved}");
+    assert!(saved.contains(&format!("server = \"{url}\"")), "{saved}");
+
+    // whoami reads the token's claims and asks the server.
+    let run = run_bare(&app, &["whoami"]).await;
+    run.expect_success();
+    assert_eq!(line_value(&run.stdout, "server:"), url);
+    assert_eq!(line_value(&run.stdout, "subject:"), "cli-test");
+    assert_eq!(line_value(&run.stdout, "email:"), "cli-test@company.com");
+    assert_eq!(line_value(&run.stdout, "scopes:"), "installhub:export");
+    assert_eq!(line_value(&run.stdout, "tenants:"), SOURCE_TENANT);
+    assert_eq!(line_value(&run.stdout, "accepted:"), "yes");
+    assert!(
+        line_value(&run.stdout, "expires:").ends_with(')'),
+        "{run:#?}"
+    );
+    let body = run_bare(&app, &["whoami", "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["accepted"], true);
+    assert_eq!(body["tenants"], json!([SOURCE_TENANT]));
+    assert_eq!(body["expired"], false);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(body["expiresAt"].as_str().unwrap()).is_ok(),
+        "{body:#}"
+    );
+
+    // Commands use the profile; a flag still wins over it.
+    app.export("2.1.0").await;
+    let body = run_bare(
+        &app,
+        &["packages", "list", "--tenant", SOURCE_TENANT, "--json"],
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(body["packages"].as_array().unwrap().len(), 1);
+    let run = run_bare(
+        &app,
+        &[
+            "packages",
+            "list",
+            "--tenant",
+            SOURCE_TENANT,
+            "--token",
+            "bad",
+        ],
+    )
+    .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("Unauthenticated"), "{run:#?}");
+
+    // A second, named profile; an unknown one is an error with a hint.
+    let run = run_bare(
+        &app,
+        &[
+            "login",
+            "--profile",
+            "work",
+            "--server",
+            &url,
+            "--token-file",
+            token_path,
+        ],
+    )
+    .await;
+    run.expect_success();
+    run_bare(
+        &app,
+        &[
+            "packages",
+            "list",
+            "--tenant",
+            SOURCE_TENANT,
+            "--profile",
+            "work",
+        ],
+    )
+    .await
+    .expect_success();
+    let run = run_bare(&app, &["whoami", "--profile", "nope"]).await;
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .starts_with("error: there is no profile 'nope' in "),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("\nhint: log in first: installhub login --profile nope"),
+        "{run:#?}"
+    );
+
+    // logout removes the token (twice is fine); the server stays.
+    let run = run_bare(&app, &["logout"]).await;
+    run.expect_success();
+    assert!(run.stdout.starts_with("Logged out"), "{run:#?}");
+    let saved = std::fs::read_to_string(config_file(&app)).unwrap();
+    assert_eq!(saved.matches("token = ").count(), 1, "{saved}");
+    let run = run_bare(&app, &["logout"]).await;
+    run.expect_success();
+    assert!(run.stdout.contains("nothing to remove"), "{run:#?}");
+    let run = run_bare(&app, &["whoami"]).await;
+    run.expect_failure();
+    assert!(run.stderr.starts_with("error: no token given"), "{run:#?}");
+    run_bare(&app, &["whoami", "--profile", "work"])
+        .await
+        .expect_success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn packages_imports_installed_and_audit_list_as_tables_and_json() {
+    let app = TestServer::start().await;
+    let (package_id, _) = app.export("2.1.0").await;
+    let env = [
+        ("INSTALLHUB_URL", app.server.url()),
+        ("INSTALLHUB_TOKEN", importer_token(&app)),
+    ];
+    let run = |args: &'static [&'static str]| run_cli(args, &env, &app.work);
+
+    // Import by reference: the server's stored package, no file.
+    let imported = run_cli(
+        &["import", &package_id, "--tenant", TARGET_TENANT],
+        &env,
+        &app.work,
+    )
+    .await;
+    imported.expect_success();
+    assert!(
+        imported
+            .stdout
+            .starts_with("Imported Employee Onboarding Suite 2.1.0"),
+        "{imported:#?}"
+    );
+    let import_id = line_value(&imported.stdout, "import:").to_owned();
+
+    let table = run(&["packages", "list", "--tenant", SOURCE_TENANT]).await;
+    table.expect_success();
+    assert!(table.stdout.starts_with("  PACKAGE ID "), "{table:#?}");
+    assert!(table.stdout.contains(&package_id), "{table:#?}");
+    let printed = run(&["packages", "list", "--tenant", SOURCE_TENANT, "--json"])
+        .await
+        .expect_success()
+        .json();
+    let direct: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/installhub/tenants/{SOURCE_TENANT}/packages",
+            app.server.url()
+        ))
+        .bearer_auth(importer_token(&app))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(printed, direct);
+    let run_named = run_cli(
+        &[
+            "packages",
+            "list",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "leave",
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run_named.expect_success();
+    assert!(
+        run_named
+            .stdout
+            .starts_with("Tenant tenant-7f3a9b12 has exported no package"),
+        "{run_named:#?}"
+    );
+
+    let table = run(&["imports", "list", "--tenant", TARGET_TENANT]).await;
+    table.expect_success();
+    assert!(table.stdout.contains(&import_id), "{table:#?}");
+    assert!(table.stdout.contains("PackageReference"), "{table:#?}");
+    let body = run(&["imports", "list", "--tenant", TARGET_TENANT, "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["imports"][0]["importId"], import_id.as_str());
+
+    let shown = run_cli(&["imports", "show", &import_id], &env, &app.work).await;
+    shown.expect_success();
+    assert_eq!(line_value(&shown.stdout, "status:"), "Success");
+    assert!(
+        shown.stdout.contains("ent-44 → rule-305 → form-2005"),
+        "{shown:#?}"
+    );
+    let body = run_cli(&["imports", "show", &import_id, "--json"], &env, &app.work)
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["status"], "Success");
+    assert_eq!(body["source"], "PackageReference");
+
+    let table = run(&["installed", "list", "--tenant", TARGET_TENANT]).await;
+    table.expect_success();
+    assert!(
+        table
+            .stdout
+            .contains("Employee Onboarding Suite  2.1.0    Installed  5"),
+        "{table:#?}"
+    );
+    let body = run(&["installed", "list", "--tenant", TARGET_TENANT, "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["installedPackages"][0]["version"], "2.1.0");
+
+    let table = run(&["audit", "--tenant", TARGET_TENANT, "--action", "import"]).await;
+    table.expect_success();
+    assert!(table.stdout.contains(&import_id), "{table:#?}");
+    let body = run(&["audit", "--tenant", TARGET_TENANT, "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert!(
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "import" && e["subject"] == import_id.as_str()),
+        "{body:#}"
+    );
+    // A token of two tenants must say which log.
+    let run_any = run(&["audit"]).await;
+    run_any.expect_failure();
+    assert_eq!(
+        run_any.stderr,
+        format!(
+            "error: the token names more than one tenant ({SOURCE_TENANT}, {TARGET_TENANT})\nhint: name the tenant with --tenant TENANT_ID\n"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_are_generated_for_bash_zsh_and_fish() {
+    let app = TestServer::start().await;
+    for (shell, marker) in [
+        ("bash", "complete -F _installhub"),
+        ("zsh", "#compdef installhub"),
+        ("fish", "complete -c installhub"),
+    ] {
+        let run = app.run(&["completions", shell]).await;
+        run.expect_success();
+        assert!(run.stdout.contains(marker), "{shell}: {run:#?}");
+        for command in ["whoami", "pack", "unpack", "installed"] {
+            assert!(run.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    app.run(&["completions", "tcsh"])
+        .await
+        .expect_failure_code(2);
+}
+
+/// Rewrites every JSON file under `dir` with `format`.
+fn reformat(dir: &Path, format: &dyn Fn(&Value) -> String) {
+    let mut files = vec![dir.join("manifest.json")];
+    for entry in std::fs::read_dir(dir.join("artifacts")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for file in files {
+        let value: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        std::fs::write(&file, format(&value)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unpack_and_pack_round_trip_and_a_hand_edited_package_imports() {
+    let app = TestServer::start().await;
+    let (bundle, checksum) = app.bundle("2.1.0").await;
+    let bundle = bundle.to_str().unwrap().to_owned();
+
+    let run = app.run(&["unpack", &bundle, "pkg"]).await;
+    run.expect_success();
+    assert!(app.work.join("pkg/manifest.json").is_file());
+    assert!(app.work.join("pkg/artifacts/ent-44.json").is_file());
+    // A second unpack into it is refused, unless forced.
+    let run = app.run(&["unpack", &bundle, "pkg"]).await;
+    run.expect_failure();
+    assert_eq!(
+        run.stderr,
+        "error: pkg is not empty\nhint: unpack into a new directory, or pass --force to replace its manifest.json and artifacts/\n"
+    );
+    app.run(&["unpack", &bundle, "pkg", "--force"])
+        .await
+        .expect_success();
+
+    // unpack → pack gives the exported file back, byte for byte, and so
+    // does the same directory in other formatting.
+    let body = app
+        .run(&["pack", "pkg", "-o", "again.zip", "--json"])
+        .await
+        .expect_success()
+        .json();
+    assert_eq!(body["checksum"], checksum.as_str());
+    assert_eq!(
+        sha256_file(&app.work.join("again.zip")),
+        sha256_file(Path::new(&bundle))
+    );
+    let indented = |v: &Value| {
+        let mut out = Vec::new();
+        let mut writer = serde_json::Serializer::with_formatter(
+            &mut out,
+            serde_json::ser::PrettyFormatter::with_indent(b"\t"),
+        );
+        serde::Serialize::serialize(v, &mut writer).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    reformat(&app.work.join("pkg"), &indented);
+    app.run(&["pack", "pkg", "-o", "tabs.zip"])
+        .await
+        .expect_success();
+    assert_eq!(
+        sha256_file(&app.work.join("tabs.zip")),
+        sha256_file(Path::new(&bundle))
+    );
+    reformat(&app.work.join("pkg"), &|v: &Value| v.to_string());
+    app.run(&["pack", "pkg", "-o", "compact.zip"])
+        .await
+        .expect_success();
+    assert_eq!(
+        sha256_file(&app.work.join("compact.zip")),
+        sha256_file(Path::new(&bundle))
+    );
+
+    // Edited by hand: a new rule in rule-305 and the next version.
+    let rule = app.work.join("pkg/artifacts/rule-305.json");
+    let mut artifact: Value = serde_json::from_slice(&std::fs::read(&rule).unwrap()).unwrap();
+    artifact["definition"]["addedByHand"] = json!({"when": "always"});
+    std::fs::write(&rule, serde_json::to_string_pretty(&artifact).unwrap()).unwrap();
+    let manifest = app.work.join("pkg/manifest.json");
+    let mut fields: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    fields["version"] = json!("2.2.0");
+    std::fs::write(&manifest, fields.to_string()).unwrap();
+    let run = app.run(&["pack", "pkg", "-o", "edited.zip"]).await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with("Packed Employee Onboarding Suite 2.2.0 into edited.zip"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains("install order:  ent-44 → rule-305 → form-2005 → thread-2002 → proc-1001"),
+        "{run:#?}"
+    );
+    app.run(&["verify", "edited.zip"]).await.expect_success();
+    let env = [
+        ("INSTALLHUB_URL", app.server.url()),
+        ("INSTALLHUB_TOKEN", importer_token(&app)),
+    ];
+    let body = run_cli(
+        &["import", "edited.zip", "--tenant", TARGET_TENANT, "--json"],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(body["status"], "Success");
+    assert_eq!(body["version"], "2.2.0");
+    let installed: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/installhub/tenants/{TARGET_TENANT}/artifacts/rule-305",
+            app.server.url()
+        ))
+        .bearer_auth(importer_token(&app))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        installed["definition"]["addedByHand"]["when"], "always",
+        "{installed:#}"
+    );
+
+    // A file pack would leave out, and a broken reference, are refused.
+    std::fs::write(app.work.join("pkg/notes.txt"), "x").unwrap();
+    let run = app.run(&["pack", "pkg", "-o", "bad.zip"]).await;
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .starts_with("error: pkg/notes.txt is neither manifest.json nor artifacts/"),
+        "{run:#?}"
+    );
+    std::fs::remove_file(app.work.join("pkg/notes.txt")).unwrap();
+    std::fs::remove_file(app.work.join("pkg/artifacts/ent-44.json")).unwrap();
+    let run = app.run(&["pack", "pkg", "-o", "bad.zip"]).await;
+    run.expect_failure();
+    assert!(
+        run.stderr.starts_with(
+            "error: pkg does not make a package an import accepts:\n  - IncompleteArtifact ["
+        ),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("ent-44"), "{run:#?}");
+    assert!(!app.work.join("bad.zip").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_imports_say_the_error_once_then_a_hint_in_flags() {
+    let app = TestServer::start().await;
+    let (bundle, _) = app.bundle("2.1.0").await;
+    let bundle = bundle.to_str().unwrap().to_owned();
+    let env = [
+        ("INSTALLHUB_URL", app.server.url()),
+        ("INSTALLHUB_TOKEN", importer_token(&app)),
+    ];
+    run_cli(
+        &["import", &bundle, "--tenant", TARGET_TENANT],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success();
+
+    // A strategy for an artifact the package does not have.
+    let run = run_cli(
+        &[
+            "import",
+            &bundle,
+            "--tenant",
+            TARGET_TENANT,
+            "--artifact-strategy",
+            "form-9999=Skip",
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(
+        run.stderr.starts_with("error: --artifact-strategy names 'form-9999', which is not in the package (it has ent-44, "),
+        "{run:#?}"
+    );
+
+    // The same package with other content: a conflict.
+    app.run(&["unpack", &bundle, "pkg"]).await.expect_success();
+    let rule = app.work.join("pkg/artifacts/rule-305.json");
+    let mut artifact: Value = serde_json::from_slice(&std::fs::read(&rule).unwrap()).unwrap();
+    artifact["definition"]["changed"] = json!(true);
+    std::fs::write(&rule, artifact.to_string()).unwrap();
+    app.run(&["pack", "pkg", "-o", "changed.zip"])
+        .await
+        .expect_success();
+    for dry_run in [false, true] {
+        // The target tenant's own default is Replace; Fail refuses.
+        let mut args = vec![
+            "import",
+            "changed.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Fail",
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let run = run_cli(&args, &env, &app.work).await;
+        run.expect_failure();
+        assert_eq!(run.stdout, "");
+        assert_eq!(run.stderr.matches("error: ").count(), 1, "{run:#?}");
+        assert!(run.stderr.starts_with("error: "), "{run:#?}");
+        let hint = run.stderr.lines().last().unwrap();
+        assert!(
+            hint.starts_with(
+                "hint: choose what happens to the conflicts with --strategy Replace|Skip"
+            ),
+            "{run:#?}"
+        );
+        assert_eq!(hint.contains("--dry-run"), !dry_run, "{run:#?}");
+        // Flags, never the API's option names.
+        assert!(!run.stderr.contains("defaultConflictStrategy"), "{run:#?}");
+        assert!(!run.stderr.contains("conflictStrategies"), "{run:#?}");
+        // --json keeps the server's answer.
+        args.push("--json");
+        let body = run_cli(&args, &env, &app.work)
+            .await
+            .expect_failure()
+            .json();
+        assert_eq!(body["errors"][0]["code"], "ConflictRequiresResolution");
+        assert_eq!(
+            body["errors"][0]["field"],
+            "options.defaultConflictStrategy"
+        );
+    }
+
+    // A major version upgrade of the installed package.
+    let (major, _) = app.bundle("3.0.0").await;
+    let run = run_cli(
+        &["import", major.to_str().unwrap(), "--tenant", TARGET_TENANT],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(
+        run.stderr.contains("MajorVersionUpgradeNotAllowed"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("allowMajorVersionUpgrade"), "{run:#?}");
+    assert!(
+        run.stderr.ends_with("hint: pass --allow-major-version-upgrade (the token needs the installhub:import:override-major-version scope)\n"),
+        "{run:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_names_a_directory_and_a_missing_file() {
+    let app = TestServer::start().await;
+    std::fs::create_dir(app.work.join("unpacked")).unwrap();
+    let run = app.run(&["verify", "unpacked"]).await;
+    run.expect_failure();
+    assert_eq!(
+        run.stderr,
+        "error: unpacked is a directory, not a bundle file (.zip)\nhint: to check an unpacked package, pack it first: installhub pack unpacked -o FILE.zip\n"
+    );
+    let body = app
+        .run(&["verify", "unpacked", "--json"])
+        .await
+        .expect_failure()
+        .json();
+    assert_eq!(body["error"], "NotAFile");
+    let run = app.run(&["verify", "missing.zip"]).await;
+    run.expect_failure();
+    assert_eq!(run.stderr, "error: missing.zip does not exist\n");
+    let run = app.run(&["scan", "missing.zip", "--json"]).await;
+    assert_eq!(run.expect_failure_code(2).json()["error"], "FileNotFound");
+    let run = app
+        .run(&["import", "missing.zip", "--tenant", TARGET_TENANT])
+        .await;
+    run.expect_failure();
+    assert_eq!(run.stderr, "error: missing.zip does not exist\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_refuses_without_the_servers_key_and_names_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_cli(&["token", "--tenant", SOURCE_TENANT], &[], dir.path()).await;
+    run.expect_failure();
+    assert!(
+        run.stderr
+            .starts_with("error: no server key pair in ./installhub-data/keys"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("\nhint: pass --data-dir"), "{run:#?}");
+    assert!(!dir.path().join("installhub-data").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_names_an_unreachable_database_once_with_its_host() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that was free a moment ago and has no listener now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://installhub:hunter2@127.0.0.1:{port}/installhub");
+    let run = run_cli(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("data").to_str().unwrap(),
+            "--database-url",
+            &url,
+        ],
+        &[],
+        dir.path(),
+    )
+    .await;
+    run.expect_failure();
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{run:#?}");
+    let address = format!("127.0.0.1:{port}");
+    assert!(
+        errors[0].contains(&format!("cannot connect to the database at {address}: ")),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("hunter2"), "{run:#?}");
+    // The start line names the server, not its whole configuration.
+    assert!(run.stderr.contains("starting"), "{run:#?}");
+    assert!(!run.stderr.contains("ServerConfig"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_export_of_a_version_hints_at_another_version() {
+    let app = TestServer::start().await;
+    app.export("2.1.0").await;
+    let run = app
+        .run(&[
+            "export",
+            "--tenant",
+            SOURCE_TENANT,
+            "--name",
+            "Employee Onboarding Suite",
+            "--type",
+            "workflow-package",
+            "--version",
+            "2.1.0",
+            "proc-1001",
+        ])
+        .await;
+    run.expect_failure();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert!(
+        lines[0].starts_with("error: VersionConflict [version]: "),
+        "{run:#?}"
+    );
+    assert_eq!(
+        lines[1],
+        "hint: a version is exported once: pass another --version ('installhub packages list --tenant tenant-7f3a9b12 --name \"Employee Onboarding Suite\"' shows those exported)"
+    );
 }

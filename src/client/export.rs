@@ -136,16 +136,27 @@ async fn export(args: ExportArgs) -> Result<(), ClientError> {
     };
     let text = client
         .post_json("api/installhub/packages/export", &request)
-        .await?;
+        .await
+        .map_err(|e| {
+            if e.has_api_code("VersionConflict") {
+                e.hint(format!(
+                    "a version is exported once: pass another --version ('installhub packages list --tenant {} --name \"{}\"' shows those exported)",
+                    args.tenant, args.name
+                ))
+            } else {
+                e
+            }
+        })?;
     let response: ExportResponse = parse_response(&text, "export")?;
     if args.json {
         println!("{}", text.trim_end());
         return Ok(());
     }
-    let mut download = format!("installhub download {}", response.package_id);
-    if !args.connection.is_default_server() {
-        download.push_str(&format!(" --server {}", client.server()));
-    }
+    let download = format!(
+        "installhub download {}{}",
+        response.package_id,
+        client.repeat_flags()
+    );
     print!(
         "\
 Exported {name} {version}

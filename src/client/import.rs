@@ -1,18 +1,20 @@
 //! `installhub import`: uploads a bundle as seed 03's multipart form with a
-//! progress bar, and shows the result as a table: what happened to each
-//! artifact (or would, in a dry run), and every conflict.
+//! progress bar, or names a package exported on the server (`pkg-...`, the
+//! JSON form `{sourcePackageId, options}`), and shows the result as a
+//! table: what happened to each artifact (or would, in a dry run), and
+//! every conflict.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reqwest::StatusCode;
+use installhub_domain::PackageId;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Client, ClientError, Connection, FailureLine, finish, parse_response, table};
 
@@ -21,9 +23,10 @@ pub(crate) const STRATEGIES: [&str; 3] = ["Replace", "Skip", "Fail"];
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The bundle (.zip) to import.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The bundle (.zip) to import, or the id of a package exported on the
+    /// server (`pkg-` and a UUID; write ./pkg-... for a file of that name).
+    #[arg(value_name = "FILE|PACKAGE_ID")]
+    pub source: String,
     /// The tenant to install into.
     #[arg(long, value_name = "TENANT_ID")]
     pub tenant: String,
@@ -111,25 +114,199 @@ fn upload_bar(len: u64, json: bool, name: &str) -> ProgressBar {
     bar
 }
 
+/// What to import: a file to upload, or a package the server has.
+enum Source {
+    File(PathBuf),
+    Package(PackageId),
+}
+
+impl Source {
+    /// A package id is a reference unless a file of that name exists.
+    fn of(arg: &str) -> Self {
+        match PackageId::parse(arg) {
+            Ok(id) if !Path::new(arg).exists() => Source::Package(id),
+            _ => Source::File(PathBuf::from(arg)),
+        }
+    }
+}
+
 async fn import(args: ImportArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
-    let file = tokio::fs::File::open(&args.file).await.map_err(|e| {
-        ClientError::local(
-            "ReadFailed",
-            format!("cannot open {}: {e}", args.file.display()),
-        )
+    let source = Source::of(&args.source);
+    if let Source::File(path) = &source {
+        super::verify::check_bundle_path(path)?;
+    }
+    check_artifact_strategies(&client, &source, &args).await?;
+    let result = match &source {
+        Source::File(path) => upload(&client, path, &args).await,
+        Source::Package(id) => {
+            let body = json!({"sourcePackageId": id.as_str(), "options": options(&args)});
+            client
+                .post_json("api/installhub/packages/import", &body)
+                .await
+        }
+    };
+    let text = result.map_err(|e| with_hint(e, &args))?;
+    if args.json {
+        println!("{}", text.trim_end());
+        return Ok(());
+    }
+    let answer: ImportAnswer = parse_response(&text, "import")?;
+    print!("{}", describe(&answer));
+    Ok(())
+}
+
+/// The import options the server's messages name, and this command's flag
+/// for each: a person reads the flag to pass.
+const OPTION_FLAGS: [(&str, &str); 5] = [
+    ("options.defaultConflictStrategy", "--strategy"),
+    ("defaultConflictStrategy", "--strategy"),
+    ("allowMajorVersionUpgrade", "--allow-major-version-upgrade"),
+    ("allowSecurityWarnings", "--allow-security-warnings"),
+    ("conflictStrategies", "--artifact-strategy"),
+];
+
+fn in_flags(text: &str) -> String {
+    OPTION_FLAGS
+        .iter()
+        .fold(text.to_owned(), |text, (field, flag)| {
+            text.replace(field, flag)
+        })
+}
+
+/// The server's messages and fields with option names said as flags; the
+/// `--json` output keeps the server's own text.
+fn in_cli_words(error: ClientError) -> ClientError {
+    match error {
+        ClientError::Api {
+            status,
+            body: Some(mut body),
+            text,
+            retry_after,
+        } => {
+            body.message = body.message.as_deref().map(in_flags);
+            for failure in &mut body.errors {
+                failure.message = in_flags(&failure.message);
+                failure.field = failure
+                    .field
+                    .as_deref()
+                    .map(|f| in_flags(f).replace("options.--", "--"));
+            }
+            ClientError::Api {
+                status,
+                body: Some(body),
+                text,
+                retry_after,
+            }
+        }
+        other => other,
+    }
+}
+
+/// What a person can do about a refused import, in this command's flags.
+fn with_hint(error: ClientError, args: &ImportArgs) -> ClientError {
+    let error = in_cli_words(error);
+    let hint = if error.has_api_code("ConflictRequiresResolution") {
+        let mut hint = "choose what happens to the conflicts with --strategy Replace|Skip, or to one artifact with --artifact-strategy ARTIFACT_ID=Replace|Skip".to_owned();
+        if !args.dry_run {
+            hint.push_str("; --dry-run shows the plan without installing");
+        }
+        hint
+    } else if error.has_api_code("MajorVersionUpgradeNotAllowed") {
+        "pass --allow-major-version-upgrade (the token needs the installhub:import:override-major-version scope)".to_owned()
+    } else if error.has_api_code("SecurityScanFailed") && scan_warned(&error) {
+        "pass --allow-security-warnings to install despite the warnings (the token needs the installhub:import:override-security-warnings scope)".to_owned()
+    } else {
+        return error;
+    };
+    error.hint(hint)
+}
+
+/// Whether a refused scan only warned (a FAIL cannot be overridden).
+fn scan_warned(error: &ClientError) -> bool {
+    match error.inner() {
+        ClientError::Api { text, .. } => serde_json::from_str::<Value>(text)
+            .is_ok_and(|body| body["securityScanResult"] == "WARN"),
+        _ => false,
+    }
+}
+
+/// Every `--artifact-strategy` must name an artifact of the package: a
+/// typo would otherwise be ignored. The ids come from the file's manifest
+/// (read and verified here) or the server's package; when neither can be
+/// read the server's answer will say why.
+async fn check_artifact_strategies(
+    client: &Client,
+    source: &Source,
+    args: &ImportArgs,
+) -> Result<(), ClientError> {
+    if args.artifact_strategies.is_empty() {
+        return Ok(());
+    }
+    let ids: Option<Vec<String>> = match source {
+        Source::File(path) => std::fs::File::open(path)
+            .ok()
+            .and_then(|file| {
+                installhub_bundle::read_bundle(file, &installhub_bundle::ReadLimits::default()).ok()
+            })
+            .map(|bundle| {
+                bundle
+                    .manifest
+                    .artifacts
+                    .iter()
+                    .map(|a| a.id.to_string())
+                    .collect()
+            }),
+        Source::Package(id) => {
+            #[derive(Deserialize)]
+            struct Package {
+                manifest: installhub_domain::Manifest,
+            }
+            match client
+                .get(&format!("api/installhub/packages/{}", id.as_str()))
+                .await
+            {
+                Ok(response) => response.json::<Package>().await.ok().map(|p| {
+                    p.manifest
+                        .artifacts
+                        .iter()
+                        .map(|a| a.id.to_string())
+                        .collect()
+                }),
+                Err(_) => None,
+            }
+        }
+    };
+    let Some(ids) = ids else {
+        return Ok(());
+    };
+    for (id, _) in &args.artifact_strategies {
+        if !ids.contains(id) {
+            return Err(ClientError::local(
+                "UnknownArtifact",
+                format!(
+                    "--artifact-strategy names '{id}', which is not in the package (it has {})",
+                    ids.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Uploads `path` as the multipart form with a progress bar.
+async fn upload(client: &Client, path: &Path, args: &ImportArgs) -> Result<String, ClientError> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
+        ClientError::local("ReadFailed", format!("cannot open {}: {e}", path.display()))
     })?;
     let len = file
         .metadata()
         .await
         .map_err(|e| {
-            ClientError::local(
-                "ReadFailed",
-                format!("cannot read {}: {e}", args.file.display()),
-            )
+            ClientError::local("ReadFailed", format!("cannot read {}: {e}", path.display()))
         })?
         .len();
-    let name = args.file.file_name().map_or_else(
+    let name = path.file_name().map_or_else(
         || "package.zip".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
@@ -142,7 +319,7 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
         .file_name(name)
         .mime_str("application/zip")
         .expect("application/zip is a valid MIME type");
-    let options = Part::text(options(&args).to_string())
+    let options = Part::text(options(args).to_string())
         .mime_str("application/json")
         .expect("application/json is a valid MIME type");
     let form = Form::new()
@@ -152,35 +329,7 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
         .post_multipart("api/installhub/packages/import", form)
         .await;
     bar.finish_and_clear();
-    let text = match result {
-        Ok(text) => text,
-        Err(ClientError::Api {
-            status,
-            body,
-            text,
-            retry_after,
-        }) => {
-            if !args.json && status == StatusCode::CONFLICT {
-                eprintln!(
-                    "hint: choose what happens to each conflict with --strategy Replace|Skip or --artifact-strategy ID=Replace|Skip; try --dry-run to see the plan"
-                );
-            }
-            return Err(ClientError::Api {
-                status,
-                body,
-                text,
-                retry_after,
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    if args.json {
-        println!("{}", text.trim_end());
-        return Ok(());
-    }
-    let answer: ImportAnswer = parse_response(&text, "import")?;
-    print!("{}", describe(&answer));
-    Ok(())
+    result
 }
 
 /// The parts of seed 03's import answer the summary shows. Enum-like
@@ -276,9 +425,12 @@ pub fn describe(answer: &ImportAnswer) -> String {
         out.push_str(&format!(
             "  installed {} artifact(s) at {} by {}\n  order:    {}\n",
             answer.artifacts_installed,
-            answer.installed_at.as_deref().unwrap_or("-"),
+            answer
+                .installed_at
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), super::lists::when),
             answer.installed_by,
-            answer.install_order.join(" -> "),
+            answer.install_order.join(" → "),
         ));
     }
     let conflicts = &answer.conflict_report.conflicts;
@@ -350,7 +502,7 @@ mod tests {
             text.contains("Imported Employee Onboarding Suite 2.1.0"),
             "{text}"
         );
-        assert!(text.contains("ent-44 -> rule-305"), "{text}");
+        assert!(text.contains("ent-44 → rule-305"), "{text}");
         assert!(
             text.contains("form-2005  EmployeeForm  AtlasForm  Replace     1.0.0     1.3.0"),
             "{text}"

@@ -653,13 +653,9 @@ async fn install(args: InstallArgs) -> Result<ExitCode, ClientError> {
     let text = match client.send_for_text(request).await {
         Ok(text) => text,
         Err(e) => {
-            if !args.json
-                && let ClientError::Api { status, body, .. } = &e
-                && *status == StatusCode::BAD_REQUEST
-                && body.as_ref().and_then(|b| b.error.as_deref()) == Some("AcknowledgmentRequired")
-            {
-                eprintln!(
-                    "hint: pass --accept-community to confirm installing a Community package"
+            if e.api_code() == Some("AcknowledgmentRequired") {
+                return Err(
+                    e.hint("pass --accept-community to confirm installing a Community package")
                 );
             }
             return Err(e);
@@ -670,11 +666,7 @@ async fn install(args: InstallArgs) -> Result<ExitCode, ClientError> {
         if args.json {
             println!("{}", text.trim_end());
         } else {
-            let server = if args.connection.is_default_server() {
-                String::new()
-            } else {
-                format!(" --server {}", args.connection.server)
-            };
+            let server = client.repeat_flags();
             println!(
                 "Install {} is queued (about {} s).\nFollow it with: installhub marketplace status{server} {}",
                 accepted.install_id, accepted.estimated_seconds, accepted.install_id

@@ -11,8 +11,11 @@
 pub mod download;
 pub mod export;
 pub mod import;
+pub mod lists;
 pub mod marketplace;
+pub mod pack;
 pub mod preview;
+pub mod profile;
 pub mod scan;
 pub mod verify;
 
@@ -35,13 +38,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the server is and who we are to it; flattened into every networked
-/// command.
+/// command. Each of server and token comes from its flag, else its
+/// variable, else the profile (`--profile`, `INSTALLHUB_PROFILE`, default
+/// `default`) saved by `installhub login`, else (the server only) the
+/// built-in default.
 #[derive(Clone, clap::Args)]
 pub struct Connection {
-    /// Base URL of the InstallHub server.
-    #[arg(long, env = "INSTALLHUB_URL", default_value = DEFAULT_SERVER, value_name = "URL")]
-    pub server: String,
-    /// Bearer token (mint one for a local server with `installhub token`).
+    /// Base URL of the InstallHub server [default: the profile's, else
+    /// http://127.0.0.1:8080].
+    #[arg(long, env = "INSTALLHUB_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// Bearer token [default: the profile's] (mint one for a local server
+    /// with `installhub token`).
     #[arg(
         long,
         env = "INSTALLHUB_TOKEN",
@@ -49,6 +57,9 @@ pub struct Connection {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// The saved login to use when --server or --token is not given.
+    #[arg(long, env = "INSTALLHUB_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// The token never reaches a log or a panic message.
@@ -57,15 +68,90 @@ impl fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("server", &self.server)
             .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("profile", &self.profile)
             .finish()
     }
 }
 
+/// Where the server of a command came from, so a follow-up command it
+/// prints can say the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ServerSource {
+    /// --server or INSTALLHUB_URL.
+    Given,
+    /// A saved profile, by name.
+    Profile(String),
+    /// The built-in default.
+    Default,
+}
+
+/// A [`Connection`] with the profile applied.
+#[derive(Clone)]
+pub struct Resolved {
+    pub server: String,
+    pub token: Option<String>,
+    source: ServerSource,
+}
+
 impl Connection {
-    /// Whether `--server` is something other than the built-in default, so
-    /// a suggested follow-up command has to repeat it.
-    pub fn is_default_server(&self) -> bool {
-        self.server.trim_end_matches('/') == DEFAULT_SERVER
+    /// The profile's name: --profile, INSTALLHUB_PROFILE, else `default`.
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or(profile::DEFAULT_PROFILE)
+    }
+
+    /// Fills what the flags and variables leave out from the profile. A
+    /// named profile that is not saved is an error; the `default` one may
+    /// be missing.
+    pub fn resolve(&self) -> Result<Resolved, ClientError> {
+        let name = self.profile_name();
+        let saved = if self.server.is_some() && self.token.is_some() {
+            None
+        } else {
+            let config = profile::Config::load()?;
+            match config.profile(name) {
+                Some(p) => Some(p.clone()),
+                None if self.profile.is_some() && name != profile::DEFAULT_PROFILE => {
+                    return Err(ClientError::local(
+                        "ProfileNotFound",
+                        format!(
+                            "there is no profile '{name}' in {}",
+                            profile::Config::path()?.display()
+                        ),
+                    )
+                    .hint(format!(
+                        "log in first: installhub login --profile {name} --server URL --token-file FILE"
+                    )));
+                }
+                None => None,
+            }
+        };
+        let (server, source) = match (&self.server, &saved) {
+            (Some(server), _) => (server.clone(), ServerSource::Given),
+            (None, Some(p)) => (p.server.clone(), ServerSource::Profile(name.to_owned())),
+            (None, None) => (DEFAULT_SERVER.to_owned(), ServerSource::Default),
+        };
+        let token = self.token.clone().or_else(|| saved.and_then(|p| p.token));
+        Ok(Resolved {
+            server,
+            token,
+            source,
+        })
+    }
+}
+
+impl Resolved {
+    /// The flags a printed follow-up command needs to reach the same
+    /// server: none for the default server or the default profile.
+    pub fn repeat_flags(&self) -> String {
+        match &self.source {
+            ServerSource::Given if self.server.trim_end_matches('/') != DEFAULT_SERVER => {
+                format!(" --server {}", self.server)
+            }
+            ServerSource::Profile(name) if name != profile::DEFAULT_PROFILE => {
+                format!(" --profile {name}")
+            }
+            _ => String::new(),
+        }
     }
 }
 
@@ -88,6 +174,12 @@ pub enum ClientError {
     MissingToken,
     /// Anything decided on this side: bad input, a file that exists, I/O.
     Local { code: &'static str, message: String },
+    /// Another failure, and what to do about it (CLI flags, never API
+    /// fields), printed after it as `hint: ...`.
+    Hinted {
+        error: Box<ClientError>,
+        hint: String,
+    },
 }
 
 impl ClientError {
@@ -98,11 +190,46 @@ impl ClientError {
         }
     }
 
+    /// This failure with `hint` printed after it.
+    pub fn hint(self, hint: impl Into<String>) -> Self {
+        ClientError::Hinted {
+            error: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
+    /// The failure under any hint.
+    pub fn inner(&self) -> &ClientError {
+        match self {
+            ClientError::Hinted { error, .. } => error.inner(),
+            other => other,
+        }
+    }
+
+    /// The server's error code, when the server answered with one.
+    pub fn api_code(&self) -> Option<&str> {
+        match self.inner() {
+            ClientError::Api { body: Some(b), .. } => b.error.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the server's answer has `code` at the top or among its
+    /// failures.
+    pub fn has_api_code(&self, code: &str) -> bool {
+        match self.inner() {
+            ClientError::Api { body: Some(b), .. } => {
+                b.error.as_deref() == Some(code) || b.errors.iter().any(|f| f.code == code)
+            }
+            _ => false,
+        }
+    }
+
     /// Prints the failure for a person or a script; the exit code is 1
     /// either way.
     pub fn report(&self, json: bool) -> ExitCode {
         if json {
-            match self {
+            match self.inner() {
                 // The server's own bytes, not a re-serialisation that would
                 // reorder its keys.
                 ClientError::Api {
@@ -120,7 +247,7 @@ impl ClientError {
 
     /// The server's error body unchanged, or our own failure in its shape.
     fn json_body(&self) -> Value {
-        match self {
+        match self.inner() {
             ClientError::Api {
                 body: Some(_),
                 text,
@@ -140,6 +267,7 @@ impl ClientError {
             ClientError::Unreachable { .. } => "ServerUnreachable",
             ClientError::MissingToken => "MissingToken",
             ClientError::Local { code, .. } => code,
+            ClientError::Hinted { error, .. } => error.code(),
         }
     }
 
@@ -163,47 +291,87 @@ impl ClientError {
                     format!("the server answered {status}: {snippet}")
                 }
             }
-            ClientError::Unreachable { server, reason } => format!(
-                "could not reach the server at {server}: {reason} (is 'installhub serve' running?)"
-            ),
-            ClientError::MissingToken => "no token given: pass --token or set INSTALLHUB_TOKEN \
-                 (for a local server, 'installhub token --tenant <tenantId>' mints one)"
-                .to_owned(),
+            ClientError::Unreachable { server, reason } => {
+                format!("could not reach the server at {server}: {reason}")
+            }
+            ClientError::MissingToken => {
+                "no token given: pass --token, set INSTALLHUB_TOKEN or log in with 'installhub login'"
+                    .to_owned()
+            }
             ClientError::Local { message, .. } => message.clone(),
+            ClientError::Hinted { error, .. } => error.message(),
         }
     }
 
-    /// `error: <message>`, one line per server failure, then a hint for the
-    /// statuses a person can do something about.
+    /// `error: <message>`, one line per server failure, then the hints:
+    /// one for the statuses a person can do something about, and any the
+    /// command added.
     fn human(&self) -> String {
-        let mut out = format!("error: {}\n", self.message());
-        if let ClientError::Api {
-            status,
-            body,
-            retry_after,
-            ..
-        } = self
-        {
-            for failure in body.iter().flat_map(|b| &b.errors) {
-                out.push_str(&failure.to_string());
-                out.push('\n');
-            }
-            if *status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = retry_after.clone().or_else(|| {
-                    body.as_ref()
-                        .and_then(|b| b.retry_after_seconds)
-                        .map(|s| s.to_string())
-                });
-                match wait {
-                    Some(secs) => out.push_str(&format!(
-                        "hint: rate limited; the server asks to retry after {secs} seconds (Retry-After: {secs})\n"
-                    )),
-                    None => out.push_str("hint: rate limited; retry later (the server sent no Retry-After)\n"),
+        if let ClientError::Hinted { error, hint } = self {
+            let mut out = error.human();
+            out.push_str(&format!("hint: {hint}\n"));
+            return out;
+        }
+        // The failures are listed below it, so the pointer to the JSON
+        // field that lists them says nothing here.
+        let message = self.message();
+        let message = message
+            .strip_suffix(" See 'errors' for every reason.")
+            .unwrap_or(&message);
+        // A lone failure that only repeats the message is said once, with
+        // its code and field in front.
+        let lone = match self {
+            ClientError::Api { body: Some(b), .. } => match b.errors.as_slice() {
+                [only] if only.message == message => Some(only),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut out = match lone {
+            Some(failure) => format!("error: {}\n", failure.headline()),
+            None => format!("error: {message}\n"),
+        };
+        match self {
+            ClientError::Api {
+                status,
+                body,
+                retry_after,
+                ..
+            } => {
+                if lone.is_none() {
+                    for failure in body.iter().flat_map(|b| &b.errors) {
+                        out.push_str(&failure.to_string());
+                        out.push('\n');
+                    }
+                }
+                if *status == StatusCode::TOO_MANY_REQUESTS {
+                    let wait = retry_after.clone().or_else(|| {
+                        body.as_ref()
+                            .and_then(|b| b.retry_after_seconds)
+                            .map(|s| s.to_string())
+                    });
+                    match wait {
+                        Some(secs) => out.push_str(&format!(
+                            "hint: rate limited; the server asks to retry after {secs} seconds (Retry-After: {secs})\n"
+                        )),
+                        None => out.push_str(
+                            "hint: rate limited; retry later (the server sent no Retry-After)\n",
+                        ),
+                    }
+                }
+                if *status == StatusCode::UNAUTHORIZED {
+                    out.push_str("hint: check the token (--token or INSTALLHUB_TOKEN, else the profile saved by 'installhub login'); 'installhub whoami' shows it\n");
                 }
             }
-            if *status == StatusCode::UNAUTHORIZED {
-                out.push_str("hint: check the token given with --token or INSTALLHUB_TOKEN\n");
+            ClientError::Unreachable { .. } => {
+                out.push_str("hint: is 'installhub serve' running there? Pass the server with --server URL or INSTALLHUB_URL\n");
             }
+            ClientError::MissingToken => {
+                out.push_str(
+                    "hint: for a local server, 'installhub token --tenant TENANT_ID' mints one\n",
+                );
+            }
+            _ => {}
         }
         out
     }
@@ -242,13 +410,20 @@ impl FailureLine {
     }
 }
 
+impl FailureLine {
+    /// `<code> [<field>]: <message>`, the field left out when absent.
+    pub fn headline(&self) -> String {
+        match &self.field {
+            Some(field) => format!("{} [{field}]: {}", self.code, self.message),
+            None => format!("{}: {}", self.code, self.message),
+        }
+    }
+}
+
 /// `  - <code> [<field>]: <message>`, the field left out when absent.
 impl fmt::Display for FailureLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "  - {} [{field}]: {}", self.code, self.message),
-            None => write!(f, "  - {}: {}", self.code, self.message),
-        }
+        write!(f, "  - {}", self.headline())
     }
 }
 
@@ -259,12 +434,19 @@ pub struct Client {
     /// For messages: the server as the user wrote it.
     server: String,
     auth: HeaderValue,
+    resolved: Resolved,
 }
 
 impl Client {
-    /// Checks the URL and the token before anything goes over the wire.
+    /// Applies the profile, then checks the URL and the token before
+    /// anything goes over the wire.
     pub fn new(connection: &Connection) -> Result<Self, ClientError> {
-        let server = connection.server.trim().to_owned();
+        Self::from_resolved(connection.resolve()?)
+    }
+
+    /// A client for a server and token already chosen.
+    pub fn from_resolved(resolved: Resolved) -> Result<Self, ClientError> {
+        let server = resolved.server.trim().to_owned();
         let mut base = Url::parse(&server).map_err(|e| {
             ClientError::local(
                 "InvalidServerUrl",
@@ -283,7 +465,7 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let token = connection
+        let token = resolved
             .token
             .as_deref()
             .map(str::trim)
@@ -312,11 +494,17 @@ impl Client {
             base,
             server,
             auth,
+            resolved,
         })
     }
 
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// See [`Resolved::repeat_flags`].
+    pub fn repeat_flags(&self) -> String {
+        self.resolved.repeat_flags()
     }
 
     /// `path` is relative to the server's base (no leading slash).
@@ -517,17 +705,26 @@ mod tests {
 
     fn connection(server: &str, token: Option<&str>) -> Connection {
         Connection {
+            server: Some(server.into()),
+            token: token.map(Into::into),
+            profile: None,
+        }
+    }
+
+    /// A client for exactly this server and token, without reading any
+    /// saved profile (the test's own machine may have one).
+    fn client(server: &str, token: Option<&str>) -> Result<Client, ClientError> {
+        Client::from_resolved(Resolved {
             server: server.into(),
             token: token.map(Into::into),
-        }
+            source: ServerSource::Given,
+        })
     }
 
     #[test]
     fn a_missing_or_blank_token_is_refused_before_any_request() {
         for token in [None, Some(""), Some("  \n")] {
-            let err = Client::new(&connection(DEFAULT_SERVER, token))
-                .err()
-                .unwrap();
+            let err = client(DEFAULT_SERVER, token).err().unwrap();
             assert!(matches!(err, ClientError::MissingToken), "{err:?}");
             let text = err.human();
             assert!(
@@ -539,15 +736,11 @@ mod tests {
 
     #[test]
     fn server_urls_are_checked_and_keep_their_path_prefix() {
-        let err = Client::new(&connection("ftp://x", Some("t")))
-            .err()
-            .unwrap();
+        let err = client("ftp://x", Some("t")).err().unwrap();
         assert!(err.human().contains("http:// or https://"), "{err:?}");
-        let err = Client::new(&connection("not a url", Some("t")))
-            .err()
-            .unwrap();
+        let err = client("not a url", Some("t")).err().unwrap();
         assert!(err.human().contains("--server"), "{err:?}");
-        let client = Client::new(&connection("http://h:1/installhub", Some("t"))).unwrap();
+        let client = client("http://h:1/installhub", Some("t")).unwrap();
         assert_eq!(
             client
                 .url("api/installhub/packages/preview")

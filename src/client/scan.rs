@@ -36,6 +36,9 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// An advisory index (from `installhub advisories sync`) or a directory
     /// of OSV records to match libraries against. Default: the data
     /// directory's index when one was synced, else the snapshot built into
@@ -53,6 +56,7 @@ pub struct ScanArgs {
 const INVALID: u8 = 2;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let format = if args.json { Format::Json } else { args.format };
     let synced = index_path(&args.data_dir);
     let chosen = match &args.advisory_db {
         Some(path) => Some(path.clone()),
@@ -75,13 +79,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let bundle = match verify(&args.file) {
         Ok(bundle) => bundle,
         Err(invalid) => {
-            if args.format == Format::Text {
-                eprintln!(
-                    "error: {} is not a valid bundle: {}: {}",
-                    args.file.display(),
-                    invalid.code,
-                    invalid.message
-                );
+            if format == Format::Text {
+                eprint!("{}", invalid.human(&args.file));
             } else {
                 print_json(
                     &json!({"error": invalid.code, "message": invalid.message, "errors": []}),
@@ -96,7 +95,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         libraries: &a.libraries,
     }));
     let m = &bundle.manifest;
-    match args.format {
+    match format {
         Format::Json => print_json(&json!({
             "packageId": m.package_id.to_string(),
             "packageName": m.name,

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::marketplace::SavedListing;
-use super::print_json;
+use super::{ClientError, print_json};
 
 // `--version` is the listing's version here (see `export`).
 #[derive(Debug, Args)]
@@ -86,19 +86,71 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "message": invalid.message,
                 }));
             } else {
-                eprintln!(
-                    "error: {} is not a valid bundle: {}: {}",
-                    args.file.display(),
-                    invalid.code,
-                    invalid.message
-                );
+                eprint!("{}", invalid.human(&args.file));
             }
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
+impl Invalid {
+    /// `error: ...` (and a `hint: ...` when there is one) for a person.
+    pub(crate) fn human(&self, path: &Path) -> String {
+        match self.code {
+            "FileNotFound" | "NotAFile" | "ReadFailed" => {
+                let mut out = format!("error: {}\n", self.message);
+                if self.code == "NotAFile" {
+                    out.push_str(&format!(
+                        "hint: to check an unpacked package, pack it first: installhub pack {} -o FILE.zip\n",
+                        path.display()
+                    ));
+                }
+                out
+            }
+            code => format!(
+                "error: {} is not a valid bundle: {code}: {}\n",
+                path.display(),
+                self.message
+            ),
+        }
+    }
+}
+
+/// A missing file or a directory where a bundle file is expected, named
+/// as such before anything tries to read it.
+pub(crate) fn bundle_path_problem(path: &Path) -> Option<Invalid> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Invalid {
+            code: "FileNotFound",
+            message: format!("{} does not exist", path.display()),
+        }),
+        Err(e) => Some(Invalid {
+            code: "ReadFailed",
+            message: format!("cannot read {}: {e}", path.display()),
+        }),
+        Ok(meta) if meta.is_dir() => Some(Invalid {
+            code: "NotAFile",
+            message: format!(
+                "{} is a directory, not a bundle file (.zip)",
+                path.display()
+            ),
+        }),
+        Ok(_) => None,
+    }
+}
+
+/// [`bundle_path_problem`] for the networked commands.
+pub(crate) fn check_bundle_path(path: &Path) -> Result<(), ClientError> {
+    match bundle_path_problem(path) {
+        None => Ok(()),
+        Some(invalid) => Err(ClientError::local(invalid.code, invalid.message)),
+    }
+}
+
 pub(crate) fn verify(path: &Path) -> Result<VerifiedBundle, Invalid> {
+    if let Some(problem) = bundle_path_problem(path) {
+        return Err(problem);
+    }
     let file = std::fs::File::open(path).map_err(|e| Invalid {
         code: "ReadFailed",
         message: format!("cannot open {}: {e}", path.display()),

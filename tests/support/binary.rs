@@ -47,7 +47,9 @@ impl Run {
 }
 
 /// Runs the binary with exactly the `INSTALLHUB_*` variables given, so the
-/// tests do not depend on the environment they run in.
+/// tests do not depend on the environment they run in. Saved logins go to
+/// `installhub-config.toml` in `cwd` unless `INSTALLHUB_CONFIG` is given,
+/// never to the config file of whoever runs the tests.
 pub fn run_blocking(args: &[String], env: &[(String, String)], cwd: &Path) -> Run {
     let mut command = Command::new(BIN);
     command.args(args).current_dir(cwd);
@@ -56,6 +58,7 @@ pub fn run_blocking(args: &[String], env: &[(String, String)], cwd: &Path) -> Ru
             command.env_remove(key);
         }
     }
+    command.env("INSTALLHUB_CONFIG", cwd.join("installhub-config.toml"));
     for (key, value) in env {
         command.env(key, value);
     }

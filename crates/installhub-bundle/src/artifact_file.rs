@@ -128,6 +128,11 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
     })
 }
 
+/// Canonical bytes of `manifest.json`, as [`crate::prepare`] writes it.
+pub fn encode_manifest(manifest: &installhub_domain::Manifest) -> Vec<u8> {
+    canonical_json(manifest)
+}
+
 fn encode_view(view: &ArtifactFileRef<'_>) -> Vec<u8> {
     canonical_json(view)
 }

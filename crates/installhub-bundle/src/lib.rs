@@ -15,7 +15,7 @@ mod read;
 mod test_support;
 mod write;
 
-pub use artifact_file::{ArtifactFile, encode_artifact};
+pub use artifact_file::{ArtifactFile, encode_artifact, encode_manifest};
 pub use error::{BundleError, BundleErrorCode, Mismatch};
 pub use limits::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES,

@@ -16,7 +16,7 @@ use installhub_domain::{
 };
 use serde_json::Value;
 
-use crate::artifact_file::{canonical_json, encode_artifact};
+use crate::artifact_file::{encode_artifact, encode_manifest};
 use crate::error::BundleError;
 use crate::limits::{DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES};
 use crate::par;
@@ -155,7 +155,7 @@ pub fn prepare(
     };
     manifest.checksum = manifest.computed_checksum();
 
-    let manifest_bytes = canonical_json(&manifest);
+    let manifest_bytes = encode_manifest(&manifest);
     if manifest_bytes.len() as u64 > DEFAULT_MAX_MANIFEST_BYTES {
         return Err(BundleError::invalid_input(format!(
             "manifest.json would be {} bytes, over the {DEFAULT_MAX_MANIFEST_BYTES} bytes readers accept",

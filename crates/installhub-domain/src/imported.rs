@@ -24,7 +24,7 @@ use crate::export::{
     check_tags, check_text, check_version,
 };
 use crate::failure::{ErrorCode, Failure};
-use crate::ids::{ArtifactId, printable};
+use crate::ids::{ArtifactId, TenantId, printable};
 use crate::manifest::{MANIFEST_PATH, Manifest, bundled_dependencies};
 use crate::model::{ArtifactStatus, ArtifactSummary, ArtifactType, Library, Reference};
 use crate::resolve::{Limits, Resolver};
@@ -179,15 +179,41 @@ fn check_graph(
     by_id: &HashMap<&ArtifactId, &BundledArtifact>,
     failures: &mut Vec<Failure>,
 ) -> Option<Vec<ArtifactId>> {
-    let source = &manifest.source_tenant_id;
     let roots: Vec<ArtifactId> = manifest.artifacts.iter().map(|l| l.id.clone()).collect();
+    match resolve_files(&manifest.source_tenant_id, roots, by_id) {
+        Ok(order) => Some(order),
+        Err(found) => {
+            failures.extend(found);
+            None
+        }
+    }
+}
+
+/// The install order an export of `files` (artifacts of `source`) writes,
+/// found with the export's resolver exactly as an import checks it (every
+/// file a root), or the export's graph failures, each naming the file and
+/// field at fault. For building a bundle from files, as `installhub pack`
+/// does.
+pub fn export_install_order(
+    source: &TenantId,
+    files: &[BundledArtifact],
+) -> Result<Vec<ArtifactId>, Vec<Failure>> {
+    let by_id: HashMap<&ArtifactId, &BundledArtifact> = files.iter().map(|f| (&f.id, f)).collect();
+    resolve_files(source, files.iter().map(|f| f.id.clone()).collect(), &by_id)
+}
+
+fn resolve_files(
+    source: &TenantId,
+    roots: Vec<ArtifactId>,
+    by_id: &HashMap<&ArtifactId, &BundledArtifact>,
+) -> Result<Vec<ArtifactId>, Vec<Failure>> {
     let limits = Limits {
         // The plan's artifact limit (seed 03, up to 1,000) is checked by
         // the import itself; the export's 500 is not a limit on imports.
         max_artifacts: usize::MAX,
         ..Limits::default()
     };
-    let resolution = Resolver::new(source.clone(), roots, limits).resolve_with(|id| {
+    let resolution = Resolver::new(source.clone(), roots.clone(), limits).resolve_with(|id| {
         by_id.get(id).map(|file| ArtifactSummary {
             tenant_id: source.clone(),
             id: file.id.clone(),
@@ -199,24 +225,28 @@ fn check_graph(
         })
     });
     let ok = resolution.failures.is_empty() && !resolution.has_cycle();
+    if ok {
+        return Ok(resolution.install_order);
+    }
+    let mut failures = Vec::with_capacity(resolution.failures.len());
     for mut failure in resolution.failures {
-        // Every artifact is a root, so the export's `artifactIds[i]` is the
-        // manifest's line i; name the file and the field at fault instead.
-        let line = failure
+        // Every artifact is a root, so the export's `artifactIds[i]` is
+        // root i; name the file and the field at fault instead.
+        let root = failure
             .field
             .as_deref()
             .and_then(|f| f.strip_prefix("artifactIds["))
             .and_then(|f| f.strip_suffix(']'))
             .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| manifest.artifacts.get(i));
+            .and_then(|i| roots.get(i));
         let at = match failure.code {
             ErrorCode::ArtifactNotExportable => "status",
             _ => "references",
         };
-        failure.field = line.map(|l| file_field(&l.id, at));
+        failure.field = root.map(|id| file_field(id, at));
         failures.push(failure);
     }
-    ok.then_some(resolution.install_order)
+    Err(failures)
 }
 
 /// The manifest must say what the export would have written for these

@@ -374,7 +374,7 @@ impl Resolver {
                     ErrorCode::CircularDependency,
                     format!(
                         "Artifacts reference each other in a cycle: {}. Remove one of these references.",
-                        path.join(" -> ")
+                        path.join(" → ")
                     ),
                 )
                 .field(field(root_index))
@@ -392,7 +392,7 @@ impl Resolver {
                         ErrorCode::DependencyDepthExceeded,
                         format!(
                             "The chain {} is {depth} references long; at most {} are allowed.",
-                            path.join(" -> "),
+                            path.join(" → "),
                             self.limits.max_depth
                         ),
                     )

@@ -89,6 +89,7 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(packages::preview::preview))
         .routes(routes!(packages::export::export))
         .routes(routes!(packages::get::get_package))
+        .routes(routes!(packages::list::list_packages))
         .routes(routes!(packages::download::download))
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::list_imports))

@@ -40,6 +40,10 @@ const SQLITE_PRAGMAS: &[&str] = &[
 
 const MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`Store::connect`] waits for PostgreSQL's first answer. The
+/// pool's own first connection would retry for [`ACQUIRE_TIMEOUT`] and then
+/// only say that it timed out.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Largest number of values bound into one `IN (...)` list. Far below
 /// SQLite's (32766) and PostgreSQL's (65535) parameter limits, and small
@@ -118,6 +122,9 @@ impl Store {
                 url
             }
         };
+        if backend == Backend::Postgres {
+            first_connection(&url).await?;
+        }
         let pool = options.connect(&url).await?;
         let migrations = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -195,6 +202,38 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// One connection to PostgreSQL, closed again: a database that is down,
+/// silent or refuses us fails here within [`FIRST_CONNECT_TIMEOUT`], named
+/// by its host and port and the innermost reason.
+async fn first_connection(url: &str) -> Result<()> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let address = sqlx::postgres::PgConnectOptions::from_str(url).map_or_else(
+        |_| "the PostgreSQL URL".to_owned(),
+        |o| format!("{}:{}", o.get_host(), o.get_port()),
+    );
+    let reason =
+        match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, AnyConnection::connect(url)).await {
+            Ok(Ok(connection)) => {
+                // Closing politely is a courtesy; the pool connects anew.
+                let _ = connection.close().await;
+                return Ok(());
+            }
+            Ok(Err(e)) => {
+                let mut cause: &dyn std::error::Error = &e;
+                while let Some(next) = cause.source() {
+                    cause = next;
+                }
+                cause.to_string()
+            }
+            Err(_) => format!(
+                "no answer within {} seconds",
+                FIRST_CONNECT_TIMEOUT.as_secs()
+            ),
+        };
+    Err(StoreError::Connect { address, reason })
 }
 
 async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {

@@ -26,6 +26,11 @@ pub enum StoreError {
     Busy(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database did not take a first connection at start: unreachable,
+    /// silent, or refusing the credentials. Said once, with the address
+    /// (never the password).
+    #[error("cannot connect to the database at {address}: {reason}")]
+    Connect { address: String, reason: String },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object storage error: {0}")]

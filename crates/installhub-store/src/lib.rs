@@ -34,7 +34,7 @@ pub use notifications::{
     EMAIL_ID_PREFIX, NOTIFICATION_ID_PREFIX, NewNotification, NotificationRecord, OutboxEmail,
     email_body,
 };
-pub use packages::PackageRecord;
+pub use packages::{PackageFilter, PackageRecord};
 pub use rate_limits::{RateCharge, RateDecision};
 
 /// What an upsert did.

@@ -272,18 +272,43 @@ impl Store {
     }
 
     /// A tenant's packages, newest export first, at most `limit` (negative
-    /// counts as 0).
+    /// counts as 0). `filter.name_prefix` keeps the packages whose name
+    /// starts with it, compared without case (as the name uniqueness rule
+    /// compares); `filter.before` starts after that package (a cursor of
+    /// another tenant, or of no package, gives an empty page).
     pub async fn list_packages(
         &self,
         tenant_id: &TenantId,
         limit: i64,
+        filter: &PackageFilter<'_>,
     ) -> Result<Vec<PackageRecord>> {
-        let sql = format!(
-            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE tenant_id = $1 \
-             ORDER BY exported_at DESC, package_id DESC LIMIT $2"
-        );
-        sqlx::query_as::<_, PackageRow>(&sql)
-            .bind(tenant_id.as_str())
+        let mut sql = format!("SELECT {PACKAGE_COLUMNS} FROM packages WHERE tenant_id = $1");
+        let mut next = 2;
+        let pattern = filter.name_prefix.map(|prefix| {
+            sql.push_str(&format!(" AND name_key LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+            format!("{}%", escape_like(&name_key(prefix)))
+        });
+        if filter.before.is_some() {
+            // A row-value comparison with the cursor's row, as imports page.
+            sql.push_str(&format!(
+                " AND (exported_at, package_id) < \
+                   (SELECT exported_at, package_id FROM packages \
+                    WHERE tenant_id = $1 AND package_id = ${next})"
+            ));
+            next += 1;
+        }
+        sql.push_str(&format!(
+            " ORDER BY exported_at DESC, package_id DESC LIMIT ${next}"
+        ));
+        let mut query = sqlx::query_as::<_, PackageRow>(&sql).bind(tenant_id.as_str());
+        if let Some(pattern) = pattern {
+            query = query.bind(pattern);
+        }
+        if let Some(before) = filter.before {
+            query = query.bind(before.as_str());
+        }
+        query
             .bind(limit.max(0))
             .fetch_all(&self.pool)
             .await?
@@ -291,4 +316,25 @@ impl Store {
             .map(PackageRecord::try_from)
             .collect()
     }
+}
+
+/// Which of a tenant's packages [`Store::list_packages`] lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PackageFilter<'a> {
+    /// Names starting with this, without case.
+    pub name_prefix: Option<&'a str>,
+    /// Only packages exported before this one (the page cursor).
+    pub before: Option<&'a PackageId>,
+}
+
+/// `text` as a literal in a `LIKE ... ESCAPE '\'` pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -13,8 +13,8 @@ use installhub_domain::{
     Plan, Reference, TenantStatus,
 };
 use installhub_store::{
-    AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry, RateDecision,
-    Refusal, Store, StoreError, Upserted,
+    AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry, PackageFilter,
+    RateDecision, Refusal, Store, StoreError, Upserted,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -470,17 +470,69 @@ async fn package_round_trip_and_listing(ctx: Ctx) {
     let unknown = PackageId::from_uuid(&uuid::Uuid::new_v4().to_string());
     assert_eq!(store.get_package(&unknown).await.unwrap(), None);
 
-    let listed = store.list_packages(&t, 10).await.unwrap();
+    let listed = store
+        .list_packages(&t, 10, &PackageFilter::default())
+        .await
+        .unwrap();
     assert_eq!(
         listed,
         vec![newer.clone(), older.clone()],
         "newest first, own tenant only"
     );
     assert_eq!(
-        store.list_packages(&t, 1).await.unwrap(),
+        store
+            .list_packages(&t, 1, &PackageFilter::default())
+            .await
+            .unwrap(),
         vec![newer.clone()]
     );
-    assert!(store.list_packages(&t, -1).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_packages(&t, -1, &PackageFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The next page starts after the cursor; a cursor of another tenant
+    // gives nothing.
+    let after_newer = PackageFilter {
+        before: Some(&newer.package_id),
+        ..PackageFilter::default()
+    };
+    assert_eq!(
+        store.list_packages(&t, 10, &after_newer).await.unwrap(),
+        vec![older.clone()]
+    );
+    let foreign = PackageFilter {
+        before: Some(&elsewhere.package_id),
+        ..PackageFilter::default()
+    };
+    assert!(
+        store
+            .list_packages(&t, 10, &foreign)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Names by prefix, without case; LIKE's wildcards are plain characters.
+    for (prefix, expected) in [
+        ("leave", vec![newer.clone(), older.clone()]),
+        ("LEAVE REQUESTS", vec![newer.clone(), older.clone()]),
+        ("Requests", vec![]),
+        ("%", vec![]),
+        ("Leave_", vec![]),
+    ] {
+        let filter = PackageFilter {
+            name_prefix: Some(prefix),
+            ..PackageFilter::default()
+        };
+        assert_eq!(
+            store.list_packages(&t, 10, &filter).await.unwrap(),
+            expected,
+            "{prefix}"
+        );
+    }
 
     assert!(
         store
@@ -548,7 +600,14 @@ async fn package_version_conflict_ignores_case(ctx: Ctx) {
         .insert_package(&package(&other, "HR Onboarding", "1.2.0", 6))
         .await
         .unwrap();
-    assert_eq!(store.list_packages(&t, 100).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .list_packages(&t, 100, &PackageFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 async fn package_needs_the_tenant(ctx: Ctx) {
@@ -585,7 +644,14 @@ async fn concurrent_package_inserts_have_one_winner(ctx: Ctx) {
         }
     }
     assert_eq!((ok, conflicts), (1, 9));
-    assert_eq!(ctx.store.list_packages(&t, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        ctx.store
+            .list_packages(&t, 100, &PackageFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Takes one unit; panics when refused. Returns `(hits, resets_at)`.

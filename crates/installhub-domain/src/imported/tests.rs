@@ -251,7 +251,7 @@ fn files_forming_a_cycle_are_refused() {
         Some("artifacts/ent-44.json#references")
     );
     assert!(
-        failures[0].message.contains("ent-44 -> proc-1001"),
+        failures[0].message.contains("ent-44 → proc-1001"),
         "{}",
         failures[0].message
     );

@@ -218,7 +218,7 @@ fn cycles_are_reported_from_their_smallest_id() {
     assert!(r.install_order.is_empty());
     let codes: Vec<_> = r.failures.iter().map(|f| f.code).collect();
     assert_eq!(codes, vec![ErrorCode::CircularDependency; 2]);
-    assert!(r.failures[0].message.contains("a -> c -> b -> a"));
+    assert!(r.failures[0].message.contains("a → c → b → a"));
 }
 
 fn chain(len: usize) -> HashMap<ArtifactId, ArtifactSummary> {

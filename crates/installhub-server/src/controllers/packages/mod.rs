@@ -3,6 +3,7 @@
 pub mod download;
 pub mod export;
 pub mod get;
+pub mod list;
 pub mod preview;
 
 use installhub_domain::{Caller, ErrorCode, Failure, PackageId, Scope};
