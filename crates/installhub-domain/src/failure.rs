@@ -73,6 +73,7 @@ error_codes! {
     VersionConflict,
     ConflictRequiresResolution,
     MajorVersionUpgradeNotAllowed,
+    PlanOutdated,
     InvalidZip,
     ManifestMissing,
     ChecksumMismatch,
@@ -81,6 +82,7 @@ error_codes! {
     TooManyArtifacts,
     ImportedByMismatch,
     InvalidImportOptions,
+    InvalidPlanId,
     ImportNotFound,
     InvalidExportedBy,
     TenantNotFound,
@@ -152,9 +154,10 @@ impl ErrorCode {
             | ListingOwnedElsewhere
             | ListingDelisted
             | TrustLevelNotAllowed => FailureKind::Forbidden,
-            VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
-                FailureKind::Conflict
-            }
+            VersionConflict
+            | ConflictRequiresResolution
+            | MajorVersionUpgradeNotAllowed
+            | PlanOutdated => FailureKind::Conflict,
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
             | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
@@ -272,6 +275,8 @@ mod tests {
             FailureKind::Forbidden
         );
         assert_eq!(overall_kind(&[f(VersionConflict)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(PlanOutdated)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(InvalidPlanId)]), FailureKind::Invalid);
         assert_eq!(
             overall_kind(&[f(VersionConflict), f(InvalidVersion)]),
             FailureKind::Invalid
