@@ -25,5 +25,6 @@ mod marketplace_install;
 mod notifications;
 mod openapi;
 mod ops;
+mod plans;
 mod preview;
 mod rate_limits;

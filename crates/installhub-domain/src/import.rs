@@ -162,9 +162,8 @@ impl ImportOptions {
             .and_then(|raw| match ImportPlanId::parse(raw) {
                 Ok(id) => Some(id),
                 Err(e) => {
-                    failures.push(
-                        Failure::new(ErrorCode::InvalidPlanId, e.0).field("options.planId"),
-                    );
+                    failures
+                        .push(Failure::new(ErrorCode::InvalidPlanId, e.0).field("options.planId"));
                     None
                 }
             });

@@ -4,8 +4,8 @@
 //! plan is stored exactly when its dry run's record commits.
 
 use chrono::{DateTime, Utc};
-use installhub_domain::import::pin::PinnedPlan;
 use installhub_domain::ids::ImportPlanId;
+use installhub_domain::import::pin::PinnedPlan;
 
 use crate::db::{Store, from_json, to_json, to_micros};
 use crate::error::Result;

@@ -167,14 +167,15 @@ impl PinnedPlan {
         let find = |plan: &'_ PinnedPlan, id: &str| -> Option<PinnedArtifact> {
             plan.artifacts.iter().find(|a| a.artifact_id == id).cloned()
         };
-        let artifact = |pinned: Option<PinnedArtifact>, current: Option<PinnedArtifact>, id: &str| {
-            PlanDifference {
-                part: "artifact".into(),
-                artifact_id: Some(id.to_owned()),
-                pinned: pinned.map_or(Value::Null, |a| json(&a)),
-                now: current.map_or(Value::Null, |a| json(&a)),
-            }
-        };
+        let artifact =
+            |pinned: Option<PinnedArtifact>, current: Option<PinnedArtifact>, id: &str| {
+                PlanDifference {
+                    part: "artifact".into(),
+                    artifact_id: Some(id.to_owned()),
+                    pinned: pinned.map_or(Value::Null, |a| json(&a)),
+                    now: current.map_or(Value::Null, |a| json(&a)),
+                }
+            };
         for pinned in &self.artifacts {
             let current = find(now, &pinned.artifact_id);
             if current.as_ref() != Some(pinned) {

@@ -87,7 +87,10 @@ pub struct ImportResponse {
     /// both contents' hashes). Send it as `options.planId` to install
     /// exactly this plan or nothing. A real import answers the id of the
     /// plan it carried out.
-    #[schema(example = "plan-3f1c0b8e9a7d6c5b4a3928170f6e5d4c3b2a19080706050403020100ffeeddcc", pattern = r"^plan-[0-9a-f]{64}$")]
+    #[schema(
+        example = "plan-3f1c0b8e9a7d6c5b4a3928170f6e5d4c3b2a19080706050403020100ffeeddcc",
+        pattern = r"^plan-[0-9a-f]{64}$"
+    )]
     pub plan_id: String,
 }
 
