@@ -141,10 +141,10 @@ pub async fn install(
         plan_id: plan_id.to_string(),
     };
     if dry_run {
+        // Kept to list the differences should an import pinned to it find
+        // the tenant changed (see plan::refuse_pin).
         tx.put_import_plan(&plan_id, &pinned, now).await?;
-    }
-
-    if !dry_run {
+    } else {
         write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest, job).await?;
         let artifact_ids = plan
             .artifacts
