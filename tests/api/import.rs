@@ -295,8 +295,35 @@ async fn a_dry_run_plans_and_writes_nothing_but_its_record() {
         assert_eq!(body["artifactsInstalled"], 0);
         assert_eq!(body["conflictsResolved"], 1);
         assert!(body["installedAt"].is_null());
+        // The replacement's field-level changes (tests/api/plans.rs has the
+        // details): the target's form differs in its definition, references,
+        // status and version.
+        let mut planned = body["plannedActions"].clone();
+        let changes = planned[2]
+            .as_object_mut()
+            .unwrap()
+            .remove("changes")
+            .unwrap();
+        let paths: Vec<&str> = changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| op["path"].as_str().unwrap())
+            .collect();
         assert_eq!(
-            body["plannedActions"],
+            paths,
+            [
+                "/definition/entity",
+                "/definition/fields",
+                "/definition/local",
+                "/references/0",
+                "/status",
+                "/version"
+            ]
+        );
+        assert!(body["planId"].as_str().unwrap().starts_with("plan-"));
+        assert_eq!(
+            planned,
             json!([
                 {"artifactId": "ent-44", "artifactName": "EmployeeSchema", "type": "EntitySchema", "action": "Create", "version": "1.0.0"},
                 {"artifactId": "rule-305", "artifactName": "ApprovalRules", "type": "RuleSet", "action": "Create", "version": "3.0.2"},

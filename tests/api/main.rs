@@ -25,6 +25,7 @@ mod marketplace_install;
 mod notifications;
 mod openapi;
 mod ops;
+mod plans;
 mod preview;
 mod rate_limits;
 mod tenant_packages;

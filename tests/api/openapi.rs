@@ -87,7 +87,23 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("InstallStage", wire(InstallStage::ALL)),
         ("InstallStatus", wire(InstallStatus::ALL)),
         ("NotificationKind", wire(NotificationKind::ALL)),
+        ("PatchOp", patch_ops()),
     ])
+}
+
+/// The operations json-patch's diff writes, as it names them: one diff
+/// that needs each of them.
+fn patch_ops() -> Vec<Value> {
+    let patch = json_patch::diff(&json!({"a": 1, "b": 1}), &json!({"a": 2, "c": 1}));
+    let mut ops: Vec<Value> = serde_json::to_value(patch)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["op"].clone())
+        .collect();
+    ops.sort_by_key(|op| op.as_str().unwrap().to_owned());
+    ops
 }
 
 /// Every `enum` in the document, named by its JSON pointer.

@@ -45,6 +45,8 @@ mod marketplace_install;
 mod notifications;
 #[path = "../api/openapi.rs"]
 mod openapi;
+#[path = "../api/plans.rs"]
+mod plans;
 #[path = "../api/preview.rs"]
 mod preview;
 #[path = "../api/rate_limits.rs"]

@@ -126,3 +126,45 @@ pub fn any_json_but_null() -> utoipa::openapi::schema::Object {
         ]))
         .build()
 }
+
+/// The operations a JSON Patch diff produces.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PatchOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// One RFC 6902 JSON Patch operation of a dry run's `changes` (the wire
+/// form of `json_patch::PatchOperation` as its diff makes them).
+#[derive(ToSchema)]
+#[schema(as = PatchOperation)]
+#[expect(dead_code, reason = "describes the wire form; never built")]
+pub struct PatchOperationDoc {
+    op: PatchOp,
+    /// Where, as an RFC 6901 JSON Pointer into `{name, version, status,
+    /// definition, references, libraries}` (`~` is written `~0`, `/` `~1`).
+    #[schema(example = "/definition/fields/0/label")]
+    path: String,
+    /// The source of a `move` or `copy`, which a diff never makes.
+    #[schema(required = false)]
+    from: Option<String>,
+    /// The new value, for `add` and `replace`.
+    #[schema(required = false, schema_with = any_json)]
+    value: Option<()>,
+}
+
+/// Any JSON value, `null` included.
+pub fn any_json() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Object,
+            Type::Array,
+            Type::String,
+            Type::Number,
+            Type::Boolean,
+            Type::Null,
+        ]))
+        .build()
+}

@@ -73,6 +73,7 @@ error_codes! {
     VersionConflict,
     ConflictRequiresResolution,
     MajorVersionUpgradeNotAllowed,
+    PlanOutdated,
     InvalidZip,
     ManifestMissing,
     ChecksumMismatch,
@@ -81,6 +82,7 @@ error_codes! {
     TooManyArtifacts,
     ImportedByMismatch,
     InvalidImportOptions,
+    InvalidPlanId,
     ImportNotFound,
     InvalidExportedBy,
     TenantNotFound,
@@ -156,7 +158,8 @@ impl ErrorCode {
             VersionConflict
             | ConflictRequiresResolution
             | MajorVersionUpgradeNotAllowed
-            | IdempotencyKeyReused => FailureKind::Conflict,
+            | IdempotencyKeyReused
+            | PlanOutdated => FailureKind::Conflict,
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
             | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
             MethodNotAllowed => FailureKind::MethodNotAllowed,
@@ -274,6 +277,8 @@ mod tests {
             FailureKind::Forbidden
         );
         assert_eq!(overall_kind(&[f(VersionConflict)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(PlanOutdated)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(InvalidPlanId)]), FailureKind::Invalid);
         assert_eq!(
             overall_kind(&[f(VersionConflict), f(InvalidVersion)]),
             FailureKind::Invalid

@@ -94,6 +94,34 @@ impl ImportId {
     }
 }
 
+id_type!(
+    /// A dry run's plan: `plan-` followed by the 64 lower-case hex digits of
+    /// the SHA-256 of what the plan decided (see `import::pin`).
+    ImportPlanId,
+    validate_import_plan_id
+);
+
+impl ImportPlanId {
+    /// The id of the plan whose canonical bytes hash to `sha256_hex`.
+    pub fn from_sha256_hex(sha256_hex: &str) -> Self {
+        Self(format!("plan-{sha256_hex}"))
+    }
+}
+
+fn validate_import_plan_id(value: &str) -> Result<(), InvalidId> {
+    let ok = value.strip_prefix("plan-").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidId(format!(
+            "'{}' is not a valid plan id: expected 'plan-' followed by 64 lower-case hex digits, as a dry run answers it.",
+            printable(value)
+        )))
+    }
+}
+
 fn validate_import_id(value: &str) -> Result<(), InvalidId> {
     let ok = value
         .strip_prefix("imp-")

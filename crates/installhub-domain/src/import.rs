@@ -4,6 +4,8 @@
 //! transaction, asks [`plan_import`] what to do, and writes exactly that.
 
 pub mod admit;
+pub mod changes;
+pub mod pin;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::doc::ArtifactIdText;
 use crate::failure::{ErrorCode, Failure};
-use crate::ids::{ArtifactId, TenantId, printable};
+use crate::ids::{ArtifactId, ImportPlanId, TenantId, printable};
 use crate::manifest::{Manifest, ManifestArtifact};
 use crate::model::{ArtifactType, ConflictStrategy, InstalledStatus, PlannedAction};
 use crate::version::Version;
@@ -47,6 +49,11 @@ pub struct ImportOptions {
     /// Must equal the caller's identity (token `email`, else `sub`) if sent.
     #[schema(required = false, value_type = Option<String>, example = "engineer@company.com", min_length = 1, max_length = 320, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub imported_by: Option<String>,
+    /// Pins the import to the plan a dry run answered: the import installs
+    /// exactly that plan or nothing (`409 PlanOutdated` when the plan made
+    /// now differs in any action, version or content).
+    #[schema(required = false, value_type = Option<String>, example = "plan-3f1c0b8e9a7d6c5b4a3928170f6e5d4c3b2a19080706050403020100ffeeddcc", pattern = r"^plan-[0-9a-f]{64}$")]
+    pub plan_id: Option<String>,
 }
 
 /// The JSON form of an import: a package already exported on this server.
@@ -69,6 +76,8 @@ pub struct ValidImportOptions {
     pub allow_major_version_upgrade: bool,
     pub allow_security_warnings: bool,
     pub imported_by: Option<String>,
+    /// The dry run's plan the import must match.
+    pub plan_id: Option<ImportPlanId>,
 }
 
 fn parse_strategy(raw: &str, field: &str, failures: &mut Vec<Failure>) -> Option<ConflictStrategy> {
@@ -147,6 +156,17 @@ impl ImportOptions {
                 .field("options.importedBy"),
             );
         }
+        let plan_id = self
+            .plan_id
+            .as_deref()
+            .and_then(|raw| match ImportPlanId::parse(raw) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    failures
+                        .push(Failure::new(ErrorCode::InvalidPlanId, e.0).field("options.planId"));
+                    None
+                }
+            });
         match target {
             Some(target_tenant_id) if failures.is_empty() => Ok(ValidImportOptions {
                 target_tenant_id,
@@ -156,6 +176,7 @@ impl ImportOptions {
                 allow_major_version_upgrade: self.allow_major_version_upgrade,
                 allow_security_warnings: self.allow_security_warnings,
                 imported_by: self.imported_by.clone(),
+                plan_id,
             }),
             _ => Err(failures),
         }
@@ -218,6 +239,30 @@ pub struct ArtifactPlan {
     /// The version the package brings.
     #[schema(example = "1.3.0")]
     pub version: String,
+    /// In a dry run, on `Replace` and `Conflict` entries: the JSON Patch
+    /// (RFC 6902) operations that turn the tenant's live artifact into the
+    /// package's, over `{name, version, status, definition, references,
+    /// libraries}` (paths are RFC 6901 JSON Pointers). Empty when only
+    /// what lies outside those parts differs (the type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::doc::PatchOperationDoc>>)]
+    pub changes: Option<Vec<json_patch::PatchOperation>>,
+    /// `true` on an entry that stops the import (only in a refused dry
+    /// run's plan); `error` then names the failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
+    /// The code of the failure this entry causes, with `conflict`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ConflictRequiresResolution")]
+    pub error: Option<ErrorCode>,
+}
+
+impl ArtifactPlan {
+    /// Marks the entry as one that stops the import with `code`.
+    fn refused(&mut self, code: ErrorCode) {
+        self.conflict = true;
+        self.error = Some(code);
+    }
 }
 
 /// A conflict and how it was resolved (seed 03's `conflictReport`).
@@ -312,6 +357,19 @@ fn same_name(a: &str, b: &str) -> bool {
 /// strategy resolves (or resolved with `Fail`), and major-version upgrades
 /// that were not allowed. All failures come back together.
 pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
+    let (plan, failures) = plan_import_whole(ctx);
+    if failures.is_empty() {
+        Ok(plan)
+    } else {
+        Err(failures)
+    }
+}
+
+/// [`plan_import`], but the plan comes back whole even when the import
+/// cannot go ahead, so a refused dry run can still show it: an artifact
+/// whose conflict nothing settles is planned as `Conflict`, and every
+/// entry that causes a failure is marked (`conflict`, `error`).
+pub fn plan_import_whole(ctx: PlanContext<'_>) -> (ImportPlan, Vec<Failure>) {
     let manifest = ctx.manifest;
     let mut failures = Vec::new();
     let mut plan = ImportPlan::default();
@@ -472,6 +530,9 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
             action: PlannedAction::Create,
             previous_version: None,
             version: incoming.version.clone(),
+            changes: None,
+            conflict: false,
+            error: None,
         };
         let Some(existing) = ctx.existing.get(id) else {
             plan.artifacts.push(entry);
@@ -500,30 +561,35 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
                 .detail("incomingVersion", incoming.version.clone())
         };
         let resolution = match strategy {
-            None => {
-                failures.push(conflict_failure(format!(
-                    "The tenant already has {id} ({} {}) with other content; choose Replace or Skip for it in conflictStrategies or defaultConflictStrategy.",
-                    existing.name, existing.version
-                )));
-                continue;
-            }
-            Some(ConflictStrategy::Fail) => {
-                failures.push(conflict_failure(format!(
-                    "The tenant already has {id} ({} {}) with other content and the strategy for it is Fail.",
-                    existing.name, existing.version
-                )));
+            None | Some(ConflictStrategy::Fail) => {
+                failures.push(conflict_failure(if strategy.is_none() {
+                    format!(
+                        "The tenant already has {id} ({} {}) with other content; choose Replace or Skip for it in conflictStrategies or defaultConflictStrategy.",
+                        existing.name, existing.version
+                    )
+                } else {
+                    format!(
+                        "The tenant already has {id} ({} {}) with other content and the strategy for it is Fail.",
+                        existing.name, existing.version
+                    )
+                }));
+                entry.action = PlannedAction::Conflict;
+                entry.refused(ErrorCode::ConflictRequiresResolution);
+                plan.artifacts.push(entry);
                 continue;
             }
             Some(ConflictStrategy::Skip) => ConflictStrategy::Skip,
             Some(ConflictStrategy::Replace) => {
-                check_replacement(
+                if let Some(code) = check_replacement(
                     id,
                     existing,
                     incoming,
                     allow_major,
                     &mut failures,
                     &mut plan,
-                );
+                ) {
+                    entry.refused(code);
+                }
                 ConflictStrategy::Replace
             }
         };
@@ -547,16 +613,12 @@ pub fn plan_import(ctx: PlanContext<'_>) -> Result<ImportPlan, Vec<Failure>> {
         });
         plan.artifacts.push(entry);
     }
-    if failures.is_empty() {
-        Ok(plan)
-    } else {
-        Err(failures)
-    }
+    (plan, failures)
 }
 
 /// What replacing `existing` with `incoming` needs or should say: the
 /// major-version guard (a failure unless allowed), a downgrade or a change
-/// of type (warnings).
+/// of type (warnings). Answers the code of the failure it added, if any.
 fn check_replacement(
     id: &ArtifactId,
     existing: &ExistingArtifact,
@@ -564,7 +626,7 @@ fn check_replacement(
     allow_major: bool,
     failures: &mut Vec<Failure>,
     plan: &mut ImportPlan,
-) {
+) -> Option<ErrorCode> {
     let (from, to) = match versions(
         &existing.version,
         &format!("the tenant's {id}"),
@@ -573,11 +635,14 @@ fn check_replacement(
     ) {
         Ok(pair) => pair,
         Err(failure) => {
+            let code = failure.code;
             failures.push(failure.detail("artifactId", id.as_str()));
-            return;
+            return Some(code);
         }
     };
+    let mut refused = None;
     if from.is_major_upgrade_to(&to) && !allow_major {
+        refused = Some(ErrorCode::MajorVersionUpgradeNotAllowed);
         failures.push(
             Failure::new(
                 ErrorCode::MajorVersionUpgradeNotAllowed,
@@ -612,6 +677,7 @@ fn check_replacement(
             Some(id.clone()),
         ));
     }
+    refused
 }
 
 #[cfg(test)]

@@ -460,6 +460,8 @@ impl InstallBody {
             allow_major_version_upgrade: self.allow_major_version_upgrade,
             allow_security_warnings: self.allow_security_warnings,
             imported_by: None,
+            // A marketplace install is not pinned to a dry run's plan.
+            plan_id: None,
         }
     }
 }

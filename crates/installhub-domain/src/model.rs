@@ -131,11 +131,14 @@ wire_enum!(
 );
 wire_enum!(
     /// What an import does, or would do in a dry run, with one artifact.
+    /// `Conflict` only appears in the plan a refused dry run lists: the
+    /// tenant has other content and no strategy (or `Fail`) settles it.
     PlannedAction {
         Create => "Create",
         Replace => "Replace",
         Skip => "Skip",
         Unchanged => "Unchanged",
+        Conflict => "Conflict",
     }
 );
 wire_enum!(

@@ -26,6 +26,9 @@ pub enum ApiError {
         /// Overrides the status SPEC §3 derives from the codes, for lookups
         /// where the seed's 400 code means 404 (`ArtifactNotFound` on a GET).
         status: Option<StatusCode>,
+        /// Members added to the envelope beside `error`, `message` and
+        /// `errors` (a refused dry run's `plannedActions`).
+        extra: Map<String, Value>,
     },
     /// Something went wrong on our side; never shown to the caller.
     Internal(anyhow::Error),
@@ -60,6 +63,7 @@ impl ApiError {
             failures,
             summary: DEFAULT_SUMMARY,
             status: None,
+            extra: Map::new(),
         }
     }
 
@@ -69,6 +73,7 @@ impl ApiError {
             failures: vec![failure],
             summary: DEFAULT_SUMMARY,
             status: Some(StatusCode::NOT_FOUND),
+            extra: Map::new(),
         }
     }
 
@@ -76,14 +81,28 @@ impl ApiError {
     pub fn with_summary(self, summary: &'static str) -> Self {
         match self {
             Self::Failures {
-                failures, status, ..
+                failures,
+                status,
+                extra,
+                ..
             } => Self::Failures {
                 failures,
                 summary,
                 status,
+                extra,
             },
             other => other,
         }
+    }
+
+    /// Adds a member to the envelope (never one of its own three).
+    pub fn with_member(mut self, key: &str, value: Value) -> Self {
+        if let Self::Failures { extra, .. } = &mut self
+            && !matches!(key, "error" | "message" | "errors")
+        {
+            extra.insert(key.to_owned(), value);
+        }
+        self
     }
 
     /// Puts `prefix.` before each failure's field (or makes `prefix` the
@@ -94,6 +113,7 @@ impl ApiError {
                 mut failures,
                 summary,
                 status,
+                extra,
             } => {
                 for failure in &mut failures {
                     failure.field = Some(match failure.field.take() {
@@ -105,6 +125,7 @@ impl ApiError {
                     failures,
                     summary,
                     status,
+                    extra,
                 }
             }
             other => other,
@@ -193,6 +214,15 @@ pub fn envelope(failures: &[Failure], summary: &str) -> Value {
     Value::Object(body)
 }
 
+/// Adds `extra` to an envelope; the envelope's own members win.
+pub fn add_members(envelope: &mut Value, extra: Map<String, Value>) {
+    if let Value::Object(body) = envelope {
+        for (key, value) in extra {
+            body.entry(key).or_insert(value);
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
@@ -200,9 +230,12 @@ impl IntoResponse for ApiError {
                 failures,
                 summary,
                 status,
+                extra,
             } => {
                 let status = status.unwrap_or_else(|| status_of(overall_kind(&failures)));
-                let mut response = (status, Json(envelope(&failures, summary))).into_response();
+                let mut body = envelope(&failures, summary);
+                add_members(&mut body, extra);
+                let mut response = (status, Json(body)).into_response();
                 let headers = response.headers_mut();
                 if status == StatusCode::UNAUTHORIZED {
                     headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

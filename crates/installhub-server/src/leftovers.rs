@@ -6,7 +6,9 @@
 //! - bundles that no package row names: the export stores its bundle, then
 //!   commits the row, so a crash in between leaves the bundle alone, and
 //!   object_store's staging files of a local write cut short;
-//! - rate-limit windows that have ended.
+//! - rate-limit windows that have ended;
+//! - plans no dry run answered for [`PLAN_RETENTION`] (a pin to one still
+//!   installs while it holds; only its differences can no longer be listed).
 //!
 //! A file is only taken for a leftover once it is older than the longest an
 //! upload, import or export may run ([`crate::stale_after`]): another
@@ -28,6 +30,9 @@ use crate::state::AppState;
 /// the bundles and runs one `DELETE`: cheap at this pace.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// How long a dry run's stored plan is kept after a dry run last answered it.
+pub const PLAN_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 /// Where the bundle store keeps packages ([`BundleStore::package_key`]).
 const PACKAGES_PREFIX: &str = "packages/";
 
@@ -41,6 +46,7 @@ pub struct Swept {
     pub orphan_bundles: u64,
     pub interrupted_writes: u64,
     pub rate_limit_windows: u64,
+    pub import_plans: u64,
 }
 
 /// The start-up sweep: see the module documentation. Failures are logged,
@@ -99,12 +105,17 @@ async fn sweep(
         Ok(count) => swept.rate_limit_windows = count,
         Err(e) => tracing::warn!(error = %e, "purging ended rate-limit windows failed"),
     }
+    match store.purge_import_plans(before(now, PLAN_RETENTION)).await {
+        Ok(count) => swept.import_plans = count,
+        Err(e) => tracing::warn!(error = %e, "purging old dry-run plans failed"),
+    }
     if swept != Swept::default() {
         tracing::info!(
             scratch_files = swept.scratch_files,
             orphan_bundles = swept.orphan_bundles,
             interrupted_writes = swept.interrupted_writes,
             rate_limit_windows = swept.rate_limit_windows,
+            import_plans = swept.import_plans,
             "leftovers swept"
         );
     }

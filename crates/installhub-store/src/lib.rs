@@ -12,6 +12,7 @@ mod installs;
 mod marketplace;
 mod notifications;
 mod packages;
+mod plans;
 mod rate_limits;
 mod tenants;
 

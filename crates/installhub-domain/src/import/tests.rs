@@ -71,6 +71,7 @@ fn options(default: Option<ConflictStrategy>) -> ValidImportOptions {
         allow_major_version_upgrade: false,
         allow_security_warnings: false,
         imported_by: None,
+        plan_id: None,
     }
 }
 
@@ -571,4 +572,212 @@ fn replacing_an_artifact_of_another_type_is_warned() {
             .message
             .contains("was a AtlasForm and is replaced by a RuleSet")
     );
+}
+
+fn whole(
+    m: &Manifest,
+    ex: &HashMap<ArtifactId, ExistingArtifact>,
+    o: &ValidImportOptions,
+) -> (ImportPlan, Vec<Failure>) {
+    plan_import_whole(PlanContext {
+        manifest: m,
+        existing: ex,
+        installed: &[],
+        options: o,
+        tenant_default: None,
+    })
+}
+
+#[test]
+fn a_refused_plan_comes_back_whole_with_what_stops_it_marked() {
+    let m = manifest();
+    let ex = existing(&[
+        ("form-2005", "1.0.0", "old"),
+        ("rule-305", "0.9.0", "old"),
+        ("thread-2002", "1.0.0", "old"),
+        ("ent-44", "1.0.0", "h-ent-44"),
+    ]);
+    let mut o = options(None);
+    o.conflict_strategies
+        .insert(id("thread-2002"), ConflictStrategy::Replace);
+    o.conflict_strategies
+        .insert(id("rule-305"), ConflictStrategy::Fail);
+    let (p, failures) = whole(&m, &ex, &o);
+    assert_eq!(
+        codes(&failures),
+        [
+            ErrorCode::ConflictRequiresResolution,
+            ErrorCode::ConflictRequiresResolution,
+            ErrorCode::MajorVersionUpgradeNotAllowed,
+        ]
+    );
+    let marks: Vec<_> = p
+        .artifacts
+        .iter()
+        .map(|a| (a.artifact_id.as_str(), a.action, a.conflict, a.error))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("ent-44", PlannedAction::Unchanged, false, None),
+            (
+                "rule-305",
+                PlannedAction::Conflict,
+                true,
+                Some(ErrorCode::ConflictRequiresResolution)
+            ),
+            (
+                "form-2005",
+                PlannedAction::Conflict,
+                true,
+                Some(ErrorCode::ConflictRequiresResolution)
+            ),
+            (
+                "thread-2002",
+                PlannedAction::Replace,
+                true,
+                Some(ErrorCode::MajorVersionUpgradeNotAllowed)
+            ),
+            ("proc-1001", PlannedAction::Create, false, None),
+        ]
+    );
+    let json = serde_json::to_value(&p.artifacts[1]).unwrap();
+    assert_eq!(json["action"], "Conflict");
+    assert_eq!(json["conflict"], true);
+    assert_eq!(json["error"], "ConflictRequiresResolution");
+    // An entry that stops nothing carries neither mark.
+    let json = serde_json::to_value(&p.artifacts[4]).unwrap();
+    assert!(json.get("conflict").is_none() && json.get("error").is_none());
+    // plan_import refuses the same, with the same failures.
+    assert_eq!(plan(&m, &ex, &[], &o, None).unwrap_err(), failures);
+}
+
+mod pins {
+    use super::*;
+    use crate::import::pin::PinnedPlan;
+
+    fn pinned(
+        m: &Manifest,
+        ex: &HashMap<ArtifactId, ExistingArtifact>,
+        o: &ValidImportOptions,
+        tenant_default: Option<ConflictStrategy>,
+    ) -> PinnedPlan {
+        let ctx = PlanContext {
+            manifest: m,
+            existing: ex,
+            installed: &[],
+            options: o,
+            tenant_default,
+        };
+        let (p, _) = plan_import_whole(ctx);
+        PinnedPlan::new(ctx, "tenant-abc123", &p)
+    }
+
+    #[test]
+    fn the_same_state_has_the_same_id() {
+        let m = manifest();
+        let ex = existing(&[("form-2005", "1.0.0", "old")]);
+        let o = options(Some(ConflictStrategy::Replace));
+        let a = pinned(&m, &ex, &o, None);
+        let b = pinned(&m, &ex, &o, None);
+        assert_eq!(a.id(), b.id());
+        let id = a.id().to_string();
+        assert!(id.starts_with("plan-") && id.len() == 69, "{id}");
+        assert_eq!(ImportPlanId::parse(&id).unwrap(), a.id());
+        // Neither dryRun nor importedBy is part of the plan.
+        let mut other = o.clone();
+        other.dry_run = true;
+        other.imported_by = Some("x@y.z".into());
+        assert_eq!(pinned(&m, &ex, &other, None).id(), a.id());
+        // The tenant's default counts as the request's when it names none.
+        assert_eq!(
+            pinned(&m, &ex, &options(None), Some(ConflictStrategy::Replace)).id(),
+            a.id()
+        );
+    }
+
+    #[test]
+    fn each_part_changes_the_id_and_is_listed() {
+        let m = manifest();
+        let ex = existing(&[("form-2005", "1.0.0", "old")]);
+        let o = options(Some(ConflictStrategy::Replace));
+        let base = pinned(&m, &ex, &o, None);
+
+        // The live artifact changed: same action, other content.
+        let changed = pinned(&m, &existing(&[("form-2005", "1.0.0", "newer")]), &o, None);
+        assert_ne!(changed.id(), base.id());
+        let d = serde_json::to_value(base.differences(&changed)).unwrap();
+        assert_eq!(d.as_array().unwrap().len(), 1, "{d:#}");
+        assert_eq!(d[0]["part"], "artifact");
+        assert_eq!(d[0]["artifactId"], "form-2005");
+        assert_eq!(d[0]["pinned"]["liveSha256"], "old");
+        assert_eq!(d[0]["now"]["liveSha256"], "newer");
+        assert_eq!(d[0]["pinned"]["action"], "Replace");
+        assert!(d[0]["pinned"].get("artifactId").is_none());
+
+        // An artifact appeared in the tenant: Create became Replace.
+        let grown = pinned(
+            &m,
+            &existing(&[("form-2005", "1.0.0", "old"), ("ent-44", "0.1.0", "x")]),
+            &o,
+            None,
+        );
+        let d = serde_json::to_value(base.differences(&grown)).unwrap();
+        assert_eq!(d[0]["artifactId"], "ent-44");
+        assert_eq!(d[0]["pinned"]["action"], "Create");
+        assert_eq!(d[0]["now"]["action"], "Replace");
+        assert_eq!(d[0]["now"]["previousVersion"], "0.1.0");
+
+        // Another package, and other options.
+        let mut other = manifest();
+        other.checksum = "sha256:y".into();
+        other.artifacts.pop();
+        other.install_order.pop();
+        let mut o2 = o.clone();
+        o2.allow_major_version_upgrade = true;
+        let moved = pinned(&other, &ex, &o2, None);
+        let d = serde_json::to_value(base.differences(&moved)).unwrap();
+        let parts: Vec<_> = d
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["part"].as_str().unwrap(), x["artifactId"].as_str()))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("package", None),
+                ("options", None),
+                ("artifact", Some("proc-1001"))
+            ]
+        );
+        assert_eq!(d[0]["pinned"]["checksum"], "sha256:x");
+        assert_eq!(d[0]["now"]["checksum"], "sha256:y");
+        assert_eq!(d[2]["now"], serde_json::Value::Null);
+        assert!(base.differences(&base).is_empty());
+    }
+
+    #[test]
+    fn a_plan_id_is_plan_and_64_lower_case_hex_digits() {
+        use crate::ids::ImportPlanId;
+        assert!(ImportPlanId::parse(&format!("plan-{}", "a".repeat(64))).is_ok());
+        for bad in [
+            "plan-".to_owned(),
+            format!("plan-{}", "A".repeat(64)),
+            format!("plan-{}", "a".repeat(63)),
+            format!("plan-{}", "a".repeat(65)),
+            format!("pln-{}", "a".repeat(64)),
+            format!("plan-{}g", "a".repeat(63)),
+        ] {
+            assert!(ImportPlanId::parse(&bad).is_err(), "{bad}");
+        }
+        let raw = ImportOptions {
+            target_tenant_id: Some("tenant-abc123".into()),
+            plan_id: Some("plan-nope".into()),
+            ..ImportOptions::default()
+        };
+        let failures = raw.check(None).unwrap_err();
+        assert_eq!(codes(&failures), [ErrorCode::InvalidPlanId]);
+        assert_eq!(failures[0].field.as_deref(), Some("options.planId"));
+    }
 }

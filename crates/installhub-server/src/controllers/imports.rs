@@ -123,6 +123,38 @@ pub struct ImportForm {
     options: ImportOptions,
 }
 
+/// An import's 409, for the OpenAPI document: the error envelope, and
+/// beside it the whole plan of a refused dry run, or the differences of a
+/// pinned plan that no longer holds.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(dead_code, reason = "describes the answer; never built")]
+pub struct ImportConflictBody {
+    /// The failure's code, or `ValidationFailed` when there are several.
+    #[schema(value_type = ErrorCode, example = "ConflictRequiresResolution")]
+    error: String,
+    message: String,
+    /// Every failure, each with `code`, `field`, `message` and its details.
+    errors: Vec<Failure>,
+    /// A dry run's only: every artifact's planned action, in install order,
+    /// as a successful dry run lists them (with `changes`); the entries
+    /// that stop the import have `conflict: true` and the failure's code in
+    /// `error`, and an artifact whose conflict nothing settles is planned
+    /// as `Conflict`.
+    #[schema(required = false)]
+    planned_actions: Option<Vec<installhub_domain::import::ArtifactPlan>>,
+    /// `PlanOutdated`: the pinned plan.
+    #[schema(required = false, pattern = r"^plan-[0-9a-f]{64}$")]
+    plan_id: Option<String>,
+    /// `PlanOutdated`: the plan the import would carry out now.
+    #[schema(required = false, pattern = r"^plan-[0-9a-f]{64}$")]
+    current_plan_id: Option<String>,
+    /// `PlanOutdated`: how the plan made now differs from the pinned one
+    /// (the package, the options, each artifact whose entry changed).
+    #[schema(required = false)]
+    differences: Option<Vec<installhub_domain::import::pin::PlanDifference>>,
+}
+
 /// The multipart form of a scan, for the OpenAPI document.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "describes the form; never built")]
@@ -154,11 +186,11 @@ pub struct ScanForm {
     responses(
         (status = 200, description = "Installed, or planned (dry run).", body = ImportResponse,
          headers(("X-Import-Id" = String, description = "The import record's id."))),
-        (status = 400, description = "InvalidZip, ManifestMissing, ChecksumMismatch, a bundle an export could not have produced (CrossTenantReference, ArtifactNotExportable, CircularDependency, Invalid* of a manifest or artifact field), MissingPackageDependency, ImportedByMismatch or invalid options.", body = ErrorBody),
+        (status = 400, description = "InvalidZip, ManifestMissing, ChecksumMismatch, a bundle an export could not have produced (CrossTenantReference, ArtifactNotExportable, CircularDependency, Invalid* of a manifest or artifact field), MissingPackageDependency, ImportedByMismatch, invalid options, or InvalidPlanId (a malformed `options.planId`, or one no dry run into the target tenant answered).", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "SecurityScanFailed, InsufficientPermission or TenantAccessDenied.", body = ErrorBody),
         (status = 404, description = "PackageNotFound (JSON form).", body = ErrorBody),
-        (status = 409, description = "ConflictRequiresResolution or MajorVersionUpgradeNotAllowed, listing every conflict.", body = ErrorBody),
+        (status = 409, description = "ConflictRequiresResolution or MajorVersionUpgradeNotAllowed, listing every conflict (a dry run adds its whole plan, `plannedActions`); or PlanOutdated: `options.planId` is not the plan the import would carry out now, with the `differences`. Nothing was installed.", body = ImportConflictBody),
         (status = 413, description = "PayloadTooLarge or TooManyArtifacts for the target tenant's plan.", body = ErrorBody),
         (status = 415, description = "Neither multipart/form-data nor JSON.", body = ErrorBody),
     ),

@@ -9,8 +9,9 @@ use std::io::{Seek, SeekFrom};
 use chrono::Utc;
 use installhub_bundle::{ArtifactFile, ReadLimits, encode_artifact, read_bundle_each};
 use installhub_domain::import::admit::ImportAttempt;
+use installhub_domain::import::pin::PinnedPlan;
 use installhub_domain::import::{
-    ExistingArtifact, ImportPlan, InstalledRef, PlanContext, ValidImportOptions, plan_import,
+    ExistingArtifact, ImportPlan, InstalledRef, PlanContext, ValidImportOptions, plan_import_whole,
 };
 use installhub_domain::manifest::sha256_hex;
 use installhub_domain::model::InstalledStatus;
@@ -23,7 +24,7 @@ use installhub_store::{
 };
 
 use super::admit::{AdmittedPackage, bundle_error};
-use super::{ConflictReport, ImportResponse, JobHook, ReceivedBundle};
+use super::{ConflictReport, ImportResponse, JobHook, ReceivedBundle, plan};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use installhub_domain::marketplace::InstallStage;
@@ -80,17 +81,39 @@ pub async fn install(
             superseded_by: p.superseded_by.map(|by| by.package_name),
         })
         .collect();
-    let plan = plan_import(PlanContext {
+    let context = PlanContext {
         manifest: &manifest,
         existing: &existing,
         installed: &installed,
         options,
         tenant_default: tenant.default_conflict_strategy,
-    })
-    .map_err(ApiError::failures)?;
-    warnings.extend(plan.warnings.iter().cloned());
-
+    };
+    let (mut plan, failures) = plan_import_whole(context);
+    let pinned = PinnedPlan::new(context, tenant.tenant_id.as_str(), &plan);
+    let plan_id = pinned.id();
+    // A pin is checked first: whatever else is wrong, the caller reviewed
+    // another plan than the one this import would carry out.
+    if let Some(pin) = &options.plan_id
+        && *pin != plan_id
+    {
+        return Err(plan::refuse_pin(&mut tx, pin, &pinned, &plan_id).await);
+    }
     let dry_run = options.dry_run;
+    if !failures.is_empty() {
+        let mut error = ApiError::failures(failures);
+        // A refused dry run still shows the whole plan, what stops it marked.
+        if dry_run {
+            plan::add_changes(&mut tx, bundle, &limits, &mut plan, tenant, &manifest).await?;
+            let actions = serde_json::to_value(&plan.artifacts).map_err(ApiError::internal)?;
+            error = error.with_member("plannedActions", actions);
+        }
+        return Err(error);
+    }
+    warnings.extend(plan.warnings.iter().cloned());
+    if dry_run {
+        plan::add_changes(&mut tx, bundle, &limits, &mut plan, tenant, &manifest).await?;
+    }
+
     let now = Utc::now();
     let response = ImportResponse {
         import_id: import_id.clone(),
@@ -115,9 +138,13 @@ pub async fn install(
         advisory_snapshot,
         warnings,
         planned_actions: dry_run.then(|| plan.artifacts.clone()),
+        plan_id: plan_id.to_string(),
     };
-
-    if !dry_run {
+    if dry_run {
+        // Kept to list the differences should an import pinned to it find
+        // the tenant changed (see plan::refuse_pin).
+        tx.put_import_plan(&plan_id, &pinned, now).await?;
+    } else {
         write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest, job).await?;
         let artifact_ids = plan
             .artifacts
@@ -199,7 +226,7 @@ pub async fn install(
 
 /// A reference to the package's source tenant points into the target once
 /// installed; references to any other tenant are kept as they are.
-fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
+pub(super) fn retarget(references: &[Reference], source: &TenantId) -> Vec<Reference> {
     references
         .iter()
         .map(|r| Reference {

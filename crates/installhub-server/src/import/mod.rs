@@ -23,6 +23,7 @@
 
 mod admit;
 mod install;
+mod plan;
 mod record;
 mod request;
 mod upload;
@@ -77,9 +78,20 @@ pub struct ImportResponse {
     /// The advisory data the libraries were checked against.
     pub advisory_snapshot: installhub_scan::AdvisorySnapshot,
     pub warnings: Vec<ImportWarning>,
-    /// What the import does with each artifact, in install order (dry run only).
+    /// What the import does with each artifact, in install order (dry run
+    /// only), `Replace` entries with their field-level `changes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_actions: Option<Vec<ArtifactPlan>>,
+    /// The plan's id: the SHA-256 of what it decided (package, target
+    /// tenant, effective options, and per artifact the action, versions and
+    /// both contents' hashes). Send it as `options.planId` to install
+    /// exactly this plan or nothing. A real import answers the id of the
+    /// plan it carried out.
+    #[schema(
+        example = "plan-3f1c0b8e9a7d6c5b4a3928170f6e5d4c3b2a19080706050403020100ffeeddcc",
+        pattern = r"^plan-[0-9a-f]{64}$"
+    )]
+    pub plan_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use installhub_store::{AuditEvent, ImportFailed, ImportRecord, NewAuditEntry, Re
 use serde_json::Value;
 
 use super::{ImportResponse, SUMMARY};
-use crate::error::{ApiError, ApiResult, envelope};
+use crate::error::{ApiError, ApiResult, add_members, envelope};
 use crate::state::AppState;
 
 /// Opens the attempt's record, `InProgress`, in `tenant`'s history.
@@ -36,8 +36,15 @@ pub async fn open(state: &AppState, attempt: &ImportAttempt, tenant: &TenantId) 
 pub fn error_body(error: &ApiError) -> Value {
     match error {
         ApiError::Failures {
-            failures, summary, ..
-        } => envelope(failures, summary),
+            failures,
+            summary,
+            extra,
+            ..
+        } => {
+            let mut body = envelope(failures, summary);
+            add_members(&mut body, extra.clone());
+            body
+        }
         ApiError::Internal(_) => envelope(
             &[Failure::new(
                 ErrorCode::InternalError,
