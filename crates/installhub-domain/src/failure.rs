@@ -105,6 +105,11 @@ error_codes! {
     BundleUnavailable,
     SignatureInvalid,
     InstallInterrupted,
+    RollbackConflict,
+    SnapshotExpired,
+    ImportNotRollbackable,
+    UninstallConflict,
+    PackageNotInstalled,
     ValidationFailed,
     ServiceUnavailable,
     InternalError,
@@ -123,6 +128,8 @@ pub enum FailureKind {
     Invalid,
     /// 404.
     NotFound,
+    /// 410: what was asked for existed once and is gone for good.
+    Gone,
     /// 405.
     MethodNotAllowed,
     /// 413.
@@ -152,11 +159,17 @@ impl ErrorCode {
             | ListingOwnedElsewhere
             | ListingDelisted
             | TrustLevelNotAllowed => FailureKind::Forbidden,
-            VersionConflict | ConflictRequiresResolution | MajorVersionUpgradeNotAllowed => {
-                FailureKind::Conflict
-            }
+            VersionConflict
+            | ConflictRequiresResolution
+            | MajorVersionUpgradeNotAllowed
+            | RollbackConflict
+            | ImportNotRollbackable
+            | UninstallConflict => FailureKind::Conflict,
+            SnapshotExpired => FailureKind::Gone,
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
-            | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
+            | InstallNotFound | NotificationNotFound | PackageNotInstalled | NotFound => {
+                FailureKind::NotFound
+            }
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,
@@ -283,6 +296,17 @@ mod tests {
         assert_eq!(
             overall_kind(&[f(Unauthenticated)]),
             FailureKind::Unauthenticated
+        );
+        assert_eq!(overall_kind(&[f(RollbackConflict)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(UninstallConflict)]), FailureKind::Conflict);
+        assert_eq!(
+            overall_kind(&[f(ImportNotRollbackable)]),
+            FailureKind::Conflict
+        );
+        assert_eq!(overall_kind(&[f(SnapshotExpired)]), FailureKind::Gone);
+        assert_eq!(
+            overall_kind(&[f(PackageNotInstalled)]),
+            FailureKind::NotFound
         );
     }
 

@@ -13,6 +13,7 @@ mod marketplace;
 mod notifications;
 mod packages;
 mod rate_limits;
+mod snapshots;
 mod tenants;
 
 pub use artifacts::NewArtifact;
@@ -36,6 +37,10 @@ pub use notifications::{
 };
 pub use packages::PackageRecord;
 pub use rate_limits::{RateCharge, RateDecision};
+pub use snapshots::{
+    RollbackPlan, RollbackRefusal, SnapshotInfo, UndoAction, UndoConflict, UninstallPlan,
+    UninstallRefusal, content_sha256,
+};
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
