@@ -27,3 +27,4 @@ mod openapi;
 mod ops;
 mod preview;
 mod rate_limits;
+mod undo;

@@ -49,3 +49,5 @@ mod openapi;
 mod preview;
 #[path = "../api/rate_limits.rs"]
 mod rate_limits;
+#[path = "../api/undo.rs"]
+mod undo;

@@ -6,7 +6,9 @@
 //! - bundles that no package row names: the export stores its bundle, then
 //!   commits the row, so a crash in between leaves the bundle alone, and
 //!   object_store's staging files of a local write cut short;
-//! - rate-limit windows that have ended.
+//! - rate-limit windows that have ended;
+//! - install snapshots older than `--snapshot-retention-days` (their
+//!   rollback is expired anyway; see `installhub_store`'s `snapshots.rs`).
 //!
 //! A file is only taken for a leftover once it is older than the longest an
 //! upload, import or export may run ([`crate::stale_after`]): another
@@ -41,6 +43,7 @@ pub struct Swept {
     pub orphan_bundles: u64,
     pub interrupted_writes: u64,
     pub rate_limit_windows: u64,
+    pub expired_snapshots: u64,
 }
 
 /// The start-up sweep: see the module documentation. Failures are logged,
@@ -99,8 +102,16 @@ async fn sweep(
         Ok(count) => swept.rate_limit_windows = count,
         Err(e) => tracing::warn!(error = %e, "purging ended rate-limit windows failed"),
     }
+    match store
+        .prune_snapshots(before(now, config.snapshot_retention))
+        .await
+    {
+        Ok(count) => swept.expired_snapshots = count,
+        Err(e) => tracing::warn!(error = %e, "pruning expired install snapshots failed"),
+    }
     if swept != Swept::default() {
         tracing::info!(
+            expired_snapshots = swept.expired_snapshots,
             scratch_files = swept.scratch_files,
             orphan_bundles = swept.orphan_bundles,
             interrupted_writes = swept.interrupted_writes,

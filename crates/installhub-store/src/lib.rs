@@ -18,8 +18,9 @@ mod tenants;
 
 pub use artifacts::NewArtifact;
 pub use audit::{
-    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, MarketplaceChange,
-    NewAuditEntry, PackageExported, PackageImported, Refusal, TenantPut,
+    ArtifactPut, AuditEntry, AuditEvent, AuditOutcome, ImportFailed, ImportRolledBack,
+    MarketplaceChange, NewAuditEntry, PackageExported, PackageImported, PackageUninstalled,
+    Refusal, TenantPut,
 };
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
