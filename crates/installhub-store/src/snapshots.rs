@@ -278,6 +278,11 @@ const RAW_PACKAGE_COLUMNS: &str = "tenant_id, name_key, package_name, package_id
      superseded_by_name, superseded_by_version, superseded_by_import_id, superseded_at, \
      depends_on, uninstalled_by_import_id, uninstalled_at";
 
+/// A kept owner row `(artifact_id, previous_owner, previous_sha256,
+/// after_owner)` or package row `(name_key, previous, after_import,
+/// after_status)`.
+type KeptRow = (String, Option<String>, Option<String>, Option<String>);
+
 #[derive(FromRow)]
 struct HeaderRow {
     taken_at: i64,
@@ -652,21 +657,20 @@ impl InstallTx {
         .bind(target.as_str())
         .fetch_all(self.connection())
         .await?;
-        let owners: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let owners: Vec<KeptRow> = sqlx::query_as(
             "SELECT artifact_id, previous_owner, previous_sha256, after_owner \
                  FROM snapshot_owners WHERE import_id = $1 ORDER BY artifact_id",
         )
         .bind(target.as_str())
         .fetch_all(self.connection())
         .await?;
-        let packages: Vec<(String, Option<String>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT name_key, previous, after_import, after_status \
+        let packages: Vec<KeptRow> = sqlx::query_as(
+            "SELECT name_key, previous, after_import, after_status \
                  FROM snapshot_packages WHERE import_id = $1 ORDER BY name_key",
-            )
-            .bind(target.as_str())
-            .fetch_all(self.connection())
-            .await?;
+        )
+        .bind(target.as_str())
+        .fetch_all(self.connection())
+        .await?;
 
         // What is there now, against what the record left.
         let mut conflicts = Vec::new();

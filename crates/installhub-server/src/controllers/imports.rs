@@ -617,8 +617,8 @@ pub struct AuditParams {
     tenant_id: Option<String>,
     /// Only entries with this action: `export`, `import`, `rollback`,
     /// `uninstall`, `tenant-put`, `artifact-put`, `artifact-delete`,
-    /// `marketplace-publish`,
-    /// `marketplace-trust-level`, `marketplace-yank`, `marketplace-delist`.
+    /// `marketplace-publish`, `marketplace-trust-level`, `marketplace-yank`,
+    /// `marketplace-delist`.
     action: Option<String>,
     /// Entries older than this id (from `nextBefore`).
     before: Option<i64>,
@@ -637,8 +637,9 @@ pub struct AuditEntryResponse {
     /// Who: the token's email, else its subject.
     pub actor: String,
     /// What: `export`, `import`, `rollback`, `uninstall`, `tenant-put`,
-    /// `artifact-put`, `artifact-delete`, or `marketplace-publish`, `-trust-level`, `-yank`,
-    /// `-delist` (in the log of the tenant that owns the listing).
+    /// `artifact-put`, `artifact-delete`, or `marketplace-publish`,
+    /// `-trust-level`, `-yank`, `-delist` (in the log of the tenant that
+    /// owns the listing).
     pub action: String,
     /// The package, import, tenant, artifact or marketplace listing
     /// concerned.

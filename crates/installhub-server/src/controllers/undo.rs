@@ -38,6 +38,22 @@ pub struct UndoQuery {
     dry_run: Option<bool>,
 }
 
+/// What a rollback does, or would do, to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum Undone {
+    Restore,
+    Remove,
+}
+
+impl From<UndoAction> for Undone {
+    fn from(action: UndoAction) -> Self {
+        match action {
+            UndoAction::Restore => Undone::Restore,
+            UndoAction::Remove => Undone::Remove,
+        }
+    }
+}
+
 /// What a rollback does (or would do) to one artifact.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,8 +62,7 @@ pub struct UndoneArtifact {
     pub artifact_id: String,
     /// `Restore`: its previous row comes back byte for byte (timestamps
     /// included); `Remove`: it did not exist before and is marked `Deleted`.
-    #[schema(example = "Restore")]
-    pub action: String,
+    pub action: Undone,
 }
 
 /// What a rollback does (or would do) to one installed-package record.
@@ -57,8 +72,7 @@ pub struct UndonePackage {
     #[schema(example = "Employee Onboarding Suite")]
     pub package_name: String,
     /// `Restore`: the record as it was before; `Remove`: there was none.
-    #[schema(example = "Remove")]
-    pub action: String,
+    pub action: Undone,
 }
 
 /// A rollback's answer.
@@ -288,7 +302,7 @@ pub async fn rollback_import(
             });
         }
     };
-    let action = |a: UndoAction| a.as_str().to_owned();
+    let action = Undone::from;
     let mut response = RollbackResponse {
         import_id: (!dry_run).then(|| rollback_id.clone()),
         rolled_back_import_id: target.clone(),
