@@ -278,6 +278,9 @@ const RAW_PACKAGE_COLUMNS: &str = "tenant_id, name_key, package_name, package_id
      superseded_by_name, superseded_by_version, superseded_by_import_id, superseded_at, \
      depends_on, uninstalled_by_import_id, uninstalled_at";
 
+/// Artifacts read at once to hash them (as the install reads them).
+const HASH_CHUNK: usize = 50;
+
 /// A kept owner row `(artifact_id, previous_owner, previous_sha256,
 /// after_owner)` or package row `(name_key, previous, after_import,
 /// after_status)`.
@@ -504,11 +507,15 @@ impl InstallTx {
         ids: &[&str],
     ) -> Result<BTreeMap<String, String>> {
         let tenant = self.tenant_id.to_string();
-        Ok(raw_artifacts(self.connection(), &tenant, ids)
-            .await?
-            .into_iter()
-            .map(|(id, row)| (id, row.sha256()))
-            .collect())
+        let mut hashes = BTreeMap::new();
+        // A few rows at a time: only their hashes are kept, so a large
+        // install never holds every definition at once.
+        for chunk in ids.chunks(HASH_CHUNK) {
+            for (id, row) in raw_artifacts(self.connection(), &tenant, chunk).await? {
+                hashes.insert(id, row.sha256());
+            }
+        }
+        Ok(hashes)
     }
 
     /// Before owners change: keeps each artifact's current owner.
