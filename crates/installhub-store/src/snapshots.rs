@@ -657,9 +657,12 @@ impl InstallTx {
             return Ok(Err(RollbackRefusal::Expired { taken_at }));
         }
 
-        let artifacts: Vec<(String, Option<String>, String)> = sqlx::query_as(
-            "SELECT artifact_id, previous, new_sha256 FROM snapshot_artifacts \
-             WHERE import_id = $1 ORDER BY artifact_id",
+        // Whether each had a previous row, not the row itself: those are
+        // read a few at a time when they are put back.
+        let artifacts: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT artifact_id, \
+               CAST(CASE WHEN previous IS NULL THEN 0 ELSE 1 END AS BIGINT), new_sha256 \
+             FROM snapshot_artifacts WHERE import_id = $1 ORDER BY artifact_id",
         )
         .bind(target.as_str())
         .fetch_all(self.connection())
@@ -681,15 +684,17 @@ impl InstallTx {
 
         // What is there now, against what the record left.
         let mut conflicts = Vec::new();
-        let ids: Vec<&str> = artifacts.iter().map(|(id, _, _)| id.as_str()).collect();
-        let current = raw_artifacts(self.connection(), &tenant, &ids).await?;
-        for (id, _, written) in &artifacts {
-            let now = current.get(id);
-            if now.map(RawArtifact::sha256).as_ref() != Some(written) {
-                conflicts.push(UndoConflict::ArtifactChanged {
-                    artifact_id: ArtifactId::from_trusted(id.clone()),
-                    current_status: now.and_then(|row| ArtifactStatus::parse(&row.status)),
-                });
+        for chunk in artifacts.chunks(HASH_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
+            let current = raw_artifacts(self.connection(), &tenant, &ids).await?;
+            for (id, _, written) in chunk {
+                let now = current.get(id);
+                if now.map(RawArtifact::sha256).as_ref() != Some(written) {
+                    conflicts.push(UndoConflict::ArtifactChanged {
+                        artifact_id: ArtifactId::from_trusted(id.clone()),
+                        current_status: now.and_then(|row| ArtifactStatus::parse(&row.status)),
+                    });
+                }
             }
         }
         let owner_ids: Vec<&str> = owners.iter().map(|(id, ..)| id.as_str()).collect();
@@ -733,8 +738,8 @@ impl InstallTx {
             undoes: header.undoes.clone().map(ImportId::from_trusted),
             artifacts: artifacts
                 .iter()
-                .map(|(id, previous, _)| {
-                    let action = if previous.is_some() {
+                .map(|(id, kept, _)| {
+                    let action = if *kept != 0 {
                         UndoAction::Restore
                     } else {
                         UndoAction::Remove
@@ -762,30 +767,53 @@ impl InstallTx {
             return Ok(Ok(plan));
         }
 
-        // Artifacts: the previous row exactly, or marked Deleted.
+        // Artifacts, a few at a time: the previous row exactly, or the
+        // current one marked Deleted.
         let now = now_micros();
-        let mut rows = Vec::with_capacity(artifacts.len());
-        for (id, previous, _) in &artifacts {
-            let row = match previous {
-                Some(previous) => {
-                    from_json::<RawArtifact>(previous, "snapshot_artifacts.previous")?
-                }
-                None => {
-                    let mut row = current[id].clone();
-                    row.status = ArtifactStatus::Deleted.as_str().to_owned();
-                    row.updated_at = now;
-                    row
-                }
-            };
-            rows.push(row);
-        }
-        let hashes: Vec<(&str, String)> = rows
-            .iter()
-            .map(|row| (row.artifact_id.as_str(), row.sha256()))
-            .collect();
-        self.snapshot_artifacts(&hashes).await?;
-        for row in &rows {
-            put_raw_artifact(self.connection(), row).await?;
+        for chunk in artifacts.chunks(HASH_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
+            let sql = format!(
+                "SELECT artifact_id, previous FROM snapshot_artifacts \
+                 WHERE import_id = $1 AND artifact_id IN ({})",
+                placeholders(2, ids.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql)
+                .persistent(false)
+                .bind(target.as_str());
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            let previous: BTreeMap<String, Option<String>> = query
+                .fetch_all(self.connection())
+                .await?
+                .into_iter()
+                .collect();
+            let mut current = raw_artifacts(self.connection(), &tenant, &ids).await?;
+            let mut rows = Vec::with_capacity(chunk.len());
+            for id in ids {
+                let row = match previous.get(id).and_then(Option::as_deref) {
+                    Some(previous) => {
+                        from_json::<RawArtifact>(previous, "snapshot_artifacts.previous")?
+                    }
+                    None => {
+                        let mut row = current.remove(id).ok_or_else(|| {
+                            StoreError::Corrupt(format!("artifact '{id}' vanished mid-rollback"))
+                        })?;
+                        row.status = ArtifactStatus::Deleted.as_str().to_owned();
+                        row.updated_at = now;
+                        row
+                    }
+                };
+                rows.push(row);
+            }
+            let hashes: Vec<(&str, String)> = rows
+                .iter()
+                .map(|row| (row.artifact_id.as_str(), row.sha256()))
+                .collect();
+            self.snapshot_artifacts(&hashes).await?;
+            for row in &rows {
+                put_raw_artifact(self.connection(), row).await?;
+            }
         }
 
         // Package rows that existed before come back first, so the owners
@@ -908,25 +936,29 @@ impl InstallTx {
         .fetch_all(self.connection())
         .await?;
         let owned_ids: Vec<&str> = owned.iter().map(|(id, _)| id.as_str()).collect();
-        let current = raw_artifacts(self.connection(), &tenant, &owned_ids).await?;
 
         let mut conflicts = Vec::new();
         let mut removed = Vec::new();
         let mut already_deleted = Vec::new();
-        for (id, installed_sha) in &owned {
-            let Some(row) = current.get(id) else { continue };
-            if row.status == ArtifactStatus::Deleted.as_str() {
-                already_deleted.push(id.clone());
-            } else if installed_sha
-                .as_ref()
-                .is_some_and(|sha| *sha != row.sha256())
-            {
-                conflicts.push(UndoConflict::ArtifactChanged {
-                    artifact_id: ArtifactId::from_trusted(id.clone()),
-                    current_status: ArtifactStatus::parse(&row.status),
-                });
-            } else {
-                removed.push(id.clone());
+        // A few at a time: only their ids are kept.
+        for chunk in owned.chunks(HASH_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            let current = raw_artifacts(self.connection(), &tenant, &ids).await?;
+            for (id, installed_sha) in chunk {
+                let Some(row) = current.get(id) else { continue };
+                if row.status == ArtifactStatus::Deleted.as_str() {
+                    already_deleted.push(id.clone());
+                } else if installed_sha
+                    .as_ref()
+                    .is_some_and(|sha| *sha != row.sha256())
+                {
+                    conflicts.push(UndoConflict::ArtifactChanged {
+                        artifact_id: ArtifactId::from_trusted(id.clone()),
+                        current_status: ArtifactStatus::parse(&row.status),
+                    });
+                } else {
+                    removed.push(id.clone());
+                }
             }
         }
 
@@ -996,22 +1028,25 @@ impl InstallTx {
         }
 
         let now = now_micros();
-        let rows: Vec<RawArtifact> = removed
-            .iter()
-            .map(|id| {
-                let mut row = current[id].clone();
-                row.status = ArtifactStatus::Deleted.as_str().to_owned();
-                row.updated_at = now;
-                row
-            })
-            .collect();
-        let hashes: Vec<(&str, String)> = rows
-            .iter()
-            .map(|row| (row.artifact_id.as_str(), row.sha256()))
-            .collect();
-        self.snapshot_artifacts(&hashes).await?;
-        for row in &rows {
-            put_raw_artifact(self.connection(), row).await?;
+        for chunk in removed.chunks(HASH_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let rows: Vec<RawArtifact> = raw_artifacts(self.connection(), &tenant, &ids)
+                .await?
+                .into_values()
+                .map(|mut row| {
+                    row.status = ArtifactStatus::Deleted.as_str().to_owned();
+                    row.updated_at = now;
+                    row
+                })
+                .collect();
+            let hashes: Vec<(&str, String)> = rows
+                .iter()
+                .map(|row| (row.artifact_id.as_str(), row.sha256()))
+                .collect();
+            self.snapshot_artifacts(&hashes).await?;
+            for row in &rows {
+                put_raw_artifact(self.connection(), row).await?;
+            }
         }
         self.snapshot_owners(&owned_ids).await?;
         sqlx::query("DELETE FROM artifact_owners WHERE tenant_id = $1 AND name_key = $2")
