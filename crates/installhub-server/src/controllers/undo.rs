@@ -255,9 +255,11 @@ pub async fn rollback_import(
     let tenant = record.tenant_id.clone();
     let rollback_id = ImportId::random();
     let now = Utc::now();
-    let expired_before = now
-        - chrono::Duration::from_std(state.config().snapshot_retention)
-            .unwrap_or(chrono::Duration::MAX);
+    // A retention too long to subtract keeps every snapshot.
+    let expired_before = chrono::Duration::from_std(state.config().snapshot_retention)
+        .ok()
+        .and_then(|retention| now.checked_sub_signed(retention))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
 
     let mut tx = state.store().begin_install(&tenant).await?;
     if !dry_run {
