@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use installhub_server::controllers::undo::Undone;
 
 async fn document(app: &TestApp) -> Value {
     let reply = app.send(app.http.get(app.url("/api/openapi.json"))).await;
@@ -87,6 +88,7 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("InstallStage", wire(InstallStage::ALL)),
         ("InstallStatus", wire(InstallStatus::ALL)),
         ("NotificationKind", wire(NotificationKind::ALL)),
+        ("Undone", wire(&[Undone::Restore, Undone::Remove])),
     ])
 }
 
@@ -293,6 +295,7 @@ fn path_value(name: &str) -> &'static str {
         "version" => "1.0.0",
         "installId" => "mkt-install-00000000-0000-4000-8000-000000000000",
         "notificationId" => "ntf-00000000-0000-4000-8000-000000000000",
+        "packageName" => "Base-Kit",
         other => panic!("no sample value for path parameter {other}"),
     }
 }

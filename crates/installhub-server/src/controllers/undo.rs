@@ -41,7 +41,9 @@ pub struct UndoQuery {
 /// What a rollback does, or would do, to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub enum Undone {
+    /// Put back as it was.
     Restore,
+    /// Removed: it did not exist before.
     Remove,
 }
 
