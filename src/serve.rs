@@ -166,6 +166,10 @@ pub struct ServeArgs {
     /// fails, with nothing installed.
     #[arg(long, env = "INSTALLHUB_INSTALL_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     install_max_attempts: u32,
+    /// Days an install's snapshot is kept for rolling it back; older
+    /// snapshots are pruned and their rollback is 410 SnapshotExpired.
+    #[arg(long, env = "INSTALLHUB_SNAPSHOT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=36500))]
+    snapshot_retention_days: u64,
     /// This server's name in the import records it owns; give each replica
     /// a stable one (its pod name). Default: one kept in the data directory.
     #[arg(long, env = "INSTALLHUB_INSTANCE_ID")]
@@ -239,6 +243,8 @@ impl ServeArgs {
         config.advisory_db = self.advisory_db.clone();
         config.advisory_refresh = self.advisory_refresh();
         config.instance_id = self.instance_id.clone();
+        config.snapshot_retention =
+            Duration::from_secs(self.snapshot_retention_days * 24 * 60 * 60);
         config.publichub = PublicHubConfig {
             signing_key: self.publichub_signing_key.clone(),
             previous_keys: self.publichub_previous_keys.clone(),

@@ -29,3 +29,4 @@ mod plans;
 mod preview;
 mod rate_limits;
 mod tenant_packages;
+mod undo;

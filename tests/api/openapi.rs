@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use installhub_server::controllers::undo::Undone;
 
 async fn document(app: &TestApp) -> Value {
     let reply = app.send(app.http.get(app.url("/api/openapi.json"))).await;
@@ -88,6 +89,7 @@ fn serde_enums() -> BTreeMap<&'static str, Vec<Value>> {
         ("InstallStatus", wire(InstallStatus::ALL)),
         ("NotificationKind", wire(NotificationKind::ALL)),
         ("PatchOp", patch_ops()),
+        ("Undone", wire(&[Undone::Restore, Undone::Remove])),
     ])
 }
 
@@ -309,6 +311,7 @@ fn path_value(name: &str) -> &'static str {
         "version" => "1.0.0",
         "installId" => "mkt-install-00000000-0000-4000-8000-000000000000",
         "notificationId" => "ntf-00000000-0000-4000-8000-000000000000",
+        "packageName" => "Base-Kit",
         other => panic!("no sample value for path parameter {other}"),
     }
 }

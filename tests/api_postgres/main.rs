@@ -53,3 +53,5 @@ mod preview;
 mod rate_limits;
 #[path = "../api/tenant_packages.rs"]
 mod tenant_packages;
+#[path = "../api/undo.rs"]
+mod undo;

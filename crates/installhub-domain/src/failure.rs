@@ -108,6 +108,11 @@ error_codes! {
     SignatureInvalid,
     InstallInterrupted,
     IdempotencyKeyReused,
+    RollbackConflict,
+    SnapshotExpired,
+    ImportNotRollbackable,
+    UninstallConflict,
+    PackageNotInstalled,
     ValidationFailed,
     ServiceUnavailable,
     InternalError,
@@ -126,6 +131,8 @@ pub enum FailureKind {
     Invalid,
     /// 404.
     NotFound,
+    /// 410: what was asked for existed once and is gone for good.
+    Gone,
     /// 405.
     MethodNotAllowed,
     /// 413.
@@ -159,9 +166,15 @@ impl ErrorCode {
             | ConflictRequiresResolution
             | MajorVersionUpgradeNotAllowed
             | IdempotencyKeyReused
-            | PlanOutdated => FailureKind::Conflict,
+            | PlanOutdated
+            | RollbackConflict
+            | ImportNotRollbackable
+            | UninstallConflict => FailureKind::Conflict,
+            SnapshotExpired => FailureKind::Gone,
             TenantNotFound | PackageNotFound | ImportNotFound | VersionNotFound
-            | InstallNotFound | NotificationNotFound | NotFound => FailureKind::NotFound,
+            | InstallNotFound | NotificationNotFound | PackageNotInstalled | NotFound => {
+                FailureKind::NotFound
+            }
             MethodNotAllowed => FailureKind::MethodNotAllowed,
             PayloadTooLarge | TooManyArtifacts => FailureKind::TooLarge,
             // Answered below the routes with their own status (414, 431,
@@ -290,6 +303,17 @@ mod tests {
         assert_eq!(
             overall_kind(&[f(Unauthenticated)]),
             FailureKind::Unauthenticated
+        );
+        assert_eq!(overall_kind(&[f(RollbackConflict)]), FailureKind::Conflict);
+        assert_eq!(overall_kind(&[f(UninstallConflict)]), FailureKind::Conflict);
+        assert_eq!(
+            overall_kind(&[f(ImportNotRollbackable)]),
+            FailureKind::Conflict
+        );
+        assert_eq!(overall_kind(&[f(SnapshotExpired)]), FailureKind::Gone);
+        assert_eq!(
+            overall_kind(&[f(PackageNotInstalled)]),
+            FailureKind::NotFound
         );
     }
 

@@ -115,11 +115,14 @@ wire_enum!(
     }
 );
 wire_enum!(
-    /// How an import reached its bundle.
+    /// How an import reached its bundle; `Rollback` and `Uninstall` records
+    /// undo an earlier record or remove an installed package, with no bundle.
     ImportSource {
         Upload => "Upload",
         PackageReference => "PackageReference",
         Marketplace => "Marketplace",
+        Rollback => "Rollback",
+        Uninstall => "Uninstall",
     }
 );
 // Declared mildest first, so the worst of several verdicts is `max()`.
@@ -145,10 +148,12 @@ wire_enum!(
     /// Where an installed package stands. `Installed` while it owns at least
     /// one of the tenant's artifacts, or never lost one to another package;
     /// `Superseded` once other packages' installs took every artifact it
-    /// owned. Only `Installed` packages satisfy `packageDependencies`.
+    /// owned; `Uninstalled` once removed with its artifacts. Only
+    /// `Installed` packages satisfy `packageDependencies`.
     InstalledStatus {
         Installed => "Installed",
         Superseded => "Superseded",
+        Uninstalled => "Uninstalled",
     }
 );
 

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 use crate::config::HttpLimits;
 use crate::controllers::{
-    artifacts, health, imports, marketplace, notifications, packages, tenants,
+    artifacts, health, imports, marketplace, notifications, packages, tenants, undo,
 };
 use crate::middleware;
 use crate::openapi::ApiDoc;
@@ -94,6 +94,8 @@ fn json_routes(limits: &RouteLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::list_imports))
         .routes(routes!(imports::installed_packages))
+        .routes(routes!(undo::rollback_import))
+        .routes(routes!(undo::uninstall_package))
         .routes(routes!(imports::audit))
         .routes(routes!(
             marketplace::search::search,

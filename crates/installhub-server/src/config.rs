@@ -31,6 +31,10 @@ pub struct ServerConfig {
     pub publichub: PublicHubConfig,
     /// In-app notifications' links and their e-mails.
     pub notifications: NotificationsConfig,
+    /// How long an install's snapshot is kept for a rollback; older ones
+    /// are pruned by the periodic sweep and a rollback of them is `410
+    /// SnapshotExpired`. Zero: every snapshot is expired at once.
+    pub snapshot_retention: Duration,
     /// Test-only faults in the install transaction; off unless a test (or
     /// `INSTALLHUB_TEST_FAILPOINTS`) sets them. Only in test builds.
     #[cfg(feature = "failpoints")]
@@ -95,6 +99,9 @@ pub struct NotificationsConfig {
     /// (kept in the outbox as a dead letter with its last error).
     pub give_up_after: Duration,
 }
+
+/// `--snapshot-retention-days`' default: 30 days.
+pub const DEFAULT_SNAPSHOT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The default `From` of notification e-mails.
 pub const DEFAULT_SMTP_FROM: &str = "InstallHub <installhub@localhost>";
@@ -446,6 +453,7 @@ impl ServerConfig {
             instance_id: None,
             publichub: PublicHubConfig::default(),
             notifications: NotificationsConfig::default(),
+            snapshot_retention: DEFAULT_SNAPSHOT_RETENTION,
             #[cfg(feature = "failpoints")]
             failpoints: installhub_store::Failpoints::from_env(),
         }

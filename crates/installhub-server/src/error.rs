@@ -184,6 +184,7 @@ pub fn status_of(kind: FailureKind) -> StatusCode {
         FailureKind::Conflict => StatusCode::CONFLICT,
         FailureKind::Invalid => StatusCode::BAD_REQUEST,
         FailureKind::NotFound => StatusCode::NOT_FOUND,
+        FailureKind::Gone => StatusCode::GONE,
         FailureKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         FailureKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         FailureKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

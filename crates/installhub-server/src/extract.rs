@@ -260,6 +260,35 @@ impl VersionSegment {
 }
 
 path_extractor!(
+    /// `/tenants/{tenantId}/installed-packages/{packageName}`. A name no
+    /// export accepts is answered like a package that is not installed.
+    InstalledPackagePath {
+        tenant_id: TenantId => ErrorCode::InvalidTenantId,
+        package_name: PackageNameSegment => ErrorCode::PackageNotInstalled,
+    }
+);
+
+/// A package name as a path segment, checked as export checks names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageNameSegment(pub String);
+
+impl PackageNameSegment {
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        let mut failures = Vec::new();
+        match installhub_domain::export::check_package_name(Some(value), &mut failures) {
+            Some(name) if failures.is_empty() => Ok(Self(name)),
+            _ => Err(InvalidId(format!(
+                "No package '{}' is installed: {}",
+                printable(value),
+                failures
+                    .first()
+                    .map_or("the name is not a package name.", |f| f.message.as_str())
+            ))),
+        }
+    }
+}
+
+path_extractor!(
     /// `/api/marketplace/installs/{installId}`. A malformed id is answered
     /// like a missing one.
     InstallPath { install_id: InstallId => ErrorCode::InstallNotFound }

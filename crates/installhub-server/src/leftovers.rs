@@ -8,7 +8,9 @@
 //!   object_store's staging files of a local write cut short;
 //! - rate-limit windows that have ended;
 //! - plans no dry run answered for [`PLAN_RETENTION`] (a pin to one still
-//!   installs while it holds; only its differences can no longer be listed).
+//!   installs while it holds; only its differences can no longer be listed);
+//! - install snapshots older than `--snapshot-retention-days` (their
+//!   rollback is expired anyway; see `installhub_store`'s `snapshots.rs`).
 //!
 //! A file is only taken for a leftover once it is older than the longest an
 //! upload, import or export may run ([`crate::stale_after`]): another
@@ -47,6 +49,7 @@ pub struct Swept {
     pub interrupted_writes: u64,
     pub rate_limit_windows: u64,
     pub import_plans: u64,
+    pub expired_snapshots: u64,
 }
 
 /// The start-up sweep: see the module documentation. Failures are logged,
@@ -109,8 +112,16 @@ async fn sweep(
         Ok(count) => swept.import_plans = count,
         Err(e) => tracing::warn!(error = %e, "purging old dry-run plans failed"),
     }
+    match store
+        .prune_snapshots(before(now, config.snapshot_retention))
+        .await
+    {
+        Ok(count) => swept.expired_snapshots = count,
+        Err(e) => tracing::warn!(error = %e, "pruning expired install snapshots failed"),
+    }
     if swept != Swept::default() {
         tracing::info!(
+            expired_snapshots = swept.expired_snapshots,
             scratch_files = swept.scratch_files,
             orphan_bundles = swept.orphan_bundles,
             interrupted_writes = swept.interrupted_writes,

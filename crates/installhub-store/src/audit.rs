@@ -63,6 +63,37 @@ pub enum AuditEvent {
     ArtifactDelete { artifact_id: ArtifactId },
     /// `marketplace-*`: a listing of the tenant changed on the marketplace.
     Marketplace(MarketplaceChange),
+    /// `rollback`: an import record was rolled back.
+    Rollback(ImportRolledBack),
+    /// `uninstall`: an installed package was removed with its artifacts.
+    Uninstall(PackageUninstalled),
+}
+
+/// Details of [`AuditEvent::Rollback`]; the subject is the rollback's own
+/// record id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRolledBack {
+    #[serde(skip)]
+    pub import_id: ImportId,
+    /// The record rolled back.
+    pub rolled_back_import_id: ImportId,
+    pub artifacts_restored: Vec<ArtifactId>,
+    pub artifacts_removed: Vec<ArtifactId>,
+    /// Installed-package rows put back or removed, by name.
+    pub packages: Vec<String>,
+}
+
+/// Details of [`AuditEvent::Uninstall`]; the subject is the uninstall's
+/// record id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageUninstalled {
+    #[serde(skip)]
+    pub import_id: ImportId,
+    pub package_name: String,
+    pub version: String,
+    pub artifacts_removed: Vec<ArtifactId>,
 }
 
 /// What changed on a listing; logged in the tenant that owns it, with the
@@ -231,6 +262,8 @@ impl AuditEvent {
             AuditEvent::TenantPut(_) => "tenant-put",
             AuditEvent::ArtifactPut(_) => "artifact-put",
             AuditEvent::ArtifactDelete { .. } => "artifact-delete",
+            AuditEvent::Rollback(_) => "rollback",
+            AuditEvent::Uninstall(_) => "uninstall",
             AuditEvent::Marketplace(change) => match change {
                 MarketplaceChange::Published { .. } => "marketplace-publish",
                 MarketplaceChange::TrustLevel { .. } => "marketplace-trust-level",
@@ -249,6 +282,8 @@ impl AuditEvent {
             | AuditEvent::TenantPut(_)
             | AuditEvent::ArtifactPut(_)
             | AuditEvent::ArtifactDelete { .. }
+            | AuditEvent::Rollback(_)
+            | AuditEvent::Uninstall(_)
             | AuditEvent::Marketplace(_) => AuditOutcome::Success,
         }
     }
@@ -264,6 +299,8 @@ impl AuditEvent {
             AuditEvent::ArtifactPut(e) => Some(e.artifact_id.to_string()),
             AuditEvent::ArtifactDelete { artifact_id } => Some(artifact_id.to_string()),
             AuditEvent::Marketplace(change) => Some(change.listing_id().to_string()),
+            AuditEvent::Rollback(e) => Some(e.import_id.to_string()),
+            AuditEvent::Uninstall(e) => Some(e.import_id.to_string()),
         }
     }
 
@@ -279,6 +316,8 @@ impl AuditEvent {
             AuditEvent::ArtifactPut(e) => to_json(e, what),
             AuditEvent::ArtifactDelete { .. } => Ok("{}".to_owned()),
             AuditEvent::Marketplace(change) => to_json(change, what),
+            AuditEvent::Rollback(e) => to_json(e, what),
+            AuditEvent::Uninstall(e) => to_json(e, what),
         }
     }
 }

@@ -232,27 +232,7 @@ impl Store {
     /// `response: Null`), owned by this store's [`Store::instance_id`].
     /// A duplicate `import_id` is a database error.
     pub async fn insert_import(&self, record: &ImportRecord) -> Result<()> {
-        let response = to_json(&record.response, "import response")?;
-        let sql = format!(
-            "INSERT INTO imports ({IMPORT_COLUMNS}, owner) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        );
-        sqlx::query(&sql)
-            .bind(record.import_id.as_str())
-            .bind(record.tenant_id.as_str())
-            .bind(record.package_id.as_ref().map(PackageId::as_str))
-            .bind(record.package_name.as_deref())
-            .bind(record.version.as_deref())
-            .bind(record.source.as_str())
-            .bind(record.status.as_str())
-            .bind(record.installed_by.as_str())
-            .bind(to_micros(record.started_at))
-            .bind(record.finished_at.map(to_micros))
-            .bind(response)
-            .bind(&*self.instance_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_import(&self.pool, record, &self.instance_id).await
     }
 
     /// Sets the outcome of an `InProgress` record. Returns `false`, changing
@@ -423,6 +403,38 @@ impl Store {
     pub async fn installed_packages(&self, tenant_id: &TenantId) -> Result<Vec<InstalledPackage>> {
         installed_packages(&self.pool, tenant_id).await
     }
+}
+
+/// [`Store::insert_import`] on any executor, with the owning instance id.
+pub(crate) async fn insert_import<'c, E>(
+    executor: E,
+    record: &ImportRecord,
+    owner: &str,
+) -> Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let response = to_json(&record.response, "import response")?;
+    let sql = format!(
+        "INSERT INTO imports ({IMPORT_COLUMNS}, owner) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    sqlx::query(&sql)
+        .bind(record.import_id.as_str())
+        .bind(record.tenant_id.as_str())
+        .bind(record.package_id.as_ref().map(PackageId::as_str))
+        .bind(record.package_name.as_deref())
+        .bind(record.version.as_deref())
+        .bind(record.source.as_str())
+        .bind(record.status.as_str())
+        .bind(record.installed_by.as_str())
+        .bind(to_micros(record.started_at))
+        .bind(record.finished_at.map(to_micros))
+        .bind(response)
+        .bind(owner)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// Moves an `InProgress` record to `status`; returns the rows changed (0

@@ -44,6 +44,7 @@ use crate::failpoints::Failpoints;
 use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
 use crate::notifications::{NewNotification, insert_notification};
 use crate::packages::name_key;
+use crate::snapshots::new_artifact_sha256;
 
 impl Store {
     /// Begins an install into `tenant_id`: opens the transaction and takes
@@ -67,6 +68,8 @@ impl Store {
             tenant_id: tenant_id.clone(),
             failpoints: self.failpoints.clone(),
             artifacts_written: 0,
+            snapshot: None,
+            instance_id: self.instance_id.clone(),
         })
     }
 }
@@ -76,9 +79,14 @@ impl Store {
 /// undoes everything it wrote.
 pub struct InstallTx {
     tx: Transaction<'static, Any>,
-    tenant_id: TenantId,
+    pub(crate) tenant_id: TenantId,
     failpoints: Failpoints,
     artifacts_written: usize,
+    /// The record whose snapshot the writes keep, once
+    /// [`InstallTx::keep_snapshot`] was called (see `snapshots.rs`).
+    pub(crate) snapshot: Option<ImportId>,
+    /// The store's instance id, owner of the records inserted here.
+    pub(crate) instance_id: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for InstallTx {
@@ -140,6 +148,13 @@ impl InstallTx {
                 .failpoints
                 .next_batch(self.artifacts_written, WRITE_BATCH.min(rest.len()))?;
             let (batch, tail) = rest.split_at(take);
+            if self.snapshot.is_some() {
+                let hashes = batch
+                    .iter()
+                    .map(|a| Ok((a.id.as_str(), new_artifact_sha256(a)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                self.snapshot_artifacts(&hashes).await?;
+            }
             upsert_artifacts(&mut self.tx, batch, now).await?;
             self.artifacts_written += take;
             self.failpoints.after_batch().await;
@@ -160,6 +175,8 @@ impl InstallTx {
                 self.tenant_id.to_string(),
             ));
         }
+        self.snapshot_package(&name_key(&package.package_name))
+            .await?;
         put_installed_package(&mut *self.tx, package).await
     }
 
@@ -231,17 +248,28 @@ impl InstallTx {
             }
         }
 
-        // Three values a row, well under both backends' parameter limits.
+        // What the owner installed, so an uninstall can tell a change since.
+        let claimed: Vec<&str> = written.iter().chain(&unchanged).copied().collect();
+        let hashes = self.content_hashes(&claimed).await?;
+        self.snapshot_owners(&claimed).await?;
+        for key in &candidates {
+            self.snapshot_package(key).await?;
+        }
+
+        // Four values a row, well under both backends' parameter limits.
         for (ids, on_conflict) in [
-            (&written, "DO UPDATE SET name_key = excluded.name_key"),
+            (
+                &written,
+                "DO UPDATE SET name_key = excluded.name_key, sha256 = excluded.sha256",
+            ),
             (&unchanged, "DO NOTHING"),
         ] {
             for batch in ids.chunks(IN_BATCH) {
                 let rows: Vec<String> = (0..batch.len())
-                    .map(|i| format!("($1, ${}, $2)", i + 3))
+                    .map(|i| format!("($1, ${}, $2, ${})", 2 * i + 3, 2 * i + 4))
                     .collect();
                 let sql = format!(
-                    "INSERT INTO artifact_owners (tenant_id, artifact_id, name_key) \
+                    "INSERT INTO artifact_owners (tenant_id, artifact_id, name_key, sha256) \
                      VALUES {} ON CONFLICT (tenant_id, artifact_id) {on_conflict}",
                     rows.join(", ")
                 );
@@ -249,7 +277,7 @@ impl InstallTx {
                     .bind(self.tenant_id.as_str())
                     .bind(owner_key.as_str());
                 for id in batch {
-                    query = query.bind(*id);
+                    query = query.bind(*id).bind(hashes.get(*id).map(String::as_str));
                 }
                 query.execute(&mut *self.tx).await?;
             }
@@ -320,7 +348,9 @@ impl InstallTx {
     }
 
     /// Makes everything written visible at once and releases the lock.
-    pub async fn commit(self) -> Result<()> {
+    /// A kept snapshot is sealed first (see `snapshots.rs`).
+    pub async fn commit(mut self) -> Result<()> {
+        self.seal_snapshot().await?;
         self.tx.commit().await?;
         Ok(())
     }

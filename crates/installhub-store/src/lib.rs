@@ -14,12 +14,14 @@ mod notifications;
 mod packages;
 mod plans;
 mod rate_limits;
+mod snapshots;
 mod tenants;
 
 pub use artifacts::NewArtifact;
 pub use audit::{
-    ArtifactPut, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, ImportFailed,
-    MarketplaceChange, NewAuditEntry, PackageExported, PackageImported, Refusal, TenantPut,
+    ArtifactPut, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, ImportFailed, ImportRolledBack,
+    MarketplaceChange, NewAuditEntry, PackageExported, PackageImported, PackageUninstalled,
+    Refusal, TenantPut,
 };
 pub use bundles::{BundleStore, ObjectInfo};
 pub use db::{Backend, Store};
@@ -37,6 +39,10 @@ pub use notifications::{
 };
 pub use packages::{PackageFilter, PackageRecord};
 pub use rate_limits::{RateCharge, RateDecision};
+pub use snapshots::{
+    RollbackPlan, RollbackRefusal, SnapshotInfo, UndoAction, UndoConflict, UninstallPlan,
+    UninstallRefusal, content_sha256,
+};
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

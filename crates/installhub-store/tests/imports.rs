@@ -1433,6 +1433,7 @@ async fn concurrent_overlapping_installs_leave_one_owner(ctx: Ctx) {
 /// The ownership migration's version: the test undoes it by hand, plants
 /// rows as an older server wrote them, and lets the store migrate again.
 const OWNERSHIP_MIGRATION: i64 = 20_260_314_000_000;
+const SNAPSHOT_MIGRATION: i64 = 20_261_207_000_000;
 
 async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
     let store = &ctx.store;
@@ -1450,7 +1451,17 @@ async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
         .unwrap();
 
     let mut conn = raw(&ctx).await;
+    // The snapshot migration, which comes later and alters both tables,
+    // runs again too.
     for sql in [
+        "DROP TABLE snapshot_packages",
+        "DROP TABLE snapshot_owners",
+        "DROP TABLE snapshot_artifacts",
+        "DROP INDEX import_snapshots_taken",
+        "DROP TABLE import_snapshots",
+        "ALTER TABLE installed_packages DROP COLUMN depends_on",
+        "ALTER TABLE installed_packages DROP COLUMN uninstalled_by_import_id",
+        "ALTER TABLE installed_packages DROP COLUMN uninstalled_at",
         "DROP INDEX artifact_owners_package",
         "DROP TABLE artifact_owners",
         "ALTER TABLE installed_packages DROP COLUMN status",
@@ -1461,11 +1472,13 @@ async fn the_upgrade_gives_existing_artifacts_to_the_latest_package(ctx: Ctx) {
     ] {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
-        .bind(OWNERSHIP_MIGRATION)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    for version in [OWNERSHIP_MIGRATION, SNAPSHOT_MIGRATION] {
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+            .bind(version)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
     let legacy = [
         (&a, "Alpha", 1, json!(["x", "y"])),
         (&a, "Beta", 2, json!(["x"])),

@@ -522,9 +522,10 @@ pub struct InstalledPackageResponse {
     #[schema(value_type = String, format = DateTime)]
     pub installed_at: DateTime<Utc>,
     pub installed_by: String,
-    /// `Installed`, or `Superseded` once other packages' installs took every
-    /// artifact it owned. Only `Installed` packages satisfy
-    /// `packageDependencies`.
+    /// `Installed`, `Superseded` once other packages' installs took every
+    /// artifact it owned, or `Uninstalled` once removed with its artifacts
+    /// (`DELETE .../installed-packages/{packageName}`). Only `Installed`
+    /// packages satisfy `packageDependencies`.
     pub status: InstalledStatus,
     /// How many of the tenant's artifacts it owns: each artifact is owned by
     /// the package whose install last created or replaced it.
@@ -580,15 +581,15 @@ pub struct InstalledPackages {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InstalledParams {
-    /// Only packages in this status: `Installed` or `Superseded`. Both when
-    /// absent.
+    /// Only packages in this status: `Installed`, `Superseded` or
+    /// `Uninstalled`. All when absent.
     #[param(value_type = Option<InstalledStatus>)]
     status: Option<String>,
 }
 
 /// List the packages installed in a tenant (one per package name), each
-/// with its status: `Installed`, or `Superseded` when other packages took
-/// all its artifacts.
+/// with its status: `Installed`, `Superseded` when other packages took all
+/// its artifacts, or `Uninstalled`.
 #[utoipa::path(
     get,
     path = "/api/installhub/tenants/{tenantId}/installed-packages",
@@ -646,9 +647,10 @@ pub struct AuditParams {
     /// The tenant whose log to read.
     #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
     tenant_id: Option<String>,
-    /// Only entries with this action: `export`, `import`, `tenant-put`,
-    /// `artifact-put`, `artifact-delete`, `marketplace-publish`,
-    /// `marketplace-trust-level`, `marketplace-yank`, `marketplace-delist`.
+    /// Only entries with this action: `export`, `import`, `rollback`,
+    /// `uninstall`, `tenant-put`, `artifact-put`, `artifact-delete`,
+    /// `marketplace-publish`, `marketplace-trust-level`, `marketplace-yank`,
+    /// `marketplace-delist`.
     action: Option<String>,
     /// Only entries about this subject: an import id (`imp-...`), a
     /// package id, an artifact id, a listing id.
@@ -670,9 +672,10 @@ pub struct AuditEntryResponse {
     pub tenant_id: String,
     /// Who: the token's email, else its subject.
     pub actor: String,
-    /// What: `export`, `import`, `tenant-put`, `artifact-put`,
-    /// `artifact-delete`, or `marketplace-publish`, `-trust-level`, `-yank`,
-    /// `-delist` (in the log of the tenant that owns the listing).
+    /// What: `export`, `import`, `rollback`, `uninstall`, `tenant-put`,
+    /// `artifact-put`, `artifact-delete`, or `marketplace-publish`,
+    /// `-trust-level`, `-yank`, `-delist` (in the log of the tenant that
+    /// owns the listing).
     pub action: String,
     /// The package, import, tenant, artifact or marketplace listing
     /// concerned.

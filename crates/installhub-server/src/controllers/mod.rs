@@ -8,3 +8,4 @@ pub mod marketplace;
 pub mod notifications;
 pub mod packages;
 pub mod tenants;
+pub mod undo;

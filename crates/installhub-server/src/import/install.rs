@@ -145,6 +145,8 @@ pub async fn install(
         // the tenant changed (see plan::refuse_pin).
         tx.put_import_plan(&plan_id, &pinned, now).await?;
     } else {
+        // What the install overwrites, so it can be rolled back.
+        tx.keep_snapshot(import_id, None).await?;
         write_artifacts(&mut tx, bundle, limits, &plan, tenant, &manifest, job).await?;
         let artifact_ids = plan
             .artifacts
@@ -167,6 +169,13 @@ pub async fn install(
             owned_artifacts: 0,
         };
         tx.put_installed_package(&package).await?;
+        let depends_on: Vec<String> = manifest
+            .package_dependencies
+            .iter()
+            .map(|d| d.package_name.clone())
+            .collect();
+        tx.set_package_dependencies(&package.package_name, &depends_on)
+            .await?;
         // In the same transaction, so ownership commits or rolls back with
         // the artifacts; what the plan skipped stays with its owner.
         let written: Vec<ArtifactId> = plan.to_write().cloned().collect();
