@@ -34,6 +34,14 @@ enum Command {
     /// Import a bundle file (upload with a progress bar), or a package
     /// exported on the server by its id, into a tenant.
     Import(client::import::ImportArgs),
+    /// What an import would change in a tenant, artifact by artifact and
+    /// field by field (a dry run; nothing is installed).
+    Diff(client::diff::DiffArgs),
+    /// Undo an import exactly: what it created goes, what it replaced comes
+    /// back as it was.
+    Rollback(client::undo::RollbackArgs),
+    /// Remove an installed package's artifacts from a tenant.
+    Uninstall(client::undo::UninstallArgs),
     /// Save a server and token as a profile, once the server accepts the token.
     Login(client::profile::LoginArgs),
     /// Remove a profile's saved token.
@@ -129,6 +137,9 @@ fn main() -> ExitCode {
             Command::Export(args) => client::export::run(args).await,
             Command::Download(args) => client::download::run(args).await,
             Command::Import(args) => client::import::run(args).await,
+            Command::Diff(args) => client::diff::run(args).await,
+            Command::Rollback(args) => client::undo::rollback(args).await,
+            Command::Uninstall(args) => client::undo::uninstall(args).await,
             Command::Login(args) => client::profile::login(args).await,
             Command::Logout(args) => client::profile::logout(args),
             Command::Whoami(args) => client::profile::whoami(args).await,

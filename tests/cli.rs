@@ -2261,3 +2261,243 @@ async fn a_second_export_of_a_version_hints_at_another_version() {
         "hint: a version is exported once: pass another --version ('installhub packages list --tenant tenant-7f3a9b12 --name \"Employee Onboarding Suite\"' shows those exported)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn day_two_from_the_cli_diff_a_pinned_import_rollback_and_uninstall() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    let file = file.to_str().unwrap().to_owned();
+    let env = [
+        ("INSTALLHUB_URL", app.server.url()),
+        ("INSTALLHUB_TOKEN", importer_token(&app)),
+    ];
+
+    // Into an empty tenant, everything is created.
+    let run = run_cli(&["diff", &file, "--tenant", TARGET_TENANT], &env, &app.work).await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with("Employee Onboarding Suite 2.1.0\n+ Create ent-44 (EntitySchema)"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("\n5 Create\n"), "{run:#?}");
+    // Not a terminal: no colours.
+    assert!(!run.stdout.contains('\u{1b}'), "{run:#?}");
+    let plan = run_cli(
+        &["diff", &file, "--tenant", TARGET_TENANT, "--json"],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    let plan_id = plan["planId"].as_str().unwrap().to_owned();
+    // The reviewed plan is installed exactly.
+    let imported = run_cli(
+        &[
+            "import",
+            &file,
+            "--tenant",
+            TARGET_TENANT,
+            "--plan-id",
+            &plan_id,
+            "--json",
+        ],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(imported["status"], "Success");
+    let first_import = imported["importId"].as_str().unwrap().to_owned();
+
+    // A hand-edited rule: the diff shows the field, and with the Fail
+    // strategy the whole plan, then the refusal with a hint in flags.
+    run_cli(&["unpack", &file, "pkg"], &env, &app.work)
+        .await
+        .expect_success();
+    let rule = app.work.join("pkg/artifacts/rule-305.json");
+    let mut artifact: Value = serde_json::from_slice(&std::fs::read(&rule).unwrap()).unwrap();
+    artifact["definition"]["addedByHand"] = json!(true);
+    std::fs::write(&rule, artifact.to_string()).unwrap();
+    run_cli(&["pack", "pkg", "-o", "edited.zip"], &env, &app.work)
+        .await
+        .expect_success();
+    let run = run_cli(
+        &[
+            "diff",
+            "edited.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Fail",
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(
+        run.stdout.contains("! Conflict rule-305 (RuleSet)"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains("    + /definition/addedByHand = true"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.starts_with("error: "), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("hint: choose what happens to the conflicts with --strategy"),
+        "{run:#?}"
+    );
+    let run = run_cli(
+        &[
+            "diff",
+            "edited.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Replace",
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout.contains("~ Replace rule-305 (RuleSet)"),
+        "{run:#?}"
+    );
+    // A pin the tenant has moved past is refused, with a hint.
+    let edited_plan = run_cli(
+        &[
+            "diff",
+            "edited.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Replace",
+            "--json",
+        ],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    let edited_plan_id = edited_plan["planId"].as_str().unwrap().to_owned();
+    let second = run_cli(
+        &[
+            "import",
+            "edited.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Replace",
+            "--json",
+        ],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(second["status"], "Success");
+    let second_import = second["importId"].as_str().unwrap().to_owned();
+
+    // Roll the replacement back: a dry run first, then for real.
+    let run = run_cli(&["rollback", &second_import, "--dry-run"], &env, &app.work).await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Dry run: rolling back {second_import} in {TARGET_TENANT} would change:\n"
+        )),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("  Restore  rule-305\n"), "{run:#?}");
+    let run = run_cli(&["rollback", &second_import], &env, &app.work).await;
+    run.expect_success();
+    assert!(
+        run.stdout
+            .starts_with(&format!("Rolled back {second_import}")),
+        "{run:#?}"
+    );
+    let rule_now: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/installhub/tenants/{TARGET_TENANT}/artifacts/rule-305",
+            app.server.url()
+        ))
+        .bearer_auth(importer_token(&app))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rule_now["definition"].get("addedByHand").is_none(),
+        "{rule_now:#}"
+    );
+    // The edited plan was made before the rollback; the tenant is back
+    // where it was then, so the pin holds again and installs.
+    let run = run_cli(
+        &[
+            "import",
+            "edited.zip",
+            "--tenant",
+            TARGET_TENANT,
+            "--strategy",
+            "Replace",
+            "--plan-id",
+            &edited_plan_id,
+        ],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+
+    // Uninstall: a dry run lists what goes; then it goes; twice is an error.
+    let name = "Employee Onboarding Suite";
+    let run = run_cli(
+        &["uninstall", name, "--tenant", TARGET_TENANT, "--dry-run"],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Dry run: uninstalling {name} 2.1.0 from {TARGET_TENANT} would remove:\n"
+        )),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("  removed  ent-44\n"), "{run:#?}");
+    let run = run_cli(
+        &["uninstall", name, "--tenant", TARGET_TENANT],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_success();
+    assert!(
+        run.stdout.starts_with(&format!("Uninstalled {name} 2.1.0")),
+        "{run:#?}"
+    );
+    let run = run_cli(
+        &["uninstall", name, "--tenant", TARGET_TENANT],
+        &env,
+        &app.work,
+    )
+    .await;
+    run.expect_failure();
+    assert!(run.stderr.contains("PackageNotInstalled"), "{run:#?}");
+    // The first import's artifacts were replaced since: its rollback is
+    // refused, with what changed and a hint.
+    let run = run_cli(&["rollback", &first_import], &env, &app.work).await;
+    run.expect_failure();
+    assert!(run.stderr.starts_with("error: "), "{run:#?}");
+    assert!(run.stderr.contains("hint: "), "{run:#?}");
+}

@@ -46,6 +46,10 @@ pub struct ImportArgs {
     /// Install despite WARN scan findings (needs installhub:import:override-security-warnings).
     #[arg(long)]
     pub allow_security_warnings: bool,
+    /// Install exactly the plan a dry run answered (its planId), or nothing:
+    /// a plan that no longer holds is refused with what changed since.
+    #[arg(long, value_name = "PLAN_ID")]
+    pub plan_id: Option<String>,
     /// Print the server's answer as JSON, and no progress bar.
     #[arg(long)]
     pub json: bool,
@@ -90,6 +94,9 @@ fn options(args: &ImportArgs) -> Value {
         "allowSecurityWarnings".into(),
         args.allow_security_warnings.into(),
     );
+    if let Some(plan_id) = &args.plan_id {
+        options.insert("planId".into(), plan_id.clone().into());
+    }
     Value::Object(options)
 }
 
@@ -131,22 +138,7 @@ impl Source {
 }
 
 async fn import(args: ImportArgs) -> Result<(), ClientError> {
-    let client = Client::new(&args.connection)?;
-    let source = Source::of(&args.source);
-    if let Source::File(path) = &source {
-        super::verify::check_bundle_path(path)?;
-    }
-    check_artifact_strategies(&client, &source, &args).await?;
-    let result = match &source {
-        Source::File(path) => upload(&client, path, &args).await,
-        Source::Package(id) => {
-            let body = json!({"sourcePackageId": id.as_str(), "options": options(&args)});
-            client
-                .post_json("api/installhub/packages/import", &body)
-                .await
-        }
-    };
-    let text = result.map_err(|e| with_hint(e, &args))?;
+    let text = send(&args).await.map_err(|e| with_hint(e, &args))?;
     if args.json {
         println!("{}", text.trim_end());
         return Ok(());
@@ -156,14 +148,35 @@ async fn import(args: ImportArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Sends the import (a file's upload, or a package by reference) and
+/// answers the server's body; `import` and `diff` share it.
+pub(crate) async fn send(args: &ImportArgs) -> Result<String, ClientError> {
+    let client = Client::new(&args.connection)?;
+    let source = Source::of(&args.source);
+    if let Source::File(path) = &source {
+        super::verify::check_bundle_path(path)?;
+    }
+    check_artifact_strategies(&client, &source, args).await?;
+    match &source {
+        Source::File(path) => upload(&client, path, args).await,
+        Source::Package(id) => {
+            let body = json!({"sourcePackageId": id.as_str(), "options": options(args)});
+            client
+                .post_json("api/installhub/packages/import", &body)
+                .await
+        }
+    }
+}
+
 /// The import options the server's messages name, and this command's flag
 /// for each: a person reads the flag to pass.
-const OPTION_FLAGS: [(&str, &str); 5] = [
+const OPTION_FLAGS: [(&str, &str); 6] = [
     ("options.defaultConflictStrategy", "--strategy"),
     ("defaultConflictStrategy", "--strategy"),
     ("allowMajorVersionUpgrade", "--allow-major-version-upgrade"),
     ("allowSecurityWarnings", "--allow-security-warnings"),
     ("conflictStrategies", "--artifact-strategy"),
+    ("options.planId", "--plan-id"),
 ];
 
 fn in_flags(text: &str) -> String {
@@ -204,7 +217,7 @@ fn in_cli_words(error: ClientError) -> ClientError {
 }
 
 /// What a person can do about a refused import, in this command's flags.
-fn with_hint(error: ClientError, args: &ImportArgs) -> ClientError {
+pub(crate) fn with_hint(error: ClientError, args: &ImportArgs) -> ClientError {
     let error = in_cli_words(error);
     let hint = if error.has_api_code("ConflictRequiresResolution") {
         let mut hint = "choose what happens to the conflicts with --strategy Replace|Skip, or to one artifact with --artifact-strategy ARTIFACT_ID=Replace|Skip".to_owned();
@@ -212,6 +225,8 @@ fn with_hint(error: ClientError, args: &ImportArgs) -> ClientError {
             hint.push_str("; --dry-run shows the plan without installing");
         }
         hint
+    } else if error.has_api_code("PlanOutdated") {
+        "the tenant or the package changed since that dry run; run it again with --dry-run (or installhub diff) to review the new plan".to_owned()
     } else if error.has_api_code("MajorVersionUpgradeNotAllowed") {
         "pass --allow-major-version-upgrade (the token needs the installhub:import:override-major-version scope)".to_owned()
     } else if error.has_api_code("SecurityScanFailed") && scan_warned(&error) {
@@ -358,6 +373,8 @@ pub struct ImportAnswer {
     warnings: Vec<FailureLine>,
     #[serde(default)]
     planned_actions: Vec<PlannedArtifact>,
+    #[serde(default)]
+    plan_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -421,6 +438,11 @@ pub fn describe(answer: &ImportAnswer) -> String {
             &["ARTIFACT", "TYPE", "ACTION", "HAS", "PACKAGE"],
             &rows,
         ));
+        if let Some(plan_id) = &answer.plan_id {
+            out.push_str(&format!(
+                "\nPlan id: {plan_id}\n  install exactly this plan (or nothing, if the tenant changes): add --plan-id {plan_id}\n  field-level changes: installhub diff\n"
+            ));
+        }
     } else {
         out.push_str(&format!(
             "  installed {} artifact(s) at {} by {}\n  order:    {}\n",

@@ -8,6 +8,7 @@
 //! `--json`, one JSON object on stdout in the server's error shape
 //! (`{error, message, errors}`) so a script always has one thing to parse.
 
+pub mod diff;
 pub mod download;
 pub mod export;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod pack;
 pub mod preview;
 pub mod profile;
 pub mod scan;
+pub mod undo;
 pub mod verify;
 
 use std::fmt;
