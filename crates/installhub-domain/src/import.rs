@@ -455,7 +455,26 @@ pub fn plan_import_whole(ctx: PlanContext<'_>) -> (ImportPlan, Vec<Failure>) {
             &manifest.version,
             "the package",
         ) {
-            Ok((from, to)) => from.is_major_upgrade_to(&to),
+            Ok((from, to)) => {
+                if from.is_downgrade_to(&to) {
+                    let mut warning = ImportWarning::new(
+                        "Downgrade",
+                        format!(
+                            "Package '{}' {} is replaced by a lower version: {} → {}.",
+                            printable(&manifest.name),
+                            previous.version,
+                            previous.version,
+                            manifest.version
+                        ),
+                        None,
+                    );
+                    warning
+                        .details
+                        .insert("packageName".into(), manifest.name.clone().into());
+                    plan.warnings.push(warning);
+                }
+                from.is_major_upgrade_to(&to)
+            }
             Err(failure) => {
                 failures.push(failure.field("package"));
                 false
@@ -661,7 +680,7 @@ fn check_replacement(
         plan.warnings.push(ImportWarning::new(
             "Downgrade",
             format!(
-                "{id} is replaced by a lower version: {} -> {}.",
+                "{id} is replaced by a lower version: {} → {}.",
                 existing.version, incoming.version
             ),
             Some(id.clone()),

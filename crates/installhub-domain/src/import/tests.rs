@@ -325,7 +325,31 @@ fn a_downgrade_is_allowed_and_warned() {
     assert_eq!(p.artifacts[2].action, PlannedAction::Replace);
     assert_eq!(p.warnings.len(), 1);
     assert_eq!(p.warnings[0].code, "Downgrade");
-    assert!(p.warnings[0].message.contains("1.9.0 -> 1.3.0"));
+    assert!(p.warnings[0].message.contains("1.9.0 → 1.3.0"));
+}
+
+#[test]
+fn a_package_downgrade_is_warned_like_an_artifact_downgrade() {
+    let m = manifest();
+    let installed = [InstalledRef {
+        package_name: "employee onboarding suite".into(),
+        version: "3.0.0".into(),
+        checksum: "sha256:newer".into(),
+        status: InstalledStatus::Installed,
+        superseded_by: None,
+    }];
+    let p = plan(&m, &HashMap::new(), &installed, &options(None), None).unwrap();
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert_eq!(p.warnings[0].code, "Downgrade");
+    assert_eq!(p.warnings[0].artifact_id, None);
+    assert_eq!(p.warnings[0].details["packageName"], m.name.as_str());
+    assert!(
+        p.warnings[0]
+            .message
+            .contains(&format!("3.0.0 → {}", m.version)),
+        "{}",
+        p.warnings[0].message
+    );
 }
 
 #[test]
