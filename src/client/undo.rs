@@ -110,21 +110,43 @@ fn with_hint(error: ClientError) -> ClientError {
     error.hint(hint)
 }
 
-async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
-    let client = Client::new(&args.connection)?;
-    let mut url =
-        client.url_with_segments(&["api", "installhub", "imports", &args.import_id, "rollback"])?;
-    if args.dry_run {
+/// Sends a rollback or an uninstall (`?dryRun=true` for a dry run) and
+/// answers the server's body, or `None` when `--json` printed it.
+async fn send(
+    connection: &Connection,
+    method: Method,
+    segments: &[&str],
+    dry_run: bool,
+    json: bool,
+) -> Result<Option<String>, ClientError> {
+    let client = Client::new(connection)?;
+    let mut url = client.url_with_segments(segments)?;
+    if dry_run {
         url.set_query(Some("dryRun=true"));
     }
     let text = client
-        .send_for_text(client.request(Method::POST, url))
+        .send_for_text(client.request(method, url))
         .await
         .map_err(with_hint)?;
-    if args.json {
+    if json {
         println!("{}", text.trim_end());
-        return Ok(());
+        return Ok(None);
     }
+    Ok(Some(text))
+}
+
+async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
+    let segments = ["api", "installhub", "imports", &args.import_id, "rollback"];
+    let sent = send(
+        &args.connection,
+        Method::POST,
+        &segments,
+        args.dry_run,
+        args.json,
+    );
+    let Some(text) = sent.await? else {
+        return Ok(());
+    };
     let answer: Rolledback = parse_response(&text, "rollback")?;
     let mut out = match &answer.import_id {
         Some(id) => format!(
@@ -150,26 +172,24 @@ async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
 }
 
 async fn run_uninstall(args: UninstallArgs) -> Result<(), ClientError> {
-    let client = Client::new(&args.connection)?;
-    let mut url = client.url_with_segments(&[
+    let segments = [
         "api",
         "installhub",
         "tenants",
         &args.tenant,
         "installed-packages",
         &args.package_name,
-    ])?;
-    if args.dry_run {
-        url.set_query(Some("dryRun=true"));
-    }
-    let text = client
-        .send_for_text(client.request(Method::DELETE, url))
-        .await
-        .map_err(with_hint)?;
-    if args.json {
-        println!("{}", text.trim_end());
+    ];
+    let sent = send(
+        &args.connection,
+        Method::DELETE,
+        &segments,
+        args.dry_run,
+        args.json,
+    );
+    let Some(text) = sent.await? else {
         return Ok(());
-    }
+    };
     let answer: Uninstalled = parse_response(&text, "uninstall")?;
     let mut out = match &answer.import_id {
         Some(id) => format!(
