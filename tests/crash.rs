@@ -32,11 +32,30 @@ fn free_port() -> u16 {
 }
 
 /// Starts the server on `port`; `failpoints` slow each artifact write.
-fn spawn(data: &Path, port: u16, failpoints: Option<&str>) -> Child {
+/// A server process, killed when dropped: a failing test never leaves one
+/// running.
+struct Server(Child);
+
+impl Server {
+    /// SIGKILL, no chance to clean up, and reaped.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(data: &Path, port: u16, failpoints: Option<&str>) -> Server {
     spawn_with(data, port, failpoints, &[])
 }
 
-fn spawn_with(data: &Path, port: u16, failpoints: Option<&str>, args: &[&str]) -> Child {
+fn spawn_with(data: &Path, port: u16, failpoints: Option<&str>, args: &[&str]) -> Server {
     let mut command = Command::new(BIN);
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -50,7 +69,7 @@ fn spawn_with(data: &Path, port: u16, failpoints: Option<&str>, args: &[&str]) -
     if let Some(f) = failpoints {
         command.env("INSTALLHUB_TEST_FAILPOINTS", f);
     }
-    command.spawn().expect("the server starts")
+    Server(command.spawn().expect("the server starts"))
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
@@ -156,8 +175,7 @@ async fn a_server_killed_mid_install_leaves_the_tenant_whole() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     assert!(
         pending.await.unwrap().is_err(),
         "the import answered before the kill: make the install slower"
@@ -243,8 +261,7 @@ async fn a_server_killed_mid_install_leaves_the_tenant_whole() {
     )
     .await;
     assert_eq!(artifacts["artifacts"].as_array().unwrap().len(), ARTIFACTS);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }
 
 /// Kills the demo server while a marketplace install of its listing is
@@ -320,8 +337,7 @@ async fn kill_a_marketplace_install(max_attempts: &str) -> (Value, usize, Value,
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 
     let mut server = spawn_with(&data, port, None, &args);
     wait_ready(&http, &base).await;
@@ -355,8 +371,7 @@ async fn kill_a_marketplace_install(max_attempts: &str) -> (Value, usize, Value,
         if done["status"] == "Success" { 5 } else { 0 },
         "the tenant is whole: {artifacts:#}"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     (done, count_after_restart, imports, notifications)
 }
 
