@@ -2475,6 +2475,24 @@ async fn day_two_from_the_cli_diff_a_pinned_import_rollback_and_uninstall() {
         "{run:#?}"
     );
     assert!(run.stdout.contains("  removed  ent-44\n"), "{run:#?}");
+    // --json prints the server's answer unchanged, nothing else.
+    let body = run_cli(
+        &[
+            "uninstall",
+            name,
+            "--tenant",
+            TARGET_TENANT,
+            "--dry-run",
+            "--json",
+        ],
+        &env,
+        &app.work,
+    )
+    .await
+    .expect_success()
+    .json();
+    assert_eq!(body["status"], "DryRun", "{body:#}");
+    assert_eq!(body["removedArtifacts"].as_array().unwrap().len(), 5);
     let run = run_cli(
         &["uninstall", name, "--tenant", TARGET_TENANT],
         &env,

@@ -156,17 +156,21 @@ fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_else(|| "-".to_owned())
 }
 
-/// GETs `segments` with `query`, the answer's text.
+/// GETs `segments` with `query`: the answer's text to render, or `None`
+/// when `--json` printed it (see [`Client::send_or_print`]).
 async fn get(
     client: &Client,
     segments: &[&str],
     query: &[(&str, String)],
-) -> Result<String, ClientError> {
+    json: bool,
+) -> Result<Option<String>, ClientError> {
     let mut url = client.url_with_segments(segments)?;
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }
-    client.send_for_text(client.request(Method::GET, url)).await
+    client
+        .send_or_print(client.request(Method::GET, url), json)
+        .await
 }
 
 fn page_query(page: &Page) -> Vec<(&'static str, String)> {
@@ -227,16 +231,16 @@ async fn list_packages(args: PackageListArgs) -> Result<(), ClientError> {
     if let Some(name) = &args.name {
         query.push(("name", name.clone()));
     }
-    let text = get(
+    let Some(text) = get(
         &client,
         &["api", "installhub", "tenants", &args.tenant, "packages"],
         &query,
+        args.json,
     )
-    .await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    .await?
+    else {
         return Ok(());
-    }
+    };
     let page: PackagePage = parse_response(&text, "package list")?;
     let rows: Vec<Vec<String>> = page
         .packages
@@ -321,16 +325,16 @@ struct ImportRow {
 
 async fn list_imports(args: ImportListArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
-    let text = get(
+    let Some(text) = get(
         &client,
         &["api", "installhub", "tenants", &args.tenant, "imports"],
         &page_query(&args.page),
+        args.json,
     )
-    .await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    .await?
+    else {
         return Ok(());
-    }
+    };
     let page: ImportPage = parse_response(&text, "import list")?;
     let rows: Vec<Vec<String>> = page
         .imports
@@ -366,16 +370,16 @@ async fn list_imports(args: ImportListArgs) -> Result<(), ClientError> {
 
 async fn show_import(args: ImportShowArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
-    let text = get(
+    let Some(text) = get(
         &client,
         &["api", "installhub", "imports", &args.import_id],
         &[],
+        args.json,
     )
-    .await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    .await?
+    else {
         return Ok(());
-    }
+    };
     let record: ImportRow = parse_response(&text, "import")?;
     print!(
         "Import {}\n  tenant:   {}\n  status:   {}\n  source:   {}\n  package:  {} {} ({})\n  by:       {}\n  started:  {}\n  finished: {}\n",
@@ -445,7 +449,7 @@ struct InstalledRow {
 async fn list_installed(args: InstalledListArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
     let query: Vec<(&str, String)> = args.status.iter().map(|s| ("status", s.clone())).collect();
-    let text = get(
+    let Some(text) = get(
         &client,
         &[
             "api",
@@ -455,12 +459,12 @@ async fn list_installed(args: InstalledListArgs) -> Result<(), ClientError> {
             "installed-packages",
         ],
         &query,
+        args.json,
     )
-    .await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    .await?
+    else {
         return Ok(());
-    }
+    };
     let page: InstalledPage = parse_response(&text, "installed packages")?;
     let rows: Vec<Vec<String>> = page
         .installed_packages
@@ -550,11 +554,9 @@ async fn read_audit(args: AuditArgs) -> Result<(), ClientError> {
         query.push(("action", action.clone()));
     }
     query.extend(page_query(&args.page));
-    let text = get(&client, &["api", "installhub", "audit"], &query).await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    let Some(text) = get(&client, &["api", "installhub", "audit"], &query, args.json).await? else {
         return Ok(());
-    }
+    };
     let page: AuditPage = parse_response(&text, "audit")?;
     let rows: Vec<Vec<String>> = page
         .entries

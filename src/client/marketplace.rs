@@ -927,11 +927,9 @@ async fn mark_version(args: YankArgs, mark: VersionMark) -> Result<(), ClientErr
             .json(&json!({ "reason": reason })),
         _ => client.request(Method::DELETE, url),
     };
-    let text = client.send_for_text(request).await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    let Some(text) = client.send_or_print(request, args.json).await? else {
         return Ok(());
-    }
+    };
     let version: Value = parse_response(&text, what)?;
     let (id, v) = (&args.package_id, &args.version);
     match (mark, version[field]["reason"].as_str()) {
@@ -958,11 +956,9 @@ async fn trust(args: TrustArgs) -> Result<(), ClientError> {
     let request = client
         .request(Method::PUT, url)
         .json(&json!({ "trustLevel": args.level }));
-    let text = client.send_for_text(request).await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    let Some(text) = client.send_or_print(request, args.json).await? else {
         return Ok(());
-    }
+    };
     let listing: Listing = parse_response(&text, "trust level")?;
     println!(
         "{} ({}) is {}.",
@@ -986,11 +982,9 @@ async fn delist(args: DelistArgs) -> Result<(), ClientError> {
             .json(&json!({ "reason": reason })),
         _ => client.request(Method::DELETE, url),
     };
-    let text = client.send_for_text(request).await?;
-    if args.json {
-        println!("{}", text.trim_end());
+    let Some(text) = client.send_or_print(request, args.json).await? else {
         return Ok(());
-    }
+    };
     let listing: Listing = parse_response(&text, "delisting")?;
     match &listing.delisted {
         Some(mark) => println!(

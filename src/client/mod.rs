@@ -584,6 +584,21 @@ impl Client {
         response.text().await.map_err(|e| self.transport_error(e))
     }
 
+    /// Sends `request`. With `--json` (`json`) the server's answer is
+    /// printed unchanged and `None` answered; else its text, to render.
+    pub async fn send_or_print(
+        &self,
+        request: reqwest::RequestBuilder,
+        json: bool,
+    ) -> Result<Option<String>, ClientError> {
+        let text = self.send_for_text(request).await?;
+        if json {
+            println!("{}", text.trim_end());
+            return Ok(None);
+        }
+        Ok(Some(text))
+    }
+
     /// GETs `path`; a non-success status becomes [`ClientError::Api`].
     pub async fn get(&self, path: &str) -> Result<Response, ClientError> {
         let url = self.url(path)?;

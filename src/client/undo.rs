@@ -124,15 +124,10 @@ async fn send(
     if dry_run {
         url.set_query(Some("dryRun=true"));
     }
-    let text = client
-        .send_for_text(client.request(method, url))
+    client
+        .send_or_print(client.request(method, url), json)
         .await
-        .map_err(with_hint)?;
-    if json {
-        println!("{}", text.trim_end());
-        return Ok(None);
-    }
-    Ok(Some(text))
+        .map_err(with_hint)
 }
 
 async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
