@@ -998,35 +998,47 @@ pub(crate) fn literal_secret(value: &[u8]) -> bool {
     !REFERENCE_PREFIXES.iter().any(|p| lower.starts_with(p)) && !WORDS.contains(&lower.as_str())
 }
 
+const SECRET_KEY_SUFFIXES: &[&[u8]] = &[
+    b"password",
+    b"passwd",
+    b"pwd",
+    b"secret",
+    b"apikey",
+    b"accesskey",
+    b"secretkey",
+    b"privatekey",
+    b"token",
+    b"passphrase",
+    b"credentials",
+    b"connectionstring",
+];
+
+/// The last two letters of every [`SECRET_KEY_SUFFIXES`] entry.
+const SECRET_KEY_PAIRS: &[[u8; 2]] = &[
+    *b"rd", *b"wd", *b"et", *b"ey", *b"en", *b"se", *b"ls", *b"ng",
+];
+
 /// Key names that hold secrets: `password`, `db_password`, `apiKey`,
 /// `clientSecret`, `accessToken`; not `tokenUrl`, `passwordPolicy`,
 /// `maxTokens` or `nextPageToken`.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    // Every suffix below ends in one of these letters; most keys stop here.
-    if !key.as_bytes().last().is_some_and(|b| {
-        matches!(
-            b.to_ascii_lowercase(),
-            b'd' | b't' | b'y' | b'n' | b'e' | b's' | b'g'
-        )
-    }) {
+    // Every suffix below ends in one of these pairs of letters; most keys
+    // (`id`, `type`, `name`, `steps`) stop here, before any folding. The
+    // unit test `secret_key_pairs` keeps the pairs in step with the names.
+    let mut tail = key
+        .bytes()
+        .rev()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase());
+    let (Some(last), Some(before)) = (tail.next(), tail.next()) else {
+        return false;
+    };
+    if !SECRET_KEY_PAIRS.contains(&[before, last]) {
         return false;
     }
     let mut buf = [0u8; 64];
     let name = fold_key(key, &mut buf, |b| b.is_ascii_alphanumeric());
-    const SUFFIXES: &[&[u8]] = &[
-        b"password",
-        b"passwd",
-        b"pwd",
-        b"secret",
-        b"apikey",
-        b"accesskey",
-        b"secretkey",
-        b"privatekey",
-        b"token",
-        b"passphrase",
-        b"credentials",
-        b"connectionstring",
-    ];
+
     const NOT_SECRET: &[&[u8]] = &[
         b"pagetoken",
         b"nexttoken",
@@ -1040,7 +1052,8 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
         b"csrftoken",
         b"xsrftoken",
     ];
-    SUFFIXES.iter().any(|s| name.ends_with(s)) && !NOT_SECRET.iter().any(|s| name.ends_with(s))
+    SECRET_KEY_SUFFIXES.iter().any(|s| name.ends_with(s))
+        && !NOT_SECRET.iter().any(|s| name.ends_with(s))
 }
 
 /// The first four characters of a secret, never more.
@@ -1100,6 +1113,35 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn secret_key_pairs() {
+        // The early exit on the last two letters keeps every listed name,
+        // in any case and with separators after it.
+        for suffix in SECRET_KEY_SUFFIXES {
+            let pair = [suffix[suffix.len() - 2], suffix[suffix.len() - 1]];
+            assert!(SECRET_KEY_PAIRS.contains(&pair), "{suffix:?}");
+            let name = std::str::from_utf8(suffix).unwrap();
+            for key in [
+                format!("db_{name}"),
+                format!("DB_{}", name.to_uppercase()),
+                format!("{name}_-"),
+            ] {
+                assert!(is_secret_key(&key), "{key}");
+            }
+        }
+        for key in [
+            "id",
+            "type",
+            "name",
+            "steps",
+            "tokenUrl",
+            "nextPageToken",
+            "t",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
 
     #[test]
     fn executable_fields() {

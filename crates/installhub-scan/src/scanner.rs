@@ -199,6 +199,7 @@ impl Scanner {
             crate::prefilter::Signals {
                 needs: crate::prefilter::NEEDS_ALL,
                 code_bytes: crate::prefilter::has_code_byte(text.as_bytes()),
+                python_names: true,
             }
         } else {
             self.prefilter.signals(text)
@@ -207,7 +208,7 @@ impl Scanner {
         ctx.executable = text.len() >= 3 && ctx.field.is_some_and(detect::is_executable_field);
         if code::looks_like_code(text, ctx.executable, signals.code_bytes) {
             let mut found = code::Findings::default();
-            ctx.parsed = code::analyze(text, ctx.executable, &mut found);
+            ctx.parsed = code::analyze(text, ctx.executable, signals.python_names, &mut found);
             hits.push_code(found.list);
         }
         self.detect(text, signals.needs, ctx, hits);

@@ -32,6 +32,8 @@ mod js;
 mod powershell;
 mod python;
 
+pub(crate) use python::NAMES as PYTHON_NAMES;
+
 use crate::report::Capability;
 use crate::rules::RuleId;
 
@@ -167,8 +169,30 @@ fn shape(bytes: &[u8]) -> (usize, usize) {
 /// pages that are not touched cost nothing). Text nested too deeply to
 /// judge is refused wherever it sits; text too large to judge is refused in
 /// an executable field and left to the spelling rules elsewhere.
-pub(crate) fn analyze(text: &str, executable_field: bool, out: &mut Findings) -> bool {
-    let (tokens, nesting) = shape(text.as_bytes());
+pub(crate) fn analyze(
+    text: &str,
+    executable_field: bool,
+    python_names: bool,
+    out: &mut Findings,
+) -> bool {
+    let bytes = text.as_bytes();
+    // Most code is small: a string no longer than the stack left here can
+    // hold at one level per byte, with fewer opening brackets than the
+    // nesting limit, is within both limits whatever its shape, and parses
+    // on this stack. Counting the brackets is one vectorized pass; the
+    // exact [`shape`] is a table lookup per byte.
+    let fits = 64 * 1024 + bytes.len() * STACK_PER_TOKEN;
+    if bytes.len() <= MAX_TOKENS
+        && stacker::remaining_stack().is_some_and(|left| left >= fits)
+        && bytes
+            .iter()
+            .filter(|&&b| matches!(b, b'(' | b'[' | b'{'))
+            .count()
+            <= MAX_NESTING
+    {
+        return parse_and_judge(text, executable_field, python_names, out);
+    }
+    let (tokens, nesting) = shape(bytes);
     let refusal = if nesting > MAX_NESTING {
         Some(format!(
             "code nested deeper than {MAX_NESTING} brackets cannot be judged"
@@ -188,11 +212,16 @@ pub(crate) fn analyze(text: &str, executable_field: bool, out: &mut Findings) ->
     }
     let stack = 64 * 1024 + tokens * STACK_PER_TOKEN;
     stacker::maybe_grow(stack, stack, || {
-        parse_and_judge(text, executable_field, out)
+        parse_and_judge(text, executable_field, python_names, out)
     })
 }
 
-fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bool {
+fn parse_and_judge(
+    text: &str,
+    executable_field: bool,
+    python_names: bool,
+    out: &mut Findings,
+) -> bool {
     let bytes = text.as_bytes();
     let js_like = memchr::memchr3(b'(', b'[', b'`', bytes).is_some();
     let mut parsed = false;
@@ -201,7 +230,7 @@ fn parse_and_judge(text: &str, executable_field: bool, out: &mut Findings) -> bo
         // (`globals()[k](x)`); Python skips text that names nothing its
         // rules look for.
         let js = js::analyze(text, out);
-        let python = python::analyze(text, out);
+        let python = python::analyze(text, python_names, out);
         parsed = js || python;
     }
     // Text that is valid JavaScript or Python is judged by PowerShell's
@@ -278,34 +307,43 @@ static POWERSHELL_SEARCH: std::sync::LazyLock<[aho_corasick::AhoCorasick; 2]> =
 fn names_powershell(bytes: &[u8], commands: bool) -> bool {
     let word =
         |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
-    POWERSHELL_SEARCH[usize::from(commands)]
-        .find_overlapping_iter(bytes)
-        .any(|m| {
-            let index = m.pattern().as_usize();
-            let before = m.start().checked_sub(1).map(|i| &bytes[i]);
-            let after = bytes.get(m.end());
-            match POWERSHELL_MARKERS[index] {
-                // `-e`, `-ec`, `-enc…` after a blank.
-                "-e" => before.is_some_and(u8::is_ascii_whitespace),
-                "`" => {
-                    before.is_some_and(u8::is_ascii_alphabetic)
-                        && after.is_some_and(u8::is_ascii_alphabetic)
-                }
-                // `&` but not `&&`.
-                "&" => before != Some(&b'&') && after != Some(&b'&'),
-                // `.` invoking: at a statement's start, before `$`, `(` or a quote.
-                "." => {
-                    before.is_none_or(|b| b.is_ascii_whitespace() || b";|({=".contains(b))
-                        && bytes[m.end()..]
-                            .iter()
-                            .find(|b| !b.is_ascii_whitespace())
-                            .is_some_and(|b| b"$(\"'".contains(b))
-                }
-                "iex" | "invoke" | "scriptblock" | "::" => true,
-                // A command name is a whole word.
-                _ => !word(before) && !word(after),
+    let found = |m: aho_corasick::Match| {
+        let index = m.pattern().as_usize();
+        let before = m.start().checked_sub(1).map(|i| &bytes[i]);
+        let after = bytes.get(m.end());
+        match POWERSHELL_MARKERS[index] {
+            // `-e`, `-ec`, `-enc…` after a blank.
+            "-e" => before.is_some_and(u8::is_ascii_whitespace),
+            "`" => {
+                before.is_some_and(u8::is_ascii_alphabetic)
+                    && after.is_some_and(u8::is_ascii_alphabetic)
             }
-        })
+            // `&` but not `&&`.
+            "&" => before != Some(&b'&') && after != Some(&b'&'),
+            // `.` invoking: at a statement's start, before `$`, `(` or a quote.
+            "." => {
+                before.is_none_or(|b| b.is_ascii_whitespace() || b";|({=".contains(b))
+                    && bytes[m.end()..]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace())
+                        .is_some_and(|b| b"$(\"'".contains(b))
+            }
+            "iex" | "invoke" | "scriptblock" | "::" => true,
+            // A command name is a whole word.
+            _ => !word(before) && !word(after),
+        }
+    };
+    if commands {
+        // Markers overlap here (`.` in `..`, a command name inside another
+        // word), and one that fails its context must not hide the next.
+        POWERSHELL_SEARCH[1].find_overlapping_iter(bytes).any(found)
+    } else {
+        // The unambiguous markers cannot hide one another: the two with a
+        // context (`-e`, a backtick) share no byte with any other marker's
+        // start, so the non-overlapping search (SIMD-accelerated, unlike the
+        // overlapping one) sees every place one of them succeeds.
+        POWERSHELL_SEARCH[0].find_iter(bytes).any(found)
+    }
 }
 
 /// The bodies of `{{ … }}` and `${ … }` placeholders that contain a call
@@ -395,7 +433,7 @@ mod timing {
                 std::hint::black_box(ret.program.body.len());
             });
             let py = time(&|| {
-                python::analyze(s, &mut Findings::default());
+                python::analyze(s, true, &mut Findings::default());
             });
             let ps = time(&|| powershell::analyze(s, true, &mut Findings::default()));
             let shape_only = time(&|| {
@@ -412,7 +450,7 @@ mod timing {
             });
             println!("gates {gates:.0} MB/s, placeholders {placeholders:.0}, stacker {grow:.0}");
             let all = time(&|| {
-                analyze(s, true, &mut Findings::default());
+                analyze(s, true, true, &mut Findings::default());
             });
             println!(
                 "{:>4} bytes: oxc parse {oxc:.0} MB/s, js {js:.0} MB/s, python {py:.0}, powershell {ps:.0}, shape {shape_only:.0}, all {all:.0}",

@@ -17,7 +17,6 @@
 //!   of a module not on [`ALLOWED_MODULES`].
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -98,37 +97,48 @@ const HOST_MODULES: &[&str] = &[
 
 const DESERIALIZERS: &[&str] = &["pickle", "cPickle", "_pickle", "dill", "marshal", "shelve"];
 
-/// Every name a Python rule looks for, or a dunder: text without any of
-/// them as a bare name (not an attribute: `re.compile` and JavaScript's
-/// `.exec` are not) cannot reach what the rules judge, so it is not parsed
-/// (rustpython parses at tens of MB/s, and most code-like text is not
-/// Python). A literal search (SIMD), then the boundaries by hand.
-static MARKERS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    regex::bytes::Regex::new(
-        r"(?-u)__|exec|eval|compile|execfile|getattr|setattr|delattr|globals|locals|vars|os|subprocess|pty|commands|pickle|cPickle|dill|marshal|shelve|importlib|ctypes|import|builtins",
-    )
-    .expect("the Python marker regex is valid")
-});
-
-fn names_a_rule(bytes: &[u8]) -> bool {
-    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    MARKERS.find_iter(bytes).any(|m| {
-        m.as_bytes() == b"__"
-            || (!bytes[..m.start()]
-                .last()
-                .is_some_and(|b| word(b) || *b == b'.')
-                && !bytes.get(m.end()).is_some_and(word))
-    })
-}
+/// Every name a Python rule looks for. Text that holds none of them as a
+/// bare name (a whole word, not an attribute: `re.compile` and
+/// JavaScript's `.exec` are not), and no dunder, cannot reach what the
+/// rules judge, so it is not parsed (rustpython parses at tens of MB/s, and
+/// most code-like text is not Python). The scan's one pass over every
+/// string finds them ([`crate::prefilter`]).
+pub(crate) const NAMES: &[&str] = &[
+    "exec",
+    "eval",
+    "compile",
+    "execfile",
+    "getattr",
+    "setattr",
+    "delattr",
+    "globals",
+    "locals",
+    "vars",
+    "os",
+    "subprocess",
+    "pty",
+    "commands",
+    "pickle",
+    "cPickle",
+    "dill",
+    "marshal",
+    "shelve",
+    "importlib",
+    "ctypes",
+    "import",
+    "builtins",
+];
 
 /// Parses `text` as a Python module and judges it. Answers whether it parsed.
 ///
 /// Python reads identifiers in NFKC form (`ｅｘｅｃ` is `exec`); rustpython
 /// does not, so text with non-ASCII characters is normalized first.
-pub(crate) fn analyze(text: &str, out: &mut Findings) -> bool {
+/// `names` is the prefilter's answer whether the text names one of
+/// [`NAMES`] ([`crate::prefilter::Signals::python_names`]).
+pub(crate) fn analyze(text: &str, names: bool, out: &mut Findings) -> bool {
     let normalized: String;
     let text = if text.is_ascii() {
-        if !names_a_rule(text.as_bytes()) {
+        if !names && memchr::memmem::find(text.as_bytes(), b"__").is_none() {
             return false;
         }
         text
