@@ -516,7 +516,9 @@ async fn browser_journeys() {
         .mint();
     let mut cookie = fantoccini::cookies::Cookie::new("installhub_session", expired);
     cookie.set_path("/console");
+    cookie.set_domain("127.0.0.1");
     cookie.set_http_only(true);
+    cookie.set_same_site(cookie::SameSite::Strict);
     browser.client.add_cookie(cookie).await.unwrap();
     browser.goto(&app.url("/console/tenants")).await;
     browser.wait_for_heading("Session ended").await;

@@ -216,11 +216,12 @@ async fn list_artifacts_matching_filters_by_type_and_name(ctx: Ctx) {
             .await
             .unwrap();
     }
+    let t = &t;
     let ids = |filter: ArtifactFilter<'static>, after: Option<&str>, limit| {
         let after = after.map(aid);
         async move {
             store
-                .list_artifacts_matching(&t, &filter, after.as_ref(), limit)
+                .list_artifacts_matching(t, &filter, after.as_ref(), limit)
                 .await
                 .unwrap()
                 .into_iter()

@@ -32,10 +32,10 @@ pub async fn home() -> Redirect {
 }
 
 /// The signed-in caller, or the response that says there is none.
-fn signed_in(state: &AppState, visit: Visit) -> Result<(Visit, Caller), Response> {
+fn signed_in(state: &AppState, visit: Visit) -> Result<(Visit, Caller), Box<Response>> {
     match visit.caller(state) {
         Ok(caller) => Ok((visit, caller)),
-        Err(problem) => Err(visit.session_problem(problem)),
+        Err(problem) => Err(Box::new(visit.session_problem(problem))),
     }
 }
 
@@ -48,7 +48,7 @@ pub async fn tenants(
 ) -> Response {
     let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
         Ok(signed_in) => signed_in,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let chrome = visit.chrome(Some(&caller), "catalog");
     let response = match visible_tenants(&state, &caller).await {
@@ -96,7 +96,7 @@ pub async fn artifacts(
 ) -> Response {
     let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
         Ok(signed_in) => signed_in,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let chrome = visit.chrome(Some(&caller), "catalog");
     let q: String = query.q.trim().chars().take(MAX_SEARCH_CHARS).collect();
@@ -220,7 +220,7 @@ pub async fn audit(
 ) -> Response {
     let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
         Ok(signed_in) => signed_in,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let chrome = visit.chrome(Some(&caller), "audit");
     let visible = match visible_tenants(&state, &caller).await {

@@ -316,7 +316,7 @@ pub async fn sign_in_link(
             visit.chrome(None, ""),
             "Sign-in link not valid",
             format!(
-                "This sign-in link was already used, has expired (links work once, for {} minutes) or is not one this server made. Sign in with a token instead, or restart `installhub serve --demo` for a new link.",
+                "This sign-in link was already used, has expired (links work once, for {} minutes) or is not one this server made. Sign in with a token instead, or restart installhub serve --demo for a new link.",
                 SIGN_IN_LINK_TTL.as_secs() / 60
             ),
         )
