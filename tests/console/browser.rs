@@ -296,6 +296,10 @@ async fn browser_journeys() {
         )
         .await;
     assert!(reply.status < 300, "{reply:?}");
+    app.artifact(crate::common::TARGET, "loop-a", "RuleSet", &["loop-b"])
+        .await;
+    app.artifact(crate::common::TARGET, "loop-b", "RuleSet", &["loop-a"])
+        .await;
     let driver = Driver::start();
     let token = Token::full().mint();
 
@@ -381,6 +385,26 @@ async fn browser_journeys() {
     assert!(ids.contains(&"proc-1001".to_owned()), "{ids:?}");
     assert!(!ids.contains(&"rule-305".to_owned()), "{ids:?}");
     browser.shot("searched-by-name").await;
+    // The graph of proc-1001, drawn.
+    browser
+        .client
+        .find(Locator::XPath(
+            "//tr[td[normalize-space()='proc-1001']]//a[starts-with(normalize-space(),'Preview')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_heading("Dependency graph").await;
+    let drawn = browser
+        .client
+        .find_all(Locator::Css("svg g.node"))
+        .await
+        .unwrap();
+    assert_eq!(drawn.len(), 5);
+    browser.shot("preview-graph").await;
+    browser.check_accessibility().await;
     // The audit log, filtered.
     browser
         .client
@@ -470,6 +494,19 @@ async fn browser_journeys() {
         .unwrap();
     assert_eq!(scripts.as_array().unwrap().len(), 1, "only htmx: {scripts}");
     browser.shot("script-named-artifact").await;
+    // A cycle in the graph, drawn in the problem colour.
+    browser
+        .goto(&app.url("/console/tenants/tenant-abc123/preview?roots=loop-a"))
+        .await;
+    browser.wait_for_heading("Dependency graph").await;
+    let cycle = browser
+        .client
+        .find_all(Locator::Css("svg path.edge.cycle"))
+        .await
+        .unwrap();
+    assert_eq!(cycle.len(), 2);
+    browser.shot("preview-cycle").await;
+    browser.check_accessibility().await;
     browser.close().await;
 
     // CSRF: a post without the form's token, or with a wrong one, is

@@ -498,3 +498,113 @@ async fn a_sign_in_link_works_once() {
     let missing = get(&app, "/console/sign-in/link", "").await;
     assert_eq!(missing.status, 410);
 }
+
+#[tokio::test]
+async fn the_preview_draws_the_graph_the_api_resolves() {
+    let app = TestApp::new().await;
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let page = get(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/preview?roots=proc-1001",
+        &cookies,
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_console_headers(&page);
+    let api = app
+        .preview(&json!({ "tenantId": SOURCE, "artifactIds": ["proc-1001"] }))
+        .await
+        .json();
+    // Every artifact the API resolves is drawn, numbered in its order.
+    let order: Vec<&str> = api["installOrder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(order.len(), 5);
+    assert_eq!(page.body.matches("data-artifact=").count(), 5);
+    let mut last = 0;
+    for (i, id) in order.iter().enumerate() {
+        let at = page
+            .body
+            .find(&format!("<li><code>{id}</code>"))
+            .unwrap_or_else(|| panic!("{id} in the install order list"));
+        assert!(at > last, "{id} listed in the API's order");
+        last = at;
+        assert!(page.body.contains(&format!(">{}</text>", i + 1)));
+    }
+    assert!(
+        page.body
+            .contains(r#"<g class="node root" data-artifact="proc-1001">"#)
+    );
+    assert!(!page.body.contains("class=\"edge cycle\""));
+
+    // A cycle: drawn in the problem colour, no order, the API's warning.
+    app.artifact(TARGET, "loop-a", "RuleSet", &["loop-b"]).await;
+    app.artifact(TARGET, "loop-b", "RuleSet", &["loop-a"]).await;
+    let page = get(
+        &app,
+        "/console/tenants/tenant-abc123/preview?roots=loop-a",
+        &cookies,
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    let api = app
+        .preview(&json!({ "tenantId": TARGET, "artifactIds": ["loop-a"] }))
+        .await
+        .json();
+    assert_eq!(api["hasCircularDependency"], true);
+    for warning in api["warnings"].as_array().unwrap() {
+        let message = warning["message"].as_str().unwrap();
+        assert!(page.body.contains(&escaped(message)), "{message}");
+    }
+    assert_eq!(page.body.matches("class=\"edge cycle\"").count(), 2);
+    assert!(
+        page.body
+            .contains(r#"<g class="node root cycle" data-artifact="loop-a">"#)
+    );
+    assert!(page.body.contains("a cycle has no order to install in"));
+
+    // What the API refuses, the page refuses with the same message.
+    let missing = get(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/preview?roots=no-such-artifact",
+        &cookies,
+    )
+    .await;
+    let api = app
+        .preview(&json!({ "tenantId": SOURCE, "artifactIds": ["no-such-artifact"] }))
+        .await;
+    assert_eq!(missing.status, api.status);
+    assert!(
+        missing
+            .body
+            .contains(&escaped(api.json()["message"].as_str().unwrap())),
+        "{}",
+        missing.body
+    );
+    let reader = Token::full().scopes(&["installhub:import"]).mint();
+    let cookies = sign_in(&app, &reader).await;
+    let denied = get(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/preview?roots=proc-1001",
+        &cookies,
+    )
+    .await;
+    let api = app
+        .send(
+            app.http
+                .post(app.url("/api/installhub/packages/preview"))
+                .bearer_auth(&reader)
+                .json(&json!({ "tenantId": SOURCE, "artifactIds": ["proc-1001"] })),
+        )
+        .await;
+    assert_eq!(api.status, 403);
+    assert_eq!(denied.status, 403);
+    assert!(
+        denied
+            .body
+            .contains(&escaped(api.json()["message"].as_str().unwrap()))
+    );
+}

@@ -10,6 +10,7 @@
 //! `Cache-Control: no-store`: [`finish_response`] sets them on the way out.
 
 mod assets;
+mod graph;
 mod pages;
 mod session;
 mod views;
@@ -54,6 +55,7 @@ pub fn routes(timeout: Duration) -> Router<AppState> {
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/tenants", get(pages::tenants))
         .route("/console/tenants/{tenantId}", get(pages::artifacts))
+        .route("/console/tenants/{tenantId}/preview", get(pages::preview))
         .route("/console/audit", get(pages::audit))
         .route("/console/assets/{file}", get(assets::serve))
         .layer(TimeoutLayer::with_status_code(

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::session::Visit;
 use super::views::{
-    ArtifactView, ArtifactsPage, AuditLogPage, AuditView, TenantView, TenantsPage, api_error_page,
-    render, status_of,
+    ArtifactView, ArtifactsPage, AuditLogPage, AuditView, PreviewPage, TenantView, TenantsPage,
+    api_error_page, render, status_of,
 };
 use crate::controllers::artifacts::{ArtifactQuery, artifact_page};
 use crate::controllers::imports::{AuditParams, audit_page};
@@ -183,6 +183,11 @@ pub async fn artifacts(
                 .artifacts
                 .into_iter()
                 .map(|a| ArtifactView {
+                    preview_href: format!(
+                        "/console/tenants/{}/preview?{}",
+                        path.tenant_id,
+                        serde_urlencoded::to_string([("roots", a.id.as_str())]).unwrap_or_default()
+                    ),
                     id: a.id.to_string(),
                     name: a.name,
                     kind: a.artifact_type.as_str().to_owned(),
@@ -304,6 +309,113 @@ pub async fn audit(
         Err(error) => {
             let status = status_of(&error);
             page.problem = Some(error.message());
+            status
+        }
+    };
+    visit.respond(render(status, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PreviewQuery {
+    /// Root artifact ids, separated by spaces or commas.
+    #[serde(default)]
+    roots: String,
+}
+
+/// The most characters of roots read (50 ids of up to 128 characters).
+const MAX_ROOTS_CHARS: usize = 50 * 130;
+
+/// `GET /console/tenants/{tenantId}/preview?roots=`: the graph an export
+/// of the roots would take, drawn, with the preview API's checks and
+/// warnings.
+pub async fn preview(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    uri: Uri,
+    path: TenantPath,
+    QueryParams(query): QueryParams<PreviewQuery>,
+) -> Response {
+    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return *response,
+    };
+    let chrome = visit.chrome(Some(&caller), "catalog");
+    let tenant = match crate::controllers::tenants::find_tenant_for(
+        &state,
+        &caller,
+        &path.tenant_id,
+    )
+    .await
+    {
+        Ok(tenant) => tenant,
+        Err(error) => return visit.respond(api_error_page(chrome, error)),
+    };
+    let roots: String = query.roots.trim().chars().take(MAX_ROOTS_CHARS).collect();
+    let ids: Vec<String> = roots
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut page = PreviewPage {
+        chrome,
+        tenant_id: tenant.tenant_id.to_string(),
+        tenant_name: tenant.name,
+        roots: ids.join(" "),
+        problem: None,
+        problem_details: Vec::new(),
+        graph: None,
+        total: 0,
+        has_cycle: false,
+        warnings: Vec::new(),
+        order: Vec::new(),
+    };
+    if ids.is_empty() {
+        page.problem = Some("Name one or more root artifacts to preview.".to_owned());
+        return visit.respond(render(StatusCode::OK, &page));
+    }
+    let request = installhub_domain::PreviewRequest {
+        tenant_id: Some(path.tenant_id.to_string()),
+        artifact_ids: Some(ids),
+    };
+    let status = match crate::controllers::packages::preview::resolve_preview(
+        &state, &caller, &request, None,
+    )
+    .await
+    {
+        Ok(resolution) => {
+            let names: std::collections::HashMap<String, String> = resolution
+                .artifacts()
+                .map(|a| (a.id.to_string(), a.name.clone()))
+                .collect();
+            page.order = resolution
+                .install_order
+                .iter()
+                .map(|id| {
+                    let id = id.to_string();
+                    let name = names.get(&id).cloned().unwrap_or_default();
+                    (id, name)
+                })
+                .collect();
+            page.total = resolution.total_artifacts();
+            page.has_cycle = resolution.has_cycle();
+            page.warnings = resolution
+                .failures
+                .iter()
+                .map(|f| f.message.clone())
+                .collect();
+            page.graph = Some(super::graph::layout(&resolution));
+            StatusCode::OK
+        }
+        Err(error) => {
+            let status = status_of(&error);
+            let failures = error.as_failures();
+            if failures.len() > 1 {
+                page.problem = Some("The preview was refused:".to_owned());
+                page.problem_details = failures.iter().map(|f| f.message.clone()).collect();
+            } else {
+                page.problem = Some(error.message());
+            }
             status
         }
     };

@@ -93,6 +93,8 @@ pub struct TenantsPage {
 
 pub struct ArtifactView {
     pub id: String,
+    /// The preview of its graph.
+    pub preview_href: String,
     pub name: String,
     pub kind: String,
     pub version: String,
@@ -112,6 +114,25 @@ pub struct ArtifactsPage {
     pub filtered: bool,
     pub artifacts: Vec<ArtifactView>,
     pub next_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/preview.html")]
+pub struct PreviewPage {
+    pub chrome: Chrome,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    /// The roots as typed.
+    pub roots: String,
+    pub problem: Option<String>,
+    pub problem_details: Vec<String>,
+    pub graph: Option<super::graph::Graph>,
+    pub total: usize,
+    pub has_cycle: bool,
+    /// The preview's warnings: why an export would be refused.
+    pub warnings: Vec<String>,
+    /// The install order: id and name.
+    pub order: Vec<(String, String)>,
 }
 
 pub struct AuditView {
