@@ -328,6 +328,18 @@ async fn browser_journeys() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 6, "5 demo artifacts and the script-named one");
+    // htmx loaded from the console's own file, configured not to inject
+    // the inline style the CSP would refuse.
+    let htmx = browser
+        .client
+        .execute(
+            "return [typeof htmx, htmx.config.includeIndicatorStyles, \
+                     document.querySelectorAll('style, [style]').length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(htmx, json!(["object", false, 0]));
     browser.shot("artifacts").await;
     browser.check_accessibility().await;
     // Choosing a type filters at once (htmx), and the address follows.
