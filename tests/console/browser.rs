@@ -53,7 +53,24 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Asks chromedriver to shut down, which also quits the browsers of a
+    /// journey that failed before closing its own; kills it if it does not
+    /// exit soon, so a failing test leaves no process behind.
     fn drop(&mut self) {
+        use std::io::Write;
+        let address = self.url.trim_start_matches("http://").to_owned();
+        if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+            let _ = write!(
+                stream,
+                "GET /shutdown HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            );
+        }
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
