@@ -349,7 +349,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let listing = publish_demo_listing(addr, &token)
                 .await
                 .context("publishing the demo's marketplace listing")?;
-            print_demo_help(addr, &token, &versions, &listing);
+            let secret = state.console_links().issue(token.clone());
+            let console = format!("http://{addr}/console/sign-in/link?secret={secret}");
+            print_demo_help(addr, &token, &versions, &listing, &console);
         } else {
             println!("Demo data created. Mint tokens with your own identity provider.");
         }
@@ -447,7 +449,13 @@ async fn free_demo_versions(store: &installhub_store::Store) -> anyhow::Result<[
 /// The package the demo's commands export.
 const DEMO_PACKAGE: &str = "Employee Onboarding Suite";
 
-fn print_demo_help(addr: SocketAddr, token: &str, versions: &[String; 3], listing: &str) {
+fn print_demo_help(
+    addr: SocketAddr,
+    token: &str,
+    versions: &[String; 3],
+    listing: &str,
+    console: &str,
+) {
     let url = format!("http://{addr}");
     let source = demo::SOURCE_TENANT;
     // The commands name this very binary, so they work as printed whether it
@@ -463,6 +471,11 @@ fn print_demo_help(addr: SocketAddr, token: &str, versions: &[String; 3], listin
         r#"
 InstallHub demo is running at {url}
 Tenants: {source} (5 artifacts, the documented example) and {target} (empty).
+
+Open the web console, signed in as the demo user (the link works once,
+within {link_minutes} minutes; afterwards sign in at {url}/console with the token below):
+{console}
+
 In another terminal:
 
 export INSTALLHUB_URL={url}
@@ -519,6 +532,7 @@ curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL$({status_ur
         v1 = versions[1],
         v2 = versions[2],
         listed = DEMO_LISTED_VERSION,
+        link_minutes = installhub_server::console::SIGN_IN_LINK_TTL.as_secs() / 60,
     );
 }
 

@@ -157,6 +157,9 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(api.as_ref().clone()) }
             }),
         )
+        .merge(crate::console::routes(
+            state.config().limits.request_timeout,
+        ))
         .layer(axum::middleware::from_fn(middleware::track_metrics))
         .with_state(state)
         // Innermost first: each `Router::layer` wraps everything above it.

@@ -4,6 +4,7 @@ pub mod advisories;
 pub mod app;
 pub mod config;
 pub mod connection;
+pub mod console;
 pub mod controllers;
 pub mod demo;
 pub mod error;

@@ -56,11 +56,16 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
 }
 
 /// Turns any error response that is not already JSON (axum's own 404, 405,
-/// 413 and timeouts, a panic) into the SPEC §3 envelope.
+/// 413 and timeouts, a panic) into the SPEC §3 envelope; under `/console`,
+/// into a console page instead.
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    if crate::console::is_console_path(&path) {
+        // The console answers HTML, its errors too, with its own headers.
+        return crate::console::finish_response(response).await;
+    }
     let status = response.status();
     let is_json = response
         .headers()

@@ -27,6 +27,8 @@ struct Inner {
     advisory_refresh: Mutex<Option<RefreshStatus>>,
     /// Wakes the mailer when an e-mail was queued.
     mailer_wake: Notify,
+    /// The console's one-time sign-in links (`serve --demo`'s).
+    console_links: crate::console::SignInLinks,
 }
 
 /// The marketplace's keys: the one that signs, and every public key its
@@ -58,6 +60,7 @@ impl AppState {
             installs: crate::installs::Installs::default(),
             advisory_refresh: Mutex::new(None),
             mailer_wake: Notify::new(),
+            console_links: crate::console::SignInLinks::default(),
         }))
     }
 
@@ -119,6 +122,11 @@ impl AppState {
         // notify_one keeps a permit when the mailer is busy sending, so a
         // wake during a round is not lost.
         self.0.mailer_wake.notify_one();
+    }
+
+    /// The console's one-time sign-in links.
+    pub fn console_links(&self) -> &crate::console::SignInLinks {
+        &self.0.console_links
     }
 
     /// What the mailer waits on between rounds.

@@ -52,6 +52,16 @@ impl From<Artifact> for NewArtifact {
     }
 }
 
+/// Which artifacts [`Store::list_artifacts_matching`] keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArtifactFilter<'a> {
+    /// Only artifacts of this type.
+    pub artifact_type: Option<ArtifactType>,
+    /// Only artifacts whose name contains this, without case (ASCII letters
+    /// on SQLite, whose `LOWER` folds only those).
+    pub name_contains: Option<&'a str>,
+}
+
 const ARTIFACT_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, \
                                 definition, refs, libraries, updated_at";
 const SUMMARY_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, refs";
@@ -225,16 +235,46 @@ impl Store {
         after: Option<&ArtifactId>,
         limit: i64,
     ) -> Result<Vec<Artifact>> {
+        self.list_artifacts_matching(tenant_id, &ArtifactFilter::default(), after, limit)
+            .await
+    }
+
+    /// [`Store::list_artifacts`] keeping only the artifacts `filter` matches;
+    /// pages the same way.
+    pub async fn list_artifacts_matching(
+        &self,
+        tenant_id: &TenantId,
+        filter: &ArtifactFilter<'_>,
+        after: Option<&ArtifactId>,
+        limit: i64,
+    ) -> Result<Vec<Artifact>> {
         // Every artifact id is non-empty, so "" sorts before all of them and
         // one query text serves the first page too.
-        let sql = format!(
+        let mut sql = format!(
             "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
-             WHERE tenant_id = $1 AND artifact_id > $2 \
-             ORDER BY artifact_id LIMIT $3"
+             WHERE tenant_id = $1 AND artifact_id > $2"
         );
-        sqlx::query_as::<_, ArtifactRow>(&sql)
+        let mut next = 3;
+        if filter.artifact_type.is_some() {
+            sql.push_str(&format!(" AND artifact_type = ${next}"));
+            next += 1;
+        }
+        let pattern = filter.name_contains.map(|text| {
+            sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+            format!("%{}%", crate::packages::escape_like(&text.to_lowercase()))
+        });
+        sql.push_str(&format!(" ORDER BY artifact_id LIMIT ${next}"));
+        let mut query = sqlx::query_as::<_, ArtifactRow>(&sql)
             .bind(tenant_id.as_str())
-            .bind(after.map_or("", ArtifactId::as_str))
+            .bind(after.map_or("", ArtifactId::as_str));
+        if let Some(kind) = filter.artifact_type {
+            query = query.bind(kind.as_str());
+        }
+        if let Some(pattern) = pattern {
+            query = query.bind(pattern);
+        }
+        query
             .bind(limit.max(0))
             .fetch_all(&self.pool)
             .await?

@@ -254,6 +254,23 @@ pub struct ArtifactPut {
 }
 
 impl AuditEvent {
+    /// Every `action` [`AuditEvent::action`] answers, for filters that
+    /// offer a choice.
+    pub const ACTIONS: &'static [&'static str] = &[
+        "export",
+        "import",
+        "rollback",
+        "uninstall",
+        "tenant-put",
+        "artifact-put",
+        "artifact-delete",
+        "marketplace-publish",
+        "marketplace-trust-level",
+        "marketplace-yank",
+        "marketplace-deprecate",
+        "marketplace-delist",
+    ];
+
     /// The `action` of the event's entries.
     pub fn action(&self) -> &'static str {
         match self {

@@ -328,7 +328,7 @@ pub struct PackageFilter<'a> {
 }
 
 /// `text` as a literal in a `LIKE ... ESCAPE '\'` pattern.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -115,6 +115,21 @@ impl Store {
         Ok(upserted)
     }
 
+    /// Every tenant in id order, at most `limit` (negative counts as 0):
+    /// what a token naming `"*"` may see.
+    pub async fn list_tenants(&self, limit: i64) -> Result<Vec<Tenant>> {
+        sqlx::query_as::<_, TenantRow>(
+            "SELECT tenant_id, name, plan, status, default_conflict_strategy, allowed_trust_levels \
+             FROM tenants ORDER BY tenant_id LIMIT $1",
+        )
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect()
+    }
+
     /// The tenant, if it exists.
     pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
         sqlx::query_as::<_, TenantRow>(

@@ -13,8 +13,8 @@ use installhub_domain::{
     Plan, Reference, TenantStatus,
 };
 use installhub_store::{
-    AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry, PackageFilter,
-    RateDecision, Refusal, Store, StoreError, Upserted,
+    ArtifactFilter, AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry,
+    PackageFilter, RateDecision, Refusal, Store, StoreError, Upserted,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -28,6 +28,8 @@ backend_suite!(
     artifact_upsert_creates_then_updates_keeping_created_at,
     artifact_upsert_needs_the_tenant,
     list_artifacts_pages_in_byte_order,
+    list_artifacts_matching_filters_by_type_and_name,
+    list_tenants_in_id_order,
     mark_artifact_deleted_keeps_the_row,
     summaries_and_full_artifacts_for_many_ids,
     tenants_holding_an_artifact,
@@ -185,6 +187,98 @@ async fn artifact_upsert_needs_the_tenant(ctx: Ctx) {
         Err(StoreError::NotFound(what)) => assert!(what.contains("tenant-missing"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+}
+
+async fn list_artifacts_matching_filters_by_type_and_name(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    let named = |tenant: &installhub_domain::TenantId, id: &str, kind, name: &str| {
+        let mut a = artifact(tenant, id);
+        a.artifact_type = kind;
+        a.name = name.to_owned();
+        a
+    };
+    for a in [
+        named(&t, "a1", ArtifactType::AtlasForm, "Onboarding Form"),
+        named(
+            &t,
+            "a2",
+            ArtifactType::ProcessDefinition,
+            "Employee ONBOARDING",
+        ),
+        named(&t, "a3", ArtifactType::AtlasForm, "Expense form"),
+        named(&t, "a4", ArtifactType::AtlasForm, "100% _done_"),
+        named(&other, "a5", ArtifactType::AtlasForm, "Onboarding Form"),
+    ] {
+        store
+            .upsert_artifact(&a, "tester@company.com")
+            .await
+            .unwrap();
+    }
+    let t = &t;
+    let ids = |filter: ArtifactFilter<'static>, after: Option<&str>, limit| {
+        let after = after.map(aid);
+        async move {
+            store
+                .list_artifacts_matching(t, &filter, after.as_ref(), limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let forms = ArtifactFilter {
+        artifact_type: Some(ArtifactType::AtlasForm),
+        name_contains: None,
+    };
+    assert_eq!(ids(forms, None, 10).await, ["a1", "a3", "a4"]);
+    assert_eq!(ids(forms, Some("a1"), 1).await, ["a3"]);
+    let onboarding = ArtifactFilter {
+        artifact_type: None,
+        name_contains: Some("onBoarding"),
+    };
+    assert_eq!(ids(onboarding, None, 10).await, ["a1", "a2"]);
+    let both = ArtifactFilter {
+        artifact_type: Some(ArtifactType::AtlasForm),
+        name_contains: Some("FORM"),
+    };
+    assert_eq!(ids(both, None, 10).await, ["a1", "a3"]);
+    // LIKE's wildcards in the search are literal text.
+    let percent = ArtifactFilter {
+        artifact_type: None,
+        name_contains: Some("0% _d"),
+    };
+    assert_eq!(ids(percent, None, 10).await, ["a4"]);
+    let underscore = ArtifactFilter {
+        artifact_type: None,
+        name_contains: Some("_"),
+    };
+    assert_eq!(ids(underscore, None, 10).await, ["a4"]);
+    assert_eq!(ids(ArtifactFilter::default(), None, 10).await.len(), 4);
+}
+
+async fn list_tenants_in_id_order(ctx: Ctx) {
+    let store = &ctx.store;
+    given_tenant(store, "tenant-b").await;
+    given_tenant(store, "tenant-a").await;
+    given_tenant(store, "tenant-c").await;
+    let ids = |tenants: Vec<installhub_domain::Tenant>| {
+        tenants
+            .into_iter()
+            .map(|t| t.tenant_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_tenants(10).await.unwrap()),
+        ["tenant-a", "tenant-b", "tenant-c"]
+    );
+    assert_eq!(
+        ids(store.list_tenants(2).await.unwrap()),
+        ["tenant-a", "tenant-b"]
+    );
+    assert!(store.list_tenants(-1).await.unwrap().is_empty());
 }
 
 async fn list_artifacts_pages_in_byte_order(ctx: Ctx) {

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use installhub_domain::catalog::ArtifactBody;
-use installhub_domain::{Artifact, ArtifactId, Caller, ErrorCode, Scope};
-use installhub_store::Upserted;
+use installhub_domain::{Artifact, ArtifactId, Caller, ErrorCode, Scope, TenantId};
+use installhub_store::{ArtifactFilter, Upserted};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -134,13 +134,41 @@ pub async fn list_artifacts(
     path: TenantPath,
     QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<Json<ArtifactPage>> {
-    require_tenant(&caller, &path.tenant_id)?;
+    let query = ArtifactQuery {
+        after: params.after.as_deref(),
+        limit: params.limit,
+        filter: ArtifactFilter::default(),
+    };
+    Ok(Json(
+        artifact_page(&state, &caller, &path.tenant_id, &query).await?,
+    ))
+}
+
+/// One page of a tenant's catalog as asked for: the paging parameters as
+/// sent (checked here), and which artifacts to keep.
+#[derive(Debug, Default)]
+pub struct ArtifactQuery<'a> {
+    pub after: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub filter: ArtifactFilter<'a>,
+}
+
+/// A page of the tenant's artifacts, ordered by id, with the checks of
+/// `GET .../artifacts`: access to the tenant, paging parameters, the
+/// tenant's existence. The API route and the console both read it here.
+pub async fn artifact_page(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &TenantId,
+    query: &ArtifactQuery<'_>,
+) -> ApiResult<ArtifactPage> {
+    require_tenant(caller, tenant)?;
     let mut failures = Vec::new();
-    let limit = page_limit(params.limit, 100, 1000).unwrap_or_else(|failure| {
+    let limit = page_limit(query.limit, 100, 1000).unwrap_or_else(|failure| {
         failures.push(failure);
         0
     });
-    let after = match params.after.as_deref().map(ArtifactId::parse).transpose() {
+    let after = match query.after.map(ArtifactId::parse).transpose() {
         Ok(after) => after,
         Err(e) => {
             failures.push(
@@ -152,16 +180,16 @@ pub async fn list_artifacts(
     if !failures.is_empty() {
         return Err(ApiError::failures(failures));
     }
-    find_tenant(&state, &path.tenant_id).await?;
+    find_tenant(state, tenant).await?;
     let rows = state
         .store()
-        .list_artifacts(&path.tenant_id, after.as_ref(), limit + 1)
+        .list_artifacts_matching(tenant, &query.filter, after.as_ref(), limit + 1)
         .await?;
     let (artifacts, next_after) = split_page(rows, limit, |a| Some(a.id.to_string()));
-    Ok(Json(ArtifactPage {
+    Ok(ArtifactPage {
         artifacts,
         next_after,
-    }))
+    })
 }
 
 /// Delete an artifact: it stays, with status `Deleted`, so references to it

@@ -640,27 +640,27 @@ pub async fn installed_packages(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// The tenant whose log to read.
     #[param(required = true, value_type = String, pattern = r"^[a-z0-9-]{3,64}$", example = "tenant-7f3a9b12")]
-    tenant_id: Option<String>,
+    pub tenant_id: Option<String>,
     /// Only entries with this action: `export`, `import`, `rollback`,
     /// `uninstall`, `tenant-put`, `artifact-put`, `artifact-delete`,
     /// `marketplace-publish`, `marketplace-trust-level`, `marketplace-yank`,
     /// `marketplace-delist`.
-    action: Option<String>,
+    pub action: Option<String>,
     /// Only entries about this subject: an import id (`imp-...`), a
     /// package id, an artifact id, a listing id.
     #[param(example = "imp-7c1e4b2a-9d3f-4e8b-a6c5-0f1d2e3b4a59")]
-    subject: Option<String>,
+    pub subject: Option<String>,
     /// Entries older than this id (from `nextBefore`).
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -731,6 +731,16 @@ pub async fn audit(
     caller: Caller,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> ApiResult<Json<AuditPage>> {
+    Ok(Json(audit_page(&state, &caller, &params).await?))
+}
+
+/// A page of a tenant's audit log with the checks of `GET
+/// /api/installhub/audit`: the API route and the console both read it here.
+pub async fn audit_page(
+    state: &AppState,
+    caller: &Caller,
+    params: &AuditParams,
+) -> ApiResult<AuditPage> {
     let Some(raw) = params.tenant_id.as_deref() else {
         return Err(Failure::new(
             ErrorCode::InvalidTenantId,
@@ -742,7 +752,7 @@ pub async fn audit(
     let tenant = TenantId::parse(raw).map_err(|e| {
         ApiError::from(Failure::new(ErrorCode::InvalidTenantId, e.0).field("tenantId"))
     })?;
-    import_reader(&state, &caller, &tenant).await?;
+    import_reader(state, caller, &tenant).await?;
     let limit = page_limit(params.limit, 50, 200)?;
     let filter = AuditFilter {
         action: params.action.as_deref(),
@@ -753,8 +763,8 @@ pub async fn audit(
         .list_audit_filtered(&tenant, &filter, limit + 1, params.before)
         .await?;
     let (entries, next_before) = split_page(rows, limit, |e| e.id);
-    Ok(Json(AuditPage {
+    Ok(AuditPage {
         entries: entries.into_iter().map(Into::into).collect(),
         next_before,
-    }))
+    })
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use installhub_domain::caller::TenantAccess;
 use installhub_domain::catalog::TenantBody;
 use installhub_domain::{Caller, ErrorCode, Scope, Tenant};
 use installhub_store::Upserted;
@@ -70,9 +71,20 @@ pub async fn get_tenant(
     caller: Caller,
     path: TenantPath,
 ) -> ApiResult<Json<Tenant>> {
-    require_tenant(&caller, &path.tenant_id)?;
-    let tenant = find_tenant(&state, &path.tenant_id).await?;
-    Ok(Json(tenant))
+    Ok(Json(
+        find_tenant_for(&state, &caller, &path.tenant_id).await?,
+    ))
+}
+
+/// The tenant, when `caller` may read it: 403 `TenantAccessDenied` first,
+/// then 404 `TenantNotFound`.
+pub async fn find_tenant_for(
+    state: &AppState,
+    caller: &Caller,
+    tenant_id: &installhub_domain::TenantId,
+) -> ApiResult<Tenant> {
+    require_tenant(caller, tenant_id)?;
+    find_tenant(state, tenant_id).await
 }
 
 /// The tenant, or 404 `TenantNotFound`. Call only after the access check,
@@ -87,4 +99,25 @@ pub async fn find_tenant(
             format!("Tenant '{tenant_id}' does not exist."),
         )
     })
+}
+
+/// How many tenants a token naming `"*"` is shown at most.
+pub const VISIBLE_TENANTS_MAX: i64 = 500;
+
+/// The tenants `caller` may see, in id order: those its token names that
+/// exist, or with `"*"` every tenant (the first [`VISIBLE_TENANTS_MAX`]).
+pub async fn visible_tenants(state: &AppState, caller: &Caller) -> ApiResult<Vec<Tenant>> {
+    match &caller.tenants {
+        TenantAccess::All => Ok(state.store().list_tenants(VISIBLE_TENANTS_MAX).await?),
+        TenantAccess::Some(ids) => {
+            let mut tenants = Vec::with_capacity(ids.len());
+            for id in ids {
+                require_tenant(caller, id)?;
+                if let Some(tenant) = state.store().get_tenant(id).await? {
+                    tenants.push(tenant);
+                }
+            }
+            Ok(tenants)
+        }
+    }
 }

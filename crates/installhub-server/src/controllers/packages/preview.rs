@@ -104,10 +104,22 @@ pub async fn preview(
     TenantHeader(header): TenantHeader,
     JsonBody(request): JsonBody<PreviewRequest>,
 ) -> ApiResult<Json<PreviewResponse>> {
-    let checked = request.check(header.as_deref());
+    let resolution = resolve_preview(&state, &caller, &request, header.as_deref()).await?;
+    Ok(Json(resolution.into()))
+}
+
+/// The graph a preview shows, with every check of an export's request,
+/// authorization and roots: the API route and the console both ask here.
+pub async fn resolve_preview(
+    state: &AppState,
+    caller: &Caller,
+    request: &PreviewRequest,
+    header: Option<&str>,
+) -> ApiResult<Resolution> {
+    let checked = request.check(header);
     let mut failures = checked.failures;
     let tenant =
-        export::authorize(&state, &caller, checked.tenant_id.as_ref(), &mut failures).await?;
+        export::authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
     let Some(tenant) = tenant.filter(|_| failures.is_empty()) else {
         return Err(ApiError::failures(failures).with_summary(SUMMARY));
     };
@@ -124,7 +136,7 @@ pub async fn preview(
             .iter()
             .all(|f| f.code != ErrorCode::ArtifactNotFound)
     );
-    Ok(Json(resolution.into()))
+    Ok(resolution)
 }
 
 const SUMMARY: &str = "Preview request failed validation. See 'errors' for details.";
