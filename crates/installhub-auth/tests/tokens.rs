@@ -979,7 +979,11 @@ fn a_cached_token_is_refused_once_expired() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(matches!(verifier.verify(&token), Err(AuthError::Expired)));
-    assert_eq!(verifier.cached_tokens().0, 0, "the expired entry is dropped");
+    assert_eq!(
+        verifier.cached_tokens().0,
+        0,
+        "the expired entry is dropped"
+    );
 }
 
 #[test]
@@ -1007,7 +1011,10 @@ fn a_token_signed_by_a_removed_key_is_refused_after_rotation() {
         &rsa_key(test_keys::rsa_a()),
     );
     before.verify(&unnamed).unwrap();
-    assert!(matches!(after.verify(&unnamed), Err(AuthError::BadSignature)));
+    assert!(matches!(
+        after.verify(&unnamed),
+        Err(AuthError::BadSignature)
+    ));
 }
 
 #[test]

@@ -16,8 +16,8 @@ use sqlx::{AnyConnection, FromRow};
 use crate::Upserted;
 use crate::audit::{ArtifactPut, AuditEvent, NewAuditEntry, insert_audit};
 use crate::db::{
-    Backend, IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros, parse_wire,
-    placeholders, to_json,
+    Backend, IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros,
+    parse_wire, placeholders, to_json,
 };
 use crate::error::{Result, StoreError};
 

@@ -385,7 +385,10 @@ async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
     for (id, references) in graph {
         let mut new = artifact(&t, id);
         new.references = references;
-        store.upsert_artifact(&new, "tester@company.com").await.unwrap();
+        store
+            .upsert_artifact(&new, "tester@company.com")
+            .await
+            .unwrap();
     }
     // tenant-b has "c" and also an "a" that must not stand in for ours.
     for id in ["c", "a"] {
@@ -395,7 +398,10 @@ async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
             .unwrap();
     }
 
-    let mut got = store.artifact_closure(&t, &[aid("root")], 100).await.unwrap();
+    let mut got = store
+        .artifact_closure(&t, &[aid("root")], 100)
+        .await
+        .unwrap();
     got.sort_by(|x, y| x.0.cmp(&y.0));
     let ids: Vec<(&str, bool)> = got
         .iter()
@@ -422,7 +428,13 @@ async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
     assert_eq!(got.len(), 2);
     let bounded = store.artifact_closure(&t, &[aid("root")], 2).await.unwrap();
     assert_eq!(bounded.len(), 2);
-    assert!(store.artifact_closure(&t, &[], 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .artifact_closure(&t, &[], 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn tenants_holding_an_artifact(ctx: Ctx) {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use installhub_domain::export::Checked;
 use installhub_domain::resolve::{Limits, Resolution, Resolver};
 use installhub_domain::{
-    ArtifactId, ArtifactSummary, Caller, ErrorCode, Failure, FailureKind, Scope, Tenant, TenantId, TenantStatus,
+    ArtifactId, ArtifactSummary, Caller, ErrorCode, Failure, FailureKind, Scope, Tenant, TenantId,
+    TenantStatus,
 };
 use installhub_store::{Store, StoreError};
 
