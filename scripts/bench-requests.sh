@@ -63,7 +63,7 @@ rows=()
 bench() {
   local label="$1" bin="$2" backend="$3"
   local data="$work/$label-$backend"
-  local port=$((20000 + RANDOM % 20000))
+  local port
   local db_args=()
   mkdir -p "$data"
   if [ "$backend" = postgres ]; then
@@ -71,10 +71,23 @@ bench() {
     psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
     db_args=(--database-url "${admin%/*}/$db")
   fi
-  INSTALLHUB_LOG=warn "$bin" serve --demo --listen "127.0.0.1:$port" --data-dir "$data" \
-    "${db_args[@]}" >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+  # A random port may be taken (then the server exits at once): try another.
+  local attempt ready=0
+  for attempt in 1 2 3; do
+    port=$((20000 + RANDOM % 10000))
+    INSTALLHUB_LOG=warn "$bin" serve --demo --listen "127.0.0.1:$port" --data-dir "$data" \
+      "${db_args[@]}" >"$data.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+      curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && { ready=1; break; }
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    [ "$ready" = 1 ] && break
+    wait "$pid" 2>/dev/null || true
+    pid=""
+  done
+  [ "$ready" = 1 ] || { echo "bench-requests: the server did not start ($label, $backend):" >&2; cat "$data.log" >&2; exit 1; }
   local base="http://127.0.0.1:$port"
   local token
   token=$("$bin" token --data-dir "$data" --tenant tenant-7f3a9b12 --scope installhub:export)
