@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod b64;
+mod cache;
 mod error;
 mod key_file;
 mod keys;

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use installhub_domain::ids::printable;
 use installhub_domain::{Caller, Scope, TenantAccess, TenantId};
@@ -22,6 +23,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::{Map, Value};
 
 use crate::b64;
+use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
 use crate::error::{AuthError, KeyError};
 use crate::keys::{KeyAlg, KeySet, PublicKey};
 
@@ -66,13 +68,17 @@ impl VerifierConfig {
     }
 }
 
-/// Verifies bearer tokens against a fixed set of public keys.
+/// Verifies bearer tokens against a fixed set of public keys, and keeps
+/// the tokens it accepted until their `exp` (bounded; see
+/// [`Verifier::cached_tokens`]), so a token presented again is not verified
+/// again. Clones share that cache, as they share the keys.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     keys: KeySet,
     config: VerifierConfig,
     rs256: Validation,
     eddsa: Validation,
+    verified: Arc<TokenCache>,
 }
 
 impl Verifier {
@@ -101,7 +107,22 @@ impl Verifier {
             eddsa: validation(Algorithm::EdDSA, &config),
             keys,
             config,
+            verified: Arc::new(TokenCache::new(DEFAULT_CACHE_BYTES)),
         })
+    }
+
+    /// The same verifier with its cache of verified tokens bounded to about
+    /// `bytes` (tokens and their callers) instead of 4 MiB; 0 keeps none.
+    pub fn with_cache_bytes(mut self, bytes: u64) -> Verifier {
+        self.verified = Arc::new(TokenCache::new(bytes));
+        self
+    }
+
+    /// How many verified tokens are kept, their total weight (about bytes)
+    /// and the bound on that weight.
+    pub fn cached_tokens(&self) -> (usize, u64, u64) {
+        let (count, weight) = self.verified.usage();
+        (count, weight, self.verified.capacity())
     }
 
     /// The trusted keys, for a JWKS route.
@@ -115,7 +136,24 @@ impl Verifier {
 
     /// Checks a token (the text after `Bearer `) and returns who it speaks
     /// for. Every error is a `401`.
+    ///
+    /// A token that passed before is answered from the cache while its
+    /// `exp` is ahead: its signature, issuer and audience cannot have
+    /// changed, nor the keys, so only time needs checking again.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(caller) = self.verified.get(token, now) {
+            return Ok(caller);
+        }
+        let (caller, expires_at) = self.verify_uncached(token)?;
+        if let Some(expires_at) = expires_at {
+            self.verified.insert(token, &caller, expires_at, now);
+        }
+        Ok(caller)
+    }
+
+    /// The full check: the caller and the token's `exp`.
+    fn verify_uncached(&self, token: &str) -> Result<(Caller, Option<u64>), AuthError> {
         let header = peek_header(token)?;
         let alg =
             KeyAlg::from_header(&header.alg).ok_or_else(|| AuthError::UnsupportedAlgorithm {
@@ -168,12 +206,19 @@ impl Verifier {
                 result => {
                     let claims = claims?;
                     result.map_err(|e| map_jwt_error(e.kind()))?;
-                    return caller_from_claims(&claims);
+                    let caller = caller_from_claims(&claims)?;
+                    return Ok((caller, expiry(&claims)));
                 }
             }
         }
         Err(AuthError::BadSignature)
     }
+}
+
+/// `exp`, which jsonwebtoken has already required to be a whole number of
+/// seconds (`u64`); anything else was refused before this is read.
+fn expiry(claims: &Map<String, Value>) -> Option<u64> {
+    claims.get("exp").and_then(Value::as_u64)
 }
 
 fn validation(alg: Algorithm, config: &VerifierConfig) -> Validation {

@@ -935,3 +935,146 @@ fn subject_must_be_a_printable_non_empty_string() {
         Err(AuthError::InvalidClaim { .. })
     ));
 }
+
+// --- the cache of verified tokens ------------------------------------------
+
+/// A verifier of its own (not the shared one), trusting A and the Ed25519
+/// key, with no leeway so that `exp` is the last second a token is good.
+fn fresh_verifier(keys: &[&str]) -> Verifier {
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = KeySet::new();
+    for key in keys {
+        let pem = match *key {
+            "a" => spki_pem(test_keys::rsa_a()),
+            "b" => spki_pem(test_keys::rsa_b()),
+            _ => test_keys::ed25519_public_pem(0),
+        };
+        set = set.merge(load_pem(dir.path(), &format!("{key}.pem"), &pem));
+    }
+    let config = VerifierConfig {
+        leeway_secs: 0,
+        ..VerifierConfig::new(ISSUER, AUDIENCE)
+    };
+    Verifier::new(set, config).unwrap()
+}
+
+fn token_ed(claims: &Value) -> String {
+    sign(
+        &header(Algorithm::EdDSA, Some(&trusted().kid_ed)),
+        claims,
+        &EncodingKey::from_ed_der(&test_keys::ed25519_pkcs8_der(0)),
+    )
+}
+
+#[test]
+fn a_cached_token_is_refused_once_expired() {
+    let verifier = fresh_verifier(&["a", "ed"]);
+    let exp = now() + 2;
+    let token = token_a(&with(claims(), json!({ "exp": exp })));
+    assert_eq!(verifier.verify(&token).unwrap().subject, "user-42");
+    assert_eq!(verifier.cached_tokens().0, 1, "the token is kept");
+    assert_eq!(verifier.verify(&token).unwrap().subject, "user-42");
+    // Wait (no timing is asserted) until the clock is past `exp`.
+    while now() <= exp {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(matches!(verifier.verify(&token), Err(AuthError::Expired)));
+    assert_eq!(
+        verifier.cached_tokens().0,
+        0,
+        "the expired entry is dropped"
+    );
+}
+
+#[test]
+fn a_token_signed_by_a_removed_key_is_refused_after_rotation() {
+    // Before the rotation the server trusts A and B; A's token is verified
+    // and kept. The rotation drops A: the server is restarted with B only,
+    // which builds a new verifier from the new key set.
+    let before = fresh_verifier(&["a", "b"]);
+    let token = token_a(&claims());
+    before.verify(&token).unwrap();
+    assert_eq!(before.cached_tokens().0, 1);
+    let clone = before.clone();
+    assert_eq!(clone.cached_tokens().0, 1, "clones share keys and cache");
+
+    let after = fresh_verifier(&["b"]);
+    assert_eq!(after.cached_tokens().0, 0);
+    assert!(matches!(
+        after.verify(&token),
+        Err(AuthError::UnknownKeyId { .. })
+    ));
+    // The same without a kid: no key of the new set verifies it.
+    let unnamed = sign(
+        &header(Algorithm::RS256, None),
+        &claims(),
+        &rsa_key(test_keys::rsa_a()),
+    );
+    before.verify(&unnamed).unwrap();
+    assert!(matches!(
+        after.verify(&unnamed),
+        Err(AuthError::BadSignature)
+    ));
+}
+
+#[test]
+fn two_tokens_never_share_an_entry() {
+    let verifier = fresh_verifier(&["a", "ed"]);
+    let first = token_a(&with(
+        claims(),
+        json!({ "sub": "user-1", "tenants": ["tenant-one"], "scope": "installhub:export" }),
+    ));
+    let second = token_a(&with(
+        claims(),
+        json!({ "sub": "user-2", "tenants": ["tenant-two"], "scope": "installhub:import" }),
+    ));
+    for _ in 0..2 {
+        let one = verifier.verify(&first).unwrap();
+        let two = verifier.verify(&second).unwrap();
+        assert_eq!(one.subject, "user-1");
+        assert_eq!(one.tenants, tenants(&["tenant-one"]));
+        assert_eq!(one.scopes, BTreeSet::from([Scope::Export]));
+        assert_eq!(two.subject, "user-2");
+        assert_eq!(two.tenants, tenants(&["tenant-two"]));
+        assert_eq!(two.scopes, BTreeSet::from([Scope::Import]));
+    }
+    assert_eq!(verifier.cached_tokens().0, 2);
+
+    // The first token's (cached) signature under the second's payload, and
+    // the other way round: neither is served from the cache.
+    let parts = |t: &str| -> Vec<String> { t.split('.').map(str::to_owned).collect() };
+    let (p1, p2) = (parts(&first), parts(&second));
+    for forged in [
+        format!("{}.{}.{}", p1[0], p2[1], p1[2]),
+        format!("{}.{}.{}", p2[0], p1[1], p2[2]),
+    ] {
+        assert!(matches!(
+            verifier.verify(&forged),
+            Err(AuthError::BadSignature)
+        ));
+    }
+    // A token with one more byte is another token, and is refused.
+    assert!(verifier.verify(&format!("{first}A")).is_err());
+    assert_eq!(verifier.cached_tokens().0, 2, "failures are never kept");
+}
+
+#[test]
+fn the_cache_stays_bounded() {
+    let verifier = fresh_verifier(&["ed"]).with_cache_bytes(16 * 1024);
+    let tokens: Vec<String> = (0..300)
+        .map(|i| token_ed(&with(claims(), json!({ "sub": format!("user-{i}") }))))
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        assert_eq!(verifier.verify(token).unwrap().subject, format!("user-{i}"));
+        let (count, weight, capacity) = verifier.cached_tokens();
+        assert!(weight <= capacity, "{weight} > {capacity}");
+        assert!(count < 100, "{count} tokens kept in 16 KiB");
+    }
+    // Evicted tokens are simply verified again, each as itself.
+    for (i, token) in tokens.iter().enumerate().rev() {
+        assert_eq!(verifier.verify(token).unwrap().subject, format!("user-{i}"));
+    }
+    let none = fresh_verifier(&["ed"]).with_cache_bytes(0);
+    none.verify(&tokens[0]).unwrap();
+    assert_eq!(none.cached_tokens().0, 0);
+}

@@ -16,8 +16,8 @@ use sqlx::{AnyConnection, FromRow};
 use crate::Upserted;
 use crate::audit::{ArtifactPut, AuditEvent, NewAuditEntry, insert_audit};
 use crate::db::{
-    IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros, parse_wire,
-    placeholders, to_json,
+    Backend, IN_BATCH, Store, from_json, from_micros, is_foreign_key_violation, now_micros,
+    parse_wire, placeholders, to_json,
 };
 use crate::error::{Result, StoreError};
 
@@ -336,6 +336,67 @@ impl Store {
             .collect()
     }
 
+    /// The artifacts reachable from `roots` in the tenant, in one query (a
+    /// recursive CTE over the `refs` column), for the resolver to walk in
+    /// memory instead of asking once per breadth-first level. Each reached
+    /// id comes back once, with its summary, or `None` when the tenant has
+    /// no such artifact. References to another tenant are not followed, and
+    /// neither is anything past `limit` reached ids (which ones is up to
+    /// the database), so a caller must look up any id it needs that is not
+    /// in the answer. The ids come in no particular order.
+    pub async fn artifact_closure(
+        &self,
+        tenant_id: &TenantId,
+        roots: &[ArtifactId],
+        limit: usize,
+    ) -> Result<Vec<(ArtifactId, Option<ArtifactSummary>)>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => CLOSURE_SQLITE,
+            Backend::Postgres => CLOSURE_POSTGRES,
+        };
+        let roots: Vec<&str> = roots.iter().map(ArtifactId::as_str).collect();
+        let rows: Vec<ClosureRow> = sqlx::query_as(sql)
+            .bind(tenant_id.as_str())
+            .bind(to_json(&roots, "artifact ids")?)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let id = ArtifactId::from_trusted(row.reached);
+                let summary = match (
+                    row.tenant_id,
+                    row.artifact_id,
+                    row.artifact_type,
+                    row.name,
+                    row.version,
+                    row.status,
+                    row.refs,
+                ) {
+                    (
+                        Some(tenant_id),
+                        Some(artifact_id),
+                        Some(artifact_type),
+                        Some(name),
+                        Some(version),
+                        Some(status),
+                        Some(refs),
+                    ) => Some(ArtifactSummary::try_from(SummaryRow {
+                        tenant_id,
+                        artifact_id,
+                        artifact_type,
+                        name,
+                        version,
+                        status,
+                        refs,
+                    })?),
+                    _ => None,
+                };
+                Ok((id, summary))
+            })
+            .collect()
+    }
+
     /// Like [`Store::artifact_summaries`], with the full artifacts.
     pub async fn artifacts_by_ids(
         &self,
@@ -380,6 +441,54 @@ pub(crate) async fn artifacts_by_ids(
         .into_iter()
         .map(Artifact::try_from)
         .collect()
+}
+
+/// [`Store::artifact_closure`] on SQLite. `UNION` (not `UNION ALL`) keeps
+/// each id once, which also ends the walk on a cycle; the `LIMIT` of a
+/// recursive CTE bounds the rows it ever adds. A reference without a
+/// `tenantId` is to the owner's tenant.
+const CLOSURE_SQLITE: &str = "\
+WITH RECURSIVE reach(id) AS ( \
+    SELECT value FROM json_each($2) \
+    UNION \
+    SELECT json_extract(r.value, '$.artifactId') \
+    FROM reach \
+    JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id \
+    JOIN json_each(a.refs) r \
+    WHERE coalesce(json_extract(r.value, '$.tenantId'), $1) = $1 \
+    LIMIT $3 \
+) \
+SELECT reach.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.name, a.version, \
+       a.status, a.refs \
+FROM reach LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id";
+
+/// [`Store::artifact_closure`] on PostgreSQL, which evaluates a recursive
+/// CTE only as far as its reader fetches: the `LIMIT` in `bounded` stops
+/// the walk.
+const CLOSURE_POSTGRES: &str = "\
+WITH RECURSIVE reach(id) AS ( \
+    SELECT value FROM jsonb_array_elements_text($2::jsonb) \
+    UNION \
+    SELECT r.value ->> 'artifactId' \
+    FROM reach \
+    JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id \
+    CROSS JOIN LATERAL jsonb_array_elements(a.refs::jsonb) AS r(value) \
+    WHERE coalesce(r.value ->> 'tenantId', $1) = $1 \
+), bounded AS (SELECT id FROM reach LIMIT $3) \
+SELECT bounded.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.name, a.version, \
+       a.status, a.refs \
+FROM bounded LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = bounded.id";
+
+#[derive(FromRow)]
+struct ClosureRow {
+    reached: String,
+    tenant_id: Option<String>,
+    artifact_id: Option<String>,
+    artifact_type: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
+    status: Option<String>,
+    refs: Option<String>,
 }
 
 /// Rows of `columns` for the given ids, sorted and deduplicated first so

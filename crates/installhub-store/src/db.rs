@@ -119,6 +119,12 @@ impl Store {
                     options = options.max_connections(1);
                 }
                 options = options.after_connect(|conn, _meta| Box::pin(apply_sqlite_pragmas(conn)));
+                // A SQLite connection is a file handle in this process: it
+                // cannot be dropped by a server or a network, so pinging it
+                // before each use (a round trip to its worker thread) buys
+                // nothing. sqlx still pings it when it is given back, which
+                // catches one left mid-statement by a cancelled request.
+                options = options.test_before_acquire(false);
                 url
             }
         };

@@ -10,7 +10,7 @@ use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use installhub_domain::{
     ArtifactId, ArtifactStatus, ArtifactType, ConflictStrategy, Ecosystem, Library, PackageId,
-    Plan, Reference, TenantStatus,
+    Plan, Reference, TenantId, TenantStatus,
 };
 use installhub_store::{
     ArtifactFilter, AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry,
@@ -33,6 +33,7 @@ backend_suite!(
     mark_artifact_deleted_keeps_the_row,
     summaries_and_full_artifacts_for_many_ids,
     tenants_holding_an_artifact,
+    closure_follows_references_once_within_the_tenant,
     corrupt_rows_are_reported,
     package_round_trip_and_listing,
     package_version_conflict_ignores_case,
@@ -441,6 +442,89 @@ async fn summaries_and_full_artifacts_for_many_ids(ctx: Ctx) {
     assert!(
         store
             .artifacts_by_ids(&t, &[aid("nope")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let other = given_tenant(store, "tenant-b").await;
+    let refs = |ids: &[(&str, Option<&TenantId>)]| -> Vec<Reference> {
+        ids.iter()
+            .map(|(id, tenant)| Reference {
+                artifact_id: aid(id),
+                tenant_id: tenant.cloned(),
+            })
+            .collect()
+    };
+    // root -> a, b (b named with its own tenant), c in tenant-b, gone;
+    // a -> b; b -> root (a cycle); far -> nothing (not reachable).
+    let graph: [(&str, Vec<Reference>); 4] = [
+        (
+            "root",
+            refs(&[
+                ("a", None),
+                ("b", Some(&t)),
+                ("c", Some(&other)),
+                ("gone", None),
+            ]),
+        ),
+        ("a", refs(&[("b", None)])),
+        ("b", refs(&[("root", None)])),
+        ("far", vec![]),
+    ];
+    for (id, references) in graph {
+        let mut new = artifact(&t, id);
+        new.references = references;
+        store
+            .upsert_artifact(&new, "tester@company.com")
+            .await
+            .unwrap();
+    }
+    // tenant-b has "c" and also an "a" that must not stand in for ours.
+    for id in ["c", "a"] {
+        store
+            .upsert_artifact(&artifact(&other, id), "tester@company.com")
+            .await
+            .unwrap();
+    }
+
+    let mut got = store
+        .artifact_closure(&t, &[aid("root")], 100)
+        .await
+        .unwrap();
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    let ids: Vec<(&str, bool)> = got
+        .iter()
+        .map(|(id, summary)| (id.as_str(), summary.is_some()))
+        .collect();
+    assert_eq!(
+        ids,
+        [("a", true), ("b", true), ("gone", false), ("root", true)]
+    );
+    for (id, summary) in &got {
+        if let Some(summary) = summary {
+            assert_eq!(summary.tenant_id, t);
+            assert_eq!(&summary.id, id);
+        }
+    }
+    let root = got.iter().find(|(id, _)| id.as_str() == "root").unwrap();
+    assert_eq!(root.1.as_ref().unwrap().references.len(), 4);
+
+    // Several roots, one unknown; and a bound that stops the walk early.
+    let got = store
+        .artifact_closure(&t, &[aid("far"), aid("nope")], 100)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    let bounded = store.artifact_closure(&t, &[aid("root")], 2).await.unwrap();
+    assert_eq!(bounded.len(), 2);
+    assert!(
+        store
+            .artifact_closure(&t, &[], 100)
             .await
             .unwrap()
             .is_empty()

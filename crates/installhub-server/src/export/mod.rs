@@ -4,10 +4,13 @@
 
 mod bundle;
 
+use std::collections::HashMap;
+
 use installhub_domain::export::Checked;
 use installhub_domain::resolve::{Limits, Resolution, Resolver};
 use installhub_domain::{
-    ArtifactId, Caller, ErrorCode, Failure, FailureKind, Scope, Tenant, TenantId, TenantStatus,
+    ArtifactId, ArtifactSummary, Caller, ErrorCode, Failure, FailureKind, Scope, Tenant, TenantId,
+    TenantStatus,
 };
 use installhub_store::{Store, StoreError};
 
@@ -70,28 +73,61 @@ pub async fn authorize(
     }
 }
 
-/// Resolves `roots` in `tenant`, one store query per breadth-first level.
+/// Resolves `roots` in `tenant`. The reachable artifacts come first, in one
+/// store query (a recursive CTE, bounded a little past the resolver's own
+/// size limit); the resolver then walks them in memory. An id it needs that
+/// the query did not reach (past that bound) is looked up the old way, one
+/// query per breadth-first level, so the answer never depends on where the
+/// bound fell.
 pub async fn resolve(
     store: &Store,
     tenant: &TenantId,
     roots: Vec<ArtifactId>,
 ) -> Result<Resolution, StoreError> {
-    let mut resolver = Resolver::new(tenant.clone(), roots, Limits::default());
+    let limits = Limits::default();
+    // The resolver stops growing one past `max_artifacts`; the roots and one
+    // more level's worth of slack make a fallback query rare.
+    let bound = roots.len() + 2 * (limits.max_artifacts + 1);
+    let mut reached: HashMap<ArtifactId, Option<ArtifactSummary>> = store
+        .artifact_closure(tenant, &roots, bound)
+        .await?
+        .into_iter()
+        .collect();
+    let size = reached.len();
+    let mut resolver = Resolver::new(tenant.clone(), roots, limits);
     loop {
         let wanted = resolver.wanted();
         if wanted.is_empty() {
-            // The graph work (install order, cycles, depth) is CPU only: it
-            // runs on the blocking pool so it never holds an async worker.
+            if size <= INLINE_FINISH {
+                return Ok(resolver.finish());
+            }
+            // The graph work (install order, cycles, depth) is CPU only: for
+            // a large graph it runs on the blocking pool so it never holds an
+            // async worker; a small one costs less than the hop there.
             return match tokio::task::spawn_blocking(move || resolver.finish()).await {
                 Ok(resolution) => Ok(resolution),
                 // A panic there is a panic here: the panic layer answers 500.
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
             };
         }
-        let found = store.artifact_summaries(tenant, &wanted).await?;
+        let mut found = Vec::with_capacity(wanted.len());
+        let mut unknown = Vec::new();
+        for id in &wanted {
+            match reached.remove(id) {
+                Some(summary) => found.extend(summary),
+                None => unknown.push(id.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            found.extend(store.artifact_summaries(tenant, &unknown).await?);
+        }
         resolver.supply(&wanted, found);
     }
 }
+
+/// Graphs up to this many reached artifacts are finished on the request's
+/// own task (tens of microseconds).
+const INLINE_FINISH: usize = 64;
 
 /// Seed 02 step 3 for the roots: a root the tenant does not have is
 /// `TenantMismatch` when another tenant has it (SPEC §5), else
