@@ -194,7 +194,7 @@ async fn list_artifacts_matching_filters_by_type_and_name(ctx: Ctx) {
     let store = &ctx.store;
     let t = given_tenant(store, "tenant-a").await;
     let other = given_tenant(store, "tenant-b").await;
-    let named = |tenant: &installhub_domain::TenantId, id: &str, kind, name: &str| {
+    let named = |tenant: &TenantId, id: &str, kind, name: &str| {
         let mut a = artifact(tenant, id);
         a.artifact_type = kind;
         a.name = name.to_owned();
