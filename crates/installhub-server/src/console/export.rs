@@ -87,9 +87,7 @@ impl ExportForm {
                 .lines()
                 .filter(|line| !line.trim().is_empty())
                 .map(|line| {
-                    let (name, range) = line
-                        .split_once(DEPENDENCY_SEPARATOR)
-                        .unwrap_or((line, ""));
+                    let (name, range) = line.split_once(DEPENDENCY_SEPARATOR).unwrap_or((line, ""));
                     PackageDependency {
                         package_name: name.trim().to_owned(),
                         version_range: range.trim().to_owned(),
@@ -434,9 +432,7 @@ mod tests {
     #[test]
     fn failures_find_their_inputs() {
         let at = |field: &str| {
-            input_of(
-                &Failure::new(installhub_domain::ErrorCode::InvalidTags, "x").field(field),
-            )
+            input_of(&Failure::new(installhub_domain::ErrorCode::InvalidTags, "x").field(field))
         };
         assert_eq!(at("tags[3]"), Some("tags"));
         assert_eq!(

@@ -154,7 +154,9 @@ pub async fn run_export(
         }
     }
 
-    let package = result.map_err(|e: ApiError| e.with_summary(SUMMARY))?.package;
+    let package = result
+        .map_err(|e: ApiError| e.with_summary(SUMMARY))?
+        .package;
     metrics::counter!("installhub_export_bundle_bytes_total").increment(package.bundle_size);
     Ok(package)
 }
