@@ -857,6 +857,56 @@ async fn the_export_form_is_refused_as_the_api_refuses_it() {
     .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), "/console/sign-in");
+    // An expired session says so.
+    let expired = Token::full()
+        .set("exp", json!(chrono::Utc::now().timestamp() - 60))
+        .mint();
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &format!("installhub_session={expired}; installhub_csrf={csrf}"),
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    assert_eq!(page.status, 401, "{page:#?}");
+    assert!(page.body.contains("Your session has expired"));
+    // A body far over the limit, and a tenant id that is not one: pages
+    // that say so.
+    let huge = "x".repeat(20 * 1024 * 1024);
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[("description", &huge)]),
+    )
+    .await;
+    assert_eq!(page.status, 413, "{}", page.status);
+    assert!(page.header("content-type").starts_with("text/html"));
+    let page = post(
+        &app,
+        "/console/tenants/NOT_A_TENANT/export",
+        &cookies,
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    assert_eq!(page.status, 400);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.body.contains("NOT_A_TENANT"), "{}", page.body);
+    // A description over the API's 2000 characters is the API's failure,
+    // at the description.
+    let long = "d".repeat(2001);
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[("description", &long)]),
+    )
+    .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        errors_at(&page.body, "description")
+            .contains("description is 2001 characters long; at most 2000 are allowed.")
+    );
 }
 
 #[tokio::test]
