@@ -892,6 +892,28 @@ async fn the_export_form_is_refused_as_the_api_refuses_it() {
     assert_eq!(page.status, 400);
     assert!(page.header("content-type").starts_with("text/html"));
     assert!(page.body.contains("NOT_A_TENANT"), "{}", page.body);
+    // A tenant that does not exist, for a token naming every tenant: the
+    // API's answer (400 InvalidTenantId), as a page.
+    let star = Token::full().tenants(&["*"]).mint();
+    let star_cookies = sign_in(&app, &star).await;
+    let mut body = crate::common::seed_export();
+    body["tenantId"] = json!("tenant-missing");
+    let api = app
+        .post_as(&star, "/api/installhub/packages/export", &body)
+        .await;
+    api.expect_error(400, "InvalidTenantId");
+    let page = post(
+        &app,
+        "/console/tenants/tenant-missing/export",
+        &star_cookies,
+        &export_form(&csrf_of(&star_cookies), &[]),
+    )
+    .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&escaped(api.json()["message"].as_str().unwrap()))
+    );
     // A description over the API's 2000 characters is the API's failure,
     // at the description.
     let long = "d".repeat(2001);

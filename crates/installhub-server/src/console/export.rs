@@ -269,13 +269,11 @@ pub async fn export(
         let chrome = visit.chrome(Some(&caller), "catalog");
         return visit.respond(api_error_page(chrome, error));
     }
-    // The export checked the tenant already; this reads its name.
-    let tenant = match exporting_tenant(&state, &caller, &path).await {
-        Ok(tenant) => tenant,
-        Err(other) => {
-            let chrome = visit.chrome(Some(&caller), "catalog");
-            return visit.respond(api_error_page(chrome, other));
-        }
+    // The form is shown again for a tenant that exists; for one that does
+    // not, the export's own answer (400 InvalidTenantId) is the page.
+    let Ok(tenant) = exporting_tenant(&state, &caller, &path).await else {
+        let chrome = visit.chrome(Some(&caller), "catalog");
+        return visit.respond(api_error_page(chrome, error));
     };
     let mut page = ExportPage::new(&visit, &caller, tenant, &form);
     page.show_failures(error.as_failures());
