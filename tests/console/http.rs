@@ -539,6 +539,13 @@ async fn the_preview_draws_the_graph_the_api_resolves() {
             .contains(r#"<g class="node root" data-artifact="proc-1001">"#)
     );
     assert!(!page.body.contains("class=\"edge cycle\""));
+    // A preview an export would take links the export form with its roots.
+    assert!(
+        page.body
+            .contains(r#"href="/console/tenants/tenant-7f3a9b12/export?roots=proc-1001""#),
+        "{}",
+        page.body
+    );
 
     // A cycle: drawn in the problem colour, no order, the API's warning.
     app.artifact(TARGET, "loop-a", "RuleSet", &["loop-b"]).await;
@@ -565,6 +572,10 @@ async fn the_preview_draws_the_graph_the_api_resolves() {
             .contains(r#"<g class="node root cycle" data-artifact="loop-a">"#)
     );
     assert!(page.body.contains("a cycle has no order to install in"));
+    assert!(
+        !page.body.contains("Export these roots"),
+        "it would be refused"
+    );
 
     // What the API refuses, the page refuses with the same message.
     let missing = get(
