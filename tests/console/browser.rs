@@ -663,3 +663,188 @@ async fn the_demo_link_signs_in_once() {
     browser.close().await;
     drop(server);
 }
+
+/// Types `text` into the input `id`, replacing what it held.
+async fn fill(browser: &Browser, id: &str, text: &str) {
+    let field = browser
+        .client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("input {id}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn attribute(browser: &Browser, id: &str, name: &str) -> Option<String> {
+    browser
+        .client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr(name)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_with_a_validation_error_then_success() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::new().await;
+    let driver = Driver::start();
+    let token = Token::full().mint();
+    let mut browser = Browser::open(&driver, "export").await;
+    sign_in_with_token(&mut browser, &app, &token).await;
+
+    // From the catalog's row of proc-1001 to the form, its root filled in.
+    browser
+        .goto(&app.url("/console/tenants/tenant-7f3a9b12"))
+        .await;
+    browser
+        .client
+        .find(Locator::XPath(
+            "//tr[td[@class='id' and normalize-space()='proc-1001']]//a[starts-with(normalize-space(), 'Export')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_heading("Export a package").await;
+    assert_eq!(
+        attribute(&browser, "artifactIds", "value").await.as_deref(),
+        Some("proc-1001")
+    );
+    browser.shot("form").await;
+    browser.check_accessibility().await;
+
+    // A name the API refuses and no type: both shown at their inputs.
+    fill(&browser, "packageName", "Onboarding Suite!").await;
+    fill(&browser, "version", "2.1.0").await;
+    fill(&browser, "tags", "hr, onboarding").await;
+    browser
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Export']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Id("error-summary"))
+        .await
+        .expect("the form comes back with its problems");
+    browser.wait_for_heading("Export a package").await;
+    let summary = browser
+        .client
+        .find(Locator::Id("error-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("2 problems"), "{summary}");
+    for (id, words) in [
+        ("packageName", "contains characters other than"),
+        ("packageType", "packageType is required"),
+    ] {
+        assert_eq!(
+            attribute(&browser, id, "aria-invalid").await.as_deref(),
+            Some("true"),
+            "{id}"
+        );
+        let described = attribute(&browser, id, "aria-describedby").await.unwrap();
+        let error_id = described.split(' ').nth(1).expect("an error id");
+        let error = browser
+            .client
+            .find(Locator::Id(error_id))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(error.contains(words), "{id}: {error}");
+    }
+    // What was typed is still there.
+    assert_eq!(
+        attribute(&browser, "packageName", "value").await.as_deref(),
+        Some("Onboarding Suite!")
+    );
+    assert_eq!(
+        attribute(&browser, "tags", "value").await.as_deref(),
+        Some("hr, onboarding")
+    );
+    assert!(
+        attribute(&browser, "version", "aria-invalid")
+            .await
+            .is_none()
+    );
+    browser.shot("validation-errors").await;
+    browser.check_accessibility().await;
+    // The summary's link takes the keyboard to the input.
+    browser
+        .client
+        .find(Locator::Css("#error-summary a[href='#packageName']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let focused = browser
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("packageName"));
+
+    // Corrected: the package page, with the API's checksum.
+    fill(&browser, "packageName", "Onboarding Suite").await;
+    browser
+        .client
+        .find(Locator::Css("select#packageType"))
+        .await
+        .unwrap()
+        .select_by_value("workflow-package")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Export']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_heading("Onboarding Suite 2.1.0").await;
+    let path = browser.path().await;
+    let package_id = path.strip_prefix("/console/packages/").unwrap().to_owned();
+    let api = app
+        .get_as(&token, &format!("/api/installhub/packages/{package_id}"))
+        .await
+        .json();
+    let checksum = browser
+        .client
+        .find(Locator::Css("code.checksum"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(checksum, api["checksum"].as_str().unwrap());
+    let rows = browser
+        .client
+        .find_all(Locator::Css("tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), api["artifactCount"].as_u64().unwrap() as usize);
+    browser.shot("package").await;
+    browser.check_accessibility().await;
+    // At a phone's width too.
+    browser.client.set_window_size(360, 780).await.unwrap();
+    browser.shot("package-narrow").await;
+    browser.check_accessibility().await;
+    browser.close().await;
+}

@@ -539,6 +539,13 @@ async fn the_preview_draws_the_graph_the_api_resolves() {
             .contains(r#"<g class="node root" data-artifact="proc-1001">"#)
     );
     assert!(!page.body.contains("class=\"edge cycle\""));
+    // A preview an export would take links the export form with its roots.
+    assert!(
+        page.body
+            .contains(r#"href="/console/tenants/tenant-7f3a9b12/export?roots=proc-1001""#),
+        "{}",
+        page.body
+    );
 
     // A cycle: drawn in the problem colour, no order, the API's warning.
     app.artifact(TARGET, "loop-a", "RuleSet", &["loop-b"]).await;
@@ -565,6 +572,10 @@ async fn the_preview_draws_the_graph_the_api_resolves() {
             .contains(r#"<g class="node root cycle" data-artifact="loop-a">"#)
     );
     assert!(page.body.contains("a cycle has no order to install in"));
+    assert!(
+        !page.body.contains("Export these roots"),
+        "it would be refused"
+    );
 
     // What the API refuses, the page refuses with the same message.
     let missing = get(
@@ -607,4 +618,435 @@ async fn the_preview_draws_the_graph_the_api_resolves() {
             .body
             .contains(&escaped(api.json()["message"].as_str().unwrap()))
     );
+}
+
+/// The messages listed beside the input `id` (its `<ul id="{id}-error">`).
+fn errors_at(body: &str, id: &str) -> String {
+    let marker = format!(r#"<ul class="field-errors" id="{id}-error">"#);
+    let Some(start) = body.find(&marker) else {
+        return String::new();
+    };
+    let rest = &body[start + marker.len()..];
+    rest[..rest.find("</ul>").unwrap()].to_owned()
+}
+
+/// The `<input>`, `<select>` or `<textarea>` tag of the input `id`.
+fn input_tag(body: &str, id: &str) -> String {
+    let marker = format!(r#" id="{id}" name="{id}""#);
+    let at = body.find(&marker).unwrap_or_else(|| panic!("input {id}"));
+    let start = body[..at].rfind('<').unwrap();
+    let end = at + body[at..].find('>').unwrap();
+    body[start..=end].to_owned()
+}
+
+/// The export form's fields for the seed export, with `changes`.
+fn export_form<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("packageName", "Employee Onboarding Suite"),
+        ("packageType", "workflow-package"),
+        ("version", "2.1.0"),
+        ("description", "Complete onboarding workflow"),
+        ("author", "HR Automation Team"),
+        ("tags", "hr, onboarding"),
+        ("artifactIds", "proc-1001"),
+        ("packageDependencies", ""),
+    ];
+    for (name, value) in changes {
+        form.iter_mut().find(|(n, _)| n == name).unwrap().1 = value;
+    }
+    form
+}
+
+fn csrf_of(cookies: &str) -> String {
+    cookies.split("installhub_csrf=").nth(1).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_export_form_shows_every_failure_the_api_finds_at_its_input() {
+    let app = TestApp::new().await;
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let csrf = csrf_of(&cookies);
+
+    // The catalog links the form, which takes its roots from the link.
+    let catalog = get(&app, "/console/tenants/tenant-7f3a9b12", &cookies).await;
+    assert!(
+        catalog
+            .body
+            .contains(r#"href="/console/tenants/tenant-7f3a9b12/export?roots=proc-1001""#),
+        "{}",
+        catalog.body
+    );
+    let form = get(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export?roots=proc-1001,form-2005",
+        &cookies,
+    )
+    .await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_console_headers(&form);
+    assert_eq!(form.csrf_field(), csrf);
+    assert!(
+        input_tag(&form.body, "artifactIds").contains(r#"value="proc-1001 form-2005""#),
+        "{}",
+        form.body
+    );
+    for id in [
+        "packageName",
+        "packageType",
+        "version",
+        "artifactIds",
+        "description",
+        "author",
+        "tags",
+        "packageDependencies",
+    ] {
+        assert!(
+            form.body.contains(&format!(r#"<label for="{id}">"#)),
+            "label for {id}"
+        );
+        assert!(!input_tag(&form.body, id).contains("aria-invalid"));
+    }
+
+    // Every field wrong: each failure of the API's answer is beside its
+    // input, marked invalid and described by its messages.
+    let wrong = [
+        ("packageName", "Onboarding <Suite>"),
+        ("packageType", "spreadsheet-package"),
+        ("version", "2.1"),
+        ("tags", "hr, "),
+        ("artifactIds", "proc-1001 bad!id no-such-artifact"),
+        ("packageDependencies", "HR Core @ not a range"),
+        ("author", "Team\u{7}"),
+    ];
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &wrong),
+    )
+    .await;
+    let api = app
+        .export(&json!({
+            "tenantId": SOURCE,
+            "packageName": "Onboarding <Suite>",
+            "packageType": "spreadsheet-package",
+            "version": "2.1",
+            "description": "Complete onboarding workflow",
+            "author": "Team\u{7}",
+            "tags": ["hr", ""],
+            "artifactIds": ["proc-1001", "bad!id", "no-such-artifact"],
+            "packageDependencies": [{ "packageName": "HR Core", "versionRange": "not a range" }]
+        }))
+        .await;
+    let api = api.expect_error(page.status, "InvalidPackageName");
+    let errors = api["errors"].as_array().unwrap();
+    assert!(errors.len() >= 7, "{api:#}");
+    assert!(page.body.contains(&format!(
+        "The export was refused: {} problems",
+        errors.len()
+    )));
+    for error in errors {
+        let message = escaped(error["message"].as_str().unwrap());
+        let field = error["field"].as_str().unwrap_or("artifactIds");
+        let input = field.split(['[', '.']).next().unwrap();
+        assert!(
+            errors_at(&page.body, input).contains(&message),
+            "{message} beside {input}: {}",
+            page.body
+        );
+        let tag = input_tag(&page.body, input);
+        assert!(tag.contains(r#"aria-invalid="true""#), "{tag}");
+        assert!(
+            tag.contains(&format!(r#"aria-describedby="{input}-hint {input}-error""#)),
+            "{tag}"
+        );
+        // And in the summary, linked to the input.
+        assert!(
+            page.body
+                .contains(&format!(r##"<a href="#{input}">{message}</a>"##)),
+            "{message} in the summary"
+        );
+    }
+    // What was typed is kept; the fields without failures are not marked.
+    assert!(input_tag(&page.body, "packageName").contains(r#"value="Onboarding &#60;Suite&#62;""#));
+    assert!(input_tag(&page.body, "version").contains(r#"value="2.1""#));
+    assert!(!input_tag(&page.body, "description").contains("aria-invalid"));
+    assert!(
+        page.body
+            .contains(">Complete onboarding workflow</textarea>")
+    );
+
+    // Empty required fields are "required", as the API says of missing ones.
+    let empty = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(
+            &csrf,
+            &[("packageName", ""), ("version", ""), ("artifactIds", " ")],
+        ),
+    )
+    .await;
+    assert_eq!(empty.status, 400);
+    assert!(errors_at(&empty.body, "packageName").contains("packageName is required."));
+    assert!(errors_at(&empty.body, "version").contains("version is required."));
+    assert!(
+        errors_at(&empty.body, "artifactIds")
+            .contains("artifactIds must list at least one artifact id.")
+    );
+}
+
+#[tokio::test]
+async fn the_export_form_is_refused_as_the_api_refuses_it() {
+    let app = TestApp::new().await;
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let csrf = csrf_of(&cookies);
+    let session_only = cookies.split(';').next().unwrap().to_owned();
+
+    // Without the CSRF token: nothing is exported.
+    for (cookies, csrf) in [
+        (cookies.as_str(), "0".repeat(64)),
+        (session_only.as_str(), csrf.clone()),
+    ] {
+        let page = post(
+            &app,
+            "/console/tenants/tenant-7f3a9b12/export",
+            cookies,
+            &export_form(&csrf, &[]),
+        )
+        .await;
+        assert_eq!(page.status, 403, "{page:#?}");
+        assert!(page.body.contains("CSRF token is missing or wrong"));
+    }
+    let packages = app
+        .get("/api/installhub/tenants/tenant-7f3a9b12/packages")
+        .await;
+    assert_eq!(packages.status, 200, "{:?}", packages.json());
+    assert!(
+        !String::from_utf8_lossy(&packages.body).contains("pkg-"),
+        "the refused forms exported nothing"
+    );
+
+    // A token for the other tenant only, and one without the export
+    // scope: the API's refusal, as a page, for the form and its post.
+    let other = Token::full().tenants(&[TARGET]).mint();
+    let reader = Token::full().scopes(&["installhub:import"]).mint();
+    for token in [other, reader] {
+        let cookies = sign_in(&app, &token).await;
+        let csrf = csrf_of(&cookies);
+        let api = app
+            .post_as(
+                &token,
+                "/api/installhub/packages/export",
+                &crate::common::seed_export(),
+            )
+            .await;
+        assert_eq!(api.status, 403);
+        let message = escaped(api.json()["message"].as_str().unwrap());
+        let page = post(
+            &app,
+            "/console/tenants/tenant-7f3a9b12/export",
+            &cookies,
+            &export_form(&csrf, &[]),
+        )
+        .await;
+        assert_eq!(page.status, 403, "{}", page.body);
+        assert!(page.body.contains(&message), "{message}: {}", page.body);
+        assert!(!page.body.contains("name=\"packageName\""), "no form");
+        let form = get(&app, "/console/tenants/tenant-7f3a9b12/export", &cookies).await;
+        assert_eq!(form.status, 403);
+    }
+
+    // Not signed in: to the sign-in page, before anything is read.
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &format!("installhub_csrf={csrf}"),
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), "/console/sign-in");
+    // An expired session says so.
+    let expired = Token::full()
+        .set("exp", json!(chrono::Utc::now().timestamp() - 60))
+        .mint();
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &format!("installhub_session={expired}; installhub_csrf={csrf}"),
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    assert_eq!(page.status, 401, "{page:#?}");
+    assert!(page.body.contains("Your session has expired"));
+    // A body far over the limit, and a tenant id that is not one: pages
+    // that say so.
+    let huge = "x".repeat(20 * 1024 * 1024);
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[("description", &huge)]),
+    )
+    .await;
+    assert_eq!(page.status, 413, "{}", page.status);
+    assert!(page.header("content-type").starts_with("text/html"));
+    let page = post(
+        &app,
+        "/console/tenants/NOT_A_TENANT/export",
+        &cookies,
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    assert_eq!(page.status, 400);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.body.contains("NOT_A_TENANT"), "{}", page.body);
+    // A tenant that does not exist, for a token naming every tenant: the
+    // API's answer (400 InvalidTenantId), as a page.
+    let star = Token::full().tenants(&["*"]).mint();
+    let star_cookies = sign_in(&app, &star).await;
+    let mut body = crate::common::seed_export();
+    body["tenantId"] = json!("tenant-missing");
+    let api = app
+        .post_as(&star, "/api/installhub/packages/export", &body)
+        .await;
+    api.expect_error(400, "InvalidTenantId");
+    let page = post(
+        &app,
+        "/console/tenants/tenant-missing/export",
+        &star_cookies,
+        &export_form(&csrf_of(&star_cookies), &[]),
+    )
+    .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&escaped(api.json()["message"].as_str().unwrap()))
+    );
+    // A description over the API's 2000 characters is the API's failure,
+    // at the description.
+    let long = "d".repeat(2001);
+    let page = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[("description", &long)]),
+    )
+    .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        errors_at(&page.body, "description")
+            .contains("description is 2001 characters long; at most 2000 are allowed.")
+    );
+}
+
+#[tokio::test]
+async fn an_export_from_the_console_shows_its_package_and_gives_the_apis_bytes() {
+    let app = TestApp::new().await;
+    let token = Token::full().mint();
+    let cookies = sign_in(&app, &token).await;
+    let csrf = csrf_of(&cookies);
+    let done = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[("packageDependencies", "HR Core @ ^1.2")]),
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let location = done.header("location").to_owned();
+    let package_id = location.strip_prefix("/console/packages/").unwrap();
+    assert!(package_id.starts_with("pkg-"), "{location}");
+
+    let page = get(&app, &location, &cookies).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_console_headers(&page);
+    let api = app
+        .get_as(&token, &format!("/api/installhub/packages/{package_id}"))
+        .await
+        .json();
+    let checksum = api["checksum"].as_str().unwrap();
+    assert!(checksum.starts_with("sha256:"));
+    assert!(
+        page.body
+            .contains(&format!(r#"<code class="checksum">{checksum}</code>"#))
+    );
+    assert!(page.body.contains(&format!("({} bytes)", api["sizeBytes"])));
+    assert!(page.body.contains("engineer@company.com"));
+    assert!(page.body.contains("HR Core <code>^1.2</code>"));
+    // The manifest's artifacts, in install order, with type and version.
+    let mut last = 0;
+    for id in api["manifest"]["installOrder"].as_array().unwrap() {
+        let at = page
+            .body
+            .find(&format!(r#"<td class="id">{}</td>"#, id.as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{id} listed"));
+        assert!(at > last, "{id} in install order");
+        last = at;
+    }
+    assert_eq!(
+        api["manifest"]["installOrder"].as_array().unwrap().len(),
+        api["artifactCount"].as_u64().unwrap() as usize
+    );
+
+    // The download link gives the API's bytes, headers and all.
+    let href = format!("/console/packages/{package_id}/download");
+    assert!(page.body.contains(&format!(r#"href="{href}""#)));
+    let console = crate::page::client()
+        .get(app.url(&href))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 200);
+    let disposition = console.headers()["content-disposition"].clone();
+    let etag = console.headers()["etag"].clone();
+    assert_eq!(console.headers()["content-type"], "application/zip");
+    let bytes = console.bytes().await.unwrap();
+    let api_download = app
+        .get_as(
+            &token,
+            &format!("/api/installhub/packages/{package_id}/download"),
+        )
+        .await;
+    assert_eq!(api_download.status, 200);
+    assert_eq!(bytes.as_ref(), api_download.body.as_slice());
+    assert_eq!(api_download.header("etag").unwrap(), etag);
+    assert_eq!(
+        api_download.header("content-disposition").unwrap(),
+        disposition
+    );
+
+    // The same name and version again: the API's conflict, at the version.
+    let again = post(
+        &app,
+        "/console/tenants/tenant-7f3a9b12/export",
+        &cookies,
+        &export_form(&csrf, &[]),
+    )
+    .await;
+    let api = app.export(&crate::common::seed_export()).await;
+    let api = api.expect_error(409, "VersionConflict");
+    assert_eq!(again.status, 409);
+    assert!(errors_at(&again.body, "version").contains(&escaped(api["message"].as_str().unwrap())));
+
+    // Another tenant's caller is told the package does not exist, as the
+    // API tells them, and gets no bytes.
+    let other = Token::full().tenants(&[TARGET]).mint();
+    let cookies = sign_in(&app, &other).await;
+    let api = app
+        .get_as(&other, &format!("/api/installhub/packages/{package_id}"))
+        .await;
+    assert_eq!(api.status, 404);
+    let message = escaped(api.json()["message"].as_str().unwrap());
+    for path in [location.clone(), href] {
+        let page = get(&app, &path, &cookies).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.body.contains(&message), "{path}: {}", page.body);
+        assert!(page.header("content-type").starts_with("text/html"));
+    }
+    let bad = get(&app, "/console/packages/not-a-package", &cookies).await;
+    assert_eq!(bad.status, 400);
 }

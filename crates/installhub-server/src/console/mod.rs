@@ -10,6 +10,7 @@
 //! `Cache-Control: no-store`: [`finish_response`] sets them on the way out.
 
 mod assets;
+mod export;
 mod graph;
 mod pages;
 mod session;
@@ -56,6 +57,15 @@ pub fn routes(timeout: Duration) -> Router<AppState> {
         .route("/console/tenants", get(pages::tenants))
         .route("/console/tenants/{tenantId}", get(pages::artifacts))
         .route("/console/tenants/{tenantId}/preview", get(pages::preview))
+        .route(
+            "/console/tenants/{tenantId}/export",
+            get(export::export_form).post(export::export),
+        )
+        .route("/console/packages/{packageId}", get(export::package))
+        .route(
+            "/console/packages/{packageId}/download",
+            get(export::download),
+        )
         .route("/console/audit", get(pages::audit))
         .route("/console/assets/{file}", get(assets::serve))
         .layer(TimeoutLayer::with_status_code(

@@ -32,7 +32,7 @@ pub async fn home() -> Redirect {
 }
 
 /// The signed-in caller, or the response that says there is none.
-fn signed_in(state: &AppState, visit: Visit) -> Result<(Visit, Caller), Box<Response>> {
+pub(super) fn signed_in(state: &AppState, visit: Visit) -> Result<(Visit, Caller), Box<Response>> {
     match visit.caller(state) {
         Ok(caller) => Ok((visit, caller)),
         Err(problem) => Err(Box::new(visit.session_problem(problem))),
@@ -185,6 +185,11 @@ pub async fn artifacts(
                 .map(|a| ArtifactView {
                     preview_href: format!(
                         "/console/tenants/{}/preview?{}",
+                        path.tenant_id,
+                        serde_urlencoded::to_string([("roots", a.id.as_str())]).unwrap_or_default()
+                    ),
+                    export_href: format!(
+                        "/console/tenants/{}/export?{}",
                         path.tenant_id,
                         serde_urlencoded::to_string([("roots", a.id.as_str())]).unwrap_or_default()
                     ),

@@ -97,7 +97,7 @@ impl Visit {
     }
 
     /// Whether a form's `csrf` field matches this visitor's cookie.
-    fn csrf_matches(&self, sent: Option<&str>) -> bool {
+    pub(super) fn csrf_matches(&self, sent: Option<&str>) -> bool {
         let Some(cookie) = self.jar.get(CSRF_COOKIE) else {
             return false;
         };
@@ -167,7 +167,7 @@ impl Visit {
     }
 
     /// 403 for a POST without the right CSRF token.
-    fn csrf_refused(self) -> Response {
+    pub(super) fn csrf_refused(self) -> Response {
         let page = MessagePage::problem(
             self.chrome(None, ""),
             "Form refused",
@@ -177,7 +177,7 @@ impl Visit {
         self.respond(render(StatusCode::FORBIDDEN, &page))
     }
 
-    fn form_problem(self, rejection: &FormRejection) -> Response {
+    pub(super) fn form_problem(self, rejection: &FormRejection) -> Response {
         let status = rejection.status();
         let page = MessagePage::problem(
             self.chrome(None, ""),

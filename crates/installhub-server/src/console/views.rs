@@ -95,6 +95,8 @@ pub struct ArtifactView {
     pub id: String,
     /// The preview of its graph.
     pub preview_href: String,
+    /// The export form with it as the root.
+    pub export_href: String,
     pub name: String,
     pub kind: String,
     pub version: String,
@@ -133,6 +135,95 @@ pub struct PreviewPage {
     pub warnings: Vec<String>,
     /// The install order: id and name.
     pub order: Vec<(String, String)>,
+}
+
+/// One input of a form: what was typed, the failures found in it, and
+/// the ids its `aria-describedby` names (its hint, then its errors).
+pub struct FieldState {
+    /// The input's id and name: the API's field name.
+    pub id: &'static str,
+    pub value: String,
+    pub errors: Vec<String>,
+}
+
+impl FieldState {
+    pub fn new(id: &'static str, value: String) -> Self {
+        Self {
+            id,
+            value,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn invalid(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// `<id>-hint`, and `<id>-error` when there are errors.
+    pub fn described_by(&self) -> String {
+        if self.invalid() {
+            format!("{0}-hint {0}-error", self.id)
+        } else {
+            format!("{}-hint", self.id)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/export.html")]
+pub struct ExportPage {
+    pub chrome: Chrome,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    /// Every package type, and whether it is the one chosen.
+    pub types: Vec<(&'static str, bool)>,
+    pub package_name: FieldState,
+    pub package_type: FieldState,
+    pub version: FieldState,
+    pub description: FieldState,
+    pub author: FieldState,
+    pub tags: FieldState,
+    pub artifact_ids: FieldState,
+    pub package_dependencies: FieldState,
+    /// Every failure: the input it belongs to (`#id`), if any, and its
+    /// message.
+    pub summary: Vec<(Option<String>, String)>,
+}
+
+/// One artifact of a package's manifest.
+pub struct ManifestRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub version: String,
+    /// The bundled artifacts it references, comma separated.
+    pub depends_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/package.html")]
+pub struct PackagePage {
+    pub chrome: Chrome,
+    pub package_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub kind: String,
+    pub version: String,
+    pub description: String,
+    pub author: String,
+    pub tags: String,
+    /// `sha256:` and hex.
+    pub checksum: String,
+    pub size: u64,
+    pub size_readable: String,
+    pub exported_at: String,
+    pub exported_by: String,
+    pub artifact_count: u32,
+    /// The manifest's artifacts in install order.
+    pub rows: Vec<ManifestRow>,
+    /// Packages the target must have: name and version range.
+    pub dependencies: Vec<(String, String)>,
+    pub download_href: String,
 }
 
 pub struct AuditView {

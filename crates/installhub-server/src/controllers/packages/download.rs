@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use installhub_domain::{Caller, ErrorCode, Failure};
+use installhub_store::PackageRecord;
 
 use super::readable_package;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -45,6 +46,16 @@ pub async fn download(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let package = readable_package(&state, &caller, &path.package_id).await?;
+    download_package(&state, &package, &headers).await
+}
+
+/// Answers a readable package's ZIP (the API's download and the console's
+/// share it, so both give the same bytes and headers).
+pub async fn download_package(
+    state: &AppState,
+    package: &PackageRecord,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let bundle = ServedBundle {
         key: &package.bundle_key,
         size: package.bundle_size,
@@ -53,7 +64,7 @@ pub async fn download(
         // Bundles are immutable, but access is per caller: private caching only.
         cache_control: "private, max-age=31536000, immutable",
     };
-    let response = serve_bundle(&state, &bundle, &headers).await?;
+    let response = serve_bundle(state, &bundle, headers).await?;
     metrics::counter!("installhub_downloads_total").increment(1);
     Ok(response)
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use installhub_domain::{Caller, ExportRequest, Manifest};
-use installhub_store::{AuditEvent, NewAuditEntry, Refusal};
+use installhub_store::{AuditEvent, NewAuditEntry, PackageRecord, Refusal};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -72,25 +72,49 @@ pub async fn export(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ExportResponse>> {
-    let started = Instant::now();
     require_json(&headers)?;
     let request: ExportRequest = parse_json(&body.map_err(body_rejection)?)?;
-    let checked = request.check(header.as_deref());
+    let p = run_export(&state, &caller, request, header.as_deref()).await?;
+    Ok(Json(ExportResponse {
+        bundle_download_url: download_url(&p.package_id),
+        package_id: p.package_id.to_string(),
+        package_name: p.package_name,
+        version: p.version,
+        checksum: p.checksum,
+        artifact_count: p.artifact_count,
+        exported_at: p.exported_at,
+        is_success: true,
+        manifest: p.manifest,
+    }))
+}
+
+/// One export, as the API and the console run it: every check of seed 02
+/// (all failures together), the rate limits, the package written, the
+/// metrics, and a refusal recorded in the audit log. `header_tenant` is the
+/// `X-Tenant-Id` header, when there is one.
+pub async fn run_export(
+    state: &AppState,
+    caller: &Caller,
+    request: ExportRequest,
+    header_tenant: Option<&str>,
+) -> ApiResult<PackageRecord> {
+    let started = Instant::now();
+    let checked = request.check(header_tenant);
     // Only a created package counts: the units taken here are given back
     // below unless one is. The tenant's budget is only charged for callers
     // who may act for it, so nobody can exhaust another tenant's limit.
-    let mut charges = Charges::new(&state);
-    charges.take(&state, Bucket::User(&caller)).await?;
+    let mut charges = Charges::new(state);
+    charges.take(state, Bucket::User(caller)).await?;
     if let Some(tenant) = checked.tenant_id.as_ref().filter(|t| caller.can_access(t)) {
-        charges.take(&state, Bucket::Tenant(tenant)).await?;
+        charges.take(state, Bucket::Tenant(tenant)).await?;
     }
     let audit_tenant = checked.tenant_id.clone().filter(|t| caller.can_access(t));
     let name_and_version = checked.package_name.clone().zip(checked.version.clone());
 
     let result = async {
         let (_, resolution) = export::validate(
-            &state,
-            &caller,
+            state,
+            caller,
             checked.clone(),
             name_and_version.as_ref().map(|(n, v)| (n.as_str(), v)),
         )
@@ -98,7 +122,7 @@ pub async fn export(
         let valid = request
             .into_valid(checked)
             .expect("validation passed, so every field parsed");
-        export::write_package(&state, &caller, valid, &resolution).await
+        export::write_package(state, caller, valid, &resolution).await
     }
     .await;
 
@@ -130,18 +154,9 @@ pub async fn export(
         }
     }
 
-    let done = result.map_err(|e: ApiError| e.with_summary(SUMMARY))?;
-    let p = done.package;
-    metrics::counter!("installhub_export_bundle_bytes_total").increment(p.bundle_size);
-    Ok(Json(ExportResponse {
-        bundle_download_url: download_url(&p.package_id),
-        package_id: p.package_id.to_string(),
-        package_name: p.package_name,
-        version: p.version,
-        checksum: p.checksum,
-        artifact_count: p.artifact_count,
-        exported_at: p.exported_at,
-        is_success: true,
-        manifest: p.manifest,
-    }))
+    let package = result
+        .map_err(|e: ApiError| e.with_summary(SUMMARY))?
+        .package;
+    metrics::counter!("installhub_export_bundle_bytes_total").increment(package.bundle_size);
+    Ok(package)
 }
