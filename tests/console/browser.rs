@@ -157,6 +157,22 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `locator` finds.
+    async fn click(&self, locator: Locator<'_>) {
+        self.client
+            .find(locator)
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits until `locator` finds an element; `what` says what was awaited.
+    async fn wait_for(&self, locator: Locator<'_>, what: &str) {
+        self.client.wait().for_element(locator).await.expect(what);
+    }
+
     async fn goto(&self, url: &str) {
         self.client.goto(url).await.unwrap();
     }
@@ -262,13 +278,8 @@ async fn sign_in_with_token(browser: &mut Browser, app: &TestApp, token: &str) {
         .unwrap();
     field.send_keys(token).await.unwrap();
     browser
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Sign in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::XPath("//button[normalize-space()='Sign in']"))
+        .await;
     browser.wait_for_heading("Catalog").await;
 }
 
@@ -329,13 +340,8 @@ async fn browser_journeys() {
     assert!(text.contains("Signed in as engineer@company.com"), "{text}");
     assert!(text.contains("Acme HR (demo source)"), "{text}");
     browser
-        .client
-        .find(Locator::LinkText("Acme HR (demo source)"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::LinkText("Acme HR (demo source)"))
+        .await;
     browser
         .wait_for_heading("Acme HR (demo source) artifacts")
         .await;
@@ -435,14 +441,7 @@ async fn browser_journeys() {
     browser.shot("preview-graph").await;
     browser.check_accessibility().await;
     // The audit log, filtered.
-    browser
-        .client
-        .find(Locator::LinkText("Audit log"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::LinkText("Audit log")).await;
     browser.wait_for_heading("Audit log").await;
     browser
         .client
@@ -453,19 +452,14 @@ async fn browser_journeys() {
         .await
         .unwrap();
     browser
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Show']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::XPath("//button[normalize-space()='Show']"))
+        .await;
     browser
-        .client
-        .wait()
-        .for_element(Locator::XPath("//td[normalize-space()='xss-1']"))
-        .await
-        .expect("the audit log shows the artifact write");
+        .wait_for(
+            Locator::XPath("//td[normalize-space()='xss-1']"),
+            "the audit log shows the artifact write",
+        )
+        .await;
     browser.shot("audit-log").await;
     browser.check_accessibility().await;
     // A phone-sized window: the navigation and table still fit.
@@ -559,13 +553,8 @@ async fn browser_journeys() {
     browser.goto(&app.url("/console/tenants")).await;
     browser.wait_for_heading("Catalog").await;
     browser
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await;
     browser.wait_for_heading("Signed out").await;
     browser.shot("signed-out").await;
     browser.check_accessibility().await;
@@ -724,19 +713,14 @@ async fn export_with_a_validation_error_then_success() {
     fill(&browser, "version", "2.1.0").await;
     fill(&browser, "tags", "hr, onboarding").await;
     browser
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Export']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::XPath("//button[normalize-space()='Export']"))
+        .await;
     browser
-        .client
-        .wait()
-        .for_element(Locator::Id("error-summary"))
-        .await
-        .expect("the form comes back with its problems");
+        .wait_for(
+            Locator::Id("error-summary"),
+            "the form comes back with its problems",
+        )
+        .await;
     browser.wait_for_heading("Export a package").await;
     let summary = browser
         .client
@@ -786,13 +770,8 @@ async fn export_with_a_validation_error_then_success() {
     browser.check_accessibility().await;
     // The summary's link takes the keyboard to the input.
     browser
-        .client
-        .find(Locator::Css("#error-summary a[href='#packageName']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::Css("#error-summary a[href='#packageName']"))
+        .await;
     let focused = browser
         .client
         .execute("return document.activeElement.id;", vec![])
@@ -811,13 +790,8 @@ async fn export_with_a_validation_error_then_success() {
         .await
         .unwrap();
     browser
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Export']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(Locator::XPath("//button[normalize-space()='Export']"))
+        .await;
     browser.wait_for_heading("Onboarding Suite 2.1.0").await;
     let path = browser.path().await;
     let package_id = path.strip_prefix("/console/packages/").unwrap().to_owned();
