@@ -13,7 +13,7 @@ use installhub_domain::{ExportRequest, Failure, PackageDependency, PackageType, 
 use installhub_store::PackageRecord;
 use serde::Deserialize;
 
-use super::pages::signed_in;
+use super::pages::{SignedIn, signed_in};
 use super::session::Visit;
 use super::views::{
     ExportPage, FieldState, ManifestRow, PackagePage, api_error_page, render, status_of,
@@ -204,16 +204,10 @@ async fn exporting_tenant(
 /// `GET /console/tenants/{tenantId}/export?roots=`: the export form.
 pub async fn export_form(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: TenantPath,
     QueryParams(query): QueryParams<ExportQuery>,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let tenant = match exporting_tenant(&state, &caller, &path).await {
         Ok(tenant) => tenant,
         Err(error) => {
@@ -284,15 +278,9 @@ pub async fn export(
 /// read as `GET /api/installhub/packages/{packageId}` reads them.
 pub async fn package(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: PackagePath,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "catalog");
     let package = match readable_package(&state, &caller, &path.package_id).await {
         Ok(package) => package,
@@ -369,15 +357,10 @@ fn readable_size(bytes: u64) -> String {
 /// wants a bearer token a browser link cannot send).
 pub async fn download(
     State(state): State<AppState>,
-    jar: CookieJar,
     headers: HeaderMap,
-    uri: Uri,
     path: PackagePath,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let served = match readable_package(&state, &caller, &path.package_id).await {
         Ok(package) => download_package(&state, &package, &headers).await,
         Err(error) => Err(error),

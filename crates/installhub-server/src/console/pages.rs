@@ -2,8 +2,9 @@
 //! artifacts) and the audit log. Each reads through the same functions as
 //! the API route that answers the same question, with its checks.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Redirect, Response};
 use axum_extra::extract::CookieJar;
 use installhub_domain::{ArtifactType, Caller};
@@ -39,17 +40,31 @@ pub(super) fn signed_in(state: &AppState, visit: Visit) -> Result<(Visit, Caller
     }
 }
 
+/// A signed-in visitor's request: the visit (cookies, TLS, CSRF token) and
+/// the caller its session stands for; without a valid session the answer is
+/// the session's own page (sign in, or expired). Read pages take it last,
+/// after their path and query, so that those are refused first, as before
+/// a session is looked at. Forms check their CSRF token first and call
+/// [`signed_in`] themselves.
+pub(super) struct SignedIn(pub(super) Visit, pub(super) Caller);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visit = Visit::new(
+            CookieJar::from_headers(&parts.headers),
+            &parts.headers,
+            &parts.uri,
+        );
+        signed_in(state, visit)
+            .map(|(visit, caller)| SignedIn(visit, caller))
+            .map_err(|response| *response)
+    }
+}
+
 /// `GET /console/tenants`: the tenants the token may see.
-pub async fn tenants(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
+pub async fn tenants(State(state): State<AppState>, SignedIn(visit, caller): SignedIn) -> Response {
     let chrome = visit.chrome(Some(&caller), "catalog");
     let response = match visible_tenants(&state, &caller).await {
         Ok(tenants) => render(
@@ -88,16 +103,10 @@ pub struct CatalogQuery {
 /// `GET /console/tenants/{tenantId}?q=&type=&after=`: a tenant's artifacts.
 pub async fn artifacts(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: TenantPath,
     QueryParams(query): QueryParams<CatalogQuery>,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "catalog");
     let q: String = query.q.trim().chars().take(MAX_SEARCH_CHARS).collect();
     let kind = query.kind.trim();
@@ -223,15 +232,9 @@ pub struct AuditQuery {
 /// `GET /api/installhub/audit` reads it.
 pub async fn audit(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     QueryParams(query): QueryParams<AuditQuery>,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "audit");
     let visible = match visible_tenants(&state, &caller).await {
         Ok(tenants) => tenants,
@@ -335,16 +338,10 @@ const MAX_ROOTS_CHARS: usize = 50 * 130;
 /// warnings.
 pub async fn preview(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: TenantPath,
     QueryParams(query): QueryParams<PreviewQuery>,
+    SignedIn(visit, caller): SignedIn,
 ) -> Response {
-    let (visit, caller) = match signed_in(&state, Visit::new(jar, &headers, &uri)) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "catalog");
     let tenant = match crate::controllers::tenants::find_tenant_for(
         &state,
