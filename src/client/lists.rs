@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Client, ClientError, Connection, finish, parse_response, table};
+use super::{Client, ClientError, Connection, finish, table};
 
 /// Paging flags shared by the lists.
 #[derive(Debug, Args)]
@@ -156,20 +156,21 @@ fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_else(|| "-".to_owned())
 }
 
-/// GETs `segments` with `query`: the answer's text to render, or `None`
-/// when `--json` printed it (see [`Client::send_or_print`]).
-async fn get(
+/// GETs `segments` with `query`: the answer read as `T` to render, or
+/// `None` when `--json` printed it (see [`Client::send_or_print`]).
+async fn get<T: serde::de::DeserializeOwned>(
     client: &Client,
     segments: &[&str],
     query: &[(&str, String)],
     json: bool,
-) -> Result<Option<String>, ClientError> {
+    what: &str,
+) -> Result<Option<T>, ClientError> {
     let mut url = client.url_with_segments(segments)?;
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }
     client
-        .send_or_print(client.request(Method::GET, url), json)
+        .send_or_print(client.request(Method::GET, url), json, what)
         .await
 }
 
@@ -231,17 +232,17 @@ async fn list_packages(args: PackageListArgs) -> Result<(), ClientError> {
     if let Some(name) = &args.name {
         query.push(("name", name.clone()));
     }
-    let Some(text) = get(
+    let Some(page) = get::<PackagePage>(
         &client,
         &["api", "installhub", "tenants", &args.tenant, "packages"],
         &query,
         args.json,
+        "package list",
     )
     .await?
     else {
         return Ok(());
     };
-    let page: PackagePage = parse_response(&text, "package list")?;
     let rows: Vec<Vec<String>> = page
         .packages
         .iter()
@@ -325,17 +326,17 @@ struct ImportRow {
 
 async fn list_imports(args: ImportListArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
-    let Some(text) = get(
+    let Some(page) = get::<ImportPage>(
         &client,
         &["api", "installhub", "tenants", &args.tenant, "imports"],
         &page_query(&args.page),
         args.json,
+        "import list",
     )
     .await?
     else {
         return Ok(());
     };
-    let page: ImportPage = parse_response(&text, "import list")?;
     let rows: Vec<Vec<String>> = page
         .imports
         .iter()
@@ -370,17 +371,17 @@ async fn list_imports(args: ImportListArgs) -> Result<(), ClientError> {
 
 async fn show_import(args: ImportShowArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
-    let Some(text) = get(
+    let Some(record) = get::<ImportRow>(
         &client,
         &["api", "installhub", "imports", &args.import_id],
         &[],
         args.json,
+        "import",
     )
     .await?
     else {
         return Ok(());
     };
-    let record: ImportRow = parse_response(&text, "import")?;
     print!(
         "Import {}\n  tenant:   {}\n  status:   {}\n  source:   {}\n  package:  {} {} ({})\n  by:       {}\n  started:  {}\n  finished: {}\n",
         record.import_id,
@@ -449,7 +450,7 @@ struct InstalledRow {
 async fn list_installed(args: InstalledListArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
     let query: Vec<(&str, String)> = args.status.iter().map(|s| ("status", s.clone())).collect();
-    let Some(text) = get(
+    let Some(page) = get::<InstalledPage>(
         &client,
         &[
             "api",
@@ -460,12 +461,12 @@ async fn list_installed(args: InstalledListArgs) -> Result<(), ClientError> {
         ],
         &query,
         args.json,
+        "installed packages",
     )
     .await?
     else {
         return Ok(());
     };
-    let page: InstalledPage = parse_response(&text, "installed packages")?;
     let rows: Vec<Vec<String>> = page
         .installed_packages
         .iter()
@@ -554,10 +555,17 @@ async fn read_audit(args: AuditArgs) -> Result<(), ClientError> {
         query.push(("action", action.clone()));
     }
     query.extend(page_query(&args.page));
-    let Some(text) = get(&client, &["api", "installhub", "audit"], &query, args.json).await? else {
+    let Some(page) = get::<AuditPage>(
+        &client,
+        &["api", "installhub", "audit"],
+        &query,
+        args.json,
+        "audit",
+    )
+    .await?
+    else {
         return Ok(());
     };
-    let page: AuditPage = parse_response(&text, "audit")?;
     let rows: Vec<Vec<String>> = page
         .entries
         .iter()

@@ -927,10 +927,12 @@ async fn mark_version(args: YankArgs, mark: VersionMark) -> Result<(), ClientErr
             .json(&json!({ "reason": reason })),
         _ => client.request(Method::DELETE, url),
     };
-    let Some(text) = client.send_or_print(request, args.json).await? else {
+    let Some(version) = client
+        .send_or_print::<Value>(request, args.json, what)
+        .await?
+    else {
         return Ok(());
     };
-    let version: Value = parse_response(&text, what)?;
     let (id, v) = (&args.package_id, &args.version);
     match (mark, version[field]["reason"].as_str()) {
         (VersionMark::Yank, Some(reason)) => println!(
@@ -956,10 +958,12 @@ async fn trust(args: TrustArgs) -> Result<(), ClientError> {
     let request = client
         .request(Method::PUT, url)
         .json(&json!({ "trustLevel": args.level }));
-    let Some(text) = client.send_or_print(request, args.json).await? else {
+    let Some(listing) = client
+        .send_or_print::<Listing>(request, args.json, "trust level")
+        .await?
+    else {
         return Ok(());
     };
-    let listing: Listing = parse_response(&text, "trust level")?;
     println!(
         "{} ({}) is {}.",
         listing.name, listing.package_id, listing.trust_level
@@ -982,10 +986,12 @@ async fn delist(args: DelistArgs) -> Result<(), ClientError> {
             .json(&json!({ "reason": reason })),
         _ => client.request(Method::DELETE, url),
     };
-    let Some(text) = client.send_or_print(request, args.json).await? else {
+    let Some(listing) = client
+        .send_or_print::<Listing>(request, args.json, "delisting")
+        .await?
+    else {
         return Ok(());
     };
-    let listing: Listing = parse_response(&text, "delisting")?;
     match &listing.delisted {
         Some(mark) => println!(
             "{} ({}) is delisted: {}\n  Hidden from search; no new installs.",

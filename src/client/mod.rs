@@ -585,18 +585,20 @@ impl Client {
     }
 
     /// Sends `request`. With `--json` (`json`) the server's answer is
-    /// printed unchanged and `None` answered; else its text, to render.
-    pub async fn send_or_print(
+    /// printed unchanged and `None` answered; else it is read as `T`, to
+    /// render (`what` names the answer in [`parse_response`]'s error).
+    pub async fn send_or_print<T: serde::de::DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
         json: bool,
-    ) -> Result<Option<String>, ClientError> {
+        what: &str,
+    ) -> Result<Option<T>, ClientError> {
         let text = self.send_for_text(request).await?;
         if json {
             println!("{}", text.trim_end());
             return Ok(None);
         }
-        Ok(Some(text))
+        parse_response(&text, what).map(Some)
     }
 
     /// GETs `path`; a non-success status becomes [`ClientError::Api`].

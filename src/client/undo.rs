@@ -9,7 +9,7 @@ use clap::Args;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::{Client, ClientError, Connection, finish, parse_response};
+use super::{Client, ClientError, Connection, finish};
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
@@ -111,38 +111,40 @@ fn with_hint(error: ClientError) -> ClientError {
 }
 
 /// Sends a rollback or an uninstall (`?dryRun=true` for a dry run) and
-/// answers the server's body, or `None` when `--json` printed it.
-async fn send(
+/// answers the server's body read as `T`, or `None` when `--json` printed
+/// it.
+async fn send<T: serde::de::DeserializeOwned>(
     connection: &Connection,
     method: Method,
     segments: &[&str],
     dry_run: bool,
     json: bool,
-) -> Result<Option<String>, ClientError> {
+    what: &str,
+) -> Result<Option<T>, ClientError> {
     let client = Client::new(connection)?;
     let mut url = client.url_with_segments(segments)?;
     if dry_run {
         url.set_query(Some("dryRun=true"));
     }
     client
-        .send_or_print(client.request(method, url), json)
+        .send_or_print(client.request(method, url), json, what)
         .await
         .map_err(with_hint)
 }
 
 async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
     let segments = ["api", "installhub", "imports", &args.import_id, "rollback"];
-    let sent = send(
+    let sent = send::<Rolledback>(
         &args.connection,
         Method::POST,
         &segments,
         args.dry_run,
         args.json,
+        "rollback",
     );
-    let Some(text) = sent.await? else {
+    let Some(answer) = sent.await? else {
         return Ok(());
     };
-    let answer: Rolledback = parse_response(&text, "rollback")?;
     let mut out = match &answer.import_id {
         Some(id) => format!(
             "Rolled back {} in {} (recorded as {id}; roll that back to redo it).\n",
@@ -175,17 +177,17 @@ async fn run_uninstall(args: UninstallArgs) -> Result<(), ClientError> {
         "installed-packages",
         &args.package_name,
     ];
-    let sent = send(
+    let sent = send::<Uninstalled>(
         &args.connection,
         Method::DELETE,
         &segments,
         args.dry_run,
         args.json,
+        "uninstall",
     );
-    let Some(text) = sent.await? else {
+    let Some(answer) = sent.await? else {
         return Ok(());
     };
-    let answer: Uninstalled = parse_response(&text, "uninstall")?;
     let mut out = match &answer.import_id {
         Some(id) => format!(
             "Uninstalled {} {} from {} (recorded as {id}; installhub rollback {id} puts it back).\n",
