@@ -14,7 +14,7 @@ use installhub_store::PackageRecord;
 use serde::Deserialize;
 
 use super::pages::{SignedIn, signed_in};
-use super::session::Visit;
+use super::session::{ConsoleForm, Visit};
 use super::views::{
     ExportPage, FieldState, ManifestRow, PackagePage, api_error_page, render, status_of,
 };
@@ -53,6 +53,12 @@ pub struct ExportForm {
     artifact_ids: String,
     #[serde(default)]
     package_dependencies: String,
+}
+
+impl ConsoleForm for ExportForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }
 
 /// What separates a dependency's package name from its version range on a
@@ -236,14 +242,10 @@ pub async fn export(
     path: TenantPath,
     form: Result<Form<ExportForm>, FormRejection>,
 ) -> Response {
-    let visit = Visit::new(jar, &headers, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return visit.form_problem(&rejection),
+    let (visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
     };
-    if !visit.csrf_matches(form.csrf.as_deref()) {
-        return visit.csrf_refused();
-    }
     let (visit, caller) = match signed_in(&state, visit) {
         Ok(signed_in) => signed_in,
         Err(response) => return *response,

@@ -97,7 +97,7 @@ impl Visit {
     }
 
     /// Whether a form's `csrf` field matches this visitor's cookie.
-    pub(super) fn csrf_matches(&self, sent: Option<&str>) -> bool {
+    fn csrf_matches(&self, sent: Option<&str>) -> bool {
         let Some(cookie) = self.jar.get(CSRF_COOKIE) else {
             return false;
         };
@@ -167,7 +167,7 @@ impl Visit {
     }
 
     /// 403 for a POST without the right CSRF token.
-    pub(super) fn csrf_refused(self) -> Response {
+    fn csrf_refused(self) -> Response {
         let page = MessagePage::problem(
             self.chrome(None, ""),
             "Form refused",
@@ -177,7 +177,7 @@ impl Visit {
         self.respond(render(StatusCode::FORBIDDEN, &page))
     }
 
-    pub(super) fn form_problem(self, rejection: &FormRejection) -> Response {
+    fn form_problem(self, rejection: &FormRejection) -> Response {
         let status = rejection.status();
         let page = MessagePage::problem(
             self.chrome(None, ""),
@@ -186,6 +186,40 @@ impl Visit {
         )
         .link("/console", "Go to the console");
         self.respond(render(status, &page))
+    }
+
+    /// A form a console page sent, once it could be read and its CSRF
+    /// token equals the cookie's; otherwise the page that refuses it
+    /// (nothing is done).
+    pub(super) fn accept<T: ConsoleForm>(
+        self,
+        form: Result<Form<T>, FormRejection>,
+    ) -> Result<(Visit, T), Box<Response>> {
+        let form = match form {
+            Ok(Form(form)) => form,
+            Err(rejection) => return Err(Box::new(self.form_problem(&rejection))),
+        };
+        if !self.csrf_matches(form.csrf()) {
+            return Err(Box::new(self.csrf_refused()));
+        }
+        Ok((self, form))
+    }
+}
+
+/// A console form: each carries the CSRF token of the page that sent it.
+pub(super) trait ConsoleForm {
+    fn csrf(&self) -> Option<&str>;
+}
+
+impl ConsoleForm for SignInForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl ConsoleForm for SignOutForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
     }
 }
 
@@ -247,14 +281,10 @@ pub async fn sign_in(
     uri: Uri,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Response {
-    let mut visit = Visit::new(jar, &headers, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return visit.form_problem(&rejection),
+    let (mut visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
     };
-    if !visit.csrf_matches(form.csrf.as_deref()) {
-        return visit.csrf_refused();
-    }
     let token = form.token.as_deref().unwrap_or_default().trim();
     let refused = |visit: Visit, status: StatusCode, problem: String| {
         let page = SignInPage {
@@ -354,14 +384,10 @@ pub async fn sign_out(
     uri: Uri,
     form: Result<Form<SignOutForm>, FormRejection>,
 ) -> Response {
-    let mut visit = Visit::new(jar, &headers, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return visit.form_problem(&rejection),
+    let (mut visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
     };
-    if !visit.csrf_matches(form.csrf.as_deref()) {
-        return visit.csrf_refused();
-    }
     visit.end_session();
     visit.new_csrf();
     let mut page = MessagePage::problem(
