@@ -98,3 +98,58 @@ async fn unknown_and_foreign_roots_fail() {
         .await;
     reply.expect_error(403, "TenantMismatch");
 }
+
+/// A preview asked again is answered from the graph kept for the tenant's
+/// catalog generation; every write in between (through any route) must
+/// still show at once, and the checks must run every time.
+#[tokio::test]
+async fn a_repeated_preview_sees_every_write_in_between() {
+    let app = TestApp::new().await;
+    let request = json!({ "tenantId": SOURCE, "artifactIds": ["proc-1001"] });
+    let ask = || app.preview(&request);
+    let order = |reply: Reply| reply.json()["installOrder"].clone();
+    let first = ask().await;
+    assert_eq!(first.status, 200);
+    assert_eq!(ask().await.json(), first.json(), "the same answer again");
+
+    // A new dependency.
+    app.artifact(SOURCE, "rule-900", "RuleSet", &[]).await;
+    let path = format!("/api/installhub/tenants/{SOURCE}/artifacts/proc-1001");
+    let mut root = app.get(&path).await.json();
+    let root = root.as_object_mut().unwrap();
+    for k in ["tenantId", "id", "updatedAt"] {
+        root.remove(k);
+    }
+    root["references"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "artifactId": "rule-900" }));
+    assert_eq!(app.put(&path, &json!(root)).await.status, 200);
+    let reply = ask().await;
+    assert_eq!(reply.json()["totalArtifacts"], 6);
+    assert!(order(reply).as_array().unwrap().contains(&json!("rule-900")));
+
+    // A status change, then a deletion of that dependency.
+    app.set_status(SOURCE, "rule-900", "Draft").await;
+    let warnings = ask().await.json()["warnings"].clone();
+    assert_eq!(warnings[0]["code"], "ArtifactNotExportable", "{warnings:#}");
+    assert_eq!(
+        app.delete(&format!("/api/installhub/tenants/{SOURCE}/artifacts/rule-900"))
+            .await
+            .status,
+        200
+    );
+    let warnings = ask().await.json()["warnings"].clone();
+    assert_eq!(warnings[0]["code"], "IncompleteArtifact", "{warnings:#}");
+    assert_eq!(warnings[0]["missingReferences"], json!(["rule-900"]));
+
+    // The tenant's status and the caller's access are checked each time.
+    let tenant = format!("/api/installhub/tenants/{SOURCE}");
+    let mut row = app.get(&tenant).await.json();
+    row["status"] = json!("Suspended");
+    for k in ["tenantId", "createdAt", "updatedAt"] {
+        row.as_object_mut().unwrap().remove(k);
+    }
+    assert_eq!(app.put(&tenant, &row).await.status, 200, "suspend");
+    ask().await.expect_error(400, "InvalidTenantId");
+}

@@ -29,6 +29,8 @@ struct Inner {
     mailer_wake: Notify,
     /// The console's one-time sign-in links (`serve --demo`'s).
     console_links: crate::console::SignInLinks,
+    /// Recent previews' graphs, by tenant, catalog generation and roots.
+    graphs: crate::export::GraphCache,
 }
 
 /// The marketplace's keys: the one that signs, and every public key its
@@ -61,6 +63,7 @@ impl AppState {
             advisory_refresh: Mutex::new(None),
             mailer_wake: Notify::new(),
             console_links: crate::console::SignInLinks::default(),
+            graphs: crate::export::GraphCache::default(),
         }))
     }
 
@@ -70,6 +73,11 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Recent previews' graphs (see [`crate::export::GraphCache`]).
+    pub fn graphs(&self) -> &crate::export::GraphCache {
+        &self.0.graphs
     }
 
     pub fn bundles(&self) -> &BundleStore {

@@ -142,4 +142,34 @@ impl Store {
         .map(Tenant::try_from)
         .transpose()
     }
+
+    /// The tenant, as [`Store::get_tenant`], with its catalog generation: a
+    /// number every committed write to the tenant's artifacts raises (the
+    /// store's triggers do, see the `catalog_generations` migration), so an
+    /// answer computed from the catalog may be reused while the number is
+    /// unchanged. One query.
+    pub async fn get_tenant_with_generation(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<(Tenant, i64)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            tenant: TenantRow,
+            generation: i64,
+        }
+        let Some(row) = sqlx::query_as::<_, Row>(
+            "SELECT t.tenant_id, t.name, t.plan, t.status, t.default_conflict_strategy, \
+                    t.allowed_trust_levels, coalesce(g.generation, 0) AS generation \
+             FROM tenants t LEFT JOIN catalog_generations g ON g.tenant_id = t.tenant_id \
+             WHERE t.tenant_id = $1",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((Tenant::try_from(row.tenant)?, row.generation)))
+    }
 }

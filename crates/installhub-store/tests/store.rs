@@ -34,6 +34,7 @@ backend_suite!(
     summaries_and_full_artifacts_for_many_ids,
     tenants_holding_an_artifact,
     closure_follows_references_once_within_the_tenant,
+    catalog_generation_rises_with_every_committed_artifact_write,
     corrupt_rows_are_reported,
     package_round_trip_and_listing,
     package_version_conflict_ignores_case,
@@ -529,6 +530,79 @@ async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn catalog_generation_rises_with_every_committed_artifact_write(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = given_tenant(store, "tenant-a").await;
+    let b = given_tenant(store, "tenant-b").await;
+    let generation = |t: TenantId| async move {
+        let (tenant, generation) = store
+            .get_tenant_with_generation(&t)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(tenant.tenant_id, t);
+        generation
+    };
+    assert!(
+        store
+            .get_tenant_with_generation(&tid("tenant-none"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(generation(a.clone()).await, 0);
+    let mut seen = 0;
+    let mut rose = |now: i64, what: &str| {
+        assert!(now > seen, "{what}: {now} after {seen}");
+        seen = now;
+    };
+
+    store
+        .upsert_artifact(&artifact(&a, "proc-1"), "tester@company.com")
+        .await
+        .unwrap();
+    rose(generation(a.clone()).await, "create");
+    store
+        .upsert_artifact(&artifact(&a, "proc-1"), "tester@company.com")
+        .await
+        .unwrap();
+    rose(generation(a.clone()).await, "replace");
+    store
+        .mark_artifact_deleted(&a, &aid("proc-1"), "tester@company.com")
+        .await
+        .unwrap();
+    rose(generation(a.clone()).await, "delete");
+    let mut tx = store.begin_install(&a).await.unwrap();
+    tx.write_artifacts(&[artifact(&a, "proc-2"), artifact(&a, "proc-3")])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    rose(generation(a.clone()).await, "install");
+
+    // Undone writes leave it as it was; another tenant's writes too.
+    let before = generation(a.clone()).await;
+    let mut tx = store.begin_install(&a).await.unwrap();
+    tx.write_artifacts(&[artifact(&a, "proc-4")]).await.unwrap();
+    tx.rollback().await.unwrap();
+    store
+        .upsert_artifact(&artifact(&b, "proc-1"), "tester@company.com")
+        .await
+        .unwrap();
+    assert_eq!(generation(a.clone()).await, before);
+    assert!(generation(b.clone()).await > 0);
+
+    // Whatever writes the rows: a statement from outside the store too.
+    let mut conn = sqlx::AnyConnection::connect(&ctx.url).await.unwrap();
+    sqlx::query("DELETE FROM artifacts WHERE tenant_id = $1 AND artifact_id = $2")
+        .bind(a.as_str())
+        .bind("proc-2")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    rose(generation(a.clone()).await, "a row deleted by hand");
 }
 
 async fn tenants_holding_an_artifact(ctx: Ctx) {

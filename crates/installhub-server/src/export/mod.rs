@@ -3,6 +3,7 @@
 //! the bundle written, stored and recorded. Preview shares the first steps.
 
 mod bundle;
+mod graphs;
 
 use std::collections::HashMap;
 
@@ -15,9 +16,17 @@ use installhub_domain::{
 use installhub_store::{Store, StoreError};
 
 pub use self::bundle::{ExportOutcome, failure_summary, write_package};
+pub use self::graphs::GraphCache;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{missing_scope, tenant_denied};
 use crate::state::AppState;
+
+/// The tenant an export or preview reads, with its catalog generation
+/// (read together, see [`installhub_store::Store::get_tenant_with_generation`]).
+pub struct Source {
+    pub tenant: Tenant,
+    pub generation: i64,
+}
 
 /// Seed 02 step 2 and the tenant's validity: scope, tenant access, and an
 /// existing `Active` tenant. Adds failures; returns the tenant when the
@@ -28,7 +37,7 @@ pub async fn authorize(
     caller: &Caller,
     tenant_id: Option<&TenantId>,
     failures: &mut Vec<Failure>,
-) -> ApiResult<Option<Tenant>> {
+) -> ApiResult<Option<Source>> {
     if !caller.has_scope(Scope::Export) {
         failures.push(missing_scope(Scope::Export));
     }
@@ -45,9 +54,11 @@ pub async fn authorize(
     {
         return Ok(None);
     }
-    match state.store().get_tenant(tenant_id).await? {
-        Some(tenant) if tenant.status == TenantStatus::Active => Ok(Some(tenant)),
-        Some(tenant) => {
+    match state.store().get_tenant_with_generation(tenant_id).await? {
+        Some((tenant, generation)) if tenant.status == TenantStatus::Active => {
+            Ok(Some(Source { tenant, generation }))
+        }
+        Some((tenant, _)) => {
             failures.push(
                 Failure::new(
                     ErrorCode::InvalidTenantId,
@@ -168,8 +179,8 @@ pub async fn validate(
     name_and_version: Option<(&str, &semver::Version)>,
 ) -> ApiResult<(Tenant, Resolution)> {
     let mut failures = checked.failures;
-    let tenant = authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
-    let Some(tenant) = tenant else {
+    let source = authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
+    let Some(Source { tenant, .. }) = source else {
         return Err(ApiError::failures(failures));
     };
     if checked.roots.is_empty() {

@@ -1,6 +1,8 @@
 //! `POST /api/installhub/packages/preview`: the resolved dependency graph,
 //! without a bundle.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use installhub_domain::resolve::Resolution;
@@ -57,8 +59,8 @@ fn entry(a: &ArtifactSummary, resolved_from: Option<String>) -> PreviewArtifact 
     }
 }
 
-impl From<Resolution> for PreviewResponse {
-    fn from(r: Resolution) -> Self {
+impl From<&Resolution> for PreviewResponse {
+    fn from(r: &Resolution) -> Self {
         Self {
             root_artifacts: r.roots.iter().map(|a| entry(a, None)).collect(),
             resolved_dependencies: r
@@ -74,7 +76,7 @@ impl From<Resolution> for PreviewResponse {
                 .iter()
                 .map(|c| c.iter().map(ToString::to_string).collect())
                 .collect(),
-            warnings: r.failures,
+            warnings: r.failures.clone(),
         }
     }
 }
@@ -105,30 +107,43 @@ pub async fn preview(
     JsonBody(request): JsonBody<PreviewRequest>,
 ) -> ApiResult<Json<PreviewResponse>> {
     let resolution = resolve_preview(&state, &caller, &request, header.as_deref()).await?;
-    Ok(Json(resolution.into()))
+    Ok(Json(resolution.as_ref().into()))
 }
 
 /// The graph a preview shows, with every check of an export's request,
 /// authorization and roots: the API route and the console both ask here.
+/// The checks and the tenant's row are read every time; the graph is
+/// reused while the tenant's catalog is unchanged (see
+/// [`export::GraphCache`]).
 pub async fn resolve_preview(
     state: &AppState,
     caller: &Caller,
     request: &PreviewRequest,
     header: Option<&str>,
-) -> ApiResult<Resolution> {
+) -> ApiResult<Arc<Resolution>> {
     let checked = request.check(header);
     let mut failures = checked.failures;
-    let tenant =
+    let source =
         export::authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
-    let Some(tenant) = tenant.filter(|_| failures.is_empty()) else {
+    let Some(export::Source { tenant, generation }) = source.filter(|_| failures.is_empty())
+    else {
         return Err(ApiError::failures(failures).with_summary(SUMMARY));
     };
-    let resolution = export::resolve(state.store(), &tenant.tenant_id, checked.roots).await?;
-    let missing =
-        export::missing_root_failures(state.store(), &tenant.tenant_id, &resolution).await?;
+    let tenant_id = &tenant.tenant_id;
+    if let Some(resolution) = state.graphs().get(tenant_id, generation, &checked.roots) {
+        metrics::counter!("installhub_previews_total").increment(1);
+        metrics::counter!("installhub_preview_graphs_reused_total").increment(1);
+        return Ok(resolution);
+    }
+    let resolution = export::resolve(state.store(), tenant_id, checked.roots.clone()).await?;
+    let missing = export::missing_root_failures(state.store(), tenant_id, &resolution).await?;
     if !missing.is_empty() {
         return Err(ApiError::failures(missing).with_summary(SUMMARY));
     }
+    let resolution = Arc::new(resolution);
+    state
+        .graphs()
+        .insert(tenant_id, generation, checked.roots, Arc::clone(&resolution));
     metrics::counter!("installhub_previews_total").increment(1);
     debug_assert!(
         resolution
