@@ -44,6 +44,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// pool's own first connection would retry for [`ACQUIRE_TIMEOUT`] and then
 /// only say that it timed out.
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A PostgreSQL connection given back less than this long ago is used
+/// without a ping; one idle for longer is pinged first, and replaced if
+/// the ping fails (a database restart or a dropped link). The same rule as
+/// HikariCP's `aliveBypassWindowMs` (500 ms): under load a connection is
+/// never idle that long, so requests stop paying a round trip each for the
+/// check, while after a quiet spell the first request still finds a dead
+/// connection before its query does. sqlx also pings each connection when
+/// it is given back.
+const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// Largest number of values bound into one `IN (...)` list. Far below
 /// SQLite's (32766) and PostgreSQL's (65535) parameter limits, and small
@@ -130,6 +139,14 @@ impl Store {
         };
         if backend == Backend::Postgres {
             first_connection(&url).await?;
+            options = options.test_before_acquire(false).before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= ALIVE_BYPASS {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         }
         let pool = options.connect(&url).await?;
         let migrations = match backend {

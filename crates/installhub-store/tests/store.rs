@@ -24,6 +24,7 @@ use common::fixtures::*;
 
 backend_suite!(
     connect_migrates_and_reconnects,
+    a_connection_killed_while_idle_is_replaced,
     tenant_upsert_creates_then_updates,
     artifact_upsert_creates_then_updates_keeping_created_at,
     artifact_upsert_needs_the_tenant,
@@ -69,6 +70,31 @@ async fn connect_migrates_and_reconnects(ctx: Ctx) {
     second.ping().await.unwrap();
     assert!(second.get_tenant(&t).await.unwrap().is_some());
     second.close().await;
+}
+
+/// PostgreSQL: a pooled connection the server dropped while it sat idle
+/// (a database restart) is found dead by its ping and replaced before the
+/// next query uses it, though busy connections skip that ping.
+async fn a_connection_killed_while_idle_is_replaced(ctx: Ctx) {
+    if ctx.store.backend() != Backend::Postgres {
+        return;
+    }
+    let t = given_tenant(&ctx.store, "tenant-one").await;
+    let mut admin = sqlx::AnyConnection::connect(&ctx.url).await.unwrap();
+    let killed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "the pool had no connection to drop");
+    admin.close().await.unwrap();
+    // Longer than the window in which a connection given back is trusted.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for _ in 0..3 {
+        assert!(ctx.store.get_tenant(&t).await.unwrap().is_some());
+    }
 }
 
 async fn tenant_upsert_creates_then_updates(ctx: Ctx) {
