@@ -76,10 +76,7 @@ pub(super) fn failure_lines(envelope: &Value) -> Vec<String> {
         let message = failure["message"].as_str().unwrap_or_default();
         lines.push(format!("Error code {code}: {message}"));
         for difference in failure["differences"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "Changed since the dry run: {}",
-                readable(difference)
-            ));
+            lines.push(difference_line(difference));
         }
         for finding in failure["securityFindings"].as_array().into_iter().flatten() {
             lines.push(format!(
@@ -93,6 +90,69 @@ pub(super) fn failure_lines(envelope: &Value) -> Vec<String> {
         }
     }
     lines
+}
+
+/// One difference of a plan that no longer holds (`PlanOutdated`), as a
+/// sentence.
+fn difference_line(difference: &Value) -> String {
+    let part = text(&difference["part"]);
+    let (pinned, now) = (&difference["pinned"], &difference["now"]);
+    if part == "artifact" {
+        let mut line = format!(
+            "Artifact {}: the reviewed plan said {}; the plan now says {}",
+            text(&difference["artifactId"]),
+            planned(pinned),
+            planned(now)
+        );
+        if !pinned.is_null() && !now.is_null() && pinned["liveSha256"] != now["liveSha256"] {
+            line.push_str("; the tenant's copy changed since the review");
+        }
+        return format!("{line}.");
+    }
+    let mut changed = Vec::new();
+    if let (Some(before), Some(after)) = (pinned.as_object(), now.as_object()) {
+        let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        for key in keys {
+            let (was, is) = (
+                before.get(key).unwrap_or(&Value::Null),
+                after.get(key).unwrap_or(&Value::Null),
+            );
+            if was != is {
+                changed.push(format!("{key} was {} and is now {}", flat(was), flat(is)));
+            }
+        }
+    } else {
+        changed.push(format!("was {} and is now {}", flat(pinned), flat(now)));
+    }
+    format!("The {part}: {}.", changed.join("; "))
+}
+
+/// An artifact's entry of a pinned plan, as words.
+fn planned(entry: &Value) -> String {
+    if entry.is_null() {
+        return "nothing (not in the plan)".to_owned();
+    }
+    let previous = entry["previousVersion"].as_str().unwrap_or("none");
+    format!(
+        "{} ({previous} to {})",
+        text(&entry["action"]),
+        text(&entry["version"])
+    )
+}
+
+/// A value without JSON punctuation: members as `name: value`.
+fn flat(value: &Value) -> String {
+    match value {
+        Value::Null => "none".to_owned(),
+        Value::Object(members) if members.is_empty() => "none".to_owned(),
+        Value::Object(members) => members
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", flat(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(items) => items.iter().map(flat).collect::<Vec<_>>().join(", "),
+        other => text(other),
+    }
 }
 
 fn text(value: &Value) -> String {
