@@ -183,7 +183,8 @@ pub struct UploadPage {
     pub chrome: Chrome,
     pub tenant_id: String,
     pub tenant_name: String,
-    pub max_bytes: u64,
+    /// The largest package accepted, readable.
+    pub max_size: String,
 }
 
 /// `GET /console/tenants/{tenantId}/import`: the upload form.
@@ -200,7 +201,7 @@ pub async fn upload_form(
                 chrome,
                 tenant_id: tenant.tenant_id.to_string(),
                 tenant_name: tenant.name,
-                max_bytes: state.config().limits.max_upload_bytes(),
+                max_size: super::export::readable_size(state.config().limits.max_upload_bytes()),
             },
         ),
         Err(error) => problem_page(chrome, &error, ("/console/tenants", "Back to the catalog")),
