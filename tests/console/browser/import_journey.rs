@@ -57,6 +57,34 @@ async fn import_wizard_journey() {
     browser.wait_for_heading("Import a package").await;
     browser.shot("upload-form").await;
     browser.check_accessibility().await;
+    // A file that is no bundle: htmx posts it, and the API's refusal shows
+    // in place of the form, with its code.
+    let junk = dir.path().join("notes.zip");
+    std::fs::write(&junk, b"not a zip at all").unwrap();
+    browser
+        .client
+        .find(Locator::Css("input#package"))
+        .await
+        .unwrap()
+        .send_keys(junk.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .click(Locator::XPath(
+            "//button[normalize-space()='Upload and scan']",
+        ))
+        .await;
+    browser
+        .wait_for_heading("That request cannot be answered")
+        .await;
+    let text = browser.body_text().await;
+    assert!(text.contains("Error code InvalidZip"), "{text}");
+    browser.shot("hostile-upload-refused").await;
+    browser.check_accessibility().await;
+    browser
+        .click(Locator::LinkText("Upload another package"))
+        .await;
+    browser.wait_for_heading("Import a package").await;
     browser
         .client
         .find(Locator::Css("input#package"))

@@ -17,7 +17,7 @@ use installhub_domain::{Caller, ImportStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::import::{failure_lines, problem_page};
+use super::import::{failure_lines, problem_page, text};
 use super::pages::{SignedIn, signed_in};
 use super::session::{ConsoleForm, Visit};
 use super::views::{Chrome, render};
@@ -191,7 +191,7 @@ fn done_lines(r: &Value) -> Vec<String> {
         lines.push(format!("{count} artifact(s) created or replaced."));
     }
     if let Some(order) = r["installOrder"].as_array() {
-        let ids: Vec<String> = order.iter().map(|v| text(v)).collect();
+        let ids: Vec<String> = order.iter().map(text).collect();
         lines.push(format!("Install order: {}.", ids.join(", ")));
     }
     for conflict in r["conflictReport"]["conflicts"]
@@ -233,18 +233,10 @@ fn done_lines(r: &Value) -> Vec<String> {
         ));
     }
     if let Some(removed) = r["removedArtifacts"].as_array() {
-        let ids: Vec<String> = removed.iter().map(|v| text(v)).collect();
+        let ids: Vec<String> = removed.iter().map(text).collect();
         lines.push(format!("Artifacts marked Deleted: {}.", ids.join(", ")));
     }
     lines
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// `GET /console/imports/{importId}`: one import, rollback or uninstall:

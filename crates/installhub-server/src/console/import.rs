@@ -71,10 +71,16 @@ pub(super) fn problem_page(chrome: Chrome, error: &ApiError, back: (&str, &str))
 /// details add.
 pub(super) fn failure_lines(envelope: &Value) -> Vec<String> {
     let mut lines = Vec::new();
-    for failure in envelope["errors"].as_array().into_iter().flatten() {
+    let failures = envelope["errors"].as_array().map_or(&[][..], Vec::as_slice);
+    for failure in failures {
         let code = failure["code"].as_str().unwrap_or_default();
         let message = failure["message"].as_str().unwrap_or_default();
-        lines.push(format!("Error code {code}: {message}"));
+        // One failure's message is the page's already.
+        if failures.len() == 1 {
+            lines.push(format!("Error code {code}"));
+        } else {
+            lines.push(format!("Error code {code}: {message}"));
+        }
         for difference in failure["differences"].as_array().into_iter().flatten() {
             lines.push(difference_line(difference));
         }
@@ -155,7 +161,7 @@ fn flat(value: &Value) -> String {
     }
 }
 
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
