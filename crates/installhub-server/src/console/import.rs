@@ -313,7 +313,7 @@ async fn receive(
     form: &mut GuardedMultipart,
 ) -> ApiResult<Upload> {
     let tenant = importing_tenant(state, caller, &path.tenant_id).await?;
-    let slot = staging::take_slot(state, caller)?;
+    let slot = staging::take_slot(state, caller).await?;
     let guard = &form.guard;
     let field = guard.next(&mut form.multipart).await?;
     let Some(field) = field.filter(|f| f.name() == Some("package")) else {
@@ -774,5 +774,54 @@ pub async fn discard(
             &error,
             (&upload_again(&path), "Upload a package"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_stale_plans_differences_read_as_sentences() {
+        let artifact = json!({"part": "artifact", "artifactId": "form-2005",
+            "pinned": {"action": "Skip", "previousVersion": "1.0.0", "version": "1.3.0", "liveSha256": "a"},
+            "now": {"action": "Replace", "previousVersion": "1.0.0", "version": "1.3.0", "liveSha256": "b"}});
+        assert_eq!(
+            difference_line(&artifact),
+            "Artifact form-2005: the reviewed plan said Skip (1.0.0 to 1.3.0); the plan now says Replace (1.0.0 to 1.3.0); the tenant's copy changed since the review."
+        );
+        let added = json!({"part": "artifact", "artifactId": "x-1", "pinned": null,
+            "now": {"action": "Create", "version": "1.0.0"}});
+        assert_eq!(
+            difference_line(&added),
+            "Artifact x-1: the reviewed plan said nothing (not in the plan); the plan now says Create (none to 1.0.0)."
+        );
+        let options = json!({"part": "options",
+            "pinned": {"conflictStrategies": {"form-2005": "Skip"}, "allowSecurityWarnings": false},
+            "now": {"conflictStrategies": {}, "allowSecurityWarnings": false}});
+        assert_eq!(
+            difference_line(&options),
+            "The options: conflictStrategies was form-2005: Skip and is now none."
+        );
+    }
+
+    #[test]
+    fn one_failure_shows_its_code_and_several_each_message() {
+        let one = json!({"errors": [{"code": "InvalidZip", "message": "Not a ZIP."}]});
+        assert_eq!(failure_lines(&one), ["Error code InvalidZip"]);
+        let two = json!({"errors": [
+            {"code": "A", "message": "first."},
+            {"code": "B", "message": "second.", "securityFindings": [
+                {"ruleId": "R1", "severity": "High", "artifactId": "p-1", "path": "/steps/0", "message": "m"}]}]});
+        assert_eq!(
+            failure_lines(&two),
+            [
+                "Error code A: first.",
+                "Error code B: second.",
+                "Finding R1 (High) in p-1 at /steps/0: m"
+            ]
+        );
     }
 }

@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 pub use session::{SIGN_IN_LINK_TTL, SignInLinks};
+pub use staging::sweep_expired as sweep_expired_uploads;
 
 use crate::config::HttpLimits;
 use crate::state::AppState;

@@ -22,7 +22,8 @@
 //!   the directory never holds more than `MAX_UPLOADS` times that limit.
 //!   The slot is taken (its directory made) before the body is read.
 //! - **Expired**: an upload is refused [`TTL`] after it was made, and
-//!   removed by the next upload that looks at the directory after that.
+//!   removed by the periodic sweep of leftovers or the next upload,
+//!   whichever comes first.
 //! - **Removed after the import**: once the confirmed import ran, its
 //!   upload is deleted (a refused import keeps it, so the user can choose
 //!   again), and so is one the user discards.
@@ -95,7 +96,36 @@ pub struct Upload {
 }
 
 fn root(state: &AppState) -> PathBuf {
-    state.config().data_dir.join("console-uploads")
+    uploads_dir(&state.config().data_dir)
+}
+
+fn uploads_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("console-uploads")
+}
+
+/// Removes the uploads older than [`TTL`] (blocking: call off the async
+/// threads); answers how many. The periodic sweep of leftovers runs it,
+/// and so does every new upload before it counts the waiting ones.
+pub fn sweep_expired(data_dir: &Path) -> std::io::Result<u64> {
+    let root = uploads_dir(data_dir);
+    let _one_at_a_time = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+    remove_expired(&root, SystemTime::now())
+}
+
+fn remove_expired(root: &Path, now: SystemTime) -> std::io::Result<u64> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if expired(&path, now) && std::fs::remove_dir_all(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn not_found() -> ApiError {
@@ -159,21 +189,24 @@ impl Slot {
 
 /// Takes a slot for `caller`'s next upload, after removing expired ones;
 /// refused while the subject or the server has as many as allowed.
-pub fn take_slot(state: &AppState, caller: &Caller) -> ApiResult<Slot> {
+pub async fn take_slot(state: &AppState, caller: &Caller) -> ApiResult<Slot> {
     let root = root(state);
+    let subject = caller.subject.clone();
+    tokio::task::spawn_blocking(move || take_slot_in(&root, &subject))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn take_slot_in(root: &Path, subject: &str) -> ApiResult<Slot> {
     let _one_at_a_time = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
-    std::fs::create_dir_all(&root).map_err(ApiError::internal)?;
-    let now = SystemTime::now();
+    std::fs::create_dir_all(root).map_err(ApiError::internal)?;
+    remove_expired(root, SystemTime::now()).map_err(ApiError::internal)?;
     let mut total = 0;
     let mut mine = 0;
-    for entry in std::fs::read_dir(&root).map_err(ApiError::internal)? {
+    for entry in std::fs::read_dir(root).map_err(ApiError::internal)? {
         let path = entry.map_err(ApiError::internal)?.path();
-        if expired(&path, now) {
-            let _ = std::fs::remove_dir_all(&path);
-            continue;
-        }
         total += 1;
-        if std::fs::read_to_string(path.join(OWNER)).is_ok_and(|owner| owner == caller.subject) {
+        if std::fs::read_to_string(path.join(OWNER)).is_ok_and(|owner| owner == subject) {
             mine += 1;
         }
     }
@@ -204,7 +237,7 @@ pub fn take_slot(state: &AppState, caller: &Caller) -> ApiResult<Slot> {
         dir,
         kept: false,
     };
-    std::fs::write(slot.dir.join(OWNER), &caller.subject).map_err(ApiError::internal)?;
+    std::fs::write(slot.dir.join(OWNER), subject).map_err(ApiError::internal)?;
     Ok(slot)
 }
 
@@ -285,5 +318,37 @@ pub async fn bundle(state: &AppState, upload: &Upload) -> ApiResult<ReceivedBund
 pub async fn remove(state: &AppState, id: &str) {
     if valid_id(id) {
         let _ = tokio::fs::remove_dir_all(root(state).join(id)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_expire_after_their_time_to_live() {
+        let root = tempfile::tempdir().unwrap();
+        let first = take_slot_in(root.path(), "user-1").unwrap();
+        let dir = first.dir().to_path_buf();
+        std::mem::forget(first);
+        assert_eq!(remove_expired(root.path(), SystemTime::now()).unwrap(), 0);
+        assert!(dir.exists());
+        let later = SystemTime::now() + TTL + Duration::from_secs(1);
+        assert_eq!(remove_expired(root.path(), later).unwrap(), 1);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn each_subject_has_a_few_slots_and_a_dropped_one_is_freed() {
+        let root = tempfile::tempdir().unwrap();
+        let kept: Vec<Slot> = (0..MAX_PER_SUBJECT)
+            .map(|_| take_slot_in(root.path(), "user-1").unwrap())
+            .collect();
+        assert!(take_slot_in(root.path(), "user-1").is_err());
+        let other = take_slot_in(root.path(), "user-2").unwrap();
+        assert!(valid_id(&other.id));
+        assert_ne!(other.id, kept[0].id);
+        drop(kept);
+        assert!(take_slot_in(root.path(), "user-1").is_ok());
     }
 }
