@@ -200,9 +200,14 @@ async fn import_wizard_journey() {
     let import_path = browser.path().await;
     let import_id = import_path.rsplit('/').next().unwrap().to_owned();
 
-    // The history lists it and the installed package.
+    // The history, from the header: choose the tenant, then it lists the
+    // import and the installed package.
+    browser.click(Locator::LinkText("History")).await;
+    browser.wait_for_heading("Import history of…").await;
+    browser.shot("history-choose-tenant").await;
+    browser.check_accessibility().await;
     browser
-        .click(Locator::LinkText(&format!("Import history of {TARGET}")))
+        .click(Locator::LinkText("Acme Subsidiary (demo target)"))
         .await;
     browser
         .wait_for_heading("Import history of Acme Subsidiary (demo target)")
@@ -212,6 +217,24 @@ async fn import_wizard_journey() {
     assert!(text.contains("Employee Onboarding Suite"), "{text}");
     browser.shot("history").await;
     browser.check_accessibility().await;
+    // Uninstall asks first, and cancelling changes nothing.
+    browser
+        .click(Locator::XPath(
+            "//a[starts-with(normalize-space(), 'Uninstall')]",
+        ))
+        .await;
+    browser
+        .wait_for_heading("Uninstall Employee Onboarding Suite?")
+        .await;
+    let text = browser.body_text().await;
+    assert!(text.contains("Mark these artifacts Deleted"), "{text}");
+    browser.shot("uninstall-confirmation").await;
+    browser.check_accessibility().await;
+    browser.click(Locator::LinkText("Cancel")).await;
+    browser
+        .wait_for_heading("Import history of Acme Subsidiary (demo target)")
+        .await;
+    assert!(browser.body_text().await.contains("Installed"));
 
     // Rollback, with its confirmation.
     browser.click(Locator::LinkText(&import_id)).await;
