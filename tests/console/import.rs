@@ -741,3 +741,65 @@ async fn an_artifact_named_like_a_script_shows_as_text_in_the_diff() {
     );
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_failing_scan_shows_each_finding_at_its_pointer_and_offers_no_import() {
+    let app = TestApp::new().await;
+    let reply = app
+        .put_artifact(
+            SOURCE,
+            "app-9",
+            json!({"type": "AppDefinition", "name": "Scripted", "version": "1.0.0",
+                   "status": "Published", "references": [], "libraries": [],
+                   "definition": {"steps": [{"script": "var f = window['ev' + 'al']; f(input.code)"}]}}),
+        )
+        .await;
+    assert!(reply.status < 300, "{reply:?}");
+    let zip = exported_zip(
+        &app,
+        &json!({"tenantId": SOURCE, "packageName": "Scripted App", "packageType": "app-package",
+                "version": "1.0.0", "artifactIds": ["app-9"]}),
+    )
+    .await;
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let review = uploaded(&app, &cookies, &zip).await;
+    let page = get(&app, &review, &cookies).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("verdict-FAIL"), "{}", page.body);
+    assert!(
+        page.body.contains("<code>/steps/0/script</code>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Error code SecurityScanFailed"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(r#"name="planId""#),
+        "nothing to confirm"
+    );
+    // Confirming anyway (a hand-made post) is the API's refusal.
+    let forced = post(
+        &app,
+        &format!("{review}/confirm"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("planId", &format!("plan-{}", "0".repeat(64))),
+        ],
+    )
+    .await;
+    assert_eq!(forced.status, 403, "{}", forced.body);
+    assert!(
+        forced.body.contains("Error code SecurityScanFailed"),
+        "{}",
+        forced.body
+    );
+    assert!(forced.body.contains("Finding "), "{}", forced.body);
+    let artifacts = app
+        .get(&format!("/api/installhub/tenants/{TARGET}/artifacts/app-9"))
+        .await;
+    assert_eq!(artifacts.status, 404, "nothing was installed");
+}
