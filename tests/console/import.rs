@@ -803,3 +803,36 @@ async fn a_failing_scan_shows_each_finding_at_its_pointer_and_offers_no_import()
         .await;
     assert_eq!(artifacts.status, 404, "nothing was installed");
 }
+
+#[tokio::test]
+async fn an_upload_over_the_largest_plans_size_is_stopped_as_the_api_stops_it() {
+    let app = TestApp::with_config(|c| {
+        c.limits.standard_plan.max_package_bytes = 1_000;
+        c.limits.enterprise_plan.max_package_bytes = 1_500;
+    })
+    .await;
+    let zip = exported_zip(&app, &seed_export()).await;
+    assert!(
+        zip.len() > 1_500,
+        "the seed package is larger than the limit"
+    );
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let page = upload(&app, &cookies, TARGET, Some(&csrf_of(&cookies)), &zip).await;
+    assert_eq!(page.status, 413, "{}", page.body);
+    assert!(
+        page.body.contains("Error code PayloadTooLarge"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("1500 bytes"), "{}", page.body);
+    assert_eq!(kept_uploads(&app), 0);
+    // The API's upload route says the same.
+    let api = app
+        .post_form(
+            "/api/installhub/packages/scan",
+            Form::new().part("package", Part::bytes(zip).file_name("x.zip")),
+        )
+        .await;
+    assert_eq!(api.status, 413);
+    assert_eq!(api.json()["error"], "PayloadTooLarge");
+}
