@@ -836,3 +836,72 @@ async fn an_upload_over_the_largest_plans_size_is_stopped_as_the_api_stops_it() 
     assert_eq!(api.status, 413);
     assert_eq!(api.json()["error"], "PayloadTooLarge");
 }
+
+#[tokio::test]
+async fn a_major_upgrade_is_allowed_by_its_box_with_the_apis_scope() {
+    let app = TestApp::new().await;
+    let reply = app
+        .put_artifact(
+            TARGET,
+            "form-2005",
+            json!({"type": "AtlasForm", "name": "EmployeeForm", "version": "0.9.0",
+                   "status": "Active", "definition": {"local": true}, "references": []}),
+        )
+        .await;
+    assert!(reply.status < 300, "{reply:?}");
+    let zip = exported_zip(&app, &seed_export()).await;
+    let mut scopes = crate::common::ALL_SCOPES.to_vec();
+    scopes.push("installhub:import:override-major-version");
+    let cookies = sign_in(&app, &Token::full().scopes(&scopes).mint()).await;
+    let csrf = csrf_of(&cookies);
+    let review = uploaded(&app, &cookies, &zip).await;
+    let page = get(&app, &review, &cookies).await;
+    assert!(
+        page.body
+            .contains("Error code MajorVersionUpgradeNotAllowed"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"name="allowMajorVersionUpgrade""#));
+    assert!(
+        !page.body.contains(r#"name="allowSecurityWarnings""#),
+        "the scan passed"
+    );
+    assert!(!page.body.contains(r#"name="planId""#));
+    let ticked = post(
+        &app,
+        &format!("{review}/plan"),
+        &cookies,
+        &[("csrf", &csrf), ("allowMajorVersionUpgrade", "true")],
+    )
+    .await;
+    assert_eq!(ticked.status, 303);
+    let page = get(&app, &review, &cookies).await;
+    assert!(page.body.contains(r#"name="planId""#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"value="true" checked"#),
+        "{}",
+        page.body
+    );
+
+    // Without the scope, ticking the box is the API's refusal.
+    let plain = sign_in(&app, &Token::full().sub("user-44").mint()).await;
+    let review = uploaded(&app, &plain, &zip).await;
+    let ticked = post(
+        &app,
+        &format!("{review}/plan"),
+        &plain,
+        &[
+            ("csrf", &csrf_of(&plain)),
+            ("allowMajorVersionUpgrade", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(ticked.status, 303);
+    let page = get(&app, &review, &plain).await;
+    assert!(
+        page.body.contains("Error code InsufficientPermission"),
+        "{}",
+        page.body
+    );
+}

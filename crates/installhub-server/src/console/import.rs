@@ -374,6 +374,8 @@ async fn receive(
         sha256: bundle.sha256.clone(),
         scan,
         strategies: BTreeMap::new(),
+        allow_security_warnings: false,
+        allow_major_version_upgrade: false,
         dry_run_status: 0,
         dry_run: Value::Null,
     };
@@ -388,6 +390,8 @@ fn options_for(upload: &Upload, plan_id: Option<String>) -> ImportOptions {
     ImportOptions {
         target_tenant_id: Some(upload.tenant_id.clone()),
         conflict_strategies: upload.strategies.clone(),
+        allow_security_warnings: upload.allow_security_warnings,
+        allow_major_version_upgrade: upload.allow_major_version_upgrade,
         dry_run: Some(plan_id.is_none()),
         plan_id,
         ..ImportOptions::default()
@@ -491,11 +495,22 @@ pub struct ReviewPage {
     pub rows: Vec<PlanRow>,
     pub warnings: Vec<String>,
     pub strategies: &'static [&'static str],
+    /// The `allowSecurityWarnings` box: shown for a `WARN` verdict (or
+    /// once ticked), and whether it is.
+    pub warnings_option: Option<bool>,
+    /// The `allowMajorVersionUpgrade` box: shown when the dry run was
+    /// refused for a major upgrade (or once ticked), and whether it is.
+    pub major_option: Option<bool>,
 }
 
 impl ReviewPage {
     pub fn has_conflicts(&self) -> bool {
         self.rows.iter().any(|r| r.conflict)
+    }
+
+    /// Whether the plan form has anything to choose.
+    pub fn has_choices(&self) -> bool {
+        self.has_conflicts() || self.warnings_option.is_some() || self.major_option.is_some()
     }
 }
 
@@ -574,7 +589,21 @@ fn review_page(chrome: Chrome, upload: &Upload) -> ReviewPage {
         rows,
         warnings,
         strategies: &["Replace", "Skip", "Fail"],
+        warnings_option: (text(&scan["result"]) == "WARN" || upload.allow_security_warnings)
+            .then_some(upload.allow_security_warnings),
+        major_option: (upload.allow_major_version_upgrade
+            || failure_codes(body).any(|c| c == "MajorVersionUpgradeNotAllowed"))
+        .then_some(upload.allow_major_version_upgrade),
     }
+}
+
+/// The codes of an error envelope's failures.
+fn failure_codes(envelope: &Value) -> impl Iterator<Item = &str> {
+    envelope["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
 }
 
 /// The upload `path` names, for the signed-in caller, into a tenant they
@@ -603,8 +632,9 @@ fn upload_again(path: &UploadPath) -> String {
     format!("/console/tenants/{}/import", path.tenant_id)
 }
 
-/// The strategy form: `strategy-<artifactId>` = `Replace`, `Skip`, `Fail`
-/// or empty (the tenant's default).
+/// The plan form: `strategy-<artifactId>` = `Replace`, `Skip`, `Fail` or
+/// empty (the tenant's default), and the boxes `allowSecurityWarnings` and
+/// `allowMajorVersionUpgrade` (`true` when ticked).
 #[derive(Debug, Deserialize)]
 pub struct PlanForm {
     csrf: Option<String>,
@@ -652,6 +682,9 @@ pub async fn plan(
             })
             .take(MAX_STRATEGIES)
             .collect();
+        let ticked = |name: &str| form.fields.get(name).is_some_and(|v| v == "true");
+        upload.allow_security_warnings = ticked("allowSecurityWarnings");
+        upload.allow_major_version_upgrade = ticked("allowMajorVersionUpgrade");
         dry_run(&state, &caller, &mut upload).await?;
         Ok::<_, ApiError>(upload)
     }

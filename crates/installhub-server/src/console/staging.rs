@@ -89,6 +89,12 @@ pub struct Upload {
     /// The strategy chosen per artifact id.
     #[serde(default)]
     pub strategies: BTreeMap<String, String>,
+    /// `allowSecurityWarnings`, as ticked.
+    #[serde(default)]
+    pub allow_security_warnings: bool,
+    /// `allowMajorVersionUpgrade`, as ticked.
+    #[serde(default)]
+    pub allow_major_version_upgrade: bool,
     /// The last dry run's status and body (the API's answer or its error
     /// envelope).
     pub dry_run_status: u16,
