@@ -822,3 +822,5 @@ async fn export_with_a_validation_error_then_success() {
     browser.check_accessibility().await;
     browser.close().await;
 }
+
+mod import_journey;

@@ -160,6 +160,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::routes(
             state.config().limits.request_timeout,
         ))
+        .merge(crate::console::upload_routes(
+            upload_limit,
+            state.config().limits.upload_timeout,
+            http_limits,
+        ))
         .layer(axum::middleware::from_fn(middleware::track_metrics))
         .with_state(state)
         // Innermost first: each `Router::layer` wraps everything above it.

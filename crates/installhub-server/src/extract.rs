@@ -325,6 +325,36 @@ impl CdnFile {
     }
 }
 
+/// A console upload's id: 64 lower-case hex characters (see
+/// `console::staging`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadId(pub String);
+
+impl UploadId {
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        let hex = value.len() == 64
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if hex {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "No upload '{}' exists: uploads are named by 64 lower-case hex characters.",
+                printable(value)
+            )))
+        }
+    }
+}
+
+path_extractor!(
+    /// `/console/tenants/{tenantId}/import/{uploadId}`.
+    UploadPath {
+        tenant_id: TenantId => ErrorCode::InvalidTenantId,
+        upload_id: UploadId => ErrorCode::NotFound,
+    }
+);
+
 path_extractor!(
     /// `/imports/{importId}`. A malformed id is answered like a missing one.
     ImportPath { import_id: ImportId => ErrorCode::ImportNotFound }

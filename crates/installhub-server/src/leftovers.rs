@@ -10,7 +10,9 @@
 //! - plans no dry run answered for [`PLAN_RETENTION`] (a pin to one still
 //!   installs while it holds; only its differences can no longer be listed);
 //! - install snapshots older than `--snapshot-retention-days` (their
-//!   rollback is expired anyway; see `installhub_store`'s `snapshots.rs`).
+//!   rollback is expired anyway; see `installhub_store`'s `snapshots.rs`);
+//! - the console's uploads older than their time to live (see
+//!   `console::staging`).
 //!
 //! A file is only taken for a leftover once it is older than the longest an
 //! upload, import or export may run ([`crate::stale_after`]): another
@@ -87,6 +89,17 @@ async fn sweep(
         Ok(Ok(count)) => swept.scratch_files = count,
         Ok(Err(e)) => tracing::warn!(error = %e, "sweeping the scratch directory failed"),
         Err(e) => tracing::warn!(error = %e, "sweeping the scratch directory failed"),
+    }
+    let data_dir = config.data_dir.clone();
+    match tokio::task::spawn_blocking(move || crate::console::sweep_expired_uploads(&data_dir))
+        .await
+    {
+        Ok(Ok(count)) if count > 0 => {
+            tracing::info!(count, "expired console uploads removed");
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired console uploads failed"),
+        Err(e) => tracing::warn!(error = %e, "sweeping expired console uploads failed"),
     }
     match sweep_orphan_bundles(store, bundles, old_before).await {
         Ok(count) => swept.orphan_bundles = count,

@@ -338,7 +338,7 @@ fn package_page(chrome: super::views::Chrome, p: PackageRecord) -> PackagePage {
 }
 
 /// `1536` as "1.5 KiB".
-fn readable_size(bytes: u64) -> String {
+pub(super) fn readable_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {
         return format!("{bytes} bytes");

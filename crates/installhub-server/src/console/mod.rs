@@ -12,20 +12,26 @@
 mod assets;
 mod export;
 mod graph;
+mod history;
+mod import;
 mod pages;
 mod session;
+mod staging;
 mod views;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 pub use session::{SIGN_IN_LINK_TTL, SignInLinks};
+pub use staging::sweep_expired as sweep_expired_uploads;
 
+use crate::config::HttpLimits;
 use crate::state::AppState;
 
 /// Where the console lives.
@@ -66,8 +72,58 @@ pub fn routes(timeout: Duration) -> Router<AppState> {
             "/console/packages/{packageId}/download",
             get(export::download),
         )
+        // The import wizard and the import history.
+        .route("/console/import", get(history::choose_tenant))
+        .route("/console/history", get(history::choose_tenant))
+        .route(
+            "/console/tenants/{tenantId}/import",
+            get(import::upload_form),
+        )
+        .route(
+            "/console/tenants/{tenantId}/import/{uploadId}",
+            get(import::review),
+        )
+        .route(
+            "/console/tenants/{tenantId}/import/{uploadId}/plan",
+            post(import::plan),
+        )
+        .route(
+            "/console/tenants/{tenantId}/import/{uploadId}/confirm",
+            post(import::confirm),
+        )
+        .route(
+            "/console/tenants/{tenantId}/import/{uploadId}/discard",
+            post(import::discard),
+        )
+        .route("/console/tenants/{tenantId}/imports", get(history::history))
+        .route("/console/imports/{importId}", get(history::import_page))
+        .route(
+            "/console/imports/{importId}/rollback",
+            get(history::rollback_form).post(history::rollback),
+        )
+        .route(
+            "/console/tenants/{tenantId}/installed-packages/{packageName}/uninstall",
+            get(history::uninstall_form).post(history::uninstall),
+        )
         .route("/console/audit", get(pages::audit))
         .route("/console/assets/{file}", get(assets::serve))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+}
+
+/// The console's upload of a bundle for the import wizard: the body
+/// limit, minimum rate and timeout of the API's upload routes (app.rs
+/// `upload_routes`), with the multipart framing read by the same code.
+pub fn upload_routes(body_limit: usize, timeout: Duration, http: HttpLimits) -> Router<AppState> {
+    Router::new()
+        .route("/console/tenants/{tenantId}/uploads", post(import::upload))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            http,
+            crate::middleware::min_upload_rate,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -204,6 +204,17 @@ impl Visit {
         }
         Ok((self, form))
     }
+
+    /// The visit when `sent` (a form's CSRF token read another way, such
+    /// as a multipart part) equals the cookie's; otherwise the page that
+    /// refuses the form.
+    pub(super) fn accept_token(self, sent: Option<&str>) -> Result<Visit, Box<Response>> {
+        if self.csrf_matches(sent) {
+            Ok(self)
+        } else {
+            Err(Box::new(self.csrf_refused()))
+        }
+    }
 }
 
 /// A console form: each carries the CSRF token of the page that sent it.

@@ -39,7 +39,9 @@ use utoipa::ToSchema;
 
 pub use self::admit::{bundle_error, verify_and_scan};
 pub use self::record::error_body;
-pub use self::upload::{MultipartImport, ReceivedBundle, copy_stored, read_multipart};
+pub use self::upload::{
+    GuardedMultipart, MultipartImport, ReceivedBundle, copy_stored, read_multipart,
+};
 use crate::error::ApiResult;
 use crate::state::AppState;
 

@@ -145,6 +145,89 @@ async fn read_small(mut field: Field<'_>, limit: usize, name: &str) -> ApiResult
     Ok(out)
 }
 
+/// A multipart body read under the framing limits of the import's form
+/// (each part's header block, the number of parts), for any form that
+/// carries a package: the import and scan routes, and the console's upload.
+pub struct GuardedMultipart {
+    pub multipart: Multipart,
+    pub guard: PartGuard,
+}
+
+/// What reads the parts of a [`GuardedMultipart`]: it knows why the guard
+/// stopped the body, if it did.
+#[derive(Clone)]
+pub struct PartGuard {
+    violation: Arc<OnceLock<Failure>>,
+}
+
+impl GuardedMultipart {
+    pub async fn new(state: &AppState, request: Request) -> ApiResult<Self> {
+        let http = state.config().limits.http;
+        let violation = Arc::new(OnceLock::new());
+        let request = guard_parts(
+            request,
+            PartLimits {
+                max_header_bytes: http.max_part_header_bytes,
+                max_parts: http.max_parts,
+            },
+            &violation,
+        );
+        let multipart = Multipart::from_request(request, state).await.map_err(|e| {
+            bad_part(format!(
+                "The request is not a valid multipart/form-data body: {}.",
+                e.body_text()
+            ))
+        })?;
+        Ok(Self {
+            multipart,
+            guard: PartGuard { violation },
+        })
+    }
+}
+
+impl PartGuard {
+    /// The error of a failed read: the framing's own refusal when it was
+    /// the guard that stopped the body.
+    fn error(&self, e: MultipartError) -> ApiError {
+        match self.violation.get() {
+            Some(failure) => ApiError::from(Failure::clone(failure)),
+            None => multipart_error(e),
+        }
+    }
+
+    /// The next part of `multipart`, if any.
+    pub async fn next<'a>(&self, multipart: &'a mut Multipart) -> ApiResult<Option<Field<'a>>> {
+        multipart.next_field().await.map_err(|e| self.error(e))
+    }
+
+    /// A small text part, up to `limit` bytes.
+    pub async fn text(&self, field: Field<'_>, limit: usize, name: &str) -> ApiResult<String> {
+        let bytes =
+            read_small(field, limit, name)
+                .await
+                .map_err(|e| match self.violation.get() {
+                    Some(failure) => ApiError::from(Failure::clone(failure)),
+                    None => e,
+                })?;
+        String::from_utf8(bytes)
+            .map_err(|_| bad_part(format!("The '{name}' part is not UTF-8 text.")))
+    }
+
+    /// A package part, streamed to a file in `dir` as the import's is,
+    /// up to the largest plan's package size.
+    pub async fn package(
+        &self,
+        state: &AppState,
+        field: Field<'_>,
+        dir: &Path,
+    ) -> ApiResult<ReceivedBundle> {
+        let limit = state.config().limits.max_upload_bytes();
+        let guard = self.clone();
+        let chunks = field_chunks(field).map(move |chunk| chunk.map_err(|e| guard.error(e)));
+        stream_to_file(chunks, dir, limit).await
+    }
+}
+
 /// Reads the multipart form: a `package` part (the ZIP, streamed to disk)
 /// and, when `accept_options`, an `options` part (JSON). Any other part, or
 /// a part sent twice, is refused: a typo must not silently drop the options.
@@ -153,26 +236,13 @@ pub async fn read_multipart(
     request: Request,
     accept_options: bool,
 ) -> ApiResult<MultipartImport> {
-    let http = state.config().limits.http;
-    let violation = Arc::new(OnceLock::new());
-    let request = guard_parts(
-        request,
-        PartLimits {
-            max_header_bytes: http.max_part_header_bytes,
-            max_parts: http.max_parts,
-        },
-        &violation,
-    );
+    let mut multipart = GuardedMultipart::new(state, request).await?;
+    let violation = Arc::clone(&multipart.guard.violation);
     let failed = |e: MultipartError| match violation.get() {
         Some(failure) => ApiError::from(Failure::clone(failure)),
         None => multipart_error(e),
     };
-    let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
-        bad_part(format!(
-            "The request is not a valid multipart/form-data body: {}.",
-            e.body_text()
-        ))
-    })?;
+    let multipart = &mut multipart.multipart;
     let limit = state.config().limits.max_upload_bytes();
     let tmp = state.config().tmp_dir();
     let mut form = MultipartImport::default();
