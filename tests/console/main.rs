@@ -13,4 +13,5 @@ mod browser;
 #[path = "../api/common.rs"]
 mod common;
 mod http;
+mod marketplace;
 mod page;

@@ -20,9 +20,11 @@ struct Asset {
 pub struct AssetNames {
     pub css: String,
     pub js: String,
+    /// The install page's script that follows an install's events.
+    pub progress_js: String,
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         asset(
             "console",
@@ -36,12 +38,19 @@ static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("../../assets/console/htmx.min.js"),
         ),
+        asset(
+            "install-progress",
+            "js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../assets/console/install-progress.js"),
+        ),
     ]
 });
 
 static NAMES: LazyLock<AssetNames> = LazyLock::new(|| AssetNames {
     css: format!("/console/assets/{}", ASSETS[0].name),
     js: format!("/console/assets/{}", ASSETS[1].name),
+    progress_js: format!("/console/assets/{}", ASSETS[2].name),
 });
 
 fn asset(stem: &str, ext: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {

@@ -12,6 +12,8 @@
 mod assets;
 mod export;
 mod graph;
+mod marketplace;
+mod notifications;
 mod pages;
 mod session;
 mod views;
@@ -67,6 +69,28 @@ pub fn routes(timeout: Duration) -> Router<AppState> {
             get(export::download),
         )
         .route("/console/audit", get(pages::audit))
+        .route("/console/marketplace", get(marketplace::search))
+        .route(
+            "/console/marketplace/{packageId}",
+            get(marketplace::listing),
+        )
+        .route(
+            "/console/marketplace/{packageId}/install",
+            post(marketplace::install),
+        )
+        .route(
+            "/console/marketplace/installs/{installId}",
+            get(marketplace::install_page),
+        )
+        .route(
+            "/console/marketplace/installs/{installId}/events",
+            get(marketplace::install_events),
+        )
+        .route("/console/notifications", get(notifications::notifications))
+        .route(
+            "/console/notifications/{notificationId}/read",
+            post(notifications::mark_read),
+        )
         .route("/console/assets/{file}", get(assets::serve))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -57,9 +57,9 @@ impl FromRequestParts<AppState> for SignedIn {
             &parts.headers,
             &parts.uri,
         );
-        signed_in(state, visit)
-            .map(|(visit, caller)| SignedIn(visit, caller))
-            .map_err(|response| *response)
+        let (mut visit, caller) = signed_in(state, visit).map_err(|response| *response)?;
+        super::notifications::count_unread(state, &mut visit, &caller).await;
+        Ok(SignedIn(visit, caller))
     }
 }
 

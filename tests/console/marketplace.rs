@@ -1,0 +1,390 @@
+//! The console's marketplace and notifications over plain HTTP: search and
+//! listing pages (escaped), the install form (CSRF, the Community
+//! acknowledgment), the install page and its event stream (another
+//! tenant's install refused, the stream ends at a terminal status), and
+//! marking a notification read.
+
+use serde_json::json;
+
+use crate::common::{SOURCE, TARGET, TestApp, Token, seed_export};
+use crate::page::{Page, client, get, post, send, sign_in};
+
+/// What the script-named publisher and summary are called.
+pub const SCRIPT: &str = "<script>alert(1)</script>";
+/// The same, as the console's templates escape it.
+const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
+
+/// Every scope a Community install needs, with the usual ones.
+pub fn installer_token() -> Token {
+    Token::full().scopes(&[
+        "installhub:admin",
+        "installhub:artifacts:write",
+        "installhub:export",
+        "installhub:import",
+        "marketplace:install",
+        "marketplace:install:community",
+    ])
+}
+
+/// Exports the seed package as `version` and publishes it (a Community
+/// listing, as every new one is) with `summary` and `publisher`; answers
+/// the listing id.
+pub async fn publish(app: &TestApp, version: &str, summary: &str, publisher: &str) -> String {
+    let mut body = seed_export();
+    body["version"] = json!(version);
+    let exported = app.export(&body).await;
+    assert!(exported.status < 300, "{:#}", exported.json());
+    let package = exported.json()["packageId"].as_str().unwrap().to_owned();
+    let token = Token::full()
+        .scopes(&["installhub:export", "marketplace:publish"])
+        .mint();
+    let reply = app
+        .post_as(
+            &token,
+            "/api/marketplace/packages",
+            &json!({
+                "sourcePackageId": package,
+                "summary": summary,
+                "publisher": publisher,
+                "categories": ["hr"],
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:#}", reply.json());
+    reply.json()["packageId"].as_str().unwrap().to_owned()
+}
+
+fn csrf_of(cookies: &str) -> String {
+    cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("installhub_csrf="))
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn search_and_listing_pages_show_listings_escaped() {
+    let app = TestApp::new().await;
+    let listing = publish(&app, "2.1.0", SCRIPT, SCRIPT).await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+
+    let found = get(&app, "/console/marketplace?q=onboarding", &cookies).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains("Employee Onboarding Suite"));
+    assert!(
+        found
+            .body
+            .contains(&format!("href=\"/console/marketplace/{listing}\""))
+    );
+    assert!(found.body.contains("trust-Community"), "a trust badge");
+    assert!(found.body.contains(ESCAPED), "{}", found.body);
+    assert!(!found.body.contains(SCRIPT), "nothing unescaped");
+    assert!(
+        found.body.contains(">Marketplace</a>"),
+        "the navigation has the marketplace"
+    );
+
+    // Filters the API refuses are shown at their inputs.
+    let refused = get(
+        &app,
+        "/console/marketplace?trustLevel=Gold&category=HR%20stuff",
+        &cookies,
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("id=\"trustLevel-error\""));
+    assert!(refused.body.contains("id=\"category-error\""));
+    assert!(
+        refused
+            .body
+            .contains("trustLevel &#39;Gold&#39; is not valid"),
+        "{}",
+        refused.body
+    );
+
+    let none = get(&app, "/console/marketplace?trustLevel=Official", &cookies).await;
+    assert_eq!(none.status, 200);
+    assert!(none.body.contains("No listing matches this search."));
+
+    let page = get(&app, &format!("/console/marketplace/{listing}"), &cookies).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<h1>Employee Onboarding Suite</h1>"));
+    assert!(page.body.contains(ESCAPED));
+    assert!(!page.body.contains(SCRIPT));
+    assert!(page.body.contains("Valid (Ed25519, key "), "{}", page.body);
+    assert!(page.body.contains("verdict-PASS"));
+    assert!(page.body.contains("name=\"acknowledgeCommunityPackage\""));
+    assert!(page.body.contains(&format!("value=\"{TARGET}\"")));
+
+    let missing = get(
+        &app,
+        "/console/marketplace/mkt-pkg-00000000-0000-4000-8000-000000000000",
+        &cookies,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("does not exist"), "{}", missing.body);
+}
+
+#[tokio::test]
+async fn an_install_from_the_form_is_followed_to_success() {
+    let app = TestApp::new().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let csrf = csrf_of(&cookies);
+    let action = format!("/console/marketplace/{listing}/install");
+
+    // Without the form's CSRF token: refused, nothing queued.
+    for token in ["", &"0".repeat(64)] {
+        let refused = post(
+            &app,
+            &action,
+            &cookies,
+            &[
+                ("csrf", token),
+                ("targetTenantId", TARGET),
+                ("acknowledgeCommunityPackage", "true"),
+            ],
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert!(refused.body.contains("Form refused"));
+    }
+
+    // A Community listing without the acknowledgment: the API's refusal,
+    // at the box.
+    let unacknowledged = post(
+        &app,
+        &action,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("targetTenantId", TARGET),
+            ("defaultConflictStrategy", "Skip"),
+        ],
+    )
+    .await;
+    assert_eq!(unacknowledged.status, 400, "{}", unacknowledged.body);
+    assert!(unacknowledged.body.contains("id=\"error-summary\""));
+    assert!(
+        unacknowledged
+            .body
+            .contains("id=\"acknowledgeCommunityPackage-error\""),
+        "{}",
+        unacknowledged.body
+    );
+    assert!(
+        unacknowledged
+            .body
+            .contains("tick the box to confirm you accept its trust level")
+    );
+    assert!(unacknowledged.body.contains(
+        "aria-describedby=\"acknowledgeCommunityPackage-hint acknowledgeCommunityPackage-error\" aria-invalid=\"true\""
+    ));
+    let notifications = app
+        .get_as(&installer_token().mint(), "/api/notifications")
+        .await
+        .json();
+    assert_eq!(notifications["notifications"], json!([]));
+
+    // A version that does not exist: at the version input.
+    let no_version = post(
+        &app,
+        &action,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("targetTenantId", TARGET),
+            ("version", "9.9.9"),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(no_version.status, 404, "{}", no_version.body);
+    assert!(no_version.body.contains("id=\"version-error\""));
+
+    // Acknowledged: queued, and the install's page.
+    let installed = post(
+        &app,
+        &action,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("targetTenantId", TARGET),
+            ("version", ""),
+            ("defaultConflictStrategy", "Skip"),
+            ("acknowledgeCommunityPackage", "true"),
+            ("idempotencyKey", "console-test-key"),
+        ],
+    )
+    .await;
+    assert_eq!(installed.status, 303, "{}", installed.body);
+    let location = installed.header("location").to_owned();
+    let install_id = location
+        .strip_prefix("/console/marketplace/installs/")
+        .expect("the install's page")
+        .to_owned();
+    assert!(install_id.starts_with("mkt-install-"), "{location}");
+
+    // The events: the status as it changes, until a terminal one; the
+    // response ends there by itself.
+    let events = send(
+        client()
+            .get(app.url(&format!("{location}/events")))
+            .header(reqwest::header::COOKIE, &cookies),
+    )
+    .await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    assert!(
+        events
+            .header("content-type")
+            .starts_with("text/event-stream")
+    );
+    assert!(events.body.contains("event: status"), "{}", events.body);
+    assert!(
+        events.body.contains("id=\"install-state\">Success<"),
+        "{}",
+        events.body
+    );
+    assert!(
+        events.body.trim_end().ends_with("event: end\ndata: done"),
+        "{}",
+        events.body
+    );
+
+    // The page, as the status API: Success with 5 artifacts.
+    let page = get(&app, &location, &cookies).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<h1>Installing Employee Onboarding Suite 2.1.0</h1>")
+    );
+    assert!(page.body.contains("id=\"install-state\">Success<"));
+    assert!(page.body.contains("id=\"artifacts-installed\">5<"));
+    assert!(
+        !page.body.contains("http-equiv=\"refresh\""),
+        "no refresh once it ended"
+    );
+    let api = app
+        .get_as(
+            &installer_token().mint(),
+            &format!("/api/marketplace/installs/{install_id}/status"),
+        )
+        .await
+        .json();
+    assert_eq!(api["status"], "Success");
+    assert_eq!(api["artifactsInstalled"], 5);
+
+    // The same form sent again (its idempotency key): the same install.
+    let again = post(
+        &app,
+        &action,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("targetTenantId", TARGET),
+            ("version", ""),
+            ("defaultConflictStrategy", "Skip"),
+            ("acknowledgeCommunityPackage", "true"),
+            ("idempotencyKey", "console-test-key"),
+        ],
+    )
+    .await;
+    assert_eq!(again.status, 303);
+    assert_eq!(again.header("location"), location);
+
+    // Someone without access to the target tenant: no such install, on the
+    // page and on the stream.
+    let other = sign_in(
+        &app,
+        &installer_token()
+            .sub("user-77")
+            .set("email", json!("other@company.com"))
+            .tenants(&[SOURCE])
+            .mint(),
+    )
+    .await;
+    let refused = get(&app, &location, &other).await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    assert!(refused.body.contains("No marketplace install"));
+    let refused = get(&app, &format!("{location}/events"), &other).await;
+    assert_eq!(refused.status, 404);
+    assert!(refused.header("content-type").starts_with("text/html"));
+    let malformed = get(&app, "/console/marketplace/installs/nope/events", &cookies).await;
+    assert_eq!(malformed.status, 404);
+
+    // The notification: in the navigation's count and on its page.
+    let list = get(&app, "/console/notifications", &cookies).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!(
+        "Installed Employee Onboarding Suite 2.1.0 into {TARGET}"
+    )));
+    assert!(
+        list.body
+            .contains("<span class=\"count\">1<span class=\"visually-hidden\"> unread</span>"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains(&format!("href=\"{location}\"")));
+    let notification = app
+        .get_as(&installer_token().mint(), "/api/notifications")
+        .await
+        .json()["notifications"][0]["notificationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read_action = format!("/console/notifications/{notification}/read");
+    let refused = post(&app, &read_action, &cookies, &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let refused = post(&app, &read_action, &cookies, &[("csrf", &"1".repeat(64))]).await;
+    assert_eq!(refused.status, 403);
+    // Another user cannot mark it: not found, as the API answers.
+    let others = post(&app, &read_action, &other, &[("csrf", &csrf_of(&other))]).await;
+    assert_eq!(others.status, 404, "{}", others.body);
+    let read = post(&app, &read_action, &cookies, &[("csrf", &csrf)]).await;
+    assert_eq!(read.status, 303, "{}", read.body);
+    assert_eq!(read.header("location"), "/console/notifications");
+    let api = app
+        .get_as(&installer_token().mint(), "/api/notifications")
+        .await
+        .json();
+    assert!(api["notifications"][0]["readAt"].is_string(), "{api:#}");
+    let list = get(&app, "/console/notifications", &cookies).await;
+    assert!(!list.body.contains("class=\"count\""), "{}", list.body);
+    assert!(!list.body.contains("Mark as read"));
+    let unread = get(&app, "/console/notifications?show=unread", &cookies).await;
+    assert!(unread.body.contains("You have no unread notifications."));
+}
+
+#[tokio::test]
+async fn a_token_without_the_install_scopes_is_told_and_refused() {
+    let app = TestApp::new().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let cookies = sign_in(&app, &Token::full().mint()).await;
+    let page: Page = get(&app, &format!("/console/marketplace/{listing}"), &cookies).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(
+            "Your token cannot install this package: it lacks the scopes marketplace:install, marketplace:install:community."
+        ),
+        "{}",
+        page.body
+    );
+    let refused = post(
+        &app,
+        &format!("/console/marketplace/{listing}/install"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("marketplace:install"),
+        "{}",
+        refused.body
+    );
+}
