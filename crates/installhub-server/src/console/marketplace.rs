@@ -172,15 +172,12 @@ pub async fn search(
         Ok(found) => {
             page.next_href = found.next_cursor.map(|cursor| {
                 let next = MarketQuery {
+                    q: page.q.value.clone(),
+                    category: page.category.value.clone(),
+                    trust_level: page.trust_level.value.clone(),
+                    package_type: page.package_type.value.clone(),
+                    publisher: page.publisher.value.clone(),
                     cursor: Some(cursor),
-                    ..MarketQuery {
-                        q: page.q.value.clone(),
-                        category: page.category.value.clone(),
-                        trust_level: page.trust_level.value.clone(),
-                        package_type: page.package_type.value.clone(),
-                        publisher: page.publisher.value.clone(),
-                        cursor: None,
-                    }
                 };
                 format!(
                     "/console/marketplace?{}",
