@@ -4,7 +4,13 @@
 //! tenant's install refused, the stream ends at a terminal status), and
 //! marking a notification read.
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::IntoResponse;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::common::{SOURCE, TARGET, TestApp, Token, seed_export};
 use crate::page::{Page, client, get, post, send, sign_in};
@@ -52,6 +58,68 @@ pub async fn publish(app: &TestApp, version: &str, summary: &str, publisher: &st
         .await;
     assert_eq!(reply.status, 201, "{:#}", reply.json());
     reply.json()["packageId"].as_str().unwrap().to_owned()
+}
+
+#[derive(Clone)]
+struct Hub {
+    real: String,
+    /// Bundle downloads wait for a permit.
+    gate: Arc<Semaphore>,
+}
+
+async fn bundle(State(hub): State<Hub>, uri: Uri) -> axum::response::Response {
+    let _permit = hub.gate.acquire().await.unwrap();
+    let bytes = reqwest::get(format!("{}{}", hub.real, uri.path()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    bytes.to_vec().into_response()
+}
+
+async fn keys(State(hub): State<Hub>) -> axum::response::Response {
+    let body = reqwest::get(format!(
+        "{}/.well-known/installhub/publichub-keys.json",
+        hub.real
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    ([("content-type", "application/json")], body).into_response()
+}
+
+/// An app whose installs download through a gated PublicHub in front of
+/// it; the semaphore lets downloads through.
+pub async fn app_behind_gate() -> (TestApp, Arc<Semaphore>) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let gate = Arc::new(Semaphore::new(0));
+    let router = axum::Router::new()
+        .route("/cdn/bundles/sha256/{file}", axum::routing::get(bundle))
+        .route(
+            "/.well-known/installhub/publichub-keys.json",
+            axum::routing::get(keys),
+        )
+        .with_state(Hub {
+            real: format!("http://{listen}"),
+            gate: Arc::clone(&gate),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = TestApp::with_config(|config| {
+        config.listen = listen;
+        config.publichub.url = Some(hub);
+    })
+    .await;
+    (app, gate)
 }
 
 fn csrf_of(cookies: &str) -> String {
@@ -386,5 +454,78 @@ async fn a_token_without_the_install_scopes_is_told_and_refused() {
         refused.body.contains("marketplace:install"),
         "{}",
         refused.body
+    );
+}
+
+/// Waits until `followers` says `count` event streams follow the install
+/// (the server notices a closed stream at its next write, a keep-alive at
+/// the latest).
+async fn wait_for_followers(install_id: &str, count: usize) {
+    for _ in 0..600 {
+        if installhub_server::console::install_followers(install_id) == count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{} event streams follow {install_id}, not {count}",
+        installhub_server::console::install_followers(install_id)
+    );
+}
+
+#[tokio::test]
+async fn an_event_stream_ends_when_its_reader_goes_away() {
+    let (app, gate) = app_behind_gate().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let installed = post(
+        &app,
+        &format!("/console/marketplace/{listing}/install"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(installed.status, 303, "{}", installed.body);
+    let location = installed.header("location").to_owned();
+    let install_id = location.rsplit('/').next().unwrap().to_owned();
+
+    // The download is held: the stream sends the running status and stays
+    // open.
+    let mut stream = client()
+        .get(app.url(&format!("{location}/events")))
+        .header(reqwest::header::COOKIE, &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let first = stream.chunk().await.unwrap().expect("a first event");
+    let first = String::from_utf8_lossy(&first).into_owned();
+    assert!(first.contains("event: status"), "{first}");
+    assert!(first.contains("InProgress"), "{first}");
+    assert_eq!(
+        installhub_server::console::install_followers(&install_id),
+        1
+    );
+
+    // The reader goes away: the server drops the stream.
+    drop(stream);
+    wait_for_followers(&install_id, 0).await;
+
+    // Released, a new stream follows it to the end and closes.
+    gate.add_permits(100);
+    let events = get(&app, &format!("{location}/events"), &cookies).await;
+    assert!(events.body.contains("Success"), "{}", events.body);
+    assert!(
+        events.body.trim_end().ends_with("data: done"),
+        "{}",
+        events.body
+    );
+    assert_eq!(
+        installhub_server::console::install_followers(&install_id),
+        0
     );
 }

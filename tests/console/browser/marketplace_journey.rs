@@ -6,76 +6,12 @@
 //! holds every bundle download until the test lets it go, so the install
 //! page is certainly open while the install runs; nothing waits on time.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::Uri;
-use axum::response::IntoResponse;
 use fantoccini::Locator;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use super::{Browser, Driver, browser_available, sign_in_with_token};
-use crate::common::{TARGET, TestApp};
-use crate::marketplace::{installer_token, publish};
-
-#[derive(Clone)]
-struct Hub {
-    real: String,
-    /// Bundle downloads wait for a permit.
-    gate: Arc<Semaphore>,
-}
-
-async fn bundle(State(hub): State<Hub>, uri: Uri) -> axum::response::Response {
-    let _permit = hub.gate.acquire().await.unwrap();
-    let bytes = reqwest::get(format!("{}{}", hub.real, uri.path()))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    bytes.to_vec().into_response()
-}
-
-async fn keys(State(hub): State<Hub>) -> axum::response::Response {
-    let body = reqwest::get(format!(
-        "{}/.well-known/installhub/publichub-keys.json",
-        hub.real
-    ))
-    .await
-    .unwrap()
-    .bytes()
-    .await
-    .unwrap();
-    ([("content-type", "application/json")], body).into_response()
-}
-
-/// An app whose installs download through a gated PublicHub in front of
-/// it; the semaphore lets downloads through.
-async fn app_behind_gate() -> (TestApp, Arc<Semaphore>) {
-    let port = super::free_port();
-    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let gate = Arc::new(Semaphore::new(0));
-    let router = axum::Router::new()
-        .route("/cdn/bundles/sha256/{file}", axum::routing::get(bundle))
-        .route(
-            "/.well-known/installhub/publichub-keys.json",
-            axum::routing::get(keys),
-        )
-        .with_state(Hub {
-            real: format!("http://{listen}"),
-            gate: Arc::clone(&gate),
-        });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hub = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let app = TestApp::with_config(|config| {
-        config.listen = listen;
-        config.publichub.url = Some(hub);
-    })
-    .await;
-    (app, gate)
-}
+use crate::common::TARGET;
+use crate::marketplace::{app_behind_gate, installer_token, publish};
 
 async fn text_of(browser: &Browser, css: &str) -> String {
     browser

@@ -13,7 +13,9 @@
 //! [`KEEP_ALIVE`]). A page without JavaScript refreshes itself while the
 //! install runs instead.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use askama::Template;
@@ -697,6 +699,53 @@ fn fragment(view: &InstallStatusView) -> String {
     .replace('\r', "")
 }
 
+/// The gauge of install event streams open now.
+const OPEN_STREAMS: &str = "installhub_console_install_streams";
+
+/// The event streams open now, per install.
+static FOLLOWERS: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Mutex::default);
+
+/// How many event streams follow the install now: one for each browser
+/// page open on it (the `installhub_console_install_streams` gauge counts
+/// them all).
+pub fn followers(install_id: &str) -> usize {
+    FOLLOWERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(install_id)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Counts one open event stream, until the stream is dropped (it ended,
+/// or the browser went away).
+struct StreamOpen(String);
+
+impl StreamOpen {
+    fn new(install_id: &str) -> Self {
+        *FOLLOWERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(install_id.to_owned())
+            .or_default() += 1;
+        metrics::gauge!(OPEN_STREAMS).increment(1.0);
+        StreamOpen(install_id.to_owned())
+    }
+}
+
+impl Drop for StreamOpen {
+    fn drop(&mut self) {
+        let mut followers = FOLLOWERS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = followers.get_mut(&self.0) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                followers.remove(&self.0);
+            }
+        }
+        metrics::gauge!(OPEN_STREAMS).decrement(1.0);
+    }
+}
+
 /// Where a followed install's event stream stands.
 struct Follow {
     state: AppState,
@@ -705,6 +754,7 @@ struct Follow {
     started: Instant,
     last: Option<String>,
     ended: bool,
+    _open: StreamOpen,
 }
 
 impl Follow {
@@ -758,6 +808,7 @@ pub async fn install_events(
         let chrome = visit.chrome(Some(&caller), "marketplace");
         return visit.respond(api_error_page(chrome, error));
     }
+    let open = StreamOpen::new(path.install_id.as_str());
     let follow = Follow {
         state,
         caller,
@@ -765,6 +816,7 @@ pub async fn install_events(
         started: Instant::now(),
         last: None,
         ended: false,
+        _open: open,
     };
     let stream = futures::stream::unfold(follow, Follow::next);
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));

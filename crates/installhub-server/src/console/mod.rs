@@ -26,6 +26,7 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
+pub use marketplace::followers as install_followers;
 pub use session::{SIGN_IN_LINK_TTL, SignInLinks};
 
 use crate::state::AppState;
