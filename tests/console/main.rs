@@ -15,3 +15,4 @@ mod common;
 mod http;
 mod marketplace;
 mod page;
+mod selection;

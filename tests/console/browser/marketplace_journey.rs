@@ -243,3 +243,79 @@ async fn marketplace_install_followed_to_success() {
     browser.check_accessibility().await;
     browser.close().await;
 }
+
+/// The catalog's selection: two artifacts ticked, previewed together, then
+/// the same two sent to the export form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_selection_previews_and_exports_several_roots() {
+    if !browser_available() {
+        return;
+    }
+    let app = crate::common::TestApp::new().await;
+    let driver = Driver::start();
+    let token = crate::common::Token::full().mint();
+    let mut browser = Browser::open(&driver, "selection").await;
+    sign_in_with_token(&mut browser, &app, &token).await;
+    browser
+        .goto(&app.url("/console/tenants/tenant-7f3a9b12"))
+        .await;
+    browser
+        .wait_for_heading("Acme HR (demo source) artifacts")
+        .await;
+    for id in ["proc-1001", "ent-44"] {
+        browser
+            .click(Locator::Css(&format!("input[name='roots'][value='{id}']")))
+            .await;
+    }
+    browser.shot("ticked").await;
+    browser.check_accessibility().await;
+    browser
+        .click(Locator::XPath(
+            "//button[normalize-space()='Preview selected']",
+        ))
+        .await;
+    browser.wait_for_heading("Dependency graph").await;
+    let roots = browser
+        .client
+        .find_all(Locator::Css("svg g.node.root"))
+        .await
+        .unwrap();
+    assert_eq!(roots.len(), 2, "both ticked artifacts are roots");
+    assert_eq!(
+        super::attribute(&browser, "roots", "value")
+            .await
+            .as_deref(),
+        Some("ent-44 proc-1001")
+    );
+    browser.shot("preview-selected").await;
+    browser.check_accessibility().await;
+
+    browser.client.back().await.unwrap();
+    browser
+        .wait_for_heading("Acme HR (demo source) artifacts")
+        .await;
+    for id in ["proc-1001", "ent-44"] {
+        let tick = browser
+            .client
+            .find(Locator::Css(&format!("input[name='roots'][value='{id}']")))
+            .await
+            .unwrap();
+        if !tick.is_selected().await.unwrap() {
+            tick.click().await.unwrap();
+        }
+    }
+    browser
+        .click(Locator::XPath(
+            "//button[normalize-space()='Export selected']",
+        ))
+        .await;
+    browser.wait_for_heading("Export a package").await;
+    assert_eq!(
+        super::attribute(&browser, "artifactIds", "value")
+            .await
+            .as_deref(),
+        Some("ent-44 proc-1001")
+    );
+    browser.shot("export-selected").await;
+    browser.close().await;
+}
