@@ -529,3 +529,80 @@ async fn an_event_stream_ends_when_its_reader_goes_away() {
         0
     );
 }
+
+/// PUTs `body` to `path` as a marketplace admin.
+async fn govern(app: &TestApp, path: &str, body: serde_json::Value) {
+    let admin = Token::full().scopes(&["marketplace:admin"]).mint();
+    let reply = app
+        .send(app.http.put(app.url(path)).bearer_auth(&admin).json(&body))
+        .await;
+    assert_eq!(reply.status, 200, "{path}: {:#}", reply.json());
+}
+
+#[tokio::test]
+async fn the_listing_page_marks_yanked_and_deprecated_versions_and_trust() {
+    let app = TestApp::new().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    assert_eq!(
+        publish(&app, "2.2.0", "Onboarding", "Acme HR").await,
+        listing
+    );
+    let base = format!("/api/marketplace/packages/{listing}");
+    govern(
+        &app,
+        &format!("{base}/versions/2.2.0/yank"),
+        json!({ "reason": "Breaks approvals; use 2.1.0." }),
+    )
+    .await;
+    govern(
+        &app,
+        &format!("{base}/versions/2.1.0/deprecation"),
+        json!({ "reason": "Moves to the <b>HR Suite</b>." }),
+    )
+    .await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let page = get(&app, &format!("/console/marketplace/{listing}"), &cookies).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<span class=\"badge yanked\">Yanked</span>")
+    );
+    assert!(page.body.contains("Breaks approvals; use 2.1.0."));
+    assert!(
+        page.body
+            .contains("<span class=\"badge deprecated\">Deprecated</span>")
+    );
+    assert!(
+        page.body
+            .contains("Moves to the &#60;b&#62;HR Suite&#60;/b&#62;.")
+    );
+    assert!(
+        page.body
+            .contains("<option value=\"2.2.0\">2.2.0 (yanked)</option>")
+    );
+    assert!(
+        page.body
+            .contains("<option value=\"2.1.0\">2.1.0 (deprecated)</option>")
+    );
+    assert!(
+        page.body.contains("Latest (2.1.0)"),
+        "the latest is not the yanked one"
+    );
+
+    // Raised to Verified: no acknowledgment asked for, and the badge says so.
+    govern(
+        &app,
+        &format!("{base}/trust-level"),
+        json!({ "trustLevel": "Verified" }),
+    )
+    .await;
+    let page = get(&app, &format!("/console/marketplace/{listing}"), &cookies).await;
+    assert!(page.body.contains("trust-Verified"));
+    assert!(!page.body.contains("acknowledgeCommunityPackage"));
+    let found = get(&app, "/console/marketplace?trustLevel=Verified", &cookies).await;
+    assert!(
+        found.body.contains("Employee Onboarding Suite"),
+        "{}",
+        found.body
+    );
+}

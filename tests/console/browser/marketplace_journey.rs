@@ -132,6 +132,14 @@ async fn marketplace_install_followed_to_success() {
         .await
         .unwrap();
     assert_eq!(chosen, json!(TARGET), "the choice is kept");
+    browser
+        .client
+        .execute(
+            "document.getElementById('error-summary').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     browser.shot("acknowledgment-required").await;
     browser.check_accessibility().await;
 
