@@ -606,3 +606,42 @@ async fn the_listing_page_marks_yanked_and_deprecated_versions_and_trust() {
         found.body
     );
 }
+
+#[tokio::test]
+async fn an_event_stream_ends_when_the_server_shuts_down() {
+    let (app, _gate) = app_behind_gate().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let installed = post(
+        &app,
+        &format!("/console/marketplace/{listing}/install"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(installed.status, 303, "{}", installed.body);
+    let location = installed.header("location").to_owned();
+    let mut stream = client()
+        .get(app.url(&format!("{location}/events")))
+        .header(reqwest::header::COOKIE, &cookies)
+        .send()
+        .await
+        .unwrap();
+    let first = stream.chunk().await.unwrap().expect("a first event");
+    assert!(String::from_utf8_lossy(&first).contains("InProgress"));
+
+    // The download stays held; stopping the server ends the stream (with
+    // `restart`) instead of waiting for the install.
+    let TestApp { server, .. } = app;
+    let stopped = tokio::spawn(server.stop());
+    let mut rest = String::new();
+    while let Some(chunk) = stream.chunk().await.unwrap() {
+        rest.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(rest.contains("event: end\ndata: restart"), "{rest}");
+    stopped.await.unwrap().unwrap();
+}

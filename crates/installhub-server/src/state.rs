@@ -29,6 +29,10 @@ struct Inner {
     mailer_wake: Notify,
     /// The console's one-time sign-in links (`serve --demo`'s).
     console_links: crate::console::SignInLinks,
+    /// Turns `true` when the server starts shutting down, so long-lived
+    /// responses (the console's event streams) end instead of holding the
+    /// drain up.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The marketplace's keys: the one that signs, and every public key its
@@ -61,7 +65,18 @@ impl AppState {
             advisory_refresh: Mutex::new(None),
             mailer_wake: Notify::new(),
             console_links: crate::console::SignInLinks::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }))
+    }
+
+    /// The server starts shutting down: see [`AppState::stopping`].
+    pub fn begin_shutdown(&self) {
+        self.0.stopping.send_replace(true);
+    }
+
+    /// Whether the server is shutting down, and a way to wait until it is.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.stopping.subscribe()
     }
 
     pub fn config(&self) -> &ServerConfig {

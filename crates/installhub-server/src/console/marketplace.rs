@@ -8,8 +8,9 @@
 //!
 //! The event stream (`.../installs/{installId}/events`) reads the same
 //! status as the status API every [`POLL_EVERY`], sends the rendered status
-//! when it changed, and ends at a terminal status, after [`MAX_FOLLOW`], or
-//! when the browser goes away (the keep-alive comment finds out within
+//! when it changed, and ends at a terminal status, after [`MAX_FOLLOW`],
+//! when the server starts shutting down (so it never holds the drain up),
+//! or when the browser goes away (the keep-alive comment finds out within
 //! [`KEEP_ALIVE`]). A page without JavaScript refreshes itself while the
 //! install runs instead.
 
@@ -754,6 +755,8 @@ struct Follow {
     started: Instant,
     last: Option<String>,
     ended: bool,
+    /// Turns `true` when the server shuts down: the stream ends then.
+    stopping: tokio::sync::watch::Receiver<bool>,
     _open: StreamOpen,
 }
 
@@ -766,6 +769,9 @@ impl Follow {
             return None;
         }
         loop {
+            if *self.stopping.borrow() {
+                return Some((self.end("restart"), self));
+            }
             if self.started.elapsed() >= MAX_FOLLOW {
                 return Some((self.end("timeout"), self));
             }
@@ -785,7 +791,11 @@ impl Follow {
             if view.status != InstallStatus::InProgress {
                 return Some((self.end("done"), self));
             }
-            tokio::time::sleep(POLL_EVERY).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL_EVERY) => {}
+                // Checked at the top of the loop.
+                _ = self.stopping.changed() => {}
+            }
         }
     }
 
@@ -797,7 +807,8 @@ impl Follow {
 
 /// `GET /console/marketplace/installs/{installId}/events`: the install's
 /// status as server-sent events (`status` with the rendered status, then
-/// `end` with `done`, `timeout` or `unavailable`). Refused as the status
+/// `end` with `done`, `timeout`, `restart` (the server shuts down) or
+/// `unavailable`). Refused as the status
 /// API refuses, before the stream starts.
 pub async fn install_events(
     State(state): State<AppState>,
@@ -810,6 +821,7 @@ pub async fn install_events(
     }
     let open = StreamOpen::new(path.install_id.as_str());
     let follow = Follow {
+        stopping: state.stopping(),
         state,
         caller,
         install_id: path.install_id,
