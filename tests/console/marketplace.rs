@@ -170,6 +170,19 @@ async fn search_and_listing_pages_show_listings_escaped() {
         refused.body
     );
 
+    // htmx swaps only what answers 200: its request gets the refusal in
+    // the results with 200.
+    let swapped = send(
+        client()
+            .get(app.url("/console/marketplace?category=HR%20stuff"))
+            .header(reqwest::header::COOKIE, &cookies)
+            .header("HX-Request", "true"),
+    )
+    .await;
+    assert_eq!(swapped.status, 200);
+    let results = &swapped.body[swapped.body.find("<div id=\"results\"").unwrap()..];
+    assert!(results.contains("id=\"error-summary\""), "{results}");
+
     let none = get(&app, "/console/marketplace?trustLevel=Official", &cookies).await;
     assert_eq!(none.status, 200);
     assert!(none.body.contains("No listing matches this search."));
@@ -492,6 +505,27 @@ async fn an_event_stream_ends_when_its_reader_goes_away() {
     assert_eq!(installed.status, 303, "{}", installed.body);
     let location = installed.header("location").to_owned();
     let install_id = location.rsplit('/').next().unwrap().to_owned();
+
+    // While it runs, the page without JavaScript reloads itself, and offers
+    // a link; with it, its script follows the events.
+    let page = get(&app, &location, &cookies).await;
+    assert!(
+        page.body.contains("id=\"install-state\">InProgress<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<noscript><meta http-equiv="refresh" content="3"></noscript>"#)
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"data-events="{location}/events""#))
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"<a href="{location}">Refresh the status</a>"#))
+    );
 
     // The download is held: the stream sends the running status and stays
     // open.

@@ -130,6 +130,7 @@ fn some(text: &str) -> Option<String> {
 /// `GET /console/marketplace?q=&category=&trustLevel=&packageType=&publisher=&cursor=`.
 pub async fn search(
     State(state): State<AppState>,
+    headers: HeaderMap,
     QueryParams(query): QueryParams<MarketQuery>,
     SignedIn(visit, caller): SignedIn,
 ) -> Response {
@@ -211,7 +212,13 @@ pub async fn search(
                 });
                 page.summary.push((href, failure.message.clone()));
             }
-            status
+            // htmx swaps in only successful answers: for its requests the
+            // refusal (shown in the results) is answered 200.
+            if headers.contains_key("hx-request") {
+                StatusCode::OK
+            } else {
+                status
+            }
         }
     };
     visit.respond(render(status, &page))
