@@ -65,17 +65,24 @@ struct Hub {
     real: String,
     /// Bundle downloads wait for a permit.
     gate: Arc<Semaphore>,
+    /// Flip a byte of every bundle (the install then fails at Verifying).
+    tamper: bool,
 }
 
 async fn bundle(State(hub): State<Hub>, uri: Uri) -> axum::response::Response {
     let _permit = hub.gate.acquire().await.unwrap();
-    let bytes = reqwest::get(format!("{}{}", hub.real, uri.path()))
+    let mut bytes = reqwest::get(format!("{}{}", hub.real, uri.path()))
         .await
         .unwrap()
         .bytes()
         .await
-        .unwrap();
-    bytes.to_vec().into_response()
+        .unwrap()
+        .to_vec();
+    if hub.tamper {
+        let last = bytes.len() - 30;
+        bytes[last] ^= 0x01;
+    }
+    bytes.into_response()
 }
 
 async fn keys(State(hub): State<Hub>) -> axum::response::Response {
@@ -94,6 +101,12 @@ async fn keys(State(hub): State<Hub>) -> axum::response::Response {
 /// An app whose installs download through a gated PublicHub in front of
 /// it; the semaphore lets downloads through.
 pub async fn app_behind_gate() -> (TestApp, Arc<Semaphore>) {
+    app_behind_hub(false).await
+}
+
+/// An app behind a gated PublicHub that flips a byte of every bundle when
+/// `tamper`.
+async fn app_behind_hub(tamper: bool) -> (TestApp, Arc<Semaphore>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -110,6 +123,7 @@ pub async fn app_behind_gate() -> (TestApp, Arc<Semaphore>) {
         .with_state(Hub {
             real: format!("http://{listen}"),
             gate: Arc::clone(&gate),
+            tamper,
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hub = format!("http://{}", listener.local_addr().unwrap());
@@ -678,4 +692,58 @@ async fn an_event_stream_ends_when_the_server_shuts_down() {
     }
     assert!(rest.contains("event: end\ndata: restart"), "{rest}");
     stopped.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_install_shows_where_and_why_and_the_notification_says_so() {
+    let (app, gate) = app_behind_hub(true).await;
+    gate.add_permits(100);
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let installed = post(
+        &app,
+        &format!("/console/marketplace/{listing}/install"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(installed.status, 303, "{}", installed.body);
+    let location = installed.header("location").to_owned();
+    let events = get(&app, &format!("{location}/events"), &cookies).await;
+    assert!(
+        events.body.contains("id=\"install-state\">Failed<"),
+        "{}",
+        events.body
+    );
+    assert!(
+        events.body.trim_end().ends_with("data: done"),
+        "{}",
+        events.body
+    );
+    let page = get(&app, &location, &cookies).await;
+    assert!(page.body.contains("id=\"install-state\">Failed<"));
+    assert!(
+        page.body.contains("<dt>Stopped at</dt><dd>Verifying</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<code>ChecksumMismatch</code>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("nothing was installed"), "{}", page.body);
+    assert!(page.body.contains("<li class=\"stage failed\">Verifying"));
+    let list = get(&app, "/console/notifications", &cookies).await;
+    assert!(
+        list.body.contains("notification problem unread"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("InstallFailed"));
+    assert!(list.body.contains(&format!("href=\"{location}\"")));
 }
