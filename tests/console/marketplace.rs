@@ -298,6 +298,26 @@ async fn an_install_from_the_form_is_followed_to_success() {
     assert_eq!(no_version.status, 404, "{}", no_version.body);
     assert!(no_version.body.contains("id=\"version-error\""));
 
+    // A key the API would refuse in its header is refused from the form.
+    let bad_key = post(
+        &app,
+        &action,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+            ("idempotencyKey", &"k".repeat(256)),
+        ],
+    )
+    .await;
+    assert_eq!(bad_key.status, 400, "{}", bad_key.body);
+    assert!(
+        bad_key
+            .body
+            .contains("Idempotency-Key must be 1-255 printable characters.")
+    );
+
     // Acknowledged: queued, and the install's page.
     let installed = post(
         &app,

@@ -37,7 +37,9 @@ use super::notifications::count_unread;
 use super::pages::{SignedIn, signed_in};
 use super::session::{ConsoleForm, Visit};
 use super::views::{Chrome, FieldState, api_error_page, render, status_of};
-use crate::controllers::marketplace::install::{InstallStatusView, readable_install, run_install};
+use crate::controllers::marketplace::install::{
+    InstallStatusView, check_idempotency_key, readable_install, run_install,
+};
 use crate::controllers::marketplace::search::{SearchParams, search_listings};
 use crate::controllers::marketplace::show::listing_detail;
 use crate::controllers::marketplace::{ListingDetail, ListingSummary, VersionView, find_listing};
@@ -552,8 +554,16 @@ pub async fn install(
         Ok(signed_in) => signed_in,
         Err(response) => return *response,
     };
-    let key = some(&form.idempotency_key);
-    let error = match run_install(&state, &caller, &path.package_id, form.body(), key).await {
+    // The form's key, checked as the API checks its header (an empty one:
+    // none).
+    let key = some(&form.idempotency_key)
+        .map(|key| check_idempotency_key(Some(&key)))
+        .transpose();
+    let installed = match key {
+        Ok(key) => run_install(&state, &caller, &path.package_id, form.body(), key).await,
+        Err(error) => Err(error),
+    };
+    let error = match installed {
         Ok(accepted) => {
             return visit.respond(Redirect::to(&format!(
                 "/console/marketplace/installs/{}",

@@ -55,13 +55,20 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    match value.to_str() {
-        Ok(key)
+    check_idempotency_key(value.to_str().ok()).map(Some)
+}
+
+/// An idempotency key as sent (`None`: not text): 1-255 printable
+/// characters, or the failure that says so. The console's install form
+/// sends its key through this check too.
+pub fn check_idempotency_key(key: Option<&str>) -> ApiResult<String> {
+    match key {
+        Some(key)
             if !key.trim().is_empty()
                 && key.chars().count() <= MAX_IDEMPOTENCY_KEY
                 && installhub_domain::text::forbidden_char(key).is_none() =>
         {
-            Ok(Some(key.to_owned()))
+            Ok(key.to_owned())
         }
         _ => Err(Failure::new(
             ErrorCode::InvalidRequestBody,
