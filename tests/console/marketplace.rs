@@ -36,9 +36,32 @@ pub fn installer_token() -> Token {
 /// listing, as every new one is) with `summary` and `publisher`; answers
 /// the listing id.
 pub async fn publish(app: &TestApp, version: &str, summary: &str, publisher: &str) -> String {
+    publish_named(
+        app,
+        "Employee Onboarding Suite",
+        version,
+        summary,
+        publisher,
+    )
+    .await
+}
+
+/// [`publish`] under the package name `name`.
+async fn publish_named(
+    app: &TestApp,
+    name: &str,
+    version: &str,
+    summary: &str,
+    publisher: &str,
+) -> String {
     let mut body = seed_export();
     body["version"] = json!(version);
-    let exported = app.export(&body).await;
+    body["packageName"] = json!(name);
+    // One exporter per package name: exports are rate limited per user.
+    let exporter = Token::full().sub(&name.replace(' ', "-")).mint();
+    let exported = app
+        .post_as(&exporter, "/api/installhub/packages/export", &body)
+        .await;
     assert!(exported.status < 300, "{:#}", exported.json());
     let package = exported.json()["packageId"].as_str().unwrap().to_owned();
     let token = Token::full()
@@ -766,4 +789,55 @@ async fn a_failed_install_shows_where_and_why_and_the_notification_says_so() {
     );
     assert!(list.body.contains("InstallFailed"));
     assert!(list.body.contains(&format!("href=\"{location}\"")));
+}
+
+#[tokio::test]
+async fn search_results_page_in_name_order_with_the_filters_kept() {
+    let app = TestApp::new().await;
+    for letter in 'a'..='m' {
+        publish_named(
+            &app,
+            &format!("Suite {letter}"),
+            "1.0.0",
+            "Onboarding",
+            "Acme HR",
+        )
+        .await;
+    }
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let first = get(
+        &app,
+        "/console/marketplace?q=suite&publisher=acme%20hr",
+        &cookies,
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(
+        first.body.contains("12 listings on this page"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains(">Suite a</a>") && first.body.contains(">Suite l</a>"));
+    assert!(!first.body.contains(">Suite m</a>"));
+    let marker = "<p class=\"pager\"><a href=\"";
+    let start = first.body.find(marker).expect("a next page link") + marker.len();
+    let next = first.body[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(
+        next.contains("q=suite") && next.contains("publisher=acme+hr"),
+        "{next}"
+    );
+    let second = get(&app, &next, &cookies).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert!(
+        second.body.contains("1 listing, in name order."),
+        "{}",
+        second.body
+    );
+    assert!(second.body.contains(">Suite m</a>"));
+    assert!(!second.body.contains("class=\"pager\""));
 }
