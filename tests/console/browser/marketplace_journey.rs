@@ -249,6 +249,18 @@ async fn marketplace_install_followed_to_success() {
     fits(&browser).await;
     browser.shot("marketplace-narrow").await;
     browser.check_accessibility().await;
+    browser
+        .click(Locator::LinkText("Employee Onboarding Suite"))
+        .await;
+    browser.wait_for_heading("Employee Onboarding Suite").await;
+    fits(&browser).await;
+    browser.shot("listing-narrow").await;
+    browser.check_accessibility().await;
+    browser.goto(&app.url("/console/notifications")).await;
+    browser.wait_for_heading("Notifications").await;
+    fits(&browser).await;
+    browser.shot("notifications-narrow").await;
+    browser.check_accessibility().await;
     browser.close().await;
 }
 
