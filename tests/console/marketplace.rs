@@ -841,3 +841,49 @@ async fn search_results_page_in_name_order_with_the_filters_kept() {
     assert!(second.body.contains(">Suite m</a>"));
     assert!(!second.body.contains("class=\"pager\""));
 }
+
+#[tokio::test]
+async fn tenants_that_refuse_the_listings_trust_level_are_not_offered() {
+    let app = TestApp::new().await;
+    let listing = publish(&app, "2.1.0", "Onboarding", "Acme HR").await;
+    let tenant_path = format!("/api/installhub/tenants/{TARGET}");
+    let mut tenant = app.get(&tenant_path).await.json();
+    tenant.as_object_mut().unwrap().remove("tenantId");
+    tenant["allowedTrustLevels"] = json!(["Official", "Verified"]);
+    let reply = app.put(&tenant_path, &tenant).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    let cookies = sign_in(&app, &installer_token().mint()).await;
+    let page = get(&app, &format!("/console/marketplace/{listing}"), &cookies).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains(&format!("<option value=\"{TARGET}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("<option value=\"{SOURCE}\"")));
+    assert!(
+        page.body.contains(&format!(
+            "Not offered: Acme Subsidiary (demo target) ({TARGET}) installs only Official or Verified packages."
+        )),
+        "{}",
+        page.body
+    );
+    // Sent anyway (a form built by hand): the API's refusal, at the target.
+    let refused = post(
+        &app,
+        &format!("/console/marketplace/{listing}/install"),
+        &cookies,
+        &[
+            ("csrf", &csrf_of(&cookies)),
+            ("targetTenantId", TARGET),
+            ("acknowledgeCommunityPackage", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"targetTenantId-error\""),
+        "{}",
+        refused.body
+    );
+}

@@ -304,6 +304,9 @@ pub struct ListingPage {
     /// The install form: tenants (id, name, chosen), versions (value,
     /// label, chosen), strategies (name, chosen).
     pub tenants: Vec<(String, String, bool)>,
+    /// The caller's tenants that do not install this listing's trust
+    /// level, each with why.
+    pub not_offered: Vec<String>,
     pub version_choices: Vec<(String, String, bool)>,
     pub strategies: Vec<(&'static str, bool)>,
     pub target: FieldState,
@@ -395,7 +398,38 @@ async fn listing_page(
     form: &InstallForm,
 ) -> Result<ListingPage, crate::error::ApiError> {
     let community = detail.listing.trust_level == TrustLevel::Community;
-    let tenants = visible_tenants(state, caller).await?;
+    let level = detail.listing.trust_level;
+    // A tenant whose allowed trust levels leave this listing's out is not
+    // offered (the install would refuse it with TrustLevelNotAllowed).
+    let (tenants, refusing): (Vec<_>, Vec<_>) = visible_tenants(state, caller)
+        .await?
+        .into_iter()
+        .partition(|t| {
+            t.allowed_trust_levels
+                .as_ref()
+                .is_none_or(|allowed| allowed.contains(&level))
+        });
+    let not_offered = refusing
+        .into_iter()
+        .map(|t| {
+            let allowed: Vec<&str> = t
+                .allowed_trust_levels
+                .iter()
+                .flatten()
+                .map(|l| l.as_str())
+                .collect();
+            format!(
+                "{} ({}) installs only {} packages.",
+                t.name,
+                t.tenant_id,
+                if allowed.is_empty() {
+                    "no marketplace".to_owned()
+                } else {
+                    allowed.join(" or ")
+                }
+            )
+        })
+        .collect();
     let chosen_target = if form.target_tenant_id.is_empty() {
         tenants
             .first()
@@ -454,6 +488,7 @@ async fn listing_page(
                 (id, t.name, chosen)
             })
             .collect(),
+        not_offered,
         version_choices,
         strategies: ConflictStrategy::ALL
             .iter()
