@@ -512,6 +512,7 @@ curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/install
 {exe} download $({exe} export --json --tenant {source} --name "{name}" --type workflow-package --version {v2} proc-1001 | {pkg_id})
 
 # The marketplace: version {listed} of the example is published as {listing} (Community).
+# In the console: {url}/console/marketplace/{listing} (install it there and watch it run).
 curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" "$INSTALLHUB_URL/api/marketplace/packages?q=onboarding"
 curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/api/marketplace/packages/{listing}
 curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL/.well-known/installhub/publichub-keys.json

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 use crate::common::{SOURCE, TestApp, Token, notice};
 
+mod marketplace_journey;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const AXE: &str = include_str!("support/axe.min.js");

@@ -1,5 +1,7 @@
 //! The web console under `/console`: plain HTTP tests of its headers,
-//! CSRF, sessions and escaping (`http`), and browser journeys in a real
+//! CSRF, sessions and escaping (`http`), of the marketplace, its install
+//! events and the notifications (`marketplace`) and of the catalog's
+//! selection of several roots (`selection`), and browser journeys in a real
 //! headless Chromium driven over WebDriver (`browser`). Both run against
 //! the real server on an ephemeral port with real tokens.
 
@@ -14,4 +16,6 @@ mod browser;
 mod common;
 mod http;
 mod import;
+mod marketplace;
 mod page;
+mod selection;

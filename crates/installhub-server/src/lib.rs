@@ -265,6 +265,11 @@ pub async fn serve(
         .map(|refresh| tokio::spawn(advisories::refresh_periodically(state.clone(), refresh)));
     let mailer = notifications::start_mailer(&state)?;
     let limits = state.config().limits.http;
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
     let result = connection::serve(listener, app::router(state), limits, shutdown)
         .await
         .context("serving HTTP");

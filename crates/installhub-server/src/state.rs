@@ -31,6 +31,10 @@ struct Inner {
     console_links: crate::console::SignInLinks,
     /// Recent previews' graphs, by tenant, catalog generation and roots.
     graphs: crate::export::GraphCache,
+    /// Turns `true` when the server starts shutting down, so long-lived
+    /// responses (the console's event streams) end instead of holding the
+    /// drain up.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The marketplace's keys: the one that signs, and every public key its
@@ -64,7 +68,18 @@ impl AppState {
             mailer_wake: Notify::new(),
             console_links: crate::console::SignInLinks::default(),
             graphs: crate::export::GraphCache::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }))
+    }
+
+    /// The server starts shutting down: see [`AppState::stopping`].
+    pub fn begin_shutdown(&self) {
+        self.0.stopping.send_replace(true);
+    }
+
+    /// Whether the server is shutting down, and a way to wait until it is.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.stopping.subscribe()
     }
 
     pub fn config(&self) -> &ServerConfig {

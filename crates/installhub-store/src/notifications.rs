@@ -229,6 +229,17 @@ impl Store {
             .collect()
     }
 
+    /// How many of the recipient's notifications are unread.
+    pub async fn count_unread_notifications(&self, recipient: &str) -> Result<u64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM notifications WHERE recipient = $1 AND read_at IS NULL",
+        )
+        .bind(recipient)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Marks the recipient's notification read and returns it; `read_at`
     /// stays that of the first read. `None` when the recipient has no
     /// notification with this id (another recipient's is `None` too).

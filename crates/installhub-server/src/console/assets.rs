@@ -22,9 +22,11 @@ pub struct AssetNames {
     pub js: String,
     /// The import wizard's upload progress.
     pub import_js: String,
+    /// The install page's script that follows an install's events.
+    pub progress_js: String,
 }
 
-static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
     [
         asset(
             "console",
@@ -44,6 +46,12 @@ static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("../../assets/console/import.js"),
         ),
+        asset(
+            "install-progress",
+            "js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../assets/console/install-progress.js"),
+        ),
     ]
 });
 
@@ -51,6 +59,7 @@ static NAMES: LazyLock<AssetNames> = LazyLock::new(|| AssetNames {
     css: format!("/console/assets/{}", ASSETS[0].name),
     js: format!("/console/assets/{}", ASSETS[1].name),
     import_js: format!("/console/assets/{}", ASSETS[2].name),
+    progress_js: format!("/console/assets/{}", ASSETS[3].name),
 });
 
 fn asset(stem: &str, ext: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {

@@ -189,13 +189,6 @@ impl ExportPage {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ExportQuery {
-    /// Root artifact ids to start with, separated by spaces or commas.
-    #[serde(default)]
-    roots: String,
-}
-
 /// The tenant when the caller may export from it: the export scope and the
 /// tenant's access, checked by the API's own functions.
 async fn exporting_tenant(
@@ -211,7 +204,7 @@ async fn exporting_tenant(
 pub async fn export_form(
     State(state): State<AppState>,
     path: TenantPath,
-    QueryParams(query): QueryParams<ExportQuery>,
+    QueryParams(query): QueryParams<Vec<(String, String)>>,
     SignedIn(visit, caller): SignedIn,
 ) -> Response {
     let tenant = match exporting_tenant(&state, &caller, &path).await {
@@ -221,7 +214,10 @@ pub async fn export_form(
             return visit.respond(api_error_page(chrome, error));
         }
     };
-    let roots: String = query.roots.chars().take(MAX_ROOTS_CHARS).collect();
+    let roots: String = super::pages::roots_of(&query)
+        .chars()
+        .take(MAX_ROOTS_CHARS)
+        .collect();
     let form = ExportForm {
         artifact_ids: split_ids(&roots).join(" "),
         ..ExportForm::default()

@@ -14,6 +14,8 @@ mod export;
 mod graph;
 mod history;
 mod import;
+mod marketplace;
+mod notifications;
 mod pages;
 mod session;
 mod staging;
@@ -28,6 +30,7 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
+pub use marketplace::followers as install_followers;
 pub use session::{SIGN_IN_LINK_TTL, SignInLinks};
 pub use staging::sweep_expired as sweep_expired_uploads;
 
@@ -106,6 +109,28 @@ pub fn routes(timeout: Duration) -> Router<AppState> {
             get(history::uninstall_form).post(history::uninstall),
         )
         .route("/console/audit", get(pages::audit))
+        .route("/console/marketplace", get(marketplace::search))
+        .route(
+            "/console/marketplace/{packageId}",
+            get(marketplace::listing),
+        )
+        .route(
+            "/console/marketplace/{packageId}/install",
+            post(marketplace::install),
+        )
+        .route(
+            "/console/marketplace/installs/{installId}",
+            get(marketplace::install_page),
+        )
+        .route(
+            "/console/marketplace/installs/{installId}/events",
+            get(marketplace::install_events),
+        )
+        .route("/console/notifications", get(notifications::notifications))
+        .route(
+            "/console/notifications/{notificationId}/read",
+            post(notifications::mark_read),
+        )
         .route("/console/assets/{file}", get(assets::serve))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

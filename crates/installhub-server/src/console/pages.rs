@@ -57,9 +57,9 @@ impl FromRequestParts<AppState> for SignedIn {
             &parts.headers,
             &parts.uri,
         );
-        signed_in(state, visit)
-            .map(|(visit, caller)| SignedIn(visit, caller))
-            .map_err(|response| *response)
+        let (mut visit, caller) = signed_in(state, visit).map_err(|response| *response)?;
+        super::notifications::count_unread(state, &mut visit, &caller).await;
+        Ok(SignedIn(visit, caller))
     }
 }
 
@@ -323,23 +323,29 @@ pub async fn audit(
     visit.respond(render(status, &page))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct PreviewQuery {
-    /// Root artifact ids, separated by spaces or commas.
-    #[serde(default)]
-    roots: String,
+/// Every `roots=` of a query, joined by spaces: a link names its roots in
+/// one value (separated by spaces or commas), the catalog's selection sends
+/// one value per ticked artifact. Other parameters are ignored.
+pub(super) fn roots_of(query: &[(String, String)]) -> String {
+    query
+        .iter()
+        .filter(|(name, _)| name == "roots")
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The most characters of roots read (50 ids of up to 128 characters).
 const MAX_ROOTS_CHARS: usize = 50 * 130;
 
-/// `GET /console/tenants/{tenantId}/preview?roots=`: the graph an export
-/// of the roots would take, drawn, with the preview API's checks and
+/// `GET /console/tenants/{tenantId}/preview?roots=` (one or more): the
+/// graph an export of the roots would take, drawn, with the preview API's checks and
 /// warnings.
 pub async fn preview(
     State(state): State<AppState>,
     path: TenantPath,
-    QueryParams(query): QueryParams<PreviewQuery>,
+    QueryParams(query): QueryParams<Vec<(String, String)>>,
     SignedIn(visit, caller): SignedIn,
 ) -> Response {
     let chrome = visit.chrome(Some(&caller), "catalog");
@@ -353,7 +359,7 @@ pub async fn preview(
         Ok(tenant) => tenant,
         Err(error) => return visit.respond(api_error_page(chrome, error)),
     };
-    let roots: String = query.roots.trim().chars().take(MAX_ROOTS_CHARS).collect();
+    let roots: String = roots_of(&query).chars().take(MAX_ROOTS_CHARS).collect();
     let ids: Vec<String> = roots
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|id| !id.is_empty())

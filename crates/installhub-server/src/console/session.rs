@@ -60,6 +60,9 @@ pub struct Visit {
     jar: CookieJar,
     secure: bool,
     pub csrf: String,
+    /// The signed-in caller's unread notifications, for the navigation
+    /// (counted once a session is found).
+    pub unread: Option<u64>,
 }
 
 impl Visit {
@@ -73,6 +76,7 @@ impl Visit {
             jar,
             secure,
             csrf: String::new(),
+            unread: None,
         };
         match existing {
             Some(csrf) => visit.csrf = csrf,
@@ -133,11 +137,13 @@ impl Visit {
 
     /// The layout's chrome for `caller` on this visit.
     pub fn chrome(&self, caller: Option<&Caller>, section: &'static str) -> Chrome {
-        Chrome::new(
+        let mut chrome = Chrome::new(
             caller.map(|c| c.identity.clone()),
             self.csrf.clone(),
             section,
-        )
+        );
+        chrome.unread = caller.and(self.unread);
+        chrome
     }
 
     /// Sends `response` with this visit's cookies.

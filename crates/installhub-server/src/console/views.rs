@@ -15,9 +15,12 @@ pub struct Chrome {
     pub user: Option<String>,
     /// This visitor's CSRF token, for the forms.
     pub csrf: String,
-    /// The navigation entry to mark as current: `catalog`, `audit` or "".
+    /// The navigation entry to mark as current: `catalog`, `audit`,
+    /// `marketplace`, `notifications` or "".
     pub section: &'static str,
     pub assets: &'static AssetNames,
+    /// The signed-in caller's unread notifications, when counted.
+    pub unread: Option<u64>,
 }
 
 impl Chrome {
@@ -27,7 +30,13 @@ impl Chrome {
             csrf,
             section,
             assets: names(),
+            unread: None,
         }
+    }
+
+    /// The unread notifications to show in the navigation (0: none shown).
+    pub fn unread_count(&self) -> u64 {
+        self.unread.unwrap_or(0)
     }
 
     /// For pages shown to nobody in particular (errors outside a visit).

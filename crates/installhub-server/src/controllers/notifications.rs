@@ -61,18 +61,18 @@ impl From<NotificationRecord> for NotificationResponse {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationListParams {
     /// `true`: only notifications not yet read.
-    unread: Option<bool>,
+    pub unread: Option<bool>,
     /// Notifications older than this one (from `nextBefore`).
     #[param(pattern = r"^ntf-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
-    before: Option<String>,
+    pub before: Option<String>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,6 +105,17 @@ pub async fn list_notifications(
     caller: Caller,
     QueryParams(params): QueryParams<NotificationListParams>,
 ) -> ApiResult<Json<NotificationPage>> {
+    notification_page(&state, &caller, &params).await.map(Json)
+}
+
+/// One page of the caller's notifications, newest first: what
+/// `GET /api/notifications` answers and the console's notifications page
+/// shows.
+pub async fn notification_page(
+    state: &AppState,
+    caller: &Caller,
+    params: &NotificationListParams,
+) -> ApiResult<NotificationPage> {
     let limit = page_limit(params.limit, 50, 200)?;
     if let Some(before) = params.before.as_deref()
         && !notification_id_is_valid(before)
@@ -129,10 +140,10 @@ pub async fn list_notifications(
         )
         .await?;
     let (rows, next_before) = split_page(rows, limit, |n| Some(n.id.clone()));
-    Ok(Json(NotificationPage {
+    Ok(NotificationPage {
         notifications: rows.into_iter().map(Into::into).collect(),
         next_before,
-    }))
+    })
 }
 
 /// Mark one of your notifications read.
@@ -155,21 +166,41 @@ pub async fn mark_read(
     caller: Caller,
     path: NotificationPath,
 ) -> ApiResult<Json<NotificationResponse>> {
-    let id = path.notification_id;
-    let read = if notification_id_is_valid(&id) {
+    read_notification(&state, &caller, &path.notification_id)
+        .await
+        .map(Json)
+}
+
+/// Marks the caller's notification `id` read (idempotent); a malformed,
+/// unknown or another user's id is one 404 `NotificationNotFound`.
+pub async fn read_notification(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<NotificationResponse> {
+    let read = if notification_id_is_valid(id) {
         state
             .store()
-            .mark_notification_read(&caller.identity, &id)
+            .mark_notification_read(&caller.identity, id)
             .await?
     } else {
         None
     };
     match read {
-        Some(n) => Ok(Json(n.into())),
+        Some(n) => Ok(n.into()),
         // Malformed, unknown and another user's: one answer.
         None => Err(ApiError::not_found(Failure::new(
             ErrorCode::NotificationNotFound,
-            notification_not_found_message(&id),
+            notification_not_found_message(id),
         ))),
     }
+}
+
+/// How many of the caller's notifications are unread (the console's
+/// navigation shows it).
+pub async fn unread_count(state: &AppState, caller: &Caller) -> ApiResult<u64> {
+    Ok(state
+        .store()
+        .count_unread_notifications(&caller.identity)
+        .await?)
 }

@@ -55,13 +55,20 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    match value.to_str() {
-        Ok(key)
+    check_idempotency_key(value.to_str().ok()).map(Some)
+}
+
+/// An idempotency key as sent (`None`: not text): 1-255 printable
+/// characters, or the failure that says so. The console's install form
+/// sends its key through this check too.
+pub fn check_idempotency_key(key: Option<&str>) -> ApiResult<String> {
+    match key {
+        Some(key)
             if !key.trim().is_empty()
                 && key.chars().count() <= MAX_IDEMPOTENCY_KEY
                 && installhub_domain::text::forbidden_char(key).is_none() =>
         {
-            Ok(Some(key.to_owned()))
+            Ok(key.to_owned())
         }
         _ => Err(Failure::new(
             ErrorCode::InvalidRequestBody,
@@ -109,6 +116,20 @@ pub async fn install(
     JsonBody(body): JsonBody<InstallBody>,
 ) -> ApiResult<(StatusCode, Json<InstallAccepted>)> {
     let key = idempotency_key(&headers)?;
+    let accepted = run_install(&state, &caller, &path.package_id, body, key).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// Checks and queues an install of `listing_id` for `caller`: every check
+/// of `POST /api/marketplace/packages/{packageId}/install` (the console's
+/// install form runs it too). `key` is the request's `Idempotency-Key`.
+pub async fn run_install(
+    state: &AppState,
+    caller: &Caller,
+    listing_id: &ListingId,
+    body: InstallBody,
+    key: Option<String>,
+) -> ApiResult<InstallAccepted> {
     let mut failures = Vec::new();
     if !caller.has_scope(Scope::MarketplaceInstall) {
         failures.push(missing_scope(Scope::MarketplaceInstall));
@@ -116,7 +137,7 @@ pub async fn install(
     // The import's own checks: its permission, the target's access and
     // form, the options.
     let options = body.import_options();
-    let valid = admit_request(&caller, &options, None)
+    let valid = admit_request(caller, &options, None)
         .map_err(|f| failures.extend(f))
         .ok();
     if !failures.is_empty() {
@@ -129,10 +150,10 @@ pub async fn install(
     if let Some(key) = &key
         && let Some(job) = state.store().install_by_key(&caller.identity, key).await?
     {
-        return accepted(&state, same_request(job, &path.package_id, &options)?).await;
+        return accepted(state, same_request(job, listing_id, &options)?).await;
     }
-    let tenant = find_tenant(&state, &valid.target_tenant_id).await?;
-    let listing = find_listing(&state, &path.package_id).await?;
+    let tenant = find_tenant(state, &valid.target_tenant_id).await?;
+    let listing = find_listing(state, listing_id).await?;
     if let Some(allowed) = &tenant.allowed_trust_levels
         && !allowed.contains(&listing.trust_level)
     {
@@ -198,7 +219,7 @@ pub async fn install(
         version,
         target_tenant_id: valid.target_tenant_id.clone(),
         requested_by: caller.identity.clone(),
-        caller: caller_to_json(&caller),
+        caller: caller_to_json(caller),
         options,
         idempotency_key: key,
         max_attempts: state.config().publichub.install_max_attempts,
@@ -210,7 +231,7 @@ pub async fn install(
         Ok(accepted_response(job, size))
     } else {
         // Another request with the same key won the race.
-        accepted(&state, same_request(job, &path.package_id, &new.options)?).await
+        accepted(state, same_request(job, listing_id, &new.options)?).await
     }
 }
 
@@ -235,10 +256,7 @@ fn same_request(job: InstallJob, listing_id: &ListingId, options: &Value) -> Api
     .into())
 }
 
-async fn accepted(
-    state: &AppState,
-    job: InstallJob,
-) -> ApiResult<(StatusCode, Json<InstallAccepted>)> {
+async fn accepted(state: &AppState, job: InstallJob) -> ApiResult<InstallAccepted> {
     let size = state
         .store()
         .listing_versions(&job.listing_id)
@@ -249,18 +267,15 @@ async fn accepted(
     Ok(accepted_response(job, size))
 }
 
-fn accepted_response(job: InstallJob, size: u64) -> (StatusCode, Json<InstallAccepted>) {
-    (
-        StatusCode::ACCEPTED,
-        Json(InstallAccepted {
-            status_url: format!("/api/marketplace/installs/{}/status", job.install_id),
-            install_id: job.install_id,
-            status: job.status,
-            // About 2 MB/s for the download, scan and install, and a few
-            // seconds for the queue.
-            estimated_seconds: 3 + size / 2_000_000,
-        }),
-    )
+fn accepted_response(job: InstallJob, size: u64) -> InstallAccepted {
+    InstallAccepted {
+        status_url: format!("/api/marketplace/installs/{}/status", job.install_id),
+        install_id: job.install_id,
+        status: job.status,
+        // About 2 MB/s for the download, scan and install, and a few
+        // seconds for the queue.
+        estimated_seconds: 3 + size / 2_000_000,
+    }
 }
 
 /// An install's status: in progress, succeeded, or failed.
@@ -395,21 +410,30 @@ pub async fn status(
     caller: Caller,
     path: InstallPath,
 ) -> ApiResult<Json<InstallStatusView>> {
+    let (view, _) = readable_install(&state, &caller, &path.install_id).await?;
+    Ok(Json(view))
+}
+
+/// The install's status and its job, when `caller` may read it: the one
+/// who requested it, or anyone with `installhub:import` on its target
+/// tenant; to everyone else it does not exist (404 `InstallNotFound`).
+pub async fn readable_install(
+    state: &AppState,
+    caller: &Caller,
+    install_id: &InstallId,
+) -> ApiResult<(InstallStatusView, InstallJob)> {
     let not_found = || {
         ApiError::not_found(
             Failure::new(
                 ErrorCode::InstallNotFound,
-                format!(
-                    "No marketplace install '{}' exists.",
-                    path.install_id.as_str()
-                ),
+                format!("No marketplace install '{}' exists.", install_id.as_str()),
             )
-            .detail("installId", path.install_id.as_str()),
+            .detail("installId", install_id.as_str()),
         )
     };
     let job = state
         .store()
-        .get_install(path.install_id.as_str())
+        .get_install(install_id.as_str())
         .await?
         .ok_or_else(not_found)?;
     let may_read = job.requested_by == caller.identity
@@ -417,5 +441,5 @@ pub async fn status(
     if !may_read {
         return Err(not_found());
     }
-    Ok(Json(view(&state, &job)))
+    Ok((view(state, &job), job))
 }

@@ -24,31 +24,31 @@ const MAX_QUERY_CHARS: usize = 200;
 /// Longest `cursor`, in characters.
 const MAX_CURSOR_CHARS: usize = 1000;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words that must all appear in the name, summary or publisher
     /// (without case); at most 200 characters.
     #[param(max_length = 200, example = "onboarding")]
-    q: Option<String>,
+    pub q: Option<String>,
     #[param(value_type = Option<PackageType>)]
-    package_type: Option<String>,
+    pub package_type: Option<String>,
     #[param(value_type = Option<TrustLevel>)]
-    trust_level: Option<String>,
+    pub trust_level: Option<String>,
     /// The publisher's name, without case.
     #[param(max_length = 100)]
-    publisher: Option<String>,
+    pub publisher: Option<String>,
     #[param(pattern = r"^[a-z0-9][a-z0-9-]{0,31}$", example = "hr")]
-    category: Option<String>,
+    pub category: Option<String>,
     /// The next page: `nextCursor` of the previous one. Any other text is a
     /// position in name order: the listings whose lower-cased name sorts
     /// after it.
     #[param(max_length = 1000)]
-    cursor: Option<String>,
+    pub cursor: Option<String>,
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -219,6 +219,13 @@ pub async fn search(
     _caller: Caller,
     QueryParams(params): QueryParams<SearchParams>,
 ) -> ApiResult<Json<ListingPage>> {
+    search_listings(&state, params).await.map(Json)
+}
+
+/// One page of listings for `params`, every filter checked first (each
+/// problem listed): what `GET /api/marketplace/packages` answers, and the
+/// console's marketplace search shows.
+pub async fn search_listings(state: &AppState, params: SearchParams) -> ApiResult<ListingPage> {
     let query = params.into_query().map_err(ApiError::failures)?;
     let limit = query.limit - 1;
     let rows = state.store().search_listings(&query).await?;
@@ -235,10 +242,10 @@ pub async fn search(
             ListingSummary::new(listing, &mine)
         })
         .collect();
-    Ok(Json(ListingPage {
+    Ok(ListingPage {
         packages,
         next_cursor: next,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -32,7 +32,15 @@ pub async fn show(
     _caller: Caller,
     path: ListingPath,
 ) -> ApiResult<Json<ListingDetail>> {
-    let listing = find_listing(&state, &path.package_id).await?;
+    listing_detail(&state, &path.package_id).await.map(Json)
+}
+
+/// A listing with every version, or 404 `PackageNotFound`.
+pub async fn listing_detail(
+    state: &AppState,
+    id: &installhub_domain::ListingId,
+) -> ApiResult<ListingDetail> {
+    let listing = find_listing(state, id).await?;
     let versions = state.store().listing_versions(&listing.listing_id).await?;
-    Ok(Json(ListingDetail::new(&listing, &versions)))
+    Ok(ListingDetail::new(&listing, &versions))
 }
