@@ -127,16 +127,23 @@ async fn a_repeated_preview_sees_every_write_in_between() {
     assert_eq!(app.put(&path, &json!(root)).await.status, 200);
     let reply = ask().await;
     assert_eq!(reply.json()["totalArtifacts"], 6);
-    assert!(order(reply).as_array().unwrap().contains(&json!("rule-900")));
+    assert!(
+        order(reply)
+            .as_array()
+            .unwrap()
+            .contains(&json!("rule-900"))
+    );
 
     // A status change, then a deletion of that dependency.
     app.set_status(SOURCE, "rule-900", "Draft").await;
     let warnings = ask().await.json()["warnings"].clone();
     assert_eq!(warnings[0]["code"], "ArtifactNotExportable", "{warnings:#}");
     assert_eq!(
-        app.delete(&format!("/api/installhub/tenants/{SOURCE}/artifacts/rule-900"))
-            .await
-            .status,
+        app.delete(&format!(
+            "/api/installhub/tenants/{SOURCE}/artifacts/rule-900"
+        ))
+        .await
+        .status,
         200
     );
     let warnings = ask().await.json()["warnings"].clone();

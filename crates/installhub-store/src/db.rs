@@ -139,14 +139,16 @@ impl Store {
         };
         if backend == Backend::Postgres {
             first_connection(&url).await?;
-            options = options.test_before_acquire(false).before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= ALIVE_BYPASS {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            });
+            options = options
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= ALIVE_BYPASS {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                });
         }
         let pool = options.connect(&url).await?;
         let migrations = match backend {

@@ -563,11 +563,7 @@ async fn catalog_generation_rises_with_every_committed_artifact_write(ctx: Ctx) 
     let a = given_tenant(store, "tenant-a").await;
     let b = given_tenant(store, "tenant-b").await;
     let generation = |t: TenantId| async move {
-        let (tenant, generation) = store
-            .get_tenant_with_generation(&t)
-            .await
-            .unwrap()
-            .unwrap();
+        let (tenant, generation) = store.get_tenant_with_generation(&t).await.unwrap().unwrap();
         assert_eq!(tenant.tenant_id, t);
         generation
     };

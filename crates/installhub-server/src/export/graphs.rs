@@ -168,7 +168,12 @@ mod tests {
     fn found_only_under_the_same_tenant_generation_and_roots() {
         let cache = GraphCache::default();
         let kept = resolution();
-        cache.insert(&tenant("tenant-a"), 3, roots(&["a", "b"]), Arc::clone(&kept));
+        cache.insert(
+            &tenant("tenant-a"),
+            3,
+            roots(&["a", "b"]),
+            Arc::clone(&kept),
+        );
         let found = cache.get(&tenant("tenant-a"), 3, &roots(&["a", "b"]));
         assert!(found.is_some_and(|r| Arc::ptr_eq(&r, &kept)));
         for (t, generation, r) in [

@@ -125,8 +125,7 @@ pub async fn resolve_preview(
     let mut failures = checked.failures;
     let source =
         export::authorize(state, caller, checked.tenant_id.as_ref(), &mut failures).await?;
-    let Some(export::Source { tenant, generation }) = source.filter(|_| failures.is_empty())
-    else {
+    let Some(export::Source { tenant, generation }) = source.filter(|_| failures.is_empty()) else {
         return Err(ApiError::failures(failures).with_summary(SUMMARY));
     };
     let tenant_id = &tenant.tenant_id;
@@ -141,9 +140,12 @@ pub async fn resolve_preview(
         return Err(ApiError::failures(missing).with_summary(SUMMARY));
     }
     let resolution = Arc::new(resolution);
-    state
-        .graphs()
-        .insert(tenant_id, generation, checked.roots, Arc::clone(&resolution));
+    state.graphs().insert(
+        tenant_id,
+        generation,
+        checked.roots,
+        Arc::clone(&resolution),
+    );
     metrics::counter!("installhub_previews_total").increment(1);
     debug_assert!(
         resolution
