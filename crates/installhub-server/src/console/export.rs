@@ -3,17 +3,14 @@
 //! rate limits and audit entries); the package page and its download read
 //! through [`readable_package`] as the API's package routes do.
 
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
-use axum_extra::extract::CookieJar;
 use installhub_domain::{ExportRequest, Failure, PackageDependency, PackageType, Scope};
 use installhub_store::PackageRecord;
 use serde::Deserialize;
 
-use super::pages::{SignedIn, signed_in};
+use super::pages::{SignedIn, SignedInForm};
 use super::session::{ConsoleForm, Visit};
 use super::views::{
     ExportPage, FieldState, ManifestRow, PackagePage, api_error_page, render, status_of,
@@ -232,20 +229,9 @@ pub async fn export_form(
 /// a created package is shown on its page (303).
 pub async fn export(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: TenantPath,
-    form: Result<Form<ExportForm>, FormRejection>,
+    SignedInForm(visit, caller, form): SignedInForm<ExportForm>,
 ) -> Response {
-    let (visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let request = form.request(path.tenant_id.as_str());
     let error = match run_export(&state, &caller, request, None).await {
         Ok(package) => {

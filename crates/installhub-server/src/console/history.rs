@@ -7,19 +7,16 @@
 //! confirmation pages run the same call as a dry run, which writes nothing.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{Redirect, Response};
-use axum_extra::extract::CookieJar;
 use installhub_domain::{Caller, ImportStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::import::{failure_lines, problem_page, text};
-use super::pages::{SignedIn, signed_in};
-use super::session::{ConsoleForm, Visit};
+use super::pages::{SignedIn, SignedInForm};
+use super::session::ConsoleForm;
 use super::views::{Chrome, render};
 use crate::controllers::imports::{
     ImportListParams, InstalledParams, get_import, installed_packages, list_imports,
@@ -365,20 +362,9 @@ pub async fn rollback_form(
 /// record's page shows what it did.
 pub async fn rollback(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: ImportPath,
-    form: Result<Form<UndoForm>, FormRejection>,
+    SignedInForm(visit, caller, _): SignedInForm<UndoForm>,
 ) -> Response {
-    let (visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "history");
     match rollback_call(&state, &caller, &path, false).await {
         Ok(done) => {
@@ -465,20 +451,9 @@ pub async fn uninstall_form(
 /// its record's page shows what it did.
 pub async fn uninstall(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: InstalledPackagePath,
-    form: Result<Form<UndoForm>, FormRejection>,
+    SignedInForm(visit, caller, _): SignedInForm<UndoForm>,
 ) -> Response {
-    let (visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "history");
     let back = format!("/console/tenants/{}/imports", path.tenant_id);
     match uninstall_call(&state, &caller, &path, false).await {

@@ -14,8 +14,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -27,7 +25,7 @@ use installhub_domain::{Caller, ErrorCode, Failure, ImportSource, Scope, Tenant}
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::pages::{SignedIn, signed_in};
+use super::pages::{SignedIn, SignedInForm, signed_in};
 use super::session::{ConsoleForm, Visit};
 use super::staging::{self, Upload};
 use super::views::{Chrome, MessagePage, render, status_of};
@@ -656,20 +654,9 @@ const MAX_STRATEGIES: usize = 1000;
 /// run with the chosen strategies.
 pub async fn plan(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: UploadPath,
-    form: Result<Form<PlanForm>, FormRejection>,
+    SignedInForm(visit, caller, form): SignedInForm<PlanForm>,
 ) -> Response {
-    let (visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "import");
     let result = async {
         let mut upload = own_upload(&state, &caller, &path).await?;
@@ -719,20 +706,9 @@ impl ConsoleForm for ConfirmForm {
 /// and the page says why with the error's code.
 pub async fn confirm(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: UploadPath,
-    form: Result<Form<ConfirmForm>, FormRejection>,
+    SignedInForm(visit, caller, form): SignedInForm<ConfirmForm>,
 ) -> Response {
-    let (visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "import");
     let review_href = wizard_href(path.tenant_id.as_str(), &path.upload_id.0);
     let result = async {
@@ -782,20 +758,9 @@ impl ConsoleForm for DiscardForm {
 /// the upload without importing it.
 pub async fn discard(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: UploadPath,
-    form: Result<Form<DiscardForm>, FormRejection>,
+    SignedInForm(visit, caller, _): SignedInForm<DiscardForm>,
 ) -> Response {
-    let (visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     let chrome = visit.chrome(Some(&caller), "import");
     match own_upload(&state, &caller, &path).await {
         Ok(upload) => {

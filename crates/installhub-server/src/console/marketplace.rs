@@ -20,13 +20,10 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::CookieJar;
 use installhub_domain::marketplace::{
     InstallBody, InstallId, InstallStage, InstallStatus, TrustLevel, VersionStatement,
 };
@@ -34,8 +31,8 @@ use installhub_domain::{Caller, ConflictStrategy, ErrorCode, Failure, PackageTyp
 use serde::{Deserialize, Serialize};
 
 use super::notifications::count_unread;
-use super::pages::{SignedIn, signed_in};
-use super::session::{ConsoleForm, Visit};
+use super::pages::{SignedIn, SignedInForm};
+use super::session::ConsoleForm;
 use super::views::{Chrome, FieldState, api_error_page, render, status_of};
 use crate::controllers::marketplace::install::{
     InstallStatusView, check_idempotency_key, readable_install, run_install,
@@ -575,20 +572,9 @@ pub async fn listing(
 /// refusal shows the listing page again with each problem at its input.
 pub async fn install(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: ListingPath,
-    form: Result<Form<InstallForm>, FormRejection>,
+    SignedInForm(mut visit, caller, form): SignedInForm<InstallForm>,
 ) -> Response {
-    let (visit, form) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (mut visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     // The form's key, checked as the API checks its header (an empty one:
     // none).
     let key = some(&form.idempotency_key)

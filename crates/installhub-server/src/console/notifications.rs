@@ -5,16 +5,13 @@
 //! how many are unread.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
-use axum_extra::extract::CookieJar;
 use installhub_domain::Caller;
 use serde::{Deserialize, Serialize};
 
-use super::pages::{SignedIn, signed_in};
+use super::pages::{SignedIn, SignedInForm};
 use super::session::{ConsoleForm, Visit};
 use super::views::{Chrome, api_error_page, render};
 use crate::controllers::notifications::{
@@ -142,20 +139,9 @@ impl ConsoleForm for ReadForm {
 /// the API does, and goes back to the list.
 pub async fn mark_read(
     State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    uri: Uri,
     path: NotificationPath,
-    form: Result<Form<ReadForm>, FormRejection>,
+    SignedInForm(mut visit, caller, _): SignedInForm<ReadForm>,
 ) -> Response {
-    let (visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
-    let (mut visit, caller) = match signed_in(&state, visit) {
-        Ok(signed_in) => signed_in,
-        Err(response) => return *response,
-    };
     match read_notification(&state, &caller, &path.notification_id).await {
         Ok(_) => visit.respond(Redirect::to("/console/notifications")),
         Err(error) => {

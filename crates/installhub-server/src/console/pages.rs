@@ -2,16 +2,18 @@
 //! artifacts) and the audit log. Each reads through the same functions as
 //! the API route that answers the same question, with its checks.
 
-use axum::extract::{FromRequestParts, State};
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Redirect, Response};
 use axum_extra::extract::CookieJar;
 use installhub_domain::{ArtifactType, Caller};
 use installhub_store::{ArtifactFilter, AuditEvent};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::session::Visit;
+use super::session::{ConsoleForm, Visit};
 use super::views::{
     ArtifactView, ArtifactsPage, AuditLogPage, AuditView, PreviewPage, TenantView, TenantsPage,
     api_error_page, render, status_of,
@@ -60,6 +62,31 @@ impl FromRequestParts<AppState> for SignedIn {
         let (mut visit, caller) = signed_in(state, visit).map_err(|response| *response)?;
         super::notifications::count_unread(state, &mut visit, &caller).await;
         Ok(SignedIn(visit, caller))
+    }
+}
+
+/// A signed-in visitor's form: the body read as `T`, its CSRF token
+/// checked, then the session, in that order, so a forged post is refused
+/// before anything else is looked at. Forms take it last (it reads the
+/// body), after their path, which is refused first.
+pub(super) struct SignedInForm<T>(pub(super) Visit, pub(super) Caller, pub(super) T);
+
+impl<T> FromRequest<AppState> for SignedInForm<T>
+where
+    T: ConsoleForm + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let visit = Visit::new(
+            CookieJar::from_headers(request.headers()),
+            request.headers(),
+            request.uri(),
+        );
+        let form = Form::<T>::from_request(request, state).await;
+        let (visit, form) = visit.accept(form).map_err(|response| *response)?;
+        let (visit, caller) = signed_in(state, visit).map_err(|response| *response)?;
+        Ok(SignedInForm(visit, caller, form))
     }
 }
 
