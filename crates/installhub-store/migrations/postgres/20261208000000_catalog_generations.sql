@@ -12,21 +12,32 @@
 -- writer of one artifact and an install writing many can never wait for
 -- each other in a cycle. Its own table (not a column of `tenants`, whose
 -- row the install lock holds) keeps it out of the install lock's way too.
+-- `raised_by` is the transaction that raised it last: the trigger runs for
+-- every row, but a transaction writing a thousand artifacts raises the
+-- generation once (at commit all its writes are done; once is enough), so
+-- it leaves one new row version, not a thousand.
 CREATE TABLE catalog_generations (
     tenant_id  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
-    generation BIGINT NOT NULL
+    generation BIGINT NOT NULL,
+    raised_by  xid8   NOT NULL
 );
 
 CREATE FUNCTION raise_catalog_generation() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO catalog_generations AS g (tenant_id, generation) VALUES (NEW.tenant_id, 1)
-            ON CONFLICT (tenant_id) DO UPDATE SET generation = g.generation + 1;
+        INSERT INTO catalog_generations AS g (tenant_id, generation, raised_by)
+            VALUES (NEW.tenant_id, 1, pg_current_xact_id())
+            ON CONFLICT (tenant_id) DO UPDATE
+            SET generation = g.generation + 1, raised_by = excluded.raised_by
+            WHERE g.raised_by <> excluded.raised_by;
     END IF;
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.tenant_id <> NEW.tenant_id) THEN
-        INSERT INTO catalog_generations AS g (tenant_id, generation) VALUES (OLD.tenant_id, 1)
-            ON CONFLICT (tenant_id) DO UPDATE SET generation = g.generation + 1;
+        INSERT INTO catalog_generations AS g (tenant_id, generation, raised_by)
+            VALUES (OLD.tenant_id, 1, pg_current_xact_id())
+            ON CONFLICT (tenant_id) DO UPDATE
+            SET generation = g.generation + 1, raised_by = excluded.raised_by
+            WHERE g.raised_by <> excluded.raised_by;
     END IF;
     RETURN NULL;
 END;
