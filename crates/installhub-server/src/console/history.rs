@@ -11,12 +11,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Redirect, Response};
 use installhub_domain::{Caller, ImportStatus};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::import::{failure_lines, problem_page, text};
 use super::pages::{SignedIn, SignedInForm};
-use super::session::ConsoleForm;
+use super::session::TokenOnlyForm;
 use super::views::{Chrome, render};
 use crate::controllers::imports::{
     ImportListParams, InstalledParams, get_import, installed_packages, list_imports,
@@ -293,17 +292,6 @@ pub struct ConfirmPage {
     pub cancel_href: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UndoForm {
-    csrf: Option<String>,
-}
-
-impl ConsoleForm for UndoForm {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-}
-
 async fn rollback_call(
     state: &AppState,
     caller: &Caller,
@@ -363,7 +351,7 @@ pub async fn rollback_form(
 pub async fn rollback(
     State(state): State<AppState>,
     path: ImportPath,
-    SignedInForm(visit, caller, _): SignedInForm<UndoForm>,
+    SignedInForm(visit, caller, _): SignedInForm<TokenOnlyForm>,
 ) -> Response {
     let chrome = visit.chrome(Some(&caller), "history");
     match rollback_call(&state, &caller, &path, false).await {
@@ -452,7 +440,7 @@ pub async fn uninstall_form(
 pub async fn uninstall(
     State(state): State<AppState>,
     path: InstalledPackagePath,
-    SignedInForm(visit, caller, _): SignedInForm<UndoForm>,
+    SignedInForm(visit, caller, _): SignedInForm<TokenOnlyForm>,
 ) -> Response {
     let chrome = visit.chrome(Some(&caller), "history");
     let back = format!("/console/tenants/{}/imports", path.tenant_id);

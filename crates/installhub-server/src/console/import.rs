@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::pages::{SignedIn, SignedInForm, signed_in};
-use super::session::{ConsoleForm, Visit};
+use super::session::{ConsoleForm, TokenOnlyForm, Visit};
 use super::staging::{self, Upload};
 use super::views::{Chrome, MessagePage, render, status_of};
 use crate::controllers::imports::ScanResponse;
@@ -743,23 +743,12 @@ pub async fn confirm(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DiscardForm {
-    csrf: Option<String>,
-}
-
-impl ConsoleForm for DiscardForm {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-}
-
 /// `POST /console/tenants/{tenantId}/import/{uploadId}/discard`: removes
 /// the upload without importing it.
 pub async fn discard(
     State(state): State<AppState>,
     path: UploadPath,
-    SignedInForm(visit, caller, _): SignedInForm<DiscardForm>,
+    SignedInForm(visit, caller, _): SignedInForm<TokenOnlyForm>,
 ) -> Response {
     let chrome = visit.chrome(Some(&caller), "import");
     match own_upload(&state, &caller, &path).await {

@@ -12,7 +12,7 @@ use installhub_domain::Caller;
 use serde::{Deserialize, Serialize};
 
 use super::pages::{SignedIn, SignedInForm};
-use super::session::{ConsoleForm, Visit};
+use super::session::{TokenOnlyForm, Visit};
 use super::views::{Chrome, api_error_page, render};
 use crate::controllers::notifications::{
     NotificationListParams, NotificationResponse, notification_page, read_notification,
@@ -124,23 +124,12 @@ pub async fn notifications(
     visit.respond(render(StatusCode::OK, &page))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ReadForm {
-    csrf: Option<String>,
-}
-
-impl ConsoleForm for ReadForm {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-}
-
 /// `POST /console/notifications/{notificationId}/read`: marks it read, as
 /// the API does, and goes back to the list.
 pub async fn mark_read(
     State(state): State<AppState>,
     path: NotificationPath,
-    SignedInForm(mut visit, caller, _): SignedInForm<ReadForm>,
+    SignedInForm(mut visit, caller, _): SignedInForm<TokenOnlyForm>,
 ) -> Response {
     match read_notification(&state, &caller, &path.notification_id).await {
         Ok(_) => visit.respond(Redirect::to("/console/notifications")),

@@ -234,7 +234,7 @@ impl ConsoleForm for SignInForm {
     }
 }
 
-impl ConsoleForm for SignOutForm {
+impl ConsoleForm for TokenOnlyForm {
     fn csrf(&self) -> Option<&str> {
         self.csrf.as_deref()
     }
@@ -389,8 +389,11 @@ pub async fn sign_in_link(
     visit.respond(render(StatusCode::OK, &page))
 }
 
+/// A form that carries nothing but its CSRF token: sign-out, and the
+/// buttons that act on what their address names (rollback, uninstall,
+/// discard an upload, mark a notification read).
 #[derive(Debug, Deserialize)]
-pub struct SignOutForm {
+pub struct TokenOnlyForm {
     csrf: Option<String>,
 }
 
@@ -399,7 +402,7 @@ pub async fn sign_out(
     jar: CookieJar,
     headers: HeaderMap,
     uri: Uri,
-    form: Result<Form<SignOutForm>, FormRejection>,
+    form: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Response {
     let (mut visit, _) = match Visit::new(jar, &headers, &uri).accept(form) {
         Ok(accepted) => accepted,
