@@ -30,6 +30,79 @@ pub struct ArtifactFile {
     pub libraries: Vec<Library>,
 }
 
+/// An artifact file as an install writes it: every field parsed but the
+/// definition, which stays text in serde_json's compact form (what the
+/// store keeps), never built into a tree. Made by
+/// [`crate::reread_bundle_each`] from files whose canonical form an earlier
+/// read proved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallableArtifact {
+    pub id: ArtifactId,
+    pub r#type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+    /// The definition's compact JSON text, keys sorted as in the file.
+    pub definition: String,
+    pub references: Vec<Reference>,
+    pub libraries: Vec<Library>,
+}
+
+/// The file's fields with the definition re-encoded as it is parsed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArtifactFileText {
+    id: ArtifactId,
+    #[serde(rename = "type")]
+    r#type: ArtifactType,
+    name: String,
+    version: String,
+    status: ArtifactStatus,
+    definition: CompactJson,
+    references: Vec<Reference>,
+    libraries: Vec<Library>,
+}
+
+/// Any JSON value, deserialized straight into serde_json's compact text of
+/// it: serde_transcode drives serde_json's compact serializer from the
+/// parser event by event, so the text is what serde_json writes for the
+/// same value (numbers, escapes and all) without the allocations of a
+/// `Value` tree, in one pass over the input.
+struct CompactJson(String);
+
+impl<'de> Deserialize<'de> for CompactJson {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut out = Vec::new();
+        serde_transcode::transcode(input, &mut serde_json::Serializer::new(&mut out))
+            .map_err(D::Error::custom)?;
+        // serde_json writes UTF-8 only.
+        String::from_utf8(out)
+            .map(CompactJson)
+            .map_err(D::Error::custom)
+    }
+}
+
+impl InstallableArtifact {
+    /// Parses an artifact file's bytes, keeping the definition as text. On
+    /// canonical bytes (keys sorted, no repeats) the definition's compact
+    /// text is exactly what encoding its `Value` gives; that is the
+    /// caller's to know (see [`crate::reread_bundle_each`]).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let file: ArtifactFileText = serde_json::from_slice(bytes)?;
+        Ok(InstallableArtifact {
+            id: file.id,
+            r#type: file.r#type,
+            name: file.name,
+            version: file.version,
+            status: file.status,
+            definition: file.definition.0,
+            references: file.references,
+            libraries: file.libraries,
+        })
+    }
+}
+
 /// The same fields by reference, so encoding an [`Artifact`] does not clone
 /// its definition. Field order here is the file's field order.
 #[derive(Serialize)]
@@ -48,7 +121,20 @@ struct ArtifactFileRef<'a> {
 impl ArtifactFile {
     /// The canonical bytes of this file.
     pub fn encode(&self) -> Vec<u8> {
-        encode_view(&ArtifactFileRef {
+        encode_view(&self.view())
+    }
+
+    /// Whether [`ArtifactFile::encode`] gives exactly `bytes`, found without
+    /// building the encoding: it is compared as it is written and stops at
+    /// the first byte that differs.
+    pub fn encodes_to(&self, bytes: &[u8]) -> bool {
+        let mut rest = Matching(bytes);
+        let written = serde_json::to_writer_pretty(&mut rest, &self.view());
+        written.is_ok() && rest.0 == b"\n"
+    }
+
+    fn view(&self) -> ArtifactFileRef<'_> {
+        ArtifactFileRef {
             id: &self.id,
             r#type: self.r#type,
             name: &self.name,
@@ -57,7 +143,7 @@ impl ArtifactFile {
             definition: &self.definition,
             references: &self.references,
             libraries: &self.libraries,
-        })
+        }
     }
 
     /// The artifact this file installs as in `tenant_id`.
@@ -126,6 +212,26 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
         references: &artifact.references,
         libraries: &artifact.libraries,
     })
+}
+
+/// A writer that only accepts the bytes it was made with, in order, and
+/// keeps what was not written yet.
+struct Matching<'a>(&'a [u8]);
+
+impl std::io::Write for Matching<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.strip_prefix(buf) {
+            Some(rest) => {
+                self.0 = rest;
+                Ok(buf.len())
+            }
+            None => Err(std::io::Error::other("the encoding differs")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Canonical bytes of `manifest.json`, as [`crate::prepare`] writes it.
@@ -212,6 +318,11 @@ mod tests {
         assert_eq!(ArtifactFile::from(&artifact).encode(), bytes);
         let parsed: ArtifactFile = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(parsed.encode(), bytes);
+        assert!(parsed.encodes_to(&bytes));
+        let longer = [bytes.as_slice(), b"\n"].concat();
+        for other in [&bytes[..bytes.len() - 1], &longer, &bytes[1..], b""] {
+            assert!(!parsed.encodes_to(other));
+        }
         let back = parsed.into_artifact(artifact.tenant_id.clone(), artifact.updated_at);
         assert_eq!(back, artifact);
     }
@@ -227,6 +338,32 @@ mod tests {
         let parsed: ArtifactFile = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(parsed.definition, artifact.definition);
         assert_eq!(parsed.encode(), bytes);
+    }
+
+    #[test]
+    fn the_installable_form_keeps_the_definition_as_compact_text_of_the_same_value() {
+        let mut artifact = artifact();
+        artifact.definition = json!({
+            "a": [], "b": {}, "c": [{}, [[]]], "e": "tab\t quote\" slash\\ nul\u{0} \u{1f600} é",
+            "f": [-453131656.00115836_f64, 0.1, 1e-300, -0.0, 18446744073709551615_u64, -9223372036854775808_i64],
+            "n": null, "t": true,
+        });
+        let bytes = encode_artifact(&artifact);
+        let installable = InstallableArtifact::parse(&bytes).unwrap();
+        assert_eq!(installable.definition, artifact.definition.to_string());
+        let parsed: ArtifactFile = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            (
+                installable.id,
+                installable.r#type,
+                installable.name,
+                installable.version
+            ),
+            (parsed.id, parsed.r#type, parsed.name, parsed.version)
+        );
+        assert_eq!(installable.status, parsed.status);
+        assert_eq!(installable.references, parsed.references);
+        assert_eq!(installable.libraries, parsed.libraries);
     }
 
     #[test]

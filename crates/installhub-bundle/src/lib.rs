@@ -15,12 +15,12 @@ mod read;
 mod test_support;
 mod write;
 
-pub use artifact_file::{ArtifactFile, encode_artifact, encode_manifest};
+pub use artifact_file::{ArtifactFile, InstallableArtifact, encode_artifact, encode_manifest};
 pub use error::{BundleError, BundleErrorCode, Mismatch};
 pub use limits::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES,
     ReadLimits,
 };
 pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare};
-pub use read::{VerifiedBundle, read_bundle, read_bundle_each};
+pub use read::{VerifiedBundle, read_bundle, read_bundle_each, reread_bundle_each};
 pub use write::write_zip;

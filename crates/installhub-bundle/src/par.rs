@@ -13,8 +13,19 @@ where
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
+    map_when(items.len() >= MIN_PARALLEL_ITEMS, items, f)
+}
+
+/// [`map`] for callers that know better than the count of items whether
+/// the work is worth threads (a few large files are).
+pub(crate) fn map_when<T, R, F>(worth_threads: bool, items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads <= 1 || items.len() < MIN_PARALLEL_ITEMS {
+    if threads <= 1 || !worth_threads || items.is_empty() {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -15,7 +15,7 @@ use installhub_domain::{ArtifactId, Manifest, ManifestArtifact};
 use zip::read::{ArchiveOffset, Config};
 use zip::{CompressionMethod, ZipArchive, ZipReadOptions};
 
-use crate::artifact_file::ArtifactFile;
+use crate::artifact_file::{ArtifactFile, InstallableArtifact};
 use crate::error::{BundleError, Mismatch};
 use crate::limits::ReadLimits;
 use crate::names::{EntryKind, classify_all, shown};
@@ -31,6 +31,8 @@ const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATE: u16 = 8;
 /// Inflated bytes verified together in parallel before the next batch.
 const VERIFY_BATCH_BYTES: u64 = 32 * 1024 * 1024;
+/// A batch of fewer bytes is verified on the calling thread.
+const PARALLEL_BATCH_BYTES: u64 = 256 * 1024;
 /// Never reserve more than this up front, whatever an entry declares.
 const MAX_PREALLOCATION: u64 = 1 << 20;
 
@@ -62,10 +64,16 @@ pub fn read_bundle<R: Read + Seek>(
     limits: &ReadLimits,
 ) -> Result<VerifiedBundle, BundleError> {
     let mut parsed: Vec<(usize, ArtifactFile)> = Vec::new();
-    let manifest = read(input, limits, VERIFY_BATCH_BYTES, |line, artifact, _| {
-        parsed.push((line, artifact));
-        Ok(())
-    })?;
+    let manifest = read(
+        input,
+        limits,
+        VERIFY_BATCH_BYTES,
+        parse_checked,
+        |line, artifact, _| {
+            parsed.push((line, artifact));
+            Ok(())
+        },
+    )?;
     // In manifest order; files and lines pair one to one (`match_files`).
     parsed.sort_unstable_by_key(|(line, _)| *line);
     Ok(VerifiedBundle {
@@ -98,20 +106,58 @@ where
     R: Read + Seek,
     F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
 {
-    read(input, limits, STREAM_BATCH_BYTES, |_, artifact, size| {
-        visit(artifact, size)
-    })
+    read(
+        input,
+        limits,
+        STREAM_BATCH_BYTES,
+        parse_checked,
+        |_, artifact, size| visit(artifact, size),
+    )
 }
 
-fn read<R, F>(
+/// A second read of a package this process already read in full with
+/// [`read_bundle_each`] (or [`read_bundle`]) and still holds, for the
+/// install: every check of the structure, the limits, the manifest and each
+/// file's SHA-256 against its line runs again, but a file's definition is
+/// not built into a tree: it is handed on as compact JSON text
+/// ([`InstallableArtifact`]). The canonical form is not checked again; the
+/// hashes bind each file to the bytes the first read proved canonical, so
+/// the caller must compare the manifest this returns with the first read's
+/// before using what it was handed. On bytes that were never proved
+/// canonical, a definition's text may repeat a key or order keys otherwise.
+pub fn reread_bundle_each<R, F>(
+    input: R,
+    limits: &ReadLimits,
+    mut visit: F,
+) -> Result<Manifest, BundleError>
+where
+    R: Read + Seek,
+    F: FnMut(InstallableArtifact, usize) -> Result<(), BundleError>,
+{
+    read(
+        input,
+        limits,
+        STREAM_BATCH_BYTES,
+        parse_installable,
+        |_, artifact, size| visit(artifact, size),
+    )
+}
+
+/// Turns a file's bytes, whose hash matched its manifest line, into what a
+/// read hands on.
+type ParseFile<T> = fn(&str, &ManifestArtifact, &[u8]) -> Result<T, BundleError>;
+
+fn read<R, T, F>(
     input: R,
     limits: &ReadLimits,
     batch_bytes: u64,
+    parse: ParseFile<T>,
     visit: F,
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
-    F: FnMut(usize, ArtifactFile, usize) -> Result<(), BundleError>,
+    T: Send,
+    F: FnMut(usize, T, usize) -> Result<(), BundleError>,
 {
     // The checks do many small reads; a bare `File` would make each one a
     // system call.
@@ -121,7 +167,7 @@ where
     };
     let manifest = parse_manifest(&inflate(&mut archive, manifest_entry)?)?;
     let files = match_files(&manifest, &entries)?;
-    verify_files(&mut archive, &manifest, &files, batch_bytes, visit)?;
+    verify_files(&mut archive, &manifest, &files, batch_bytes, parse, visit)?;
     Ok(manifest)
 }
 
@@ -195,53 +241,58 @@ fn match_files<'a>(
     Ok(files)
 }
 
-/// Inflates every artifact file and verifies it against its line. Inflating
-/// needs the archive, so it is sequential; hashing and parsing are spread
-/// over the cores a bounded batch at a time, so memory stays near one batch
-/// of raw bytes plus the parsed files. Returns the files in manifest order.
-fn verify_files<R, F>(
+/// Inflates every artifact file and verifies it against its line. Reading
+/// the compressed bytes needs the archive, so it is sequential; inflating
+/// (the costliest step), hashing and parsing are spread over the cores a
+/// bounded batch at a time, so memory stays near one batch of compressed
+/// and inflated bytes plus the parsed files. Hands the files on in archive
+/// order.
+fn verify_files<R, T, F>(
     archive: &mut ZipArchive<R>,
     manifest: &Manifest,
     files: &[(&Entry, usize)],
     batch_limit: u64,
+    parse: ParseFile<T>,
     mut visit: F,
 ) -> Result<(), BundleError>
 where
     R: Read + Seek,
-    F: FnMut(usize, ArtifactFile, usize) -> Result<(), BundleError>,
+    T: Send,
+    F: FnMut(usize, T, usize) -> Result<(), BundleError>,
 {
     let mut batch: Vec<(&Entry, usize, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
     for (i, &(file, line)) in files.iter().enumerate() {
-        let bytes = inflate(archive, file)?;
-        batch_bytes += bytes.len() as u64;
-        batch.push((file, line, bytes));
+        let compressed = read_compressed(archive, file)?;
+        // Declared, and checked against the limits; inflating checks it.
+        batch_bytes += file.size;
+        batch.push((file, line, compressed));
         if batch_bytes >= batch_limit || i + 1 == files.len() {
-            let results = par::map(&batch, |(file, line, bytes)| {
-                verify_file(&file.name, &manifest.artifacts[*line], bytes)
+            // A few large files are worth the threads as much as many
+            // small ones.
+            let worth_threads = batch.len() >= 2 && batch_bytes >= PARALLEL_BATCH_BYTES;
+            let results = par::map_when(worth_threads, &batch, |(file, line, compressed)| {
+                let bytes = inflate_entry(file, compressed)?;
+                let size: usize = bytes.len();
+                let line = &manifest.artifacts[*line];
+                verify_hash(&file.name, line, &bytes)?;
+                Ok::<_, BundleError>((parse(&file.name, line, &bytes)?, size))
             });
-            let lines: Vec<(usize, usize)> = batch
-                .iter()
-                .map(|(_, line, bytes)| (*line, bytes.len()))
-                .collect();
-            // The inflated bytes go before the parsed artifacts are handed on.
+            let lines: Vec<usize> = batch.iter().map(|(_, line, _)| *line).collect();
+            // The compressed bytes go before the parsed artifacts are handed on.
             batch.clear();
             batch_bytes = 0;
-            for ((line, size), result) in lines.into_iter().zip(results) {
-                visit(line, result?, size)?;
+            for (line, result) in lines.into_iter().zip(results) {
+                let (artifact, size) = result?;
+                visit(line, artifact, size)?;
             }
         }
     }
     Ok(())
 }
 
-/// Checks one inflated artifact file against its manifest line: hash
-/// first, then the typed parse, then the line's fields.
-fn verify_file(
-    path: &str,
-    line: &ManifestArtifact,
-    bytes: &[u8],
-) -> Result<ArtifactFile, BundleError> {
+/// An inflated artifact file's SHA-256 against its manifest line.
+fn verify_hash(path: &str, line: &ManifestArtifact, bytes: &[u8]) -> Result<(), BundleError> {
     let actual = sha256_hex(bytes);
     if !constant_time_eq(actual.as_bytes(), line.sha256.as_bytes()) {
         return Err(Mismatch::EntryHash {
@@ -251,6 +302,16 @@ fn verify_file(
         }
         .into());
     }
+    Ok(())
+}
+
+/// The first read's parse of a file whose hash matched: typed, then its
+/// canonical form, then the line's fields.
+fn parse_checked(
+    path: &str,
+    line: &ManifestArtifact,
+    bytes: &[u8],
+) -> Result<ArtifactFile, BundleError> {
     let artifact: ArtifactFile =
         serde_json::from_slice(bytes).map_err(|e| BundleError::InvalidArtifactFile {
             path: path.to_owned(),
@@ -260,13 +321,41 @@ fn verify_file(
     // (found by fuzzing): otherwise whitespace, escapes, number spellings
     // or a repeated key would make the installed artifact hash differently
     // from its manifest line, and a re-export differ from the package.
-    if artifact.encode() != bytes {
+    if !artifact.encodes_to(bytes) {
         return Err(BundleError::InvalidArtifactFile {
             path: path.to_owned(),
             reason: "the file is not in canonical form (two-space pretty JSON, fields in bundle order, keys sorted, one trailing newline); re-export the package".to_owned(),
         });
     }
-    check_against_line(path, &artifact, line)?;
+    let shown = [
+        artifact.id.as_str(),
+        artifact.r#type.as_str(),
+        &artifact.name,
+        &artifact.version,
+    ];
+    check_against_line(path, shown, line)?;
+    Ok(artifact)
+}
+
+/// The install pass's parse ([`reread_bundle_each`]): the definition stays
+/// text, the line's fields are checked as in [`parse_checked`].
+fn parse_installable(
+    path: &str,
+    line: &ManifestArtifact,
+    bytes: &[u8],
+) -> Result<InstallableArtifact, BundleError> {
+    let artifact =
+        InstallableArtifact::parse(bytes).map_err(|e| BundleError::InvalidArtifactFile {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let shown = [
+        artifact.id.as_str(),
+        artifact.r#type.as_str(),
+        &artifact.name,
+        &artifact.version,
+    ];
+    check_against_line(path, shown, line)?;
     Ok(artifact)
 }
 
@@ -393,23 +482,53 @@ fn inflate<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     entry: &Entry,
 ) -> Result<Vec<u8>, BundleError> {
-    let context = format!("entry {}", shown(entry.name.as_bytes()));
+    let compressed = read_compressed(archive, entry)?;
+    inflate_entry(entry, compressed)
+}
+
+fn context(entry: &Entry) -> String {
+    format!("entry {}", shown(entry.name.as_bytes()))
+}
+
+/// An entry's compressed bytes as they are in the archive: exactly its
+/// declared compressed size, which `check_entries` bounded. One byte past
+/// the budget still catches a reader that yields more.
+fn read_compressed<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    entry: &Entry,
+) -> Result<Vec<u8>, BundleError> {
+    let context = context(entry);
     let raw = archive
         .by_index_raw(entry.index)
         .map_err(|e| BundleError::from_zip(&context, e))?;
-    let mut bytes = Vec::with_capacity(entry.size.min(MAX_PREALLOCATION) as usize);
-    if entry.method == METHOD_DEFLATE {
-        inflate_exact(raw, entry, &mut bytes)
+    let mut compressed = Vec::with_capacity(entry.compressed_size.min(MAX_PREALLOCATION) as usize);
+    raw.take(entry.compressed_size + 1)
+        .read_to_end(&mut compressed)
+        .map_err(|e| BundleError::from_read(&context, e))?;
+    if compressed.len() as u64 != entry.compressed_size {
+        return Err(BundleError::invalid_zip(format!(
+            "{context} holds {} compressed bytes, not the {} its headers declare",
+            compressed.len(),
+            entry.compressed_size
+        )));
+    }
+    Ok(compressed)
+}
+
+/// Inflates an entry's compressed bytes (see [`inflate`]).
+fn inflate_entry(entry: &Entry, compressed: impl AsRef<[u8]>) -> Result<Vec<u8>, BundleError> {
+    let context = context(entry);
+    let compressed = compressed.as_ref();
+    let bytes = if entry.method == METHOD_DEFLATE {
+        let mut bytes = Vec::with_capacity(entry.size.min(MAX_PREALLOCATION) as usize);
+        inflate_exact(compressed, entry, &mut bytes)
             .map_err(|e| BundleError::from_read(&context, e))?
             .map_err(|what| BundleError::invalid_zip(format!("{context} {what}")))?;
+        bytes
     } else {
-        // Stored: `check_entries` made its size equal its compressed size,
-        // and the raw reader yields exactly that many bytes. One byte past
-        // the budget still catches a reader that yields more.
-        raw.take(entry.size + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| BundleError::from_read(&context, e))?;
-    }
+        // Stored: `check_entries` made its size equal its compressed size.
+        compressed.to_vec()
+    };
     let inflated = bytes.len() as u64;
     if inflated > entry.size {
         return Err(BundleError::invalid_zip(format!(
@@ -436,17 +555,16 @@ fn inflate<R: Read + Seek>(
 /// Output produced per step of [`inflate_exact`].
 const INFLATE_CHUNK: usize = 64 * 1024;
 
-/// Inflates the raw deflate stream `raw` into `out`, stopping one byte past
+/// Inflates the raw deflate stream `input` into `out`, stopping one byte past
 /// the entry's declared size. The stream must end (its final block) exactly
 /// at the end of the entry's compressed bytes. The outer error is an I/O
 /// failure, the inner one what is wrong with the stream.
 fn inflate_exact(
-    raw: impl Read,
+    mut input: impl BufRead,
     entry: &Entry,
     out: &mut Vec<u8>,
 ) -> std::io::Result<Result<(), String>> {
     use flate2::{Decompress, FlushDecompress, Status};
-    let mut input = BufReader::with_capacity(INFLATE_CHUNK, raw);
     let mut inflater = Decompress::new(false);
     let mut chunk = vec![0u8; INFLATE_CHUNK];
     loop {
@@ -582,17 +700,18 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
     Ok(manifest)
 }
 
-/// The artifact file must be the artifact its line describes.
+/// The artifact file must be the artifact its line describes: its id,
+/// type, name and version, in that order.
 fn check_against_line(
     path: &str,
-    file: &ArtifactFile,
+    [id, artifact_type, name, version]: [&str; 4],
     line: &ManifestArtifact,
 ) -> Result<(), BundleError> {
     let fields: [(&'static str, &str, &str); 4] = [
-        ("id", line.id.as_str(), file.id.as_str()),
-        ("type", line.artifact_type.as_str(), file.r#type.as_str()),
-        ("name", &line.name, &file.name),
-        ("version", &line.version, &file.version),
+        ("id", line.id.as_str(), id),
+        ("type", line.artifact_type.as_str(), artifact_type),
+        ("name", &line.name, name),
+        ("version", &line.version, version),
     ];
     for (field, expected, actual) in fields {
         if expected != actual {

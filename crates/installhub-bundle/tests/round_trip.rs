@@ -7,8 +7,8 @@ use std::process::Command;
 
 use installhub_bundle::fixtures::*;
 use installhub_bundle::{
-    ArtifactFile, BundleError, ReadLimits, encode_artifact, prepare, read_bundle, read_bundle_each,
-    write_zip,
+    ArtifactFile, BundleError, InstallableArtifact, ReadLimits, encode_artifact, prepare,
+    read_bundle, read_bundle_each, reread_bundle_each, write_zip,
 };
 use installhub_domain::{Artifact, ArtifactId, ArtifactStatus, ArtifactType, Reference, TenantId};
 use proptest::prelude::*;
@@ -117,6 +117,52 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
         .is_err()
     );
     assert_eq!(visited, 0);
+}
+
+/// The install's second read: the same files, each definition as the
+/// compact text of the value the first read parsed.
+fn reread(
+    bytes: &[u8],
+) -> Result<(installhub_domain::Manifest, Vec<InstallableArtifact>), BundleError> {
+    let mut seen = Vec::new();
+    let manifest = reread_bundle_each(Cursor::new(bytes), &ReadLimits::default(), |a, _| {
+        seen.push(a);
+        Ok(())
+    })?;
+    seen.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((manifest, seen))
+}
+
+fn installable(file: &ArtifactFile) -> InstallableArtifact {
+    InstallableArtifact {
+        id: file.id.clone(),
+        r#type: file.r#type,
+        name: file.name.clone(),
+        version: file.version.clone(),
+        status: file.status,
+        definition: file.definition.to_string(),
+        references: file.references.clone(),
+        libraries: file.libraries.clone(),
+    }
+}
+
+#[test]
+fn a_second_read_hands_over_definitions_as_the_compact_text_of_the_first_reads_values() {
+    let (artifacts, ids) = many(64);
+    let order: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
+    let whole = read(&bytes).unwrap();
+    let (manifest, seen) = reread(&bytes).unwrap();
+    assert_eq!(manifest, whole.manifest);
+    let mut expected: Vec<InstallableArtifact> = whole.artifacts.iter().map(installable).collect();
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(seen, expected);
+
+    // It checks the hashes as the first read does: a changed file stops it.
+    let mut tampered = bytes.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0xff;
+    assert!(reread(&tampered).is_err());
 }
 
 #[test]
@@ -353,6 +399,11 @@ proptest! {
         let verified = read(&bytes).unwrap();
         prop_assert_eq!(&verified.manifest, a.manifest());
         let files: Vec<ArtifactFile> = artifacts.iter().map(ArtifactFile::from).collect();
-        prop_assert_eq!(verified.artifacts, files);
+        prop_assert_eq!(&verified.artifacts, &files);
+
+        let (_, installables) = reread(&bytes).unwrap();
+        let mut expected: Vec<InstallableArtifact> = files.iter().map(installable).collect();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        prop_assert_eq!(installables, expected);
     }
 }

@@ -31,7 +31,7 @@ pub struct NewArtifact {
     pub name: String,
     pub version: String,
     pub status: ArtifactStatus,
-    pub definition: Value,
+    pub definition: DefinitionJson,
     pub references: Vec<Reference>,
     pub libraries: Vec<Library>,
 }
@@ -39,16 +39,53 @@ pub struct NewArtifact {
 impl From<Artifact> for NewArtifact {
     fn from(a: Artifact) -> Self {
         NewArtifact {
+            definition: DefinitionJson::from_value(&a.definition),
             tenant_id: a.tenant_id,
             id: a.id,
             artifact_type: a.artifact_type,
             name: a.name,
             version: a.version,
             status: a.status,
-            definition: a.definition,
             references: a.references,
             libraries: a.libraries,
         }
+    }
+}
+
+/// An artifact's definition as the store keeps it: serde_json's compact
+/// text of the definition's `Value` (object keys sorted, as serde_json
+/// without `preserve_order` writes them). Content hashes are taken over
+/// this text, so one definition must always have this one spelling.
+///
+/// An import writes megabytes of definitions it already holds as text; it
+/// hands them over as text ([`DefinitionJson::from_compact_text`]) rather
+/// than building and re-encoding a tree of every one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionJson(String);
+
+impl DefinitionJson {
+    pub fn from_value(definition: &Value) -> Self {
+        // A `Value` has string keys only, so encoding it cannot fail.
+        DefinitionJson(definition.to_string())
+    }
+
+    /// Text that is already exactly what [`DefinitionJson::from_value`]
+    /// makes of it, e.g. canonical bundle bytes transcoded to compact form.
+    /// Debug builds (so every test) check that.
+    pub fn from_compact_text(text: String) -> Self {
+        debug_assert_eq!(
+            serde_json::from_str::<Value>(&text)
+                .map(|value| value.to_string())
+                .ok()
+                .as_deref(),
+            Some(text.as_str()),
+            "a definition handed over as text is not serde_json's compact form of itself"
+        );
+        DefinitionJson(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -134,7 +171,7 @@ impl Store {
     pub async fn upsert_artifact(&self, artifact: &NewArtifact, actor: &str) -> Result<Upserted> {
         let mut tx = self.pool.begin().await?;
         let now = now_micros();
-        let definition = to_json(&artifact.definition, "artifact definition")?;
+        let definition = artifact.definition.as_str();
         let refs = to_json(&artifact.references, "artifact references")?;
         let libraries = to_json(&artifact.libraries, "artifact libraries")?;
         let tenant_missing = |err: sqlx::Error| {
@@ -160,7 +197,7 @@ impl Store {
         .bind(artifact.name.as_str())
         .bind(artifact.version.as_str())
         .bind(artifact.status.as_str())
-        .bind(definition.as_str())
+        .bind(definition)
         .bind(refs.as_str())
         .bind(libraries.as_str())
         .bind(now)
@@ -181,7 +218,7 @@ impl Store {
             .bind(artifact.name.as_str())
             .bind(artifact.version.as_str())
             .bind(artifact.status.as_str())
-            .bind(definition.as_str())
+            .bind(definition)
             .bind(refs.as_str())
             .bind(libraries.as_str())
             .bind(now)
@@ -571,7 +608,7 @@ pub(crate) async fn upsert_artifacts(
                 .bind(artifact.name.as_str())
                 .bind(artifact.version.as_str())
                 .bind(artifact.status.as_str())
-                .bind(to_json(&artifact.definition, "artifact definition")?)
+                .bind(artifact.definition.as_str())
                 .bind(to_json(&artifact.references, "artifact references")?)
                 .bind(to_json(&artifact.libraries, "artifact libraries")?);
         }

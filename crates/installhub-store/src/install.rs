@@ -70,6 +70,7 @@ impl Store {
             artifacts_written: 0,
             snapshot: None,
             instance_id: self.instance_id.clone(),
+            written_hashes: HashMap::new(),
         })
     }
 }
@@ -87,6 +88,12 @@ pub struct InstallTx {
     pub(crate) snapshot: Option<ImportId>,
     /// The store's instance id, owner of the records inserted here.
     pub(crate) instance_id: std::sync::Arc<str>,
+    /// The content hash of each artifact [`InstallTx::write_artifacts`]
+    /// wrote while a snapshot was kept, computed for the snapshot anyway:
+    /// claiming them then needs no second read of every definition just
+    /// written. Any other write of artifacts in the transaction (a rollback,
+    /// an uninstall) forgets them all.
+    pub(crate) written_hashes: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for InstallTx {
@@ -148,14 +155,20 @@ impl InstallTx {
                 .failpoints
                 .next_batch(self.artifacts_written, WRITE_BATCH.min(rest.len()))?;
             let (batch, tail) = rest.split_at(take);
-            if self.snapshot.is_some() {
+            let hashes = if self.snapshot.is_some() {
                 let hashes = batch
                     .iter()
                     .map(|a| Ok((a.id.as_str(), new_artifact_sha256(a)?)))
                     .collect::<Result<Vec<_>>>()?;
                 self.snapshot_artifacts(&hashes).await?;
-            }
+                hashes
+            } else {
+                Vec::new()
+            };
             upsert_artifacts(&mut self.tx, batch, now).await?;
+            for (id, hash) in hashes {
+                self.written_hashes.insert(id.to_owned(), hash);
+            }
             self.artifacts_written += take;
             self.failpoints.after_batch().await;
             rest = tail;

@@ -17,7 +17,7 @@ mod rate_limits;
 mod snapshots;
 mod tenants;
 
-pub use artifacts::{ArtifactFilter, NewArtifact};
+pub use artifacts::{ArtifactFilter, DefinitionJson, NewArtifact};
 pub use audit::{
     ArtifactPut, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, ImportFailed, ImportRolledBack,
     MarketplaceChange, NewAuditEntry, PackageExported, PackageImported, PackageUninstalled,

@@ -44,10 +44,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use installhub_domain::manifest::sha256_hex;
 use installhub_domain::model::InstalledStatus;
 use installhub_domain::{ArtifactId, ArtifactStatus, ImportId, Reference};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, FromRow};
 
 use crate::artifacts::NewArtifact;
@@ -197,12 +197,25 @@ pub fn content_sha256(
         refs,
         libraries,
     ];
-    // A JSON array keeps the fields apart whatever they contain.
-    sha256_hex(
-        serde_json::to_string(&fields)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
+    // A JSON array keeps the fields apart whatever they contain. Encoded
+    // straight into the hasher: a definition can be megabytes.
+    let mut hasher = HashingWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, &fields).expect("a JSON array of strings always encodes");
+    hex::encode(hasher.0.finalize())
+}
+
+/// Feeds what is written to a SHA-256.
+struct HashingWriter(Sha256);
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub(crate) fn new_artifact_sha256(a: &NewArtifact) -> Result<String> {
@@ -211,7 +224,7 @@ pub(crate) fn new_artifact_sha256(a: &NewArtifact) -> Result<String> {
         &a.name,
         &a.version,
         a.status.as_str(),
-        &to_json(&a.definition, "artifact definition")?,
+        a.definition.as_str(),
         &to_json(&a.references, "artifact references")?,
         &to_json(&a.libraries, "artifact libraries")?,
     ))
@@ -508,9 +521,18 @@ impl InstallTx {
     ) -> Result<BTreeMap<String, String>> {
         let tenant = self.tenant_id.to_string();
         let mut hashes = BTreeMap::new();
+        let mut unknown = Vec::new();
+        for id in ids {
+            match self.written_hashes.get(*id) {
+                Some(hash) => {
+                    hashes.insert((*id).to_owned(), hash.clone());
+                }
+                None => unknown.push(*id),
+            }
+        }
         // A few rows at a time: only their hashes are kept, so a large
         // install never holds every definition at once.
-        for chunk in ids.chunks(HASH_CHUNK) {
+        for chunk in unknown.chunks(HASH_CHUNK) {
             for (id, row) in raw_artifacts(self.connection(), &tenant, chunk).await? {
                 hashes.insert(id, row.sha256());
             }
@@ -635,6 +657,7 @@ impl InstallTx {
         expired_before: DateTime<Utc>,
         apply: bool,
     ) -> Result<Result<RollbackPlan, RollbackRefusal>> {
+        self.written_hashes.clear();
         let tenant = self.tenant_id.to_string();
         let header = sqlx::query_as::<_, HeaderRow>(
             "SELECT taken_at, undoes, rolled_back_by, pruned_at FROM import_snapshots \
@@ -914,6 +937,7 @@ impl InstallTx {
         at: DateTime<Utc>,
         apply: bool,
     ) -> Result<Result<UninstallPlan, UninstallRefusal>> {
+        self.written_hashes.clear();
         let tenant = self.tenant_id.to_string();
         let key = name_key(package_name);
         let Some(package) = raw_package(self.connection(), &tenant, &key).await? else {

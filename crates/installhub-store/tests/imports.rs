@@ -13,8 +13,8 @@ use installhub_domain::{
     ArtifactId, ArtifactStatus, ImportId, ImportSource, ImportStatus, PackageId, TenantId,
 };
 use installhub_store::{
-    AuditEntry, AuditEvent, Backend, Failpoints, ImportRecord, InstalledPackage, NewArtifact,
-    NewAuditEntry, PackageExported, PackageImported, Store, StoreError,
+    AuditEntry, AuditEvent, Backend, DefinitionJson, Failpoints, ImportRecord, InstalledPackage,
+    NewArtifact, NewAuditEntry, PackageExported, PackageImported, Store, StoreError,
 };
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -542,7 +542,7 @@ async fn install_commit_makes_everything_visible_at_once(ctx: Ctx) {
     replaced.version = "2.0.0".to_owned();
     replaced.name = "Leave v2".to_owned();
     replaced.status = ArtifactStatus::Active;
-    replaced.definition = json!({ "steps": ["v2"] });
+    replaced.definition = DefinitionJson::from_value(&json!({ "steps": ["v2"] }));
     let created = artifact(&t, "form-2005");
     tx.write_artifacts(&[replaced.clone(), created.clone()])
         .await
@@ -869,7 +869,7 @@ async fn a_large_install_writes_every_artifact(ctx: Ctx) {
         .map(|i| {
             let mut a = artifact(&t, &format!("big-{i:04}"));
             a.version = "2.0.0".to_owned();
-            a.definition = json!({ "i": i, "blob": filler });
+            a.definition = DefinitionJson::from_value(&json!({ "i": i, "blob": filler }));
             a
         })
         .collect();
@@ -1115,7 +1115,7 @@ async fn put_and_claim(
         .iter()
         .map(|id| {
             let mut a = artifact(t, id);
-            a.definition = json!({ "by": name });
+            a.definition = DefinitionJson::from_value(&json!({ "by": name }));
             a
         })
         .collect();

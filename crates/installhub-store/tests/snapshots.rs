@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use installhub_domain::model::InstalledStatus::{self, Installed, Superseded, Uninstalled};
 use installhub_domain::{ArtifactId, ArtifactStatus, ImportId, PackageId, Reference, TenantId};
 use installhub_store::{
-    InstalledPackage, NewArtifact, RollbackPlan, RollbackRefusal, Store, UndoAction, UndoConflict,
-    UninstallRefusal,
+    DefinitionJson, InstalledPackage, NewArtifact, RollbackPlan, RollbackRefusal, Store,
+    UndoAction, UndoConflict, UninstallRefusal,
 };
 use serde_json::json;
 
@@ -39,7 +39,7 @@ fn long_ago() -> chrono::DateTime<Utc> {
 
 fn content(t: &TenantId, id: &str, by: &str, refs: &[&str]) -> NewArtifact {
     let mut a = artifact(t, id);
-    a.definition = json!({ "by": by });
+    a.definition = DefinitionJson::from_value(&json!({ "by": by }));
     a.references = refs
         .iter()
         .map(|r| Reference {

@@ -13,8 +13,8 @@ use installhub_domain::{
     Plan, Reference, TenantId, TenantStatus,
 };
 use installhub_store::{
-    ArtifactFilter, AuditEntry, AuditEvent, AuditOutcome, Backend, NewArtifact, NewAuditEntry,
-    PackageFilter, RateDecision, Refusal, Store, StoreError, Upserted,
+    ArtifactFilter, AuditEntry, AuditEvent, AuditOutcome, Backend, DefinitionJson, NewArtifact,
+    NewAuditEntry, PackageFilter, RateDecision, Refusal, Store, StoreError, Upserted,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -171,7 +171,7 @@ async fn artifact_upsert_creates_then_updates_keeping_created_at(ctx: Ctx) {
     a.version = "2.0.0-rc.1".to_owned();
     a.status = ArtifactStatus::Active;
     a.artifact_type = ArtifactType::AppDefinition;
-    a.definition = json!({ "changed": [1, 2, 3] });
+    a.definition = DefinitionJson::from_value(&json!({ "changed": [1, 2, 3] }));
     a.references.pop();
     a.libraries.clear();
     assert_eq!(

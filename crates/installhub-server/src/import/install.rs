@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Seek, SeekFrom};
 
 use chrono::Utc;
-use installhub_bundle::{ArtifactFile, ReadLimits, encode_artifact, read_bundle_each};
+use installhub_bundle::{InstallableArtifact, ReadLimits, encode_artifact, reread_bundle_each};
 use installhub_domain::import::admit::ImportAttempt;
 use installhub_domain::import::pin::PinnedPlan;
 use installhub_domain::import::{
@@ -20,7 +20,8 @@ use installhub_domain::{
     TenantId,
 };
 use installhub_store::{
-    AuditEvent, InstallTx, InstalledPackage, NewArtifact, NewAuditEntry, PackageImported,
+    AuditEvent, DefinitionJson, InstallTx, InstalledPackage, NewArtifact, NewAuditEntry,
+    PackageImported,
 };
 
 use super::admit::{AdmittedPackage, bundle_error};
@@ -248,7 +249,10 @@ pub(super) fn retarget(references: &[Reference], source: &TenantId) -> Vec<Refer
 /// The install's second pass over the file: the reader verifies every entry
 /// again (the file is ours, but a check costs little next to a write) and
 /// hands the artifacts to write over a short queue, so at most a batch of
-/// them is in memory at once. Any failure returns before commit.
+/// them is in memory at once. The definitions travel as the compact text
+/// the store keeps, not as trees: the admission's read proved them
+/// canonical, and the manifest compared at the end binds this read's files
+/// to that one's. Any failure returns before commit.
 async fn write_artifacts(
     tx: &mut InstallTx,
     bundle: &ReceivedBundle,
@@ -261,7 +265,8 @@ async fn write_artifacts(
     let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
     let total = wanted.len() as u64;
     let mut written = 0u64;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(ArtifactFile, usize)>(WRITE_QUEUE);
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<(InstallableArtifact, usize)>(WRITE_QUEUE);
     // Read through the handle the upload holds, not by path: a sweep of old
     // scratch files can then never take the package from under an import.
     let mut file = bundle
@@ -271,7 +276,7 @@ async fn write_artifacts(
         .map_err(ApiError::internal)?;
     let reader = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
-        read_bundle_each(file, &limits, |artifact, size| {
+        reread_bundle_each(file, &limits, |artifact, size| {
             if wanted.contains(&artifact.id) {
                 sender.blocking_send((artifact, size)).map_err(|_| {
                     installhub_bundle::BundleError::Io(std::io::Error::other(
@@ -287,9 +292,17 @@ async fn write_artifacts(
     let mut batch_bytes = 0;
     while let Some((file, size)) = receiver.recv().await {
         batch_bytes += size;
-        let mut artifact = file.into_artifact(tenant.tenant_id.clone(), Utc::now());
-        artifact.references = retarget(&artifact.references, &manifest.source_tenant_id);
-        batch.push(NewArtifact::from(artifact));
+        batch.push(NewArtifact {
+            tenant_id: tenant.tenant_id.clone(),
+            references: retarget(&file.references, &manifest.source_tenant_id),
+            id: file.id,
+            artifact_type: file.r#type,
+            name: file.name,
+            version: file.version,
+            status: file.status,
+            definition: DefinitionJson::from_compact_text(file.definition),
+            libraries: file.libraries,
+        });
         if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
             tx.write_artifacts(&batch).await?;
             written += batch.len() as u64;

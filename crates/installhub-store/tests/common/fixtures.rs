@@ -6,7 +6,7 @@ use installhub_domain::{
     ArtifactId, ArtifactStatus, ArtifactType, Manifest, ManifestArtifact, PackageDependency,
     PackageId, PackageType, Plan, Tenant, TenantId, TenantStatus,
 };
-use installhub_store::{NewArtifact, PackageRecord, Store};
+use installhub_store::{DefinitionJson, NewArtifact, PackageRecord, Store};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
@@ -51,7 +51,7 @@ pub fn artifact(tenant: &TenantId, id: &str) -> NewArtifact {
         name: format!("Artifact {id}"),
         version: "1.0.0".to_owned(),
         status: ArtifactStatus::Published,
-        definition: json!({ "steps": [id, { "n": 1.5, "ok": true }] }),
+        definition: DefinitionJson::from_value(&json!({ "steps": [id, { "n": 1.5, "ok": true }] })),
         references: vec![],
         libraries: vec![],
     }
