@@ -34,11 +34,14 @@ use installhub_domain::marketplace::InstallStage;
 const EXISTING_CHUNK: usize = 50;
 /// Artifacts written together during the install: at most this many, and
 /// no more than about this many bytes of artifact files (the writer holds a
-/// batch two or three times over while it encodes and sends it).
+/// batch twice over while it sends it: sqlx copies the arguments).
 const WRITE_BATCH: usize = 100;
-const WRITE_BATCH_BYTES: usize = 4 * 1024 * 1024;
-/// Verified artifacts in flight between the reader thread and the writer.
-const WRITE_QUEUE: usize = 16;
+const WRITE_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Verified artifacts in flight between the reader thread and the writer:
+/// enough to keep the writer busy while the reader inflates the next batch
+/// (heaptrack: at 16, large artifacts queued here were half of an import's
+/// peak heap).
+const WRITE_QUEUE: usize = 4;
 
 /// Step 5: plans and, unless it is a dry run, installs; records the
 /// outcome in the same transaction.
