@@ -66,7 +66,10 @@ fn write_package(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     }
     // The order an import recomputes from the files, as `installhub pack`
     // finds it.
-    let files: Vec<_> = artifacts.iter().map(|a| ArtifactFile::from(a).bundled()).collect();
+    let files: Vec<_> = artifacts
+        .iter()
+        .map(|a| ArtifactFile::from(a).bundled())
+        .collect();
     let source = TenantId::parse(fixture::TENANT)?;
     let order = export_install_order(&source, &files)
         .map_err(|failures| format!("the fixture's graph is refused: {failures:?}"))?;
@@ -122,7 +125,9 @@ fn main() -> ExitCode {
             write_bundle(Path::new(dir), Path::new(out)).map(|c| println!("{c}"))
         }
         _ => {
-            eprintln!("usage: write_fixture files DIR | write_fixture bundle DIR OUT.zip | write_fixture package OUT.zip");
+            eprintln!(
+                "usage: write_fixture files DIR | write_fixture bundle DIR OUT.zip | write_fixture package OUT.zip"
+            );
             return ExitCode::from(2);
         }
     };

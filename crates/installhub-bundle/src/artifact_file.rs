@@ -146,16 +146,19 @@ pub(crate) fn encode_stored(artifact: &StoredArtifact, depth: usize) -> Option<V
     };
     // Indentation makes the pretty form longer than the compact text.
     let capacity = 2 * artifact.definition_json.len() + 1024;
-    try_canonical_json(capacity, &ArtifactFileRef {
-        id: &artifact.id,
-        r#type: artifact.artifact_type,
-        name: &artifact.name,
-        version: &artifact.version,
-        status: artifact.status,
-        definition: &definition,
-        references: &artifact.references,
-        libraries: &artifact.libraries,
-    })
+    try_canonical_json(
+        capacity,
+        &ArtifactFileRef {
+            id: &artifact.id,
+            r#type: artifact.artifact_type,
+            name: &artifact.name,
+            version: &artifact.version,
+            status: artifact.status,
+            definition: &definition,
+            references: &artifact.references,
+            libraries: &artifact.libraries,
+        },
+    )
     .ok()
 }
 

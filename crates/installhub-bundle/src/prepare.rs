@@ -161,8 +161,8 @@ impl<'a> View<'a> {
                 }
                 // Not in serde_json's own order, too deep, or not JSON: the
                 // `Value` path decides, with its bytes and its errors.
-                let definition: Value = serde_json::from_str(&stored.definition_json)
-                    .map_err(|e| {
+                let definition: Value =
+                    serde_json::from_str(&stored.definition_json).map_err(|e| {
                         BundleError::invalid_input(format!(
                             "the definition of {} is not JSON: {e}",
                             stored.id
@@ -195,7 +195,10 @@ fn encode_parsed(artifact: &Artifact) -> Result<Vec<u8>, BundleError> {
     Ok(encode_artifact(artifact))
 }
 
-fn prepare_views(input: ManifestInput, artifacts: Vec<View<'_>>) -> Result<PreparedBundle, BundleError> {
+fn prepare_views(
+    input: ManifestInput,
+    artifacts: Vec<View<'_>>,
+) -> Result<PreparedBundle, BundleError> {
     let by_id = index_artifacts(&input, &artifacts)?;
     let position = check_install_order(&input.install_order, &by_id)?;
     if artifacts.len() + 1 > DEFAULT_MAX_ENTRIES {

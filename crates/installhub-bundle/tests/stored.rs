@@ -5,9 +5,7 @@
 //! refuses what `prepare` refuses.
 
 use installhub_bundle::fixtures::*;
-use installhub_bundle::{
-    MAX_DEFINITION_DEPTH, PreparedBundle, prepare, prepare_stored, write_zip,
-};
+use installhub_bundle::{MAX_DEFINITION_DEPTH, PreparedBundle, prepare, prepare_stored, write_zip};
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactType, StoredArtifact, TenantId,
 };
@@ -36,7 +34,7 @@ fn zip(bundle: &PreparedBundle) -> Vec<u8> {
 }
 
 fn one(definition: Value) -> Artifact {
-    let mut a = artifact("a", ArtifactType::Form, &[]);
+    let mut a = artifact("a", ArtifactType::ProcessDefinition, &[]);
     a.definition = definition;
     a
 }
@@ -105,7 +103,11 @@ fn unsorted_and_duplicate_keys_encode_as_the_parsed_value() {
 #[test]
 fn the_depth_limit_holds_on_both_paths() {
     let nested = |levels: usize| "[".repeat(levels) + &"]".repeat(levels);
-    for levels in [MAX_DEFINITION_DEPTH - 1, MAX_DEFINITION_DEPTH, MAX_DEFINITION_DEPTH + 1] {
+    for levels in [
+        MAX_DEFINITION_DEPTH - 1,
+        MAX_DEFINITION_DEPTH,
+        MAX_DEFINITION_DEPTH + 1,
+    ] {
         let text = nested(levels);
         assert_same(serde_json::from_str(&text).unwrap(), &text);
     }
@@ -116,16 +118,23 @@ fn the_depth_limit_holds_on_both_paths() {
         "cannot prepare bundle: the definition of a nests deeper than 100 levels"
     );
     // Past serde_json's own recursion limit the text cannot even be parsed.
-    let err = prepare_stored(input(&["a"]), &[stored(&one(Value::Null), nested(200))])
-        .unwrap_err();
+    let err = prepare_stored(input(&["a"]), &[stored(&one(Value::Null), nested(200))]).unwrap_err();
     assert!(err.to_string().contains("is not JSON"), "{err}");
 }
 
 #[test]
 fn text_that_is_not_json_is_refused() {
-    for text in ["", "{", r#"{"a":1} x"#, r#"{"a":01}"#, "[1,]", "1e400", "{\"a\":\"\\x\"}"] {
-        let err = prepare_stored(input(&["a"]), &[stored(&one(Value::Null), text.into())])
-            .unwrap_err();
+    for text in [
+        "",
+        "{",
+        r#"{"a":1} x"#,
+        r#"{"a":01}"#,
+        "[1,]",
+        "1e400",
+        "{\"a\":\"\\x\"}",
+    ] {
+        let err =
+            prepare_stored(input(&["a"]), &[stored(&one(Value::Null), text.into())]).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("cannot prepare bundle: the definition of a is not JSON: "),

@@ -506,7 +506,13 @@ async fn stored_artifacts_keep_the_definition_as_sorted_compact_text(ctx: Ctx) {
     let a = &stored[0];
     assert_eq!(
         (&a.tenant_id, &a.id, a.artifact_type, &a.name, &a.version),
-        (&t, &written.id, written.artifact_type, &written.name, &written.version)
+        (
+            &t,
+            &written.id,
+            written.artifact_type,
+            &written.name,
+            &written.version
+        )
     );
     assert_eq!(a.status, written.status);
     assert_eq!(a.references, written.references);
@@ -517,7 +523,8 @@ async fn stored_artifacts_keep_the_definition_as_sorted_compact_text(ctx: Ctx) {
         serde_json::to_string(&written.definition).unwrap()
     );
     assert!(
-        a.definition_json.starts_with(r#"{"Alpha":{"a":[],"e":{},"é":"#),
+        a.definition_json
+            .starts_with(r#"{"Alpha":{"a":[],"e":{},"é":"#),
         "{}",
         a.definition_json
     );
