@@ -12,7 +12,8 @@
 #
 #   scripts/bench-export.sh [N]    (default 50; BIG=15; PostgreSQL at
 #                                   BENCH_POSTGRES_ADMIN_URL, default
-#                                   postgres://postgres@127.0.0.1:5432/test)
+#                                   postgres://postgres@127.0.0.1:5432/test;
+#                                   INSTALLHUB_BIN=PATH runs that server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-50}"
@@ -21,7 +22,8 @@ for tool in curl jq zip unzip sha256sum; do
   command -v "$tool" >/dev/null || { echo "bench-export: needs $tool" >&2; exit 1; }
 done
 admin="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
-cargo build --release --quiet --bin installhub
+# INSTALLHUB_BIN runs another build of the server (an older one, to compare).
+[ -n "${INSTALLHUB_BIN:-}" ] || cargo build --release --quiet --bin installhub
 cargo build --release --quiet -p installhub-bundle --example write_fixture
 bin="${INSTALLHUB_BIN:-target/release/installhub}"
 work=$(mktemp -d)
