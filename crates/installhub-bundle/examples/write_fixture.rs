@@ -5,13 +5,20 @@
 //! them back, prepares and writes the bundle to `OUT.zip` and prints its
 //! checksum: the work of `zip -r` plus the `sha256sum` pipeline, with
 //! parsing every file into an artifact and writing the manifest on top.
+//!
+//! `write_fixture package OUT.zip` writes the same 500 artifacts as a
+//! package to import, for `scripts/bench-export.sh`: their references are
+//! redrawn so that ten roots (`00049-artifact`, `00099-artifact`, ...,
+//! `00499-artifact`, each referencing the 49 before it) reach all 500
+//! within the resolver's depth and root limits.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use installhub_bundle::{ArtifactFile, encode_artifact, prepare, write_zip};
-use installhub_domain::{Artifact, TenantId};
+use installhub_domain::imported::export_install_order;
+use installhub_domain::{Artifact, Reference, TenantId};
 
 #[path = "../benches/support/fixture.rs"]
 mod fixture;
@@ -28,6 +35,47 @@ fn write_files(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
             encode_artifact(&artifact),
         )?;
     }
+    Ok(())
+}
+
+/// Every 50th artifact is a root referencing the 49 before it.
+const ROOT_EVERY: usize = 50;
+
+fn write_package(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut artifacts = fixture::artifacts(ARTIFACTS, BYTES);
+    for (i, artifact) in artifacts.iter_mut().enumerate() {
+        // An import's scan fails a package whose every step interpolates a
+        // computed value into its condition; make them plain comparisons.
+        if let Some(steps) = artifact.definition["steps"].as_array_mut() {
+            for step in steps {
+                if let Some(condition) = step["condition"].as_str() {
+                    step["condition"] = condition.replace("${", "{").into();
+                }
+            }
+        }
+        artifact.references = if i % ROOT_EVERY == ROOT_EVERY - 1 {
+            (i + 1 - ROOT_EVERY..i)
+                .map(|j| Reference {
+                    artifact_id: fixture::id(j),
+                    tenant_id: None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    }
+    // The order an import recomputes from the files, as `installhub pack`
+    // finds it.
+    let files: Vec<_> = artifacts
+        .iter()
+        .map(|a| ArtifactFile::from(a).bundled())
+        .collect();
+    let source = TenantId::parse(fixture::TENANT)?;
+    let order = export_install_order(&source, &files)
+        .map_err(|failures| format!("the fixture's graph is refused: {failures:?}"))?;
+    let bundle = prepare(fixture::input(order), &artifacts)?;
+    write_zip(&bundle, fs::File::create(out)?)?;
+    println!("{}", bundle.checksum());
     Ok(())
 }
 
@@ -72,11 +120,14 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["files", dir] => write_files(Path::new(dir)),
+        ["package", out] => write_package(Path::new(out)),
         ["bundle", dir, out] => {
             write_bundle(Path::new(dir), Path::new(out)).map(|c| println!("{c}"))
         }
         _ => {
-            eprintln!("usage: write_fixture files DIR | write_fixture bundle DIR OUT.zip");
+            eprintln!(
+                "usage: write_fixture files DIR | write_fixture bundle DIR OUT.zip | write_fixture package OUT.zip"
+            );
             return ExitCode::from(2);
         }
     };

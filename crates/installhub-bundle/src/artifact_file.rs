@@ -9,10 +9,13 @@
 
 use installhub_domain::imported::BundledArtifact;
 use installhub_domain::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactType, Library, Reference, TenantId,
+    Artifact, ArtifactId, ArtifactStatus, ArtifactType, Library, Reference, StoredArtifact,
+    TenantId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::transcode::Transcoded;
 
 /// `artifacts/<id>.json`: an artifact as it travels between tenants, without
 /// the owner's tenant and timestamps, which the importing side sets.
@@ -104,16 +107,18 @@ impl InstallableArtifact {
 }
 
 /// The same fields by reference, so encoding an [`Artifact`] does not clone
-/// its definition. Field order here is the file's field order.
+/// its definition. Field order here is the file's field order. `D` is the
+/// definition: a [`Value`], or JSON text streamed as it is read
+/// ([`Transcoded`]).
 #[derive(Serialize)]
-struct ArtifactFileRef<'a> {
+struct ArtifactFileRef<'a, D: Serialize = Value> {
     id: &'a ArtifactId,
     #[serde(rename = "type")]
     r#type: ArtifactType,
     name: &'a str,
     version: &'a str,
     status: ArtifactStatus,
-    definition: &'a Value,
+    definition: &'a D,
     references: &'a [Reference],
     libraries: &'a [Library],
 }
@@ -234,6 +239,35 @@ impl std::io::Write for Matching<'_> {
     }
 }
 
+/// Canonical bytes of a stored artifact's file, the same as
+/// [`encode_artifact`] of the artifact with its definition parsed, written
+/// without parsing it into a [`Value`]: `None` when the definition text is
+/// not in the order a `Value` prints (keys strictly increasing in byte order
+/// in every object), nests arrays and objects more than `depth` levels deep,
+/// or is not JSON. The caller then takes the `Value` path, which decides.
+pub(crate) fn encode_stored(artifact: &StoredArtifact, depth: usize) -> Option<Vec<u8>> {
+    let definition = Transcoded {
+        text: &artifact.definition_json,
+        depth,
+    };
+    // Indentation makes the pretty form longer than the compact text.
+    let capacity = 2 * artifact.definition_json.len() + 1024;
+    try_canonical_json(
+        capacity,
+        &ArtifactFileRef {
+            id: &artifact.id,
+            r#type: artifact.artifact_type,
+            name: &artifact.name,
+            version: &artifact.version,
+            status: artifact.status,
+            definition: &definition,
+            references: &artifact.references,
+            libraries: &artifact.libraries,
+        },
+    )
+    .ok()
+}
+
 /// Canonical bytes of `manifest.json`, as [`crate::prepare`] writes it.
 pub fn encode_manifest(manifest: &installhub_domain::Manifest) -> Vec<u8> {
     canonical_json(manifest)
@@ -241,6 +275,17 @@ pub fn encode_manifest(manifest: &installhub_domain::Manifest) -> Vec<u8> {
 
 fn encode_view(view: &ArtifactFileRef<'_>) -> Vec<u8> {
     canonical_json(view)
+}
+
+/// [`canonical_json`] of a value whose serialisation can fail.
+fn try_canonical_json<T: Serialize + ?Sized>(
+    capacity: usize,
+    value: &T,
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// Pretty JSON plus a trailing newline: the one encoding every bundle file

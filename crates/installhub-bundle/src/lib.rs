@@ -13,6 +13,7 @@ mod raw;
 mod read;
 #[cfg(test)]
 mod test_support;
+mod transcode;
 mod write;
 
 pub use artifact_file::{ArtifactFile, InstallableArtifact, encode_artifact, encode_manifest};
@@ -21,6 +22,6 @@ pub use limits::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES,
     ReadLimits,
 };
-pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare};
+pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare, prepare_stored};
 pub use read::{VerifiedBundle, read_bundle, read_bundle_each, reread_bundle_each};
 pub use write::write_zip;

@@ -11,12 +11,12 @@ use installhub_domain::manifest::{
     FORMAT_VERSION, MANIFEST_PATH, artifact_path, bundled_dependencies, sha256_hex,
 };
 use installhub_domain::{
-    Artifact, ArtifactId, Manifest, ManifestArtifact, PackageDependency, PackageId, PackageType,
-    TenantId,
+    Artifact, ArtifactId, ArtifactType, Manifest, ManifestArtifact, PackageDependency, PackageId,
+    PackageType, Reference, StoredArtifact, TenantId,
 };
 use serde_json::Value;
 
-use crate::artifact_file::{encode_artifact, encode_manifest};
+use crate::artifact_file::{encode_artifact, encode_manifest, encode_stored};
 use crate::error::BundleError;
 use crate::limits::{DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES};
 use crate::par;
@@ -91,7 +91,115 @@ pub fn prepare(
     input: ManifestInput,
     artifacts: &[Artifact],
 ) -> Result<PreparedBundle, BundleError> {
-    let by_id = index_artifacts(&input, artifacts)?;
+    let views = artifacts.iter().map(View::parsed).collect();
+    prepare_views(input, views)
+}
+
+/// [`prepare`] for artifacts as the store keeps them, their definitions
+/// JSON text: the same bundle, byte for byte, as `prepare` of the artifacts
+/// with their definitions parsed. A definition in the form serde_json
+/// writes (keys sorted) is re-encoded as it is read, without building a
+/// `Value` tree; any other text is parsed first. Fails, besides as
+/// `prepare` does, with [`BundleError::InvalidInput`] when a definition is
+/// not JSON.
+pub fn prepare_stored(
+    input: ManifestInput,
+    artifacts: &[StoredArtifact],
+) -> Result<PreparedBundle, BundleError> {
+    let views = artifacts.iter().map(View::stored).collect();
+    prepare_views(input, views)
+}
+
+/// What [`prepare`] needs of an artifact, whichever form its definition has.
+struct View<'a> {
+    tenant_id: &'a TenantId,
+    id: &'a ArtifactId,
+    artifact_type: ArtifactType,
+    name: &'a str,
+    version: &'a str,
+    references: &'a [Reference],
+    encode: Encode<'a>,
+}
+
+enum Encode<'a> {
+    Parsed(&'a Artifact),
+    Stored(&'a StoredArtifact),
+}
+
+impl<'a> View<'a> {
+    fn parsed(a: &'a Artifact) -> Self {
+        View {
+            tenant_id: &a.tenant_id,
+            id: &a.id,
+            artifact_type: a.artifact_type,
+            name: &a.name,
+            version: &a.version,
+            references: &a.references,
+            encode: Encode::Parsed(a),
+        }
+    }
+
+    fn stored(a: &'a StoredArtifact) -> Self {
+        View {
+            tenant_id: &a.tenant_id,
+            id: &a.id,
+            artifact_type: a.artifact_type,
+            name: &a.name,
+            version: &a.version,
+            references: &a.references,
+            encode: Encode::Stored(a),
+        }
+    }
+
+    /// The artifact file's bytes, after checking the definition's depth.
+    fn encode(&self) -> Result<Vec<u8>, BundleError> {
+        match self.encode {
+            Encode::Parsed(artifact) => encode_parsed(artifact),
+            Encode::Stored(stored) => {
+                if let Some(bytes) = encode_stored(stored, MAX_DEFINITION_DEPTH) {
+                    return Ok(bytes);
+                }
+                // Not in serde_json's own order, too deep, or not JSON: the
+                // `Value` path decides, with its bytes and its errors.
+                let definition: Value =
+                    serde_json::from_str(&stored.definition_json).map_err(|e| {
+                        BundleError::invalid_input(format!(
+                            "the definition of {} is not JSON: {e}",
+                            stored.id
+                        ))
+                    })?;
+                encode_parsed(&Artifact {
+                    tenant_id: stored.tenant_id.clone(),
+                    id: stored.id.clone(),
+                    artifact_type: stored.artifact_type,
+                    name: stored.name.clone(),
+                    version: stored.version.clone(),
+                    status: stored.status,
+                    definition,
+                    references: stored.references.clone(),
+                    libraries: stored.libraries.clone(),
+                    updated_at: stored.updated_at,
+                })
+            }
+        }
+    }
+}
+
+fn encode_parsed(artifact: &Artifact) -> Result<Vec<u8>, BundleError> {
+    if exceeds_depth(&artifact.definition, MAX_DEFINITION_DEPTH) {
+        return Err(BundleError::invalid_input(format!(
+            "the definition of {} nests deeper than {MAX_DEFINITION_DEPTH} levels",
+            artifact.id
+        )));
+    }
+    Ok(encode_artifact(artifact))
+}
+
+fn prepare_views(
+    input: ManifestInput,
+    artifacts: Vec<View<'_>>,
+) -> Result<PreparedBundle, BundleError> {
+    let by_id = index_artifacts(&input, &artifacts)?;
     let position = check_install_order(&input.install_order, &by_id)?;
     if artifacts.len() + 1 > DEFAULT_MAX_ENTRIES {
         return Err(BundleError::invalid_input(format!(
@@ -100,7 +208,7 @@ pub fn prepare(
         )));
     }
 
-    let ordered: Vec<&Artifact> = input.install_order.iter().map(|id| by_id[id]).collect();
+    let ordered: Vec<&View<'_>> = input.install_order.iter().map(|id| by_id[id]).collect();
     let mut lines = Vec::with_capacity(ordered.len());
     for artifact in &ordered {
         lines.push((*artifact, depends_on(artifact, &position)?));
@@ -108,34 +216,27 @@ pub fn prepare(
     // Checking, encoding and hashing are most of the work and independent
     // per file.
     let encoded = par::map(&ordered, |artifact| {
-        if exceeds_depth(&artifact.definition, MAX_DEFINITION_DEPTH) {
-            return Err(BundleError::invalid_input(format!(
-                "the definition of {} nests deeper than {MAX_DEFINITION_DEPTH} levels",
-                artifact.id
-            )));
-        }
-        let bytes = encode_artifact(artifact);
+        let bytes = artifact.encode()?;
         let sha256 = sha256_hex(&bytes);
-        Ok((bytes, sha256))
+        Ok::<_, BundleError>((bytes, sha256))
     })
     .into_iter()
     .collect::<Result<Vec<_>, _>>()?;
     let mut files = Vec::with_capacity(ordered.len() + 1);
     let mut manifest_lines = Vec::with_capacity(ordered.len());
     for ((artifact, depends_on), (bytes, sha256)) in lines.into_iter().zip(encoded) {
-        let path = artifact_path(&artifact.id);
+        let path = artifact_path(artifact.id);
         manifest_lines.push(ManifestArtifact {
             id: artifact.id.clone(),
             artifact_type: artifact.artifact_type,
-            name: artifact.name.clone(),
-            version: artifact.version.clone(),
+            name: artifact.name.to_owned(),
+            version: artifact.version.to_owned(),
             path: path.clone(),
             sha256,
             depends_on,
         });
         files.push((path, bytes));
     }
-
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
         package_id: input.package_id,
@@ -168,19 +269,19 @@ pub fn prepare(
     Ok(PreparedBundle { manifest, files })
 }
 
-fn index_artifacts<'a>(
+fn index_artifacts<'v, 'a>(
     input: &ManifestInput,
-    artifacts: &'a [Artifact],
-) -> Result<HashMap<&'a ArtifactId, &'a Artifact>, BundleError> {
+    artifacts: &'v [View<'a>],
+) -> Result<HashMap<&'a ArtifactId, &'v View<'a>>, BundleError> {
     let mut by_id = HashMap::with_capacity(artifacts.len());
     for artifact in artifacts {
-        if artifact.tenant_id != input.source_tenant_id {
+        if *artifact.tenant_id != input.source_tenant_id {
             return Err(BundleError::invalid_input(format!(
                 "artifact {} belongs to tenant {}, not the source tenant {}",
                 artifact.id, artifact.tenant_id, input.source_tenant_id
             )));
         }
-        if by_id.insert(&artifact.id, artifact).is_some() {
+        if by_id.insert(artifact.id, artifact).is_some() {
             return Err(BundleError::invalid_input(format!(
                 "artifact {} is passed more than once",
                 artifact.id
@@ -194,7 +295,7 @@ fn index_artifacts<'a>(
 /// returns each id's position in it.
 fn check_install_order<'a>(
     order: &'a [ArtifactId],
-    by_id: &HashMap<&ArtifactId, &Artifact>,
+    by_id: &HashMap<&ArtifactId, &View<'_>>,
 ) -> Result<HashMap<&'a ArtifactId, usize>, BundleError> {
     let mut position = HashMap::with_capacity(order.len());
     for (i, id) in order.iter().enumerate() {
@@ -221,11 +322,11 @@ fn check_install_order<'a>(
 /// in the bundle, in reference order, each once. A reference to another
 /// tenant is resolved there, never to the bundled artifact with the same id.
 fn depends_on(
-    artifact: &Artifact,
+    artifact: &View<'_>,
     position: &HashMap<&ArtifactId, usize>,
 ) -> Result<Vec<ArtifactId>, BundleError> {
-    let own = position[&artifact.id];
-    let listed = bundled_dependencies(&artifact.references, &artifact.tenant_id, |id| {
+    let own = position[artifact.id];
+    let listed = bundled_dependencies(artifact.references, artifact.tenant_id, |id| {
         position.contains_key(id)
     });
     let mut out = Vec::with_capacity(listed.len());

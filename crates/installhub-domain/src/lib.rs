@@ -26,7 +26,7 @@ pub use marketplace::{ListingId, TrustLevel};
 pub use model::{
     Artifact, ArtifactStatus, ArtifactSummary, ArtifactType, ConflictStrategy, Ecosystem,
     ImportSource, ImportStatus, InstalledStatus, Library, PackageType, Plan, PlannedAction,
-    Reference, Tenant, TenantStatus, Verdict,
+    Reference, StoredArtifact, Tenant, TenantStatus, Verdict,
 };
 pub use notification::NotificationKind;
 pub use version::Version;

@@ -242,6 +242,24 @@ pub struct Artifact {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// An artifact as the store keeps it, its definition still the JSON text of
+/// the row: what an export reads, so the definition can be re-encoded into
+/// the bundle without first being built into a [`Value`] tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredArtifact {
+    pub tenant_id: TenantId,
+    pub id: ArtifactId,
+    pub artifact_type: ArtifactType,
+    pub name: String,
+    pub version: String,
+    pub status: ArtifactStatus,
+    /// The definition as JSON text.
+    pub definition_json: String,
+    pub references: Vec<Reference>,
+    pub libraries: Vec<Library>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
 impl Artifact {
     pub fn summary(&self) -> ArtifactSummary {
         ArtifactSummary {

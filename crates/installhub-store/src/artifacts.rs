@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use installhub_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactSummary, ArtifactType, Library, Reference,
-    TenantId,
+    StoredArtifact, TenantId,
 };
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -136,6 +136,25 @@ impl TryFrom<ArtifactRow> for Artifact {
             artifact_type: parse_wire(&row.artifact_type, ArtifactType::parse, "artifacts.type")?,
             status: parse_wire(&row.status, ArtifactStatus::parse, "artifacts.status")?,
             definition: from_json(&row.definition, "artifacts.definition")?,
+            references: from_json(&row.refs, "artifacts.refs")?,
+            libraries: from_json(&row.libraries, "artifacts.libraries")?,
+            updated_at: from_micros(row.updated_at, "artifacts.updated_at")?,
+            tenant_id: TenantId::from_trusted(row.tenant_id),
+            id: ArtifactId::from_trusted(row.artifact_id),
+            name: row.name,
+            version: row.version,
+        })
+    }
+}
+
+impl TryFrom<ArtifactRow> for StoredArtifact {
+    type Error = StoreError;
+
+    fn try_from(row: ArtifactRow) -> Result<Self> {
+        Ok(StoredArtifact {
+            artifact_type: parse_wire(&row.artifact_type, ArtifactType::parse, "artifacts.type")?,
+            status: parse_wire(&row.status, ArtifactStatus::parse, "artifacts.status")?,
+            definition_json: row.definition,
             references: from_json(&row.refs, "artifacts.refs")?,
             libraries: from_json(&row.libraries, "artifacts.libraries")?,
             updated_at: from_micros(row.updated_at, "artifacts.updated_at")?,
@@ -442,6 +461,23 @@ impl Store {
     ) -> Result<Vec<Artifact>> {
         let mut conn = self.pool.acquire().await?;
         artifacts_by_ids(&mut conn, tenant_id, ids).await
+    }
+
+    /// Like [`Store::artifacts_by_ids`], with each definition left as the
+    /// JSON text of its row (serde_json's compact form, keys sorted, as
+    /// every write stores it) instead of parsed: an export re-encodes it
+    /// into the bundle without building a `Value` tree on the async runtime.
+    pub async fn stored_artifacts_by_ids(
+        &self,
+        tenant_id: &TenantId,
+        ids: &[ArtifactId],
+    ) -> Result<Vec<StoredArtifact>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_by_ids::<ArtifactRow>(&mut conn, ARTIFACT_COLUMNS, tenant_id, ids)
+            .await?
+            .into_iter()
+            .map(StoredArtifact::try_from)
+            .collect()
     }
 
     /// The tenants other than `except` that have a row for this artifact id

@@ -33,6 +33,7 @@ backend_suite!(
     list_tenants_in_id_order,
     mark_artifact_deleted_keeps_the_row,
     summaries_and_full_artifacts_for_many_ids,
+    stored_artifacts_keep_the_definition_as_sorted_compact_text,
     tenants_holding_an_artifact,
     closure_follows_references_once_within_the_tenant,
     catalog_generation_rises_with_every_committed_artifact_write,
@@ -472,6 +473,62 @@ async fn summaries_and_full_artifacts_for_many_ids(ctx: Ctx) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Export re-encodes a stored definition as it reads the text, which gives
+/// the bytes of the parsed `Value` only when the text is serde_json's own
+/// compact form with keys sorted: what both backends must hand back.
+async fn stored_artifacts_keep_the_definition_as_sorted_compact_text(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let mut written = artifact(&t, "art-1");
+    let definition = json!({
+        "zeta": [1.5e-300, -0.0, 0.1, 18446744073709551615_u64, -9223372036854775808_i64],
+        "Alpha": { "é": "\u{2028}\"quoted\"\n", "e": {}, "a": [] },
+        "mid": null
+    });
+    written.definition = DefinitionJson::from_value(&definition);
+    written.references = vec![Reference {
+        artifact_id: aid("art-0"),
+        tenant_id: None,
+    }];
+    store
+        .upsert_artifact(&written, "tester@company.com")
+        .await
+        .unwrap();
+
+    let stored = store
+        .stored_artifacts_by_ids(&t, &[aid("art-1"), aid("missing")])
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let full = store.artifacts_by_ids(&t, &[aid("art-1")]).await.unwrap();
+    let a = &stored[0];
+    assert_eq!(
+        (&a.tenant_id, &a.id, a.artifact_type, &a.name, &a.version),
+        (
+            &t,
+            &written.id,
+            written.artifact_type,
+            &written.name,
+            &written.version
+        )
+    );
+    assert_eq!(a.status, written.status);
+    assert_eq!(a.references, written.references);
+    assert_eq!(a.libraries, written.libraries);
+    assert_eq!(a.updated_at, full[0].updated_at);
+    assert_eq!(
+        a.definition_json,
+        serde_json::to_string(&definition).unwrap()
+    );
+    assert_eq!(a.definition_json, written.definition.as_str());
+    assert!(
+        a.definition_json
+            .starts_with(r#"{"Alpha":{"a":[],"e":{},"é":"#),
+        "{}",
+        a.definition_json
     );
 }
 

@@ -9,7 +9,7 @@
 use std::io::{BufWriter, Read, Write};
 
 use chrono::{SubsecRound, Utc};
-use installhub_bundle::{ManifestInput, prepare, write_zip};
+use installhub_bundle::{ManifestInput, prepare_stored, write_zip};
 use installhub_domain::export::ValidExport;
 use installhub_domain::resolve::Resolution;
 use installhub_domain::{ArtifactId, Caller, ErrorCode, Failure, PackageId};
@@ -34,9 +34,11 @@ pub async fn write_package(
     resolution: &Resolution,
 ) -> ApiResult<ExportOutcome> {
     let ids: Vec<ArtifactId> = resolution.artifacts().map(|a| a.id.clone()).collect();
+    // Definitions stay JSON text until the blocking task below encodes
+    // them: no 10 MB parse on the async runtime, no `Value` trees.
     let artifacts = state
         .store()
-        .artifacts_by_ids(&request.tenant_id, &ids)
+        .stored_artifacts_by_ids(&request.tenant_id, &ids)
         .await?;
     // The catalog may change between resolution and loading; a bundle must
     // hold exactly what was validated, so refuse rather than pack a mix.
@@ -80,7 +82,7 @@ pub async fn write_package(
     let tmp_dir = state.config().tmp_dir();
     let written = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         std::fs::create_dir_all(&tmp_dir)?;
-        let prepared = prepare(input, &artifacts)?;
+        let prepared = prepare_stored(input, &artifacts)?;
         let file = tempfile::NamedTempFile::new_in(&tmp_dir)?;
         let mut out = write_zip(&prepared, BufWriter::new(file.reopen()?))?;
         out.flush()?;
