@@ -79,6 +79,10 @@ impl<'de> Deserialize<'de> for CompactJson {
         let mut out = Vec::new();
         serde_transcode::transcode(input, &mut serde_json::Serializer::new(&mut out))
             .map_err(D::Error::custom)?;
+        // The doubling growth leaves up to half of a large definition's
+        // buffer unused while it waits to be written; shrinking in place
+        // costs little.
+        out.shrink_to_fit();
         // serde_json writes UTF-8 only.
         String::from_utf8(out)
             .map(CompactJson)
