@@ -464,15 +464,20 @@ FROM reach LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.i
 
 /// [`Store::artifact_closure`] on PostgreSQL, which evaluates a recursive
 /// CTE only as far as its reader fetches: the `LIMIT` in `bounded` stops
-/// the walk.
+/// the walk. Each reached id's references come from a scalar subquery, which
+/// PostgreSQL runs per row as a primary-key lookup: as a join, the planner
+/// may (and without statistics, on a freshly filled tenant, does) hash the
+/// whole tenant's artifacts and parse every `refs` at each level of the
+/// walk, seconds at 100,000 artifacts (`scripts/bench-catalog.sh`).
 const CLOSURE_POSTGRES: &str = "\
 WITH RECURSIVE reach(id) AS ( \
     SELECT value FROM jsonb_array_elements_text($2::jsonb) \
     UNION \
     SELECT r.value ->> 'artifactId' \
     FROM reach \
-    JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id \
-    CROSS JOIN LATERAL jsonb_array_elements(a.refs::jsonb) AS r(value) \
+    CROSS JOIN LATERAL jsonb_array_elements( \
+        (SELECT a.refs FROM artifacts a WHERE a.tenant_id = $1 AND a.artifact_id = reach.id)::jsonb \
+    ) AS r(value) \
     WHERE coalesce(r.value ->> 'tenantId', $1) = $1 \
 ), bounded AS (SELECT id FROM reach LIMIT $3) \
 SELECT bounded.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.name, a.version, \
