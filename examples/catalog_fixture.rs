@@ -251,7 +251,8 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |text: Option<&String>, default| {
         text.map_or(Ok(default), |t| {
-            t.parse::<usize>().map_err(|_| "COUNT must be a number".to_owned())
+            t.parse::<usize>()
+                .map_err(|_| "COUNT must be a number".to_owned())
         })
     };
     let result = match args.as_slice() {
