@@ -19,21 +19,27 @@
 # per second, the small tenant for preview and export, the empty tenant for
 # the import.
 #
-#   scripts/bench-catalog.sh [--pg] [seconds]     RUNS=15 COUNT=100000
+#   scripts/bench-catalog.sh [--pg] [--compare OLD_BINARY] [seconds]
+#                                                   RUNS=15 COUNT=100000
 #
 #   --pg (or BENCH_POSTGRES=1)  also on PostgreSQL, a fresh database on
 #                               BENCH_POSTGRES_ADMIN_URL (default
 #                               postgres://postgres@127.0.0.1:5432/test),
 #                               dropped at exit; needs psql
+#   --compare OLD_BINARY        also serve with an older build of installhub
+#                               (same catalog, filled anew), so before and
+#                               after come from one run on one machine
 #   seconds                     per wrk measurement (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg="${BENCH_POSTGRES:-0}"
+old=""
 duration=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --pg) pg=1 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --compare) old="$2"; shift ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) duration="$1" ;;
   esac
   shift
@@ -44,10 +50,10 @@ admin="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
 for tool in wrk curl; do
   command -v "$tool" >/dev/null || { echo "bench-catalog: needs $tool" >&2; exit 1; }
 done
+[ -z "$old" ] || [ -x "$old" ] || { echo "bench-catalog: $old is not an executable" >&2; exit 1; }
 [ "$pg" = 0 ] || command -v psql >/dev/null || { echo "bench-catalog: --pg needs psql" >&2; exit 1; }
 
 cargo build --release --quiet --bin installhub --example catalog_fixture
-bin=target/release/installhub
 fixture=target/release/examples/catalog_fixture
 work=$(mktemp -d)
 pid=""
@@ -80,9 +86,9 @@ stats() { sort -n | awk '{ v[NR] = $1 } END { r = int(NR * 0.99 + 0.999); printf
 # --- The packages imported in 3, one per run and the warm-up. ---
 for k in $(seq 0 "$runs"); do "$fixture" bundle "$work/imp$k.zip" "imp$k" 1000; done
 
-# bench BACKEND: fills, measures, prints one block.
+# bench LABEL BINARY BACKEND: fills, measures, prints one block.
 bench() {
-  local backend="$1" data="$work/data-$1" url
+  local label="$1" bin="$2" backend="$3" data="$work/data-$1-$3" url
   rm -rf "$data"; mkdir -p "$data"
   if [ "$backend" = postgres ]; then
     db="ih_bench_$RANDOM$RANDOM"
@@ -91,7 +97,7 @@ bench() {
   else
     url="sqlite://$data/installhub.db?mode=rwc"
   fi
-  echo "[$backend] filling…" >&2
+  echo "[$label, $backend] filling…" >&2
   "$fixture" fill "$url" tenant-catalog "$count" >&2
   "$fixture" fill "$url" tenant-small 500 >/dev/null
 
@@ -215,7 +221,7 @@ LUA
   stop_server
   drop_database
 
-  awk -v b="$backend" -v n="$count" -v hr="${h[0]}" -v cr="${c[0]}" -v cp99="${c[2]}" \
+  awk -v b="$label, $backend" -v n="$count" -v hr="${h[0]}" -v cr="${c[0]}" -v cp99="${c[2]}" \
     -v s50="${s[1]}" -v s99="${s[2]}" -v ub50="${ub[0]}" -v ub99="${ub[1]}" -v us50="${us[0]}" \
     -v eb="${eb[0]}" -v es="${es[0]}" -v ib="${ib[0]}" -v ie="${ie[0]}" 'BEGIN {
       printf "\n%s, %d artifacts in the tenant, closure of 500\n", b, n
@@ -230,6 +236,9 @@ LUA
 
 backends=(sqlite)
 [ "$pg" = 1 ] && backends+=(postgres)
-for backend in "${backends[@]}"; do bench "$backend"; done
+for backend in "${backends[@]}"; do
+  [ -z "$old" ] || bench before "$old" "$backend"
+  bench after target/release/installhub "$backend"
+done
 echo
 echo "goal: preview p50 <= 10 ms at 100,000 artifacts; ratios near 1 mean the catalog's size does not show"
