@@ -537,15 +537,20 @@ FROM reach LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.i
 
 /// [`Store::artifact_closure`] on PostgreSQL, which evaluates a recursive
 /// CTE only as far as its reader fetches: the `LIMIT` in `bounded` stops
-/// the walk.
+/// the walk. Each reached id's references come from a scalar subquery, which
+/// PostgreSQL runs per row as a primary-key lookup: as a join, the planner
+/// may (and without statistics, on a freshly filled tenant, does) hash the
+/// whole tenant's artifacts and parse every `refs` at each level of the
+/// walk, seconds at 100,000 artifacts (`scripts/bench-catalog.sh`).
 const CLOSURE_POSTGRES: &str = "\
 WITH RECURSIVE reach(id) AS ( \
     SELECT value FROM jsonb_array_elements_text($2::jsonb) \
     UNION \
     SELECT r.value ->> 'artifactId' \
     FROM reach \
-    JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id \
-    CROSS JOIN LATERAL jsonb_array_elements(a.refs::jsonb) AS r(value) \
+    CROSS JOIN LATERAL jsonb_array_elements( \
+        (SELECT a.refs FROM artifacts a WHERE a.tenant_id = $1 AND a.artifact_id = reach.id)::jsonb \
+    ) AS r(value) \
     WHERE coalesce(r.value ->> 'tenantId', $1) = $1 \
 ), bounded AS (SELECT id FROM reach LIMIT $3) \
 SELECT bounded.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.name, a.version, \
@@ -564,6 +569,9 @@ struct ClosureRow {
     refs: Option<String>,
 }
 
+/// What sqlx's `AnyConnection::backend_name` says for PostgreSQL.
+const PG_BACKEND_NAME: &str = "PostgreSQL";
+
 /// Rows of `columns` for the given ids, sorted and deduplicated first so
 /// the batches, and so the concatenated result, come in id order.
 async fn fetch_by_ids<R>(
@@ -581,13 +589,34 @@ where
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let postgres = conn.backend_name() == PG_BACKEND_NAME;
     let mut out = Vec::with_capacity(ids.len());
     for batch in ids.chunks(IN_BATCH) {
-        let sql = format!(
-            "SELECT {columns} FROM artifacts \
-             WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
-            placeholders(2, batch.len())
-        );
+        let sql = if postgres {
+            // One primary-key lookup per id, whatever the statistics say: as
+            // `IN (...)`, a tenant PostgreSQL has no statistics for yet (a
+            // fresh import, a new database) is planned as a scan of all its
+            // rows filtered by the list, 150 ms for 500 ids at 100,000
+            // artifacts (`scripts/bench-catalog.sh`). `OFFSET 0` keeps the
+            // subquery from being flattened into a join the planner may
+            // turn into that scan again.
+            let rows = (0..batch.len())
+                .map(|i| format!("(${})", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT {columns} FROM (VALUES {rows}) AS wanted(id) \
+                 CROSS JOIN LATERAL (SELECT {columns} FROM artifacts \
+                   WHERE tenant_id = $1 AND artifact_id = wanted.id OFFSET 0) AS a \
+                 ORDER BY artifact_id"
+            )
+        } else {
+            format!(
+                "SELECT {columns} FROM artifacts \
+                 WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
+                placeholders(2, batch.len())
+            )
+        };
         // Not cached as a prepared statement: the text varies with the
         // batch size and would crowd out the fixed queries.
         let mut query = sqlx::query_as::<_, R>(&sql)

@@ -36,6 +36,7 @@ backend_suite!(
     stored_artifacts_keep_the_definition_as_sorted_compact_text,
     tenants_holding_an_artifact,
     closure_follows_references_once_within_the_tenant,
+    closure_reads_only_the_artifacts_it_reaches,
     catalog_generation_rises_with_every_committed_artifact_write,
     corrupt_rows_are_reported,
     package_round_trip_and_listing,
@@ -613,6 +614,58 @@ async fn closure_follows_references_once_within_the_tenant(ctx: Ctx) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The walk looks up each reached artifact by its key; it never reads the
+/// rest of the tenant (a large catalog would make every preview cost the
+/// whole catalog). Proved by an unreachable artifact whose references do
+/// not parse: reading it would fail the query. On PostgreSQL, without
+/// statistics, a join from the walk to `artifacts` is planned as a hash of
+/// the whole tenant already at this size.
+async fn closure_reads_only_the_artifacts_it_reaches(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let mut catalog: Vec<NewArtifact> = Vec::new();
+    for i in 0..1_000 {
+        let mut new = artifact(&t, &format!("noise-{i:04}"));
+        // Noise that uses the closure: references point into it, never out.
+        new.references = vec![Reference {
+            artifact_id: aid(if i % 2 == 0 { "root" } else { "leaf" }),
+            tenant_id: None,
+        }];
+        catalog.push(new);
+    }
+    let mut root = artifact(&t, "root");
+    root.references = vec![Reference {
+        artifact_id: aid("leaf"),
+        tenant_id: None,
+    }];
+    catalog.push(root);
+    catalog.push(artifact(&t, "leaf"));
+    let mut tx = store.begin_install(&t).await.unwrap();
+    tx.write_artifacts(&catalog).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = raw(&ctx).await;
+    sqlx::query("UPDATE artifacts SET refs = $1 WHERE artifact_id = $2")
+        .bind("[{not json")
+        .bind("noise-0500")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let mut got: Vec<String> = store
+        .artifact_closure(&t, &[aid("root")], 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, summary)| {
+            assert!(summary.is_some(), "{id}");
+            id.to_string()
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, ["leaf", "root"]);
 }
 
 async fn catalog_generation_rises_with_every_committed_artifact_write(ctx: Ctx) {
