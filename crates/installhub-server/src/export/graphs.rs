@@ -19,8 +19,13 @@
 //!   for which the newer answer is as right as the older.
 //! - Only successful resolutions are kept, bounded by weight (about
 //!   bytes), so memory stays flat; quick_cache evicts (S3-FIFO) past it.
+//! - A preview's JSON answer is a function of the graph alone, so it is
+//!   kept with it once written ([`Graph::preview_json`]): a repeated
+//!   preview of a 500-artifact graph then writes no JSON at all.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use installhub_domain::resolve::Resolution;
 use installhub_domain::{ArtifactId, TenantId};
@@ -38,9 +43,41 @@ struct Key {
     roots: Vec<ArtifactId>,
 }
 
+/// A resolved graph and, once a preview answered with it, that answer's
+/// JSON.
+#[derive(Debug)]
+pub struct Graph {
+    resolution: Resolution,
+    preview_json: OnceLock<Bytes>,
+}
+
+impl Graph {
+    pub fn new(resolution: Resolution) -> Self {
+        Graph {
+            resolution,
+            preview_json: OnceLock::new(),
+        }
+    }
+
+    /// The preview's JSON of this graph, written by `write` the first time.
+    pub fn preview_json(&self, write: impl FnOnce(&Resolution) -> Bytes) -> Bytes {
+        self.preview_json
+            .get_or_init(|| write(&self.resolution))
+            .clone()
+    }
+}
+
+impl std::ops::Deref for Graph {
+    type Target = Resolution;
+
+    fn deref(&self) -> &Resolution {
+        &self.resolution
+    }
+}
+
 #[derive(Clone)]
 struct Entry {
-    resolution: Arc<Resolution>,
+    graph: Arc<Graph>,
     /// Computed once, when stored (quick_cache asks for it on eviction).
     weight: u64,
 }
@@ -90,13 +127,13 @@ impl GraphCache {
         tenant: &TenantId,
         generation: i64,
         roots: &[ArtifactId],
-    ) -> Option<Arc<Resolution>> {
+    ) -> Option<Arc<Graph>> {
         let key = Key {
             tenant: tenant.clone(),
             generation,
             roots: roots.to_vec(),
         };
-        self.entries.get(&key).map(|entry| entry.resolution)
+        self.entries.get(&key).map(|entry| entry.graph)
     }
 
     /// Keeps a successful resolution of `roots` in `tenant`, computed after
@@ -106,15 +143,16 @@ impl GraphCache {
         tenant: &TenantId,
         generation: i64,
         roots: Vec<ArtifactId>,
-        resolution: Arc<Resolution>,
+        graph: Arc<Graph>,
     ) {
-        let weight = weigh(&resolution);
+        // Twice the graph: its preview JSON is about as large.
+        let weight = 2 * weigh(&graph);
         let key = Key {
             tenant: tenant.clone(),
             generation,
             roots,
         };
-        self.entries.insert(key, Entry { resolution, weight });
+        self.entries.insert(key, Entry { graph, weight });
     }
 }
 
@@ -142,8 +180,8 @@ fn weigh(resolution: &Resolution) -> u64 {
 mod tests {
     use super::*;
 
-    fn resolution() -> Arc<Resolution> {
-        Arc::new(Resolution {
+    fn resolution() -> Arc<Graph> {
+        Arc::new(Graph::new(Resolution {
             roots: Vec::new(),
             missing_roots: Vec::new(),
             dependencies: Vec::new(),
@@ -151,7 +189,7 @@ mod tests {
             cycles: Vec::new(),
             depth: 0,
             failures: Vec::new(),
-        })
+        }))
     }
 
     fn tenant(id: &str) -> TenantId {
@@ -188,6 +226,20 @@ mod tests {
                 "{t} {generation} {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_graphs_preview_json_is_written_once() {
+        let graph = resolution();
+        let mut writes = 0;
+        for _ in 0..3 {
+            let body = graph.preview_json(|r| {
+                writes += 1;
+                Bytes::from(r.install_order[0].to_string())
+            });
+            assert_eq!(body, "proc-1");
+        }
+        assert_eq!(writes, 1);
     }
 
     #[test]

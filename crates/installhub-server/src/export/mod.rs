@@ -16,7 +16,7 @@ use installhub_domain::{
 use installhub_store::{Store, StoreError};
 
 pub use self::bundle::{ExportOutcome, failure_summary, write_package};
-pub use self::graphs::GraphCache;
+pub use self::graphs::{Graph, GraphCache};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{missing_scope, tenant_denied};
 use crate::state::AppState;

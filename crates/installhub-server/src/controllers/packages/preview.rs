@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use installhub_domain::resolve::Resolution;
 use installhub_domain::{ArtifactSummary, Caller, ErrorCode, Failure, PreviewRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::export;
+use crate::export::{self, Graph};
 use crate::extract::{JsonBody, TenantHeader};
 use crate::state::AppState;
 
@@ -105,9 +106,17 @@ pub async fn preview(
     caller: Caller,
     TenantHeader(header): TenantHeader,
     JsonBody(request): JsonBody<PreviewRequest>,
-) -> ApiResult<Json<PreviewResponse>> {
-    let resolution = resolve_preview(&state, &caller, &request, header.as_deref()).await?;
-    Ok(Json(resolution.as_ref().into()))
+) -> ApiResult<Response> {
+    let graph = resolve_preview(&state, &caller, &request, header.as_deref()).await?;
+    // Written once per kept graph: the answer depends on nothing else.
+    let body = graph.preview_json(|resolution| {
+        let answer = PreviewResponse::from(resolution);
+        // Plain data (strings, numbers, string-keyed maps) always encodes.
+        serde_json::to_vec(&answer)
+            .expect("a preview answer encodes as JSON")
+            .into()
+    });
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The graph a preview shows, with every check of an export's request,
@@ -120,7 +129,7 @@ pub async fn resolve_preview(
     caller: &Caller,
     request: &PreviewRequest,
     header: Option<&str>,
-) -> ApiResult<Arc<Resolution>> {
+) -> ApiResult<Arc<Graph>> {
     let checked = request.check(header);
     let mut failures = checked.failures;
     let source =
@@ -139,21 +148,18 @@ pub async fn resolve_preview(
     if !missing.is_empty() {
         return Err(ApiError::failures(missing).with_summary(SUMMARY));
     }
-    let resolution = Arc::new(resolution);
-    state.graphs().insert(
-        tenant_id,
-        generation,
-        checked.roots,
-        Arc::clone(&resolution),
-    );
+    let graph = Arc::new(Graph::new(resolution));
+    state
+        .graphs()
+        .insert(tenant_id, generation, checked.roots, Arc::clone(&graph));
     metrics::counter!("installhub_previews_total").increment(1);
     debug_assert!(
-        resolution
+        graph
             .failures
             .iter()
             .all(|f| f.code != ErrorCode::ArtifactNotFound)
     );
-    Ok(resolution)
+    Ok(graph)
 }
 
 const SUMMARY: &str = "Preview request failed validation. See 'errors' for details.";
