@@ -12,7 +12,7 @@
 #
 #   scripts/bench-import.sh            RUNS=5 SIZES_MB="60 360"
 #
-# BENCH_BIN=path runs another build of the server (an older commit's, say)
+# INSTALLHUB_BIN=path runs another build of the server (an older commit's, say)
 # for a before-and-after comparison on the same machine.
 #
 # BENCH_POSTGRES=1 runs the server on a fresh PostgreSQL database (psql to
@@ -26,7 +26,7 @@ for tool in curl unzip sha256sum openssl bc; do
 done
 
 cargo build --release --quiet --bin installhub --example make_bundle
-bin="${BENCH_BIN:-target/release/installhub}"
+bin="${INSTALLHUB_BIN:-target/release/installhub}"
 make_bundle=target/release/examples/make_bundle
 work=$(mktemp -d)
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; drop_databases; rm -rf "$work"; }

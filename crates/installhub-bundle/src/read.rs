@@ -123,8 +123,10 @@ where
 /// ([`InstallableArtifact`]). The canonical form is not checked again; the
 /// hashes bind each file to the bytes the first read proved canonical, so
 /// the caller must compare the manifest this returns with the first read's
-/// before using what it was handed. On bytes that were never proved
-/// canonical, a definition's text may repeat a key or order keys otherwise.
+/// before it relies on what it was handed (the importer writes inside its
+/// transaction and compares before it commits). On bytes that were never
+/// proved canonical, a definition's text may repeat a key or order keys
+/// otherwise.
 pub fn reread_bundle_each<R, F>(
     input: R,
     limits: &ReadLimits,

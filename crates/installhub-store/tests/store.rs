@@ -1421,3 +1421,46 @@ async fn writes_commit_their_audit_entry(ctx: Ctx) {
             .is_empty()
     );
 }
+
+/// Commits leave SQLite's WAL to the store's checkpointer (a large
+/// import's answer would otherwise wait for the copy), which moves it into
+/// the database file within about a second; what was committed reads back
+/// the same after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_the_wal_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("installhub.sqlite");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let t = given_tenant(&store, "tenant-a").await;
+    let before = std::fs::metadata(&path).unwrap().len();
+    let filler = "x".repeat(64 * 1024);
+    let mut tx = store.begin_install(&t).await.unwrap();
+    let written: Vec<NewArtifact> = (0..64)
+        .map(|i| {
+            let mut a = artifact(&t, &format!("art-{i:02}"));
+            a.definition = DefinitionJson::from_value(&json!({ "i": i, "blob": filler }));
+            a
+        })
+        .collect();
+    tx.write_artifacts(&written).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // About 4 MB committed: into the WAL at once, into the file soon after.
+    let mut waited = Duration::ZERO;
+    while std::fs::metadata(&path).unwrap().len() < before + 4_000_000 {
+        assert!(
+            waited < Duration::from_secs(10),
+            "the database file stayed at {} bytes",
+            std::fs::metadata(&path).unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    let ids: Vec<_> = written.iter().map(|a| a.id.clone()).collect();
+    let read = store.artifacts_by_ids(&t, &ids).await.unwrap();
+    assert_eq!(read.len(), 64);
+    assert_eq!(read[63].definition, json!({ "i": 63, "blob": filler }));
+    store.close().await;
+}
