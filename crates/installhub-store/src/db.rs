@@ -114,7 +114,7 @@ pub struct Store {
     pub(crate) failpoints: Failpoints,
     /// Held by every clone of the store: the SQLite checkpointer stops once
     /// none is left.
-    in_use: Arc<()>,
+    _in_use: Arc<()>,
 }
 
 impl Store {
@@ -176,7 +176,7 @@ impl Store {
             instance_id,
             connected_at: Utc::now(),
             failpoints: Failpoints::default(),
-            in_use,
+            _in_use: in_use,
         })
     }
 
