@@ -61,19 +61,7 @@ async fn import_wizard_journey() {
     // in place of the form, with its code.
     let junk = dir.path().join("notes.zip");
     std::fs::write(&junk, b"not a zip at all").unwrap();
-    browser
-        .client
-        .find(Locator::Css("input#package"))
-        .await
-        .unwrap()
-        .send_keys(junk.to_str().unwrap())
-        .await
-        .unwrap();
-    browser
-        .click(Locator::XPath(
-            "//button[normalize-space()='Upload and scan']",
-        ))
-        .await;
+    upload(&browser, &junk).await;
     browser
         .wait_for_heading("That request cannot be answered")
         .await;
@@ -85,19 +73,7 @@ async fn import_wizard_journey() {
         .click(Locator::LinkText("Upload another package"))
         .await;
     browser.wait_for_heading("Import a package").await;
-    browser
-        .client
-        .find(Locator::Css("input#package"))
-        .await
-        .unwrap()
-        .send_keys(bundle.to_str().unwrap())
-        .await
-        .unwrap();
-    browser
-        .click(Locator::XPath(
-            "//button[normalize-space()='Upload and scan']",
-        ))
-        .await;
+    upload(&browser, &bundle).await;
 
     // The scan's verdict, and the refused dry run: the form conflicts.
     browser
@@ -270,4 +246,21 @@ async fn import_wizard_journey() {
         .await;
     browser.shot("artifact-back").await;
     browser.close().await;
+}
+
+/// Chooses `file` in the upload form and sends it, as a person would.
+async fn upload(browser: &Browser, file: &std::path::Path) {
+    browser
+        .client
+        .find(Locator::Css("input#package"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .click(Locator::XPath(
+            "//button[normalize-space()='Upload and scan']",
+        ))
+        .await;
 }

@@ -243,19 +243,13 @@ pub async fn upload(
     request: Request,
 ) -> Response {
     let visit = Visit::new(jar, &headers, &uri);
-    let mut form = match GuardedMultipart::new(&state, request).await {
-        Ok(form) => form,
-        Err(error) => {
-            let chrome = visit.chrome(None, "import");
-            return visit.respond(problem_page(
-                chrome,
-                &error,
-                ("/console", "Go to the console"),
-            ));
-        }
+    let read = async {
+        let mut form = GuardedMultipart::new(&state, request).await?;
+        let csrf = first_text(&mut form, "csrf").await?;
+        Ok::<_, ApiError>((form, csrf))
     };
-    let csrf = match first_text(&mut form, "csrf").await {
-        Ok(csrf) => csrf,
+    let (mut form, csrf) = match read.await {
+        Ok(read) => read,
         Err(error) => {
             let chrome = visit.chrome(None, "import");
             return visit.respond(problem_page(
