@@ -99,7 +99,7 @@ async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
             "stats": stats,
         }));
     } else {
-        print!("{}", describe_sync(&out, db.snapshot(), &stats));
+        out!("{}", describe_sync(&out, db.snapshot(), &stats));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -118,7 +118,7 @@ fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             print_json(&json!({ "index": null, "snapshot": embedded.snapshot() }));
         } else {
-            println!(
+            outln!(
                 "no index at {} (run `installhub advisories sync`); scans use the embedded {}",
                 path.display(),
                 describe_snapshot(embedded.snapshot())
@@ -130,7 +130,7 @@ fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&json!({ "index": path.display().to_string(), "snapshot": db.snapshot() }));
     } else {
-        println!("{}: {}", path.display(), describe_snapshot(db.snapshot()));
+        outln!("{}: {}", path.display(), describe_snapshot(db.snapshot()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,8 @@
 //! `installhub`: the service and its command-line client in one binary.
 
+#[macro_use]
+mod out;
+
 mod advisories;
 mod client;
 mod serve;

@@ -353,7 +353,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let console = format!("http://{addr}/console/sign-in/link?secret={secret}");
             print_demo_help(addr, &token, &versions, &listing, &console);
         } else {
-            println!("Demo data created. Mint tokens with your own identity provider.");
+            banner(format_args!(
+                "Demo data created. Mint tokens with your own identity provider."
+            ));
         }
     }
     server.await.context("the server task")??;
@@ -467,7 +469,7 @@ fn print_demo_help(
         .unwrap_or_else(|| "installhub".to_owned());
     let pkg_id = r#"sed -n 's/.*"packageId":"\(pkg-[0-9a-f-]*\)".*/\1/p'"#;
     let status_url = r#"sed -n 's/.*"statusUrl":"\([^"]*\)".*/\1/p'"#;
-    println!(
+    banner(format_args!(
         r#"
 InstallHub demo is running at {url}
 Tenants: {source} (5 artifacts, the documented example) and {target} (empty).
@@ -534,7 +536,7 @@ curl -s -H "Authorization: Bearer $INSTALLHUB_TOKEN" $INSTALLHUB_URL$({status_ur
         v2 = versions[2],
         listed = DEMO_LISTED_VERSION,
         link_minutes = installhub_server::console::SIGN_IN_LINK_TTL.as_secs() / 60,
-    );
+    ));
 }
 
 async fn shutdown_signal() {
@@ -557,6 +559,15 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// A line of the demo's banner on stdout, best effort: a service whose stdout was
+/// closed (a supervisor that keeps only its logs) serves on; the same text
+/// is not needed for anything but reading.
+fn banner(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 #[cfg(test)]

@@ -101,9 +101,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         not_before: None,
     })?;
     if args.json {
-        println!("{}", serde_json::json!({ "token": token }));
+        outln!("{}", serde_json::json!({ "token": token }));
     } else {
-        println!("{token}");
+        outln!("{token}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -860,6 +860,59 @@ async fn scan_reports_offline_as_text_json_and_sarif() {
     assert!(run.stderr.contains("InvalidZip"), "{run:#?}");
 }
 
+/// A reader that stops early (`| head -1`) or output nobody can take (a
+/// full disk): the command neither panics nor pretends. Stdout is a pipe
+/// whose reader is already closed, so every write meets a broken pipe, or
+/// `/dev/full`, where every write fails with "no space left".
+#[tokio::test(flavor = "multi_thread")]
+async fn output_to_a_closed_pipe_ends_quietly_and_to_a_full_disk_fails() {
+    let app = TestServer::start().await;
+    let (file, _) = app.bundle("2.1.0").await;
+    let file = file.to_str().unwrap().to_owned();
+    let (work, env) = (app.work.clone(), app.env());
+    tokio::task::spawn_blocking(move || {
+        let commands: [&[&str]; 4] = [
+            &["scan", &file],
+            &["verify", &file],
+            &["packages", "list", "--tenant", SOURCE_TENANT],
+            &["completions", "bash"],
+        ];
+        for args in commands {
+            let run = |stdout: std::process::Stdio| {
+                let mut command = std::process::Command::new(binary::BIN);
+                command.args(args).current_dir(&work).stdout(stdout);
+                command.env("INSTALLHUB_CONFIG", work.join("installhub-config.toml"));
+                for (key, value) in &env {
+                    command.env(key, value);
+                }
+                command.output().expect("the installhub binary runs")
+            };
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let closed = run(writer.into());
+            let stderr = String::from_utf8_lossy(&closed.stderr);
+            assert_eq!(closed.status.code(), Some(0), "{args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            let failed = run(full.into());
+            let stderr = String::from_utf8_lossy(&failed.stderr);
+            assert_eq!(failed.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("error: cannot write")
+                    && stderr.contains("No space left on device"),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        }
+    })
+    .await
+    .unwrap();
+}
+
 /// A script that reaches `eval` without spelling it: the text output names
 /// the capability and shows the code, and the exit code fails a pipeline.
 #[tokio::test(flavor = "multi_thread")]

@@ -118,13 +118,13 @@ async fn diff(args: DiffArgs) -> Result<(), ClientError> {
         return match refusal {
             Some(error) => Err(error),
             None => {
-                println!("{}", text.trim_end());
+                outln!("{}", text.trim_end());
                 Ok(())
             }
         };
     }
     let plan: Plan = parse_response(&text, "dry run")?;
-    anstream::print!("{}", render(&plan));
+    crate::out::write(&mut anstream::stdout(), format_args!("{}", render(&plan)));
     refusal.map_or(Ok(()), Err)
 }
 

@@ -170,7 +170,7 @@ async fn download(args: DownloadArgs) -> Result<(), ClientError> {
     if args.json {
         print_json(&saved);
     } else {
-        println!(
+        outln!(
             "Saved {path}\n  size:    {size} bytes ({human})\n  sha256:  {sha}\n\nCheck it with:\n  installhub verify {path}",
             path = saved.path,
             size = saved.size_bytes,

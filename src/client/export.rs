@@ -149,7 +149,7 @@ async fn export(args: ExportArgs) -> Result<(), ClientError> {
         })?;
     let response: ExportResponse = parse_response(&text, "export")?;
     if args.json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(());
     }
     let download = format!(
@@ -157,7 +157,7 @@ async fn export(args: ExportArgs) -> Result<(), ClientError> {
         response.package_id,
         client.repeat_flags()
     );
-    print!(
+    out!(
         "\
 Exported {name} {version}
   package id:     {id}

@@ -140,11 +140,11 @@ impl Source {
 async fn import(args: ImportArgs) -> Result<(), ClientError> {
     let text = send(&args).await.map_err(|e| with_hint(e, &args))?;
     if args.json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(());
     }
     let answer: ImportAnswer = parse_response(&text, "import")?;
-    print!("{}", describe(&answer));
+    out!("{}", describe(&answer));
     Ok(())
 }
 

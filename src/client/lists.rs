@@ -188,12 +188,12 @@ fn page_query(page: &Page) -> Vec<(&'static str, String)> {
 /// The table, or a line saying there is nothing, and the next page's flag.
 fn print_rows(header: &[&str], rows: &[Vec<String>], empty: &str, next: Option<String>) {
     if rows.is_empty() {
-        println!("{empty}");
+        outln!("{empty}");
     } else {
-        print!("{}", table(header, rows));
+        out!("{}", table(header, rows));
     }
     if let Some(next) = next {
-        println!("more: repeat with --before {next}");
+        outln!("more: repeat with --before {next}");
     }
 }
 
@@ -382,7 +382,7 @@ async fn show_import(args: ImportShowArgs) -> Result<(), ClientError> {
     else {
         return Ok(());
     };
-    print!(
+    out!(
         "Import {}\n  tenant:   {}\n  status:   {}\n  source:   {}\n  package:  {} {} ({})\n  by:       {}\n  started:  {}\n  finished: {}\n",
         record.import_id,
         record.tenant_id,
@@ -400,22 +400,22 @@ async fn show_import(args: ImportShowArgs) -> Result<(), ClientError> {
     );
     if record.result["error"].is_string() {
         // A failed import keeps its error envelope.
-        println!(
+        outln!(
             "  error:    {}: {}",
             record.result["error"].as_str().unwrap_or_default(),
             record.result["message"].as_str().unwrap_or_default()
         );
         for failure in record.result["errors"].as_array().into_iter().flatten() {
             if let Ok(line) = serde_json::from_value::<super::FailureLine>(failure.clone()) {
-                println!("  {line}");
+                outln!("  {line}");
             }
         }
     } else if !record.result.is_null()
         && let Ok(answer) =
             serde_json::from_value::<super::import::ImportAnswer>(record.result.clone())
     {
-        println!();
-        print!("{}", super::import::describe(&answer));
+        outln!();
+        out!("{}", super::import::describe(&answer));
     }
     Ok(())
 }

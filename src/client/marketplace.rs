@@ -444,7 +444,7 @@ async fn search(args: SearchArgs) -> Result<(), ClientError> {
         let request = client.request(Method::GET, url.clone()).query(&page_params);
         let text = client.send_for_text(request).await?;
         if args.json && !args.all {
-            println!("{}", text.trim_end());
+            outln!("{}", text.trim_end());
             return Ok(());
         }
         let page: ListingPage = parse_response(&text, "search")?;
@@ -471,7 +471,7 @@ async fn search(args: SearchArgs) -> Result<(), ClientError> {
         .into_iter()
         .map(|p| parse_response(&p.to_string(), "search"))
         .collect::<Result<_, _>>()?;
-    print!("{}", describe_search(&listings, more));
+    out!("{}", describe_search(&listings, more));
     Ok(())
 }
 
@@ -518,11 +518,11 @@ async fn show(args: ShowArgs) -> Result<(), ClientError> {
     let client = Client::new(&args.connection)?;
     let text = get_listing(&client, &args.package_id).await?;
     if args.json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(());
     }
     let listing: Listing = parse_response(&text, "show")?;
-    print!("{}", describe_listing(&listing));
+    out!("{}", describe_listing(&listing));
     Ok(())
 }
 
@@ -588,7 +588,7 @@ async fn publish(args: PublishArgs) -> Result<(), ClientError> {
     }
     let text = client.post_json("api/marketplace/packages", &body).await?;
     if args.json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(());
     }
     let answer: Value = parse_response(&text, "publish")?;
@@ -598,7 +598,7 @@ async fn publish(args: PublishArgs) -> Result<(), ClientError> {
     } else {
         String::new()
     };
-    print!(
+    out!(
         "Published {} {} as {}{new}\n  checksum:  {}\n  bundle:    {} ({})\n  scan:      {}\n  signed by: {}\n",
         field("name"),
         field("version"),
@@ -664,12 +664,14 @@ async fn install(args: InstallArgs) -> Result<ExitCode, ClientError> {
     let accepted: Accepted = parse_response(&text, "install")?;
     if args.no_wait {
         if args.json {
-            println!("{}", text.trim_end());
+            outln!("{}", text.trim_end());
         } else {
             let server = client.repeat_flags();
-            println!(
+            outln!(
                 "Install {} is queued (about {} s).\nFollow it with: installhub marketplace status{server} {}",
-                accepted.install_id, accepted.estimated_seconds, accepted.install_id
+                accepted.install_id,
+                accepted.estimated_seconds,
+                accepted.install_id
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -821,11 +823,11 @@ async fn follow(
 fn conclude(install_id: &str, status: &InstallStatus, text: &str, json: bool) -> ExitCode {
     let failed = status.status == "Failed";
     if json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
     } else if failed {
         eprint!("{}", describe_status(install_id, status));
     } else {
-        print!("{}", describe_status(install_id, status));
+        out!("{}", describe_status(install_id, status));
     }
     if failed {
         ExitCode::FAILURE
@@ -935,13 +937,13 @@ async fn mark_version(args: YankArgs, mark: VersionMark) -> Result<(), ClientErr
     };
     let (id, v) = (&args.package_id, &args.version);
     match (mark, version[field]["reason"].as_str()) {
-        (VersionMark::Yank, Some(reason)) => println!(
+        (VersionMark::Yank, Some(reason)) => outln!(
             "Yanked {v} of {id}: {reason}\n  It is no longer \"latest\"; installs that name it still work."
         ),
-        (VersionMark::Deprecation, Some(reason)) => println!(
+        (VersionMark::Deprecation, Some(reason)) => outln!(
             "Deprecated {v} of {id}: {reason}\n  It still installs; the listing and its installers are told why not to use it."
         ),
-        (_, None) => println!("{v} of {id} is not {field}."),
+        (_, None) => outln!("{v} of {id} is not {field}."),
     }
     Ok(())
 }
@@ -964,9 +966,11 @@ async fn trust(args: TrustArgs) -> Result<(), ClientError> {
     else {
         return Ok(());
     };
-    println!(
+    outln!(
         "{} ({}) is {}.",
-        listing.name, listing.package_id, listing.trust_level
+        listing.name,
+        listing.package_id,
+        listing.trust_level
     );
     Ok(())
 }
@@ -993,11 +997,13 @@ async fn delist(args: DelistArgs) -> Result<(), ClientError> {
         return Ok(());
     };
     match &listing.delisted {
-        Some(mark) => println!(
+        Some(mark) => outln!(
             "{} ({}) is delisted: {}\n  Hidden from search; no new installs.",
-            listing.name, listing.package_id, mark.reason
+            listing.name,
+            listing.package_id,
+            mark.reason
         ),
-        None => println!("{} ({}) is listed.", listing.name, listing.package_id),
+        None => outln!("{} ({}) is listed.", listing.name, listing.package_id),
     }
     Ok(())
 }

@@ -238,8 +238,8 @@ impl ClientError {
                     body: Some(_),
                     text,
                     ..
-                } => println!("{}", text.trim_end()),
-                other => println!("{}", other.json_body()),
+                } => outln!("{}", text.trim_end()),
+                other => outln!("{}", other.json_body()),
             }
         } else {
             eprint!("{}", self.human());
@@ -595,7 +595,7 @@ impl Client {
     ) -> Result<Option<T>, ClientError> {
         let text = self.send_for_text(request).await?;
         if json {
-            println!("{}", text.trim_end());
+            outln!("{}", text.trim_end());
             return Ok(None);
         }
         parse_response(&text, what).map(Some)
@@ -681,7 +681,7 @@ pub fn parse_response<T: serde::de::DeserializeOwned>(
 /// Prints a JSON value on stdout, pretty, for `--json`.
 pub fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         // Only a map with non-string keys fails to serialize; ours have none.
         Err(e) => eprintln!("error: could not print JSON: {e}"),
     }

@@ -297,7 +297,7 @@ fn pack_dir(args: &PackArgs) -> Result<(), ClientError> {
             "sizeBytes": bytes.len(),
         }));
     } else {
-        println!(
+        outln!(
             "Packed {} {} into {}\n  package id:     {}\n  checksum:       {}\n  artifacts:      {}\n  install order:  {}",
             m.name,
             m.version,
@@ -422,7 +422,7 @@ fn unpack_file(args: &UnpackArgs) -> Result<(), ClientError> {
             "artifacts": bundle.artifacts.len(),
         }));
     } else {
-        println!(
+        outln!(
             "Unpacked {} {} into {}: manifest.json and {} artifact file(s) in artifacts/\nPack it again with: installhub pack {} -o FILE.zip",
             m.name,
             m.version,

@@ -81,9 +81,9 @@ async fn preview(args: PreviewArgs) -> Result<(), ClientError> {
     // Parsed even for --json, so a script never gets a non-JSON success.
     let response: PreviewResponse = parse_response(&text, "preview")?;
     if args.json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
     } else {
-        print!("{}", render(&response));
+        out!("{}", render(&response));
     }
     Ok(())
 }

@@ -273,7 +273,7 @@ async fn save_login(args: LoginArgs) -> Result<(), ClientError> {
             "subject": subject,
         }));
     } else {
-        println!(
+        outln!(
             "Logged in to {} as {} (profile '{}', saved in {})",
             client.server(),
             subject.as_deref().unwrap_or("an unnamed subject"),
@@ -322,12 +322,12 @@ fn remove_token(args: &LogoutArgs) -> Result<(), ClientError> {
     if args.json {
         super::print_json(&json!({"profile": args.profile, "loggedOut": removed}));
     } else if removed {
-        println!(
+        outln!(
             "Logged out: the token of profile '{}' is removed.",
             args.profile
         );
     } else {
-        println!(
+        outln!(
             "Profile '{}' holds no token; nothing to remove.",
             args.profile
         );
@@ -437,7 +437,7 @@ async fn who(args: &WhoamiArgs) -> Result<bool, ClientError> {
             ),
             None => "-".to_owned(),
         };
-        println!(
+        outln!(
             "server:   {}\ntoken:    from {from}\nsubject:  {}\nemail:    {}\nscopes:   {}\ntenants:  {}\nexpires:  {expiry}\naccepted: {}",
             client.server(),
             text(&claims["sub"]),

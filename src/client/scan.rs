@@ -108,7 +108,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Format::Sarif => print_json(&to_sarif(&report, env!("CARGO_PKG_VERSION"), |id| {
             format!("artifacts/{id}.json")
         })),
-        Format::Text => print!("{}", describe(&m.name, &m.version, &report)),
+        Format::Text => out!("{}", describe(&m.name, &m.version, &report)),
     }
     Ok(match report.result {
         Verdict::Fail => ExitCode::FAILURE,

@@ -164,7 +164,7 @@ async fn run_rollback(args: RollbackArgs) -> Result<(), ClientError> {
     if answer.artifacts.is_empty() && answer.packages.is_empty() {
         out.push_str("  nothing\n");
     }
-    print!("{out}");
+    out!("{out}");
     Ok(())
 }
 
@@ -204,6 +204,6 @@ async fn run_uninstall(args: UninstallArgs) -> Result<(), ClientError> {
     for id in &answer.already_deleted_artifacts {
         out.push_str(&format!("  (already deleted) {id}\n"));
     }
-    print!("{out}");
+    out!("{out}");
     Ok(())
 }

@@ -74,7 +74,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "artifacts": bundle.artifacts.len(),
                 }));
             } else {
-                print!("{}", describe(&bundle));
+                out!("{}", describe(&bundle));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -239,8 +239,8 @@ fn run_signed(args: &VerifyArgs, bundle: &VerifiedBundle) -> ExitCode {
             ));
         }
         if valid {
-            print!("{}", describe(bundle));
-            print!(
+            out!("{}", describe(bundle));
+            out!(
                 "PublicHub signature: ok, version {version}\n{text}verdict: {} is the PublicHub's signed version {version}\n",
                 args.file.display()
             );
