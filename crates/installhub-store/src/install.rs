@@ -96,6 +96,23 @@ pub struct InstallTx {
     pub(crate) written_hashes: HashMap<String, String>,
 }
 
+/// A [`NewArtifact`] and its content hash (see [`crate::content_sha256`]),
+/// computed ahead for [`InstallTx::write_hashed_artifacts`]. Only this
+/// constructor sets the hash, so it always matches the artifact.
+#[derive(Debug, Clone)]
+pub struct HashedArtifact {
+    artifact: NewArtifact,
+    sha256: String,
+}
+
+impl HashedArtifact {
+    /// Hashes `artifact`'s content as the store would.
+    pub fn new(artifact: NewArtifact) -> Result<Self> {
+        let sha256 = new_artifact_sha256(&artifact)?;
+        Ok(HashedArtifact { artifact, sha256 })
+    }
+}
+
 impl std::fmt::Debug for InstallTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InstallTx")
@@ -131,21 +148,42 @@ impl InstallTx {
     /// transaction's tenant ([`StoreError::TenantMismatch`] otherwise,
     /// before anything is written).
     pub async fn write_artifacts(&mut self, artifacts: &[NewArtifact]) -> Result<()> {
-        if let Some(other) = artifacts.iter().find(|a| a.tenant_id != self.tenant_id) {
+        let artifacts: Vec<(&NewArtifact, Option<&str>)> =
+            artifacts.iter().map(|a| (a, None)).collect();
+        self.write(&artifacts).await
+    }
+
+    /// [`InstallTx::write_artifacts`] of artifacts whose content hashes were
+    /// computed ahead ([`HashedArtifact::new`]), off the task that writes:
+    /// an import hashes each definition on its reader thread while this
+    /// transaction writes the previous batch.
+    pub async fn write_hashed_artifacts(&mut self, artifacts: &[HashedArtifact]) -> Result<()> {
+        let artifacts: Vec<(&NewArtifact, Option<&str>)> = artifacts
+            .iter()
+            .map(|h| (&h.artifact, Some(h.sha256.as_str())))
+            .collect();
+        self.write(&artifacts).await
+    }
+
+    async fn write(&mut self, artifacts: &[(&NewArtifact, Option<&str>)]) -> Result<()> {
+        if let Some((other, _)) = artifacts
+            .iter()
+            .find(|(a, _)| a.tenant_id != self.tenant_id)
+        {
             return Err(StoreError::TenantMismatch(
                 format!("artifact '{}' of tenant '{}'", other.id, other.tenant_id),
                 self.tenant_id.to_string(),
             ));
         }
         let mut last = HashMap::with_capacity(artifacts.len());
-        for (i, artifact) in artifacts.iter().enumerate() {
+        for (i, (artifact, _)) in artifacts.iter().enumerate() {
             last.insert(artifact.id.as_str(), i);
         }
-        let unique: Vec<&NewArtifact> = artifacts
+        let unique: Vec<(&NewArtifact, Option<&str>)> = artifacts
             .iter()
             .enumerate()
-            .filter(|(i, artifact)| last[artifact.id.as_str()] == *i)
-            .map(|(_, artifact)| artifact)
+            .filter(|(i, (artifact, _))| last[artifact.id.as_str()] == *i)
+            .map(|(_, item)| *item)
             .collect();
 
         let now = now_micros();
@@ -158,14 +196,21 @@ impl InstallTx {
             let hashes = if self.snapshot.is_some() {
                 let hashes = batch
                     .iter()
-                    .map(|a| Ok((a.id.as_str(), new_artifact_sha256(a)?)))
+                    .map(|(a, hash)| {
+                        let hash = match hash {
+                            Some(hash) => (*hash).to_owned(),
+                            None => new_artifact_sha256(a)?,
+                        };
+                        Ok((a.id.as_str(), hash))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 self.snapshot_artifacts(&hashes).await?;
                 hashes
             } else {
                 Vec::new()
             };
-            upsert_artifacts(&mut self.tx, batch, now).await?;
+            let rows: Vec<&NewArtifact> = batch.iter().map(|(a, _)| *a).collect();
+            upsert_artifacts(&mut self.tx, &rows, now).await?;
             for (id, hash) in hashes {
                 self.written_hashes.insert(id.to_owned(), hash);
             }

@@ -28,7 +28,7 @@ pub use db::{Backend, Store};
 pub use error::{Result, StoreError};
 pub use failpoints::Failpoints;
 pub use imports::{ImportRecord, InstalledPackage, Supersession};
-pub use install::InstallTx;
+pub use install::{HashedArtifact, InstallTx};
 pub use installs::{Claim, InstallJob, NewInstall};
 pub use marketplace::{
     ListingDescription, ListingQuery, ListingRecord, ListingVersionRecord, Mark, VersionMark,

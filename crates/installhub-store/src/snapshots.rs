@@ -459,6 +459,10 @@ fn references_any<'a>(
         .find_map(|r| ids.get(r.artifact_id.as_str())))
 }
 
+/// Snapshot rows per statement: 3 values each plus the import id, far
+/// below either backend's parameter limit.
+const SNAPSHOT_BATCH: usize = 100;
+
 impl InstallTx {
     /// From now on, keeps what this transaction overwrites under
     /// `import_id`, the record it will commit (see the module
@@ -492,24 +496,31 @@ impl InstallTx {
         let tenant = self.tenant_id.to_string();
         let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
         let previous = raw_artifacts(self.connection(), &tenant, &ids).await?;
-        for (id, sha) in written {
-            let before = previous
-                .get(*id)
-                .map(|row| to_json(row, "artifact snapshot"))
-                .transpose()?;
-            // The first snapshot of a row keeps the state before the
-            // transaction; a second write only updates what was written.
-            sqlx::query(
+        // One statement per batch (the ids are distinct: the writer keeps
+        // the last of each). The first snapshot of a row keeps the state
+        // before the transaction; a second write only updates what was
+        // written.
+        for batch in written.chunks(SNAPSHOT_BATCH) {
+            let rows = (0..batch.len())
+                .map(|row| format!("($1, {})", placeholders(2 + row * 3, 3)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
                 "INSERT INTO snapshot_artifacts (import_id, artifact_id, previous, new_sha256) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (import_id, artifact_id) \
-                 DO UPDATE SET new_sha256 = excluded.new_sha256",
-            )
-            .bind(import_id.as_str())
-            .bind(*id)
-            .bind(before)
-            .bind(sha.as_str())
-            .execute(self.connection())
-            .await?;
+                 VALUES {rows} ON CONFLICT (import_id, artifact_id) \
+                 DO UPDATE SET new_sha256 = excluded.new_sha256"
+            );
+            let mut query = sqlx::query(&sql)
+                .persistent(batch.len() == SNAPSHOT_BATCH)
+                .bind(import_id.as_str());
+            for (id, sha) in batch {
+                let before = previous
+                    .get(*id)
+                    .map(|row| to_json(row, "artifact snapshot"))
+                    .transpose()?;
+                query = query.bind(*id).bind(before).bind(sha.as_str());
+            }
+            query.execute(self.connection()).await?;
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use installhub_domain::model::InstalledStatus::{self, Installed, Superseded, Uninstalled};
 use installhub_domain::{ArtifactId, ArtifactStatus, ImportId, PackageId, Reference, TenantId};
 use installhub_store::{
-    DefinitionJson, InstalledPackage, NewArtifact, RollbackPlan, RollbackRefusal, Store,
-    UndoAction, UndoConflict, UninstallRefusal,
+    DefinitionJson, HashedArtifact, InstalledPackage, NewArtifact, RollbackPlan, RollbackRefusal,
+    Store, UndoAction, UndoConflict, UninstallRefusal,
 };
 use serde_json::json;
 
@@ -68,7 +68,11 @@ fn package_of(t: &TenantId, name: &str, import_id: &str, ids: &[&str]) -> Instal
 }
 
 /// One install by package `name` as record `import_id`, with a snapshot:
-/// writes `written` (content `by`, referencing `refs`), claims them.
+/// writes `written` (content `by`, referencing `refs`), claims them. The
+/// first artifact goes through `write_artifacts`, the rest through
+/// `write_hashed_artifacts` (as an import writes): a hash computed ahead
+/// that differed from the store's own would make every rollback and
+/// uninstall below see the artifacts as changed since, and refuse.
 async fn install(
     store: &Store,
     t: &TenantId,
@@ -83,7 +87,13 @@ async fn install(
         .iter()
         .map(|(id, refs)| content(t, id, name, refs))
         .collect();
-    tx.write_artifacts(&artifacts).await.unwrap();
+    let (first, rest) = artifacts.split_at(artifacts.len().min(1));
+    tx.write_artifacts(first).await.unwrap();
+    let hashed: Vec<HashedArtifact> = rest
+        .iter()
+        .map(|a| HashedArtifact::new(a.clone()).unwrap())
+        .collect();
+    tx.write_hashed_artifacts(&hashed).await.unwrap();
     let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
     let package = package_of(t, name, import_id, &ids);
     tx.put_installed_package(&package).await.unwrap();

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Seek, SeekFrom};
 
 use chrono::Utc;
-use installhub_bundle::{InstallableArtifact, ReadLimits, encode_artifact, reread_bundle_each};
+use installhub_bundle::{ReadLimits, encode_artifact, reread_bundle_each};
 use installhub_domain::import::admit::ImportAttempt;
 use installhub_domain::import::pin::PinnedPlan;
 use installhub_domain::import::{
@@ -20,8 +20,8 @@ use installhub_domain::{
     TenantId,
 };
 use installhub_store::{
-    AuditEvent, DefinitionJson, InstallTx, InstalledPackage, NewArtifact, NewAuditEntry,
-    PackageImported,
+    AuditEvent, DefinitionJson, HashedArtifact, InstallTx, InstalledPackage, NewArtifact,
+    NewAuditEntry, PackageImported,
 };
 
 use super::admit::{AdmittedPackage, bundle_error};
@@ -268,8 +268,7 @@ async fn write_artifacts(
     let wanted: HashSet<ArtifactId> = plan.to_write().cloned().collect();
     let total = wanted.len() as u64;
     let mut written = 0u64;
-    let (sender, mut receiver) =
-        tokio::sync::mpsc::channel::<(InstallableArtifact, usize)>(WRITE_QUEUE);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(HashedArtifact, usize)>(WRITE_QUEUE);
     // Read through the handle the upload holds, not by path: a sweep of old
     // scratch files can then never take the package from under an import.
     let mut file = bundle
@@ -277,37 +276,53 @@ async fn write_artifacts(
         .as_file()
         .try_clone()
         .map_err(ApiError::internal)?;
+    let (tenant_id, source) = (tenant.tenant_id.clone(), manifest.source_tenant_id.clone());
+    // The reader thread also builds each row and hashes its content for the
+    // snapshot, so the writer only writes.
     let reader = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
-        reread_bundle_each(file, &limits, |artifact, size| {
-            if wanted.contains(&artifact.id) {
-                sender.blocking_send((artifact, size)).map_err(|_| {
-                    installhub_bundle::BundleError::Io(std::io::Error::other(
-                        "the install stopped reading the package",
-                    ))
-                })?;
+        let mut hash_failure = None;
+        let manifest = reread_bundle_each(file, &limits, |file, size| {
+            if !wanted.contains(&file.id) {
+                return Ok(());
+            }
+            let artifact = HashedArtifact::new(NewArtifact {
+                tenant_id: tenant_id.clone(),
+                references: retarget(&file.references, &source),
+                id: file.id,
+                artifact_type: file.r#type,
+                name: file.name,
+                version: file.version,
+                status: file.status,
+                definition: DefinitionJson::from_compact_text(file.definition),
+                libraries: file.libraries,
+            });
+            let stopped = match artifact {
+                Ok(artifact) => sender.blocking_send((artifact, size)).is_err(),
+                Err(e) => {
+                    hash_failure = Some(e);
+                    true
+                }
+            };
+            if stopped {
+                return Err(installhub_bundle::BundleError::Io(std::io::Error::other(
+                    "the install stopped reading the package",
+                )));
             }
             Ok(())
-        })
-        .map_err(bundle_error)
+        });
+        if let Some(e) = hash_failure {
+            return Err(e.into());
+        }
+        manifest.map_err(bundle_error)
     });
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut batch_bytes = 0;
-    while let Some((file, size)) = receiver.recv().await {
+    while let Some((artifact, size)) = receiver.recv().await {
         batch_bytes += size;
-        batch.push(NewArtifact {
-            tenant_id: tenant.tenant_id.clone(),
-            references: retarget(&file.references, &manifest.source_tenant_id),
-            id: file.id,
-            artifact_type: file.r#type,
-            name: file.name,
-            version: file.version,
-            status: file.status,
-            definition: DefinitionJson::from_compact_text(file.definition),
-            libraries: file.libraries,
-        });
+        batch.push(artifact);
         if batch.len() == WRITE_BATCH || batch_bytes >= WRITE_BATCH_BYTES {
-            tx.write_artifacts(&batch).await?;
+            tx.write_hashed_artifacts(&batch).await?;
             written += batch.len() as u64;
             if let Some(job) = job {
                 job.report(InstallStage::Installing, written, total);
@@ -317,7 +332,7 @@ async fn write_artifacts(
         }
     }
     if !batch.is_empty() {
-        tx.write_artifacts(&batch).await?;
+        tx.write_hashed_artifacts(&batch).await?;
         written += batch.len() as u64;
         if let Some(job) = job {
             job.report(InstallStage::Installing, written, total);
