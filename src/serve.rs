@@ -561,9 +561,9 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// A line of the demo's banner on stdout, best effort: a service whose stdout was
-/// closed (a supervisor that keeps only its logs) serves on; the same text
-/// is not needed for anything but reading.
+/// A line of the demo's banner on stdout, best effort: the banner is only
+/// for reading, so a service whose stdout was closed (a supervisor that
+/// keeps only its logs) serves on.
 fn banner(text: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut stdout = std::io::stdout();

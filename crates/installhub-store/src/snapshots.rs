@@ -496,10 +496,11 @@ impl InstallTx {
         let tenant = self.tenant_id.to_string();
         let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
         let previous = raw_artifacts(self.connection(), &tenant, &ids).await?;
-        // One statement per batch (the ids are distinct: the writer keeps
-        // the last of each). The first snapshot of a row keeps the state
-        // before the transaction; a second write only updates what was
-        // written.
+        // One statement per batch: every caller passes distinct ids (the
+        // writer keeps the last of each; rollback and uninstall read rows
+        // by key), which one statement's ON CONFLICT needs on PostgreSQL.
+        // The first snapshot of a row keeps the state before the
+        // transaction; a second write only updates what was written.
         for batch in written.chunks(SNAPSHOT_BATCH) {
             let rows = (0..batch.len())
                 .map(|row| format!("($1, {})", placeholders(2 + row * 3, 3)))
