@@ -85,21 +85,15 @@ struct CompletionsArgs {
     shell: Shell,
 }
 
-/// The completion script on stdout, from the same definition as the commands.
-/// Written whole at the end: clap_complete panics on a write error, and a
-/// closed pipe (`| head`) is not one worth a panic.
+/// The completion script on stdout. Generated whole first: clap_complete
+/// panics on a write error, where [`out!`] ends quietly on a closed pipe
+/// (`| head`) and names any other error.
 fn completions(args: &CompletionsArgs) -> ExitCode {
-    use std::io::Write;
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "installhub", &mut script);
-    match std::io::stdout().write_all(&script) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("error: cannot write the completion script: {e}");
-            ExitCode::FAILURE
-        }
-        _ => ExitCode::SUCCESS,
-    }
+    out!("{}", String::from_utf8_lossy(&script));
+    ExitCode::SUCCESS
 }
 
 /// The error and its causes joined with ": ", leaving out a cause whose

@@ -1,9 +1,9 @@
 //! Command output on stdout. `print!` panics when stdout is a pipe whose
 //! reader has gone (`installhub scan FILE | head -1`); [`out!`] and
 //! [`outln!`] end the program quietly instead, with success, as a reader
-//! that stopped early expects (and as `completions` always did). Any other
-//! write error (a full disk behind `> file`) is reported and fails the
-//! command: output that was asked for and not written is a failure.
+//! that stopped early expects. Any other write error (a full disk behind
+//! `> file`) is reported and fails the command: output that was asked for
+//! and not written is a failure.
 //!
 //! Written by hand: the standard library only offers the panicking macros,
 //! and the switch to the default SIGPIPE action that C programs rely on
