@@ -168,18 +168,7 @@ impl<'a> View<'a> {
                             stored.id
                         ))
                     })?;
-                encode_parsed(&Artifact {
-                    tenant_id: stored.tenant_id.clone(),
-                    id: stored.id.clone(),
-                    artifact_type: stored.artifact_type,
-                    name: stored.name.clone(),
-                    version: stored.version.clone(),
-                    status: stored.status,
-                    definition,
-                    references: stored.references.clone(),
-                    libraries: stored.libraries.clone(),
-                    updated_at: stored.updated_at,
-                })
+                encode_parsed(&stored.clone().with_definition(definition))
             }
         }
     }

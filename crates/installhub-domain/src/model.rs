@@ -260,6 +260,24 @@ pub struct StoredArtifact {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl StoredArtifact {
+    /// The artifact with `definition`, the parse of [`Self::definition_json`].
+    pub fn with_definition(self, definition: Value) -> Artifact {
+        Artifact {
+            tenant_id: self.tenant_id,
+            id: self.id,
+            artifact_type: self.artifact_type,
+            name: self.name,
+            version: self.version,
+            status: self.status,
+            definition,
+            references: self.references,
+            libraries: self.libraries,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
 impl Artifact {
     pub fn summary(&self) -> ArtifactSummary {
         ArtifactSummary {

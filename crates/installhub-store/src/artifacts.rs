@@ -132,18 +132,9 @@ impl TryFrom<ArtifactRow> for Artifact {
     type Error = StoreError;
 
     fn try_from(row: ArtifactRow) -> Result<Self> {
-        Ok(Artifact {
-            artifact_type: parse_wire(&row.artifact_type, ArtifactType::parse, "artifacts.type")?,
-            status: parse_wire(&row.status, ArtifactStatus::parse, "artifacts.status")?,
-            definition: from_json(&row.definition, "artifacts.definition")?,
-            references: from_json(&row.refs, "artifacts.refs")?,
-            libraries: from_json(&row.libraries, "artifacts.libraries")?,
-            updated_at: from_micros(row.updated_at, "artifacts.updated_at")?,
-            tenant_id: TenantId::from_trusted(row.tenant_id),
-            id: ArtifactId::from_trusted(row.artifact_id),
-            name: row.name,
-            version: row.version,
-        })
+        let stored = StoredArtifact::try_from(row)?;
+        let definition = from_json(&stored.definition_json, "artifacts.definition")?;
+        Ok(stored.with_definition(definition))
     }
 }
 
@@ -385,11 +376,7 @@ impl Store {
         ids: &[ArtifactId],
     ) -> Result<Vec<ArtifactSummary>> {
         let mut conn = self.pool.acquire().await?;
-        fetch_by_ids::<SummaryRow>(&mut conn, SUMMARY_COLUMNS, tenant_id, ids)
-            .await?
-            .into_iter()
-            .map(ArtifactSummary::try_from)
-            .collect()
+        fetch_by_ids::<SummaryRow, _>(&mut conn, SUMMARY_COLUMNS, tenant_id, ids).await
     }
 
     /// The artifacts reachable from `roots` in the tenant, in one query (a
@@ -473,11 +460,7 @@ impl Store {
         ids: &[ArtifactId],
     ) -> Result<Vec<StoredArtifact>> {
         let mut conn = self.pool.acquire().await?;
-        fetch_by_ids::<ArtifactRow>(&mut conn, ARTIFACT_COLUMNS, tenant_id, ids)
-            .await?
-            .into_iter()
-            .map(StoredArtifact::try_from)
-            .collect()
+        fetch_by_ids::<ArtifactRow, _>(&mut conn, ARTIFACT_COLUMNS, tenant_id, ids).await
     }
 
     /// The tenants other than `except` that have a row for this artifact id
@@ -509,11 +492,7 @@ pub(crate) async fn artifacts_by_ids(
     tenant_id: &TenantId,
     ids: &[ArtifactId],
 ) -> Result<Vec<Artifact>> {
-    fetch_by_ids::<ArtifactRow>(conn, ARTIFACT_COLUMNS, tenant_id, ids)
-        .await?
-        .into_iter()
-        .map(Artifact::try_from)
-        .collect()
+    fetch_by_ids::<ArtifactRow, _>(conn, ARTIFACT_COLUMNS, tenant_id, ids).await
 }
 
 /// [`Store::artifact_closure`] on SQLite. `UNION` (not `UNION ALL`) keeps
@@ -572,16 +551,18 @@ struct ClosureRow {
 /// What sqlx's `AnyConnection::backend_name` says for PostgreSQL.
 const PG_BACKEND_NAME: &str = "PostgreSQL";
 
-/// Rows of `columns` for the given ids, sorted and deduplicated first so
-/// the batches, and so the concatenated result, come in id order.
-async fn fetch_by_ids<R>(
+/// Rows of `columns` for the given ids, each read as a `T`, sorted and
+/// deduplicated first so the batches, and so the concatenated result, come
+/// in id order.
+async fn fetch_by_ids<R, T>(
     conn: &mut AnyConnection,
     columns: &str,
     tenant_id: &TenantId,
     ids: &[ArtifactId],
-) -> Result<Vec<R>>
+) -> Result<Vec<T>>
 where
     R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
 {
     let ids: Vec<&str> = ids
         .iter()
@@ -625,7 +606,9 @@ where
         for id in batch {
             query = query.bind(*id);
         }
-        out.extend(query.fetch_all(&mut *conn).await?);
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(T::try_from(row)?);
+        }
     }
     Ok(out)
 }
