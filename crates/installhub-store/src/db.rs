@@ -31,13 +31,21 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// commit: an acknowledged export or import survives a power cut, where
 /// `NORMAL` could lose the last commits. SQLite leaves foreign keys off
 /// unless asked, per connection. No connection checkpoints the WAL when it
-/// commits; [`spawn_checkpointer`] does.
+/// commits; [`spawn_checkpointer`] does. `journal_size_limit` gives the
+/// disk back: the WAL grows to the size of the largest transaction (a
+/// 480 MB import writes about 480 MB of frames) and SQLite reuses the file
+/// from its start without ever shrinking it, so without a limit the
+/// `-wal` file kept that size beside the database for good. With it, the
+/// first write after a complete checkpoint truncates the file to 64 MiB,
+/// many ordinary commits' worth of frames, so day-to-day writes reuse the
+/// file without growing it.
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA busy_timeout=30000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=FULL",
     "PRAGMA wal_autocheckpoint=0",
+    "PRAGMA journal_size_limit=67108864",
 ];
 
 /// How often the WAL is copied back into the database file.
@@ -431,6 +439,51 @@ mod tests {
         assert_eq!(
             prepare_sqlite_url("sqlite::memory:").unwrap(),
             "sqlite::memory:"
+        );
+    }
+
+    /// A transaction larger than the limit grows the WAL past it; once the
+    /// checkpointer has copied it back, the next commit shrinks the file to
+    /// the limit again instead of keeping the largest transaction's size.
+    /// Without `journal_size_limit` the file stays at 96 MiB.
+    #[tokio::test]
+    async fn the_wal_gives_its_disk_back_after_a_large_transaction() {
+        const LIMIT: u64 = 64 * 1024 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("installhub.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let wal = dir.path().join("installhub.db-wal");
+        sqlx::raw_sql(
+            "CREATE TABLE ballast (b BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96)
+             INSERT INTO ballast SELECT randomblob(1024 * 1024) FROM n",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let grown = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            grown > LIMIT,
+            "the 96 MiB transaction left a WAL of {grown} bytes"
+        );
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let shrunk = loop {
+            sqlx::query("INSERT INTO ballast VALUES (x'00')")
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            let len = std::fs::metadata(&wal).unwrap().len();
+            if len <= LIMIT || std::time::Instant::now() > deadline {
+                break len;
+            }
+            tokio::time::sleep(CHECKPOINT_EVERY / 2).await;
+        };
+        assert!(
+            shrunk <= LIMIT,
+            "the WAL kept {shrunk} bytes after checkpoints"
         );
     }
 
