@@ -33,10 +33,15 @@ use installhub_domain::marketplace::InstallStage;
 /// Target artifacts read at once to compare with the package.
 const EXISTING_CHUNK: usize = 50;
 /// Artifacts written together during the install: at most this many, and
-/// no more than about this many bytes of artifact files (the writer holds a
-/// batch twice over while it sends it: sqlx copies the arguments).
+/// no more than about this many bytes of artifact files. A batch is held
+/// three times over while it is written (ours, sqlx's copy of the
+/// arguments, SQLite's bound copy), so its size is the largest lever on the
+/// import's peak memory. 1 MiB rather than 2: the 346 MB package's server
+/// peak RSS went from 62–68 to 57–61 MiB (five alternating runs) and its
+/// SQLite import from a median 7.37 to 7.12 s; PostgreSQL's time and the
+/// 1,000 × 20 KB import did not move.
 const WRITE_BATCH: usize = 100;
-const WRITE_BATCH_BYTES: usize = 2 * 1024 * 1024;
+const WRITE_BATCH_BYTES: usize = 1024 * 1024;
 /// Verified artifacts in flight between the reader thread and the writer:
 /// enough to keep the writer busy while the reader inflates the next batch
 /// (heaptrack: at 16, large artifacts queued here were half of an import's
