@@ -103,29 +103,31 @@ const ARTIFACT_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, ver
                                 definition, refs, libraries, updated_at";
 const SUMMARY_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, refs";
 
-#[derive(FromRow)]
-struct ArtifactRow {
-    tenant_id: String,
-    artifact_id: String,
-    artifact_type: String,
-    name: String,
-    version: String,
-    status: String,
-    definition: String,
-    refs: String,
-    libraries: String,
-    updated_at: i64,
+row! {
+    struct ArtifactRow {
+        tenant_id: String,
+        artifact_id: String,
+        artifact_type: String,
+        name: String,
+        version: String,
+        status: String,
+        definition: String,
+        refs: String,
+        libraries: String,
+        updated_at: i64,
+    }
 }
 
-#[derive(FromRow)]
-struct SummaryRow {
-    tenant_id: String,
-    artifact_id: String,
-    artifact_type: String,
-    name: String,
-    version: String,
-    status: String,
-    refs: String,
+row! {
+    struct SummaryRow {
+        tenant_id: String,
+        artifact_id: String,
+        artifact_type: String,
+        name: String,
+        version: String,
+        status: String,
+        refs: String,
+    }
 }
 
 impl TryFrom<ArtifactRow> for Artifact {
@@ -536,16 +538,17 @@ SELECT bounded.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.nam
        a.status, a.refs \
 FROM bounded LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = bounded.id";
 
-#[derive(FromRow)]
-struct ClosureRow {
-    reached: String,
-    tenant_id: Option<String>,
-    artifact_id: Option<String>,
-    artifact_type: Option<String>,
-    name: Option<String>,
-    version: Option<String>,
-    status: Option<String>,
-    refs: Option<String>,
+row! {
+    struct ClosureRow {
+        reached: String,
+        tenant_id: Option<String>,
+        artifact_id: Option<String>,
+        artifact_type: Option<String>,
+        name: Option<String>,
+        version: Option<String>,
+        status: Option<String>,
+        refs: Option<String>,
+    }
 }
 
 /// What sqlx's `AnyConnection::backend_name` says for PostgreSQL.

@@ -380,16 +380,17 @@ pub struct AuditEntry {
     pub details: Value,
 }
 
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    id: i64,
-    at: i64,
-    tenant_id: String,
-    actor: String,
-    action: String,
-    subject: Option<String>,
-    outcome: String,
-    details: String,
+row! {
+    struct AuditRow {
+        id: i64,
+        at: i64,
+        tenant_id: String,
+        actor: String,
+        action: String,
+        subject: Option<String>,
+        outcome: String,
+        details: String,
+    }
 }
 
 impl TryFrom<AuditRow> for AuditEntry {

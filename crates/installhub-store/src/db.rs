@@ -9,17 +9,63 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::Migrator;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+/// Every migration file's name and text, embedded by `build.rs`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// A backend's migrations, read from the embedded files by the rules of
+/// sqlx's own directory reader (and of `sqlx::migrate!`), so the versions,
+/// descriptions and checksums recorded in `_sqlx_migrations` are the ones
+/// that macro recorded: `<version>_<description>.sql`, the description's
+/// underscores read as spaces, `-- no-transaction` on the first line to run
+/// outside a transaction. A test compares them with sqlx's reader.
+#[derive(Debug)]
+struct EmbeddedMigrations(Backend);
+
+impl EmbeddedMigrations {
+    fn read(&self) -> std::result::Result<Vec<Migration>, BoxDynError> {
+        let files = match self.0 {
+            Backend::Sqlite => embedded::SQLITE,
+            Backend::Postgres => embedded::POSTGRES,
+        };
+        let mut migrations = Vec::with_capacity(files.len());
+        for (file, sql) in files {
+            let invalid =
+                || format!("migration file name {file:?} is not <version>_<description>.sql");
+            let (version, rest) = file.split_once('_').ok_or_else(invalid)?;
+            let version: i64 = version.parse().map_err(|_| invalid())?;
+            let kind = MigrationType::from_filename(rest);
+            let description = rest.trim_end_matches(kind.suffix()).replace('_', " ");
+            migrations.push(Migration::new(
+                version,
+                description.into(),
+                kind,
+                (*sql).into(),
+                sql.starts_with("-- no-transaction"),
+            ));
+        }
+        migrations.sort_by_key(|m| m.version);
+        Ok(migrations)
+    }
+}
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(self) -> BoxFuture<'static, std::result::Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(std::future::ready(self.read()))
+    }
+}
 
 /// Run on every new SQLite connection. `busy_timeout` comes first so that
 /// switching to WAL waits for a lock instead of failing. It is long (30 s)
@@ -167,11 +213,10 @@ impl Store {
                 });
         }
         let pool = options.connect(&url).await?;
-        let migrations = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrations.run(&pool).await?;
+        Migrator::new(EmbeddedMigrations(backend))
+            .await?
+            .run(&pool)
+            .await?;
         let instance_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
         tracing::info!(backend = %backend, instance_id = %instance_id, "database connected and migrated");
         let in_use = Arc::new(());
@@ -485,6 +530,36 @@ mod tests {
             shrunk <= LIMIT,
             "the WAL kept {shrunk} bytes after checkpoints"
         );
+    }
+
+    /// The embedded migrations are exactly what sqlx reads from the
+    /// directories (and what `sqlx::migrate!` embedded before): same files,
+    /// versions, descriptions, kinds and checksums, so databases migrated
+    /// by an earlier build validate against this one.
+    #[tokio::test]
+    async fn embedded_migrations_match_sqlx_reading_the_directories() {
+        for (backend, dir) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dir);
+            let expected = Migrator::new(path).await.unwrap();
+            let embedded = Migrator::new(EmbeddedMigrations(backend)).await.unwrap();
+            let fields = |m: &Migrator| {
+                m.iter()
+                    .map(|m| {
+                        (
+                            m.version,
+                            m.description.to_string(),
+                            m.migration_type,
+                            m.checksum.to_vec(),
+                            m.no_tx,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert!(embedded.iter().count() >= 11, "{dir}: too few migrations");
+            assert_eq!(fields(&embedded), fields(&expected), "{dir}");
+        }
     }
 
     #[test]

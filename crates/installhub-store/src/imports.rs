@@ -118,19 +118,20 @@ pub struct Supersession {
 const IMPORT_COLUMNS: &str = "import_id, tenant_id, package_id, package_name, version, source, \
      status, installed_by, started_at, finished_at, response";
 
-#[derive(sqlx::FromRow)]
-struct ImportRow {
-    import_id: String,
-    tenant_id: String,
-    package_id: Option<String>,
-    package_name: Option<String>,
-    version: Option<String>,
-    source: String,
-    status: String,
-    installed_by: String,
-    started_at: i64,
-    finished_at: Option<i64>,
-    response: String,
+row! {
+    struct ImportRow {
+        import_id: String,
+        tenant_id: String,
+        package_id: Option<String>,
+        package_name: Option<String>,
+        version: Option<String>,
+        source: String,
+        status: String,
+        installed_by: String,
+        started_at: i64,
+        finished_at: Option<i64>,
+        response: String,
+    }
 }
 
 impl TryFrom<ImportRow> for ImportRecord {
@@ -164,23 +165,24 @@ const INSTALLED_STATE_COLUMNS: &str = "status, superseded_by_name, superseded_by
      (SELECT COUNT(*) FROM artifact_owners o \
       WHERE o.tenant_id = p.tenant_id AND o.name_key = p.name_key) AS owned_artifacts";
 
-#[derive(sqlx::FromRow)]
-struct InstalledRow {
-    tenant_id: String,
-    package_id: String,
-    package_name: String,
-    version: String,
-    checksum: String,
-    artifact_ids: String,
-    import_id: String,
-    installed_at: i64,
-    installed_by: String,
-    status: String,
-    superseded_by_name: Option<String>,
-    superseded_by_version: Option<String>,
-    superseded_by_import_id: Option<String>,
-    superseded_at: Option<i64>,
-    owned_artifacts: i64,
+row! {
+    struct InstalledRow {
+        tenant_id: String,
+        package_id: String,
+        package_name: String,
+        version: String,
+        checksum: String,
+        artifact_ids: String,
+        import_id: String,
+        installed_at: i64,
+        installed_by: String,
+        status: String,
+        superseded_by_name: Option<String>,
+        superseded_by_version: Option<String>,
+        superseded_by_import_id: Option<String>,
+        superseded_at: Option<i64>,
+        owned_artifacts: i64,
+    }
 }
 
 impl TryFrom<InstalledRow> for InstalledPackage {

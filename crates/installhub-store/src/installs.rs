@@ -90,28 +90,29 @@ const COLUMNS: &str = "install_id, listing_id, version, target_tenant_id, reques
 /// under this owner and attempt. [`fenced`] binds it.
 const FENCE: &str = "install_id = $1 AND lease_owner = $2 AND attempt = $3 AND status = $4";
 
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    install_id: String,
-    listing_id: String,
-    version: String,
-    target_tenant_id: String,
-    requested_by: String,
-    caller: String,
-    options: String,
-    status: String,
-    stage: String,
-    progress_done: i64,
-    progress_total: i64,
-    attempt: i64,
-    max_attempts: i64,
-    import_id: Option<String>,
-    result: Option<String>,
-    error: Option<String>,
-    message: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    completed_at: Option<i64>,
+row! {
+    struct JobRow {
+        install_id: String,
+        listing_id: String,
+        version: String,
+        target_tenant_id: String,
+        requested_by: String,
+        caller: String,
+        options: String,
+        status: String,
+        stage: String,
+        progress_done: i64,
+        progress_total: i64,
+        attempt: i64,
+        max_attempts: i64,
+        import_id: Option<String>,
+        result: Option<String>,
+        error: Option<String>,
+        message: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+        completed_at: Option<i64>,
+    }
 }
 
 fn count(value: i64, what: &str) -> Result<u64> {

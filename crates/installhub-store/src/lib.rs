@@ -1,5 +1,33 @@
 #![doc = include_str!("../README.md")]
 
+/// A row struct that reads itself from a query's row, each field from the
+/// column of its name: what `#[derive(sqlx::FromRow)]` does for these
+/// plain structs. Written here because sqlx's derive lives in its
+/// proc-macro crate, which compiles sqlx's PostgreSQL and SQLite drivers,
+/// and SQLite's C, a second time for the host on every cold build (see
+/// `build.rs` for the migrations, the other use of that crate).
+macro_rules! row {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_attr:meta])* $field_vis:vis $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis struct $name {
+            $($(#[$field_attr])* $field_vis $field: $ty),*
+        }
+
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $name {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> std::result::Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: sqlx::Row::try_get(row, stringify!($field))?),*
+                })
+            }
+        }
+    };
+}
+
 mod artifacts;
 mod audit;
 mod bundles;

@@ -135,23 +135,24 @@ const VERSION_COLUMNS: &str = "listing_id, version, source_package_id, package_t
 const HAS_VERSIONS: &str =
     "EXISTS (SELECT 1 FROM listing_versions v WHERE v.listing_id = listings.listing_id)";
 
-#[derive(sqlx::FromRow)]
-struct ListingRow {
-    listing_id: String,
-    name: String,
-    name_key: String,
-    package_type: String,
-    summary: String,
-    publisher: String,
-    categories: String,
-    trust_level: String,
-    owner_tenant_id: String,
-    install_count: i64,
-    delisted_at: Option<i64>,
-    delisted_by: Option<String>,
-    delist_reason: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+row! {
+    struct ListingRow {
+        listing_id: String,
+        name: String,
+        name_key: String,
+        package_type: String,
+        summary: String,
+        publisher: String,
+        categories: String,
+        trust_level: String,
+        owner_tenant_id: String,
+        install_count: i64,
+        delisted_at: Option<i64>,
+        delisted_by: Option<String>,
+        delist_reason: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 fn mark(
@@ -206,28 +207,29 @@ impl TryFrom<ListingRow> for ListingRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct VersionRow {
-    listing_id: String,
-    version: String,
-    source_package_id: String,
-    package_type: String,
-    manifest_checksum: String,
-    bundle_sha256: String,
-    bundle_size: i64,
-    bundle_key: String,
-    signature: String,
-    key_id: String,
-    scan_result: String,
-    scan_findings: String,
-    published_at: i64,
-    published_by: String,
-    yanked_at: Option<i64>,
-    yanked_by: Option<String>,
-    yank_reason: Option<String>,
-    deprecated_at: Option<i64>,
-    deprecated_by: Option<String>,
-    deprecation_reason: Option<String>,
+row! {
+    struct VersionRow {
+        listing_id: String,
+        version: String,
+        source_package_id: String,
+        package_type: String,
+        manifest_checksum: String,
+        bundle_sha256: String,
+        bundle_size: i64,
+        bundle_key: String,
+        signature: String,
+        key_id: String,
+        scan_result: String,
+        scan_findings: String,
+        published_at: i64,
+        published_by: String,
+        yanked_at: Option<i64>,
+        yanked_by: Option<String>,
+        yank_reason: Option<String>,
+        deprecated_at: Option<i64>,
+        deprecated_by: Option<String>,
+        deprecation_reason: Option<String>,
+    }
 }
 
 impl TryFrom<VersionRow> for ListingVersionRecord {

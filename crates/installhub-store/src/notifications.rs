@@ -101,17 +101,18 @@ pub const EMAIL_ID_PREFIX: &str = "eml-";
 const NOTIFICATION_COLUMNS: &str =
     "notification_id, recipient, kind, title, body, link, details, created_at, read_at";
 
-#[derive(sqlx::FromRow)]
-struct NotificationRow {
-    notification_id: String,
-    recipient: String,
-    kind: String,
-    title: String,
-    body: String,
-    link: Option<String>,
-    details: String,
-    created_at: i64,
-    read_at: Option<i64>,
+row! {
+    struct NotificationRow {
+        notification_id: String,
+        recipient: String,
+        kind: String,
+        title: String,
+        body: String,
+        link: Option<String>,
+        details: String,
+        created_at: i64,
+        read_at: Option<i64>,
+    }
 }
 
 impl TryFrom<NotificationRow> for NotificationRecord {
@@ -135,15 +136,16 @@ impl TryFrom<NotificationRow> for NotificationRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    email_id: String,
-    notification_id: Option<String>,
-    to_address: String,
-    subject: String,
-    body: String,
-    attempts: i64,
-    created_at: i64,
+row! {
+    struct OutboxRow {
+        email_id: String,
+        notification_id: Option<String>,
+        to_address: String,
+        subject: String,
+        body: String,
+        attempts: i64,
+        created_at: i64,
+    }
 }
 
 impl TryFrom<OutboxRow> for OutboxEmail {

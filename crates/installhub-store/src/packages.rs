@@ -56,24 +56,25 @@ const PACKAGE_COLUMNS: &str = "package_id, tenant_id, package_name, package_type
      description, author, tags, checksum, artifact_count, manifest, bundle_key, bundle_size, \
      bundle_sha256, exported_at, exported_by";
 
-#[derive(sqlx::FromRow)]
-struct PackageRow {
-    package_id: String,
-    tenant_id: String,
-    package_name: String,
-    package_type: String,
-    version: String,
-    description: Option<String>,
-    author: Option<String>,
-    tags: String,
-    checksum: String,
-    artifact_count: i64,
-    manifest: String,
-    bundle_key: String,
-    bundle_size: i64,
-    bundle_sha256: String,
-    exported_at: i64,
-    exported_by: String,
+row! {
+    struct PackageRow {
+        package_id: String,
+        tenant_id: String,
+        package_name: String,
+        package_type: String,
+        version: String,
+        description: Option<String>,
+        author: Option<String>,
+        tags: String,
+        checksum: String,
+        artifact_count: i64,
+        manifest: String,
+        bundle_key: String,
+        bundle_size: i64,
+        bundle_sha256: String,
+        exported_at: i64,
+        exported_by: String,
+    }
 }
 
 impl TryFrom<PackageRow> for PackageRecord {

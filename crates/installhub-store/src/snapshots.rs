@@ -48,7 +48,7 @@ use installhub_domain::model::InstalledStatus;
 use installhub_domain::{ArtifactId, ArtifactStatus, ImportId, Reference};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, FromRow};
+use sqlx::AnyConnection;
 
 use crate::artifacts::NewArtifact;
 use crate::db::{IN_BATCH, Store, from_json, now_micros, placeholders, to_json, to_micros};
@@ -230,20 +230,22 @@ pub(crate) fn new_artifact_sha256(a: &NewArtifact) -> Result<String> {
     ))
 }
 
-/// An artifact row, every column as stored.
-#[derive(Debug, Clone, FromRow, Serialize, Deserialize)]
-struct RawArtifact {
-    tenant_id: String,
-    artifact_id: String,
-    artifact_type: String,
-    name: String,
-    version: String,
-    status: String,
-    definition: String,
-    refs: String,
-    libraries: String,
-    created_at: i64,
-    updated_at: i64,
+row! {
+    /// An artifact row, every column as stored.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct RawArtifact {
+        tenant_id: String,
+        artifact_id: String,
+        artifact_type: String,
+        name: String,
+        version: String,
+        status: String,
+        definition: String,
+        refs: String,
+        libraries: String,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 impl RawArtifact {
@@ -263,27 +265,29 @@ impl RawArtifact {
 const RAW_ARTIFACT_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, \
      status, definition, refs, libraries, created_at, updated_at";
 
-/// An installed-package row, every column as stored.
-#[derive(Debug, Clone, FromRow, Serialize, Deserialize)]
-struct RawPackage {
-    tenant_id: String,
-    name_key: String,
-    package_name: String,
-    package_id: String,
-    version: String,
-    checksum: String,
-    artifact_ids: String,
-    import_id: String,
-    installed_at: i64,
-    installed_by: String,
-    status: String,
-    superseded_by_name: Option<String>,
-    superseded_by_version: Option<String>,
-    superseded_by_import_id: Option<String>,
-    superseded_at: Option<i64>,
-    depends_on: String,
-    uninstalled_by_import_id: Option<String>,
-    uninstalled_at: Option<i64>,
+row! {
+    /// An installed-package row, every column as stored.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    struct RawPackage {
+        tenant_id: String,
+        name_key: String,
+        package_name: String,
+        package_id: String,
+        version: String,
+        checksum: String,
+        artifact_ids: String,
+        import_id: String,
+        installed_at: i64,
+        installed_by: String,
+        status: String,
+        superseded_by_name: Option<String>,
+        superseded_by_version: Option<String>,
+        superseded_by_import_id: Option<String>,
+        superseded_at: Option<i64>,
+        depends_on: String,
+        uninstalled_by_import_id: Option<String>,
+        uninstalled_at: Option<i64>,
+    }
 }
 
 const RAW_PACKAGE_COLUMNS: &str = "tenant_id, name_key, package_name, package_id, version, \
@@ -299,12 +303,13 @@ const HASH_CHUNK: usize = 50;
 /// after_status)`.
 type KeptRow = (String, Option<String>, Option<String>, Option<String>);
 
-#[derive(FromRow)]
-struct HeaderRow {
-    taken_at: i64,
-    undoes: Option<String>,
-    rolled_back_by: Option<String>,
-    pruned_at: Option<i64>,
+row! {
+    struct HeaderRow {
+        taken_at: i64,
+        undoes: Option<String>,
+        rolled_back_by: Option<String>,
+        pruned_at: Option<i64>,
+    }
 }
 
 async fn raw_artifacts(

@@ -7,14 +7,15 @@ use crate::audit::{AuditEvent, NewAuditEntry, TenantPut, insert_audit};
 use crate::db::{Store, from_json, now_micros, parse_wire, to_json};
 use crate::error::Result;
 
-#[derive(sqlx::FromRow)]
-struct TenantRow {
-    tenant_id: String,
-    name: String,
-    plan: String,
-    status: String,
-    default_conflict_strategy: Option<String>,
-    allowed_trust_levels: Option<String>,
+row! {
+    struct TenantRow {
+        tenant_id: String,
+        name: String,
+        plan: String,
+        status: String,
+        default_conflict_strategy: Option<String>,
+        allowed_trust_levels: Option<String>,
+    }
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -152,11 +153,17 @@ impl Store {
         &self,
         tenant_id: &TenantId,
     ) -> Result<Option<(Tenant, i64)>> {
-        #[derive(sqlx::FromRow)]
         struct Row {
-            #[sqlx(flatten)]
             tenant: TenantRow,
             generation: i64,
+        }
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Row {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> std::result::Result<Self, sqlx::Error> {
+                Ok(Row {
+                    tenant: TenantRow::from_row(row)?,
+                    generation: sqlx::Row::try_get(row, "generation")?,
+                })
+            }
         }
         let Some(row) = sqlx::query_as::<_, Row>(
             "SELECT t.tenant_id, t.name, t.plan, t.status, t.default_conflict_strategy, \
