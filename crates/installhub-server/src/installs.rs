@@ -352,11 +352,8 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
             )
         })?;
 
+    // The claim recorded this stage and its total (one commit fewer).
     report(InstallStage::Downloading, 0, version.bundle_size);
-    let _ = state
-        .store()
-        .set_install_stage(claim, InstallStage::Downloading, 0, version.bundle_size)
-        .await;
     let hub = publichub_url(state);
     let bundle = download(state, &hub, &version, &report).await?;
 

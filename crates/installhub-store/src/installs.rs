@@ -283,7 +283,9 @@ impl Store {
 
     /// Claims the oldest due job for `owner` for `lease`, if there is one:
     /// a queued job, or one whose worker's lease ran out with attempts
-    /// left.
+    /// left. The claim enters `Downloading`, the worker's first stage, with
+    /// the version's bundle size as its total (0 if the version is gone):
+    /// the worker does not need a write of its own to start downloading.
     pub async fn claim_install(
         &self,
         owner: &str,
@@ -296,7 +298,10 @@ impl Store {
         };
         let sql = format!(
             "UPDATE marketplace_installs SET lease_owner = $1, lease_until = $2, \
-               attempt = attempt + 1, stage = $3, progress_done = 0, progress_total = 0, \
+               attempt = attempt + 1, stage = $3, progress_done = 0, \
+               progress_total = COALESCE((SELECT v.bundle_size FROM listing_versions v \
+                 WHERE v.listing_id = marketplace_installs.listing_id \
+                   AND v.version = marketplace_installs.version), 0), \
                updated_at = $4 \
              WHERE install_id = ( \
                SELECT install_id FROM marketplace_installs \

@@ -38,7 +38,7 @@ async fn listing(store: &Store, tenant: &TenantId) -> ListingId {
         package_type: PackageType::Workflow,
         manifest_checksum: package.checksum.clone(),
         bundle_sha256: package.bundle_sha256.clone(),
-        bundle_size: 1,
+        bundle_size: 4_096,
         bundle_key: "cdn/x.zip".into(),
         signature: "s".into(),
         key_id: "k".into(),
@@ -137,9 +137,21 @@ async fn a_job_is_claimed_by_one_worker_and_fenced(ctx: Ctx) {
     assert_eq!(won.len(), 1);
     let (claimed, claim) = won.remove(0);
     assert_eq!(claimed.install_id, job.install_id);
+    // The claim enters the first stage with the bundle's size as its total,
+    // in the job's row as well as in its answer.
     assert_eq!(
-        (claimed.attempt, claimed.stage),
-        (1, InstallStage::Downloading)
+        (
+            claimed.attempt,
+            claimed.stage,
+            claimed.progress_done,
+            claimed.progress_total
+        ),
+        (1, InstallStage::Downloading, 0, 4_096)
+    );
+    let seen = store.get_install(&job.install_id).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.stage, seen.progress_total),
+        (InstallStage::Downloading, 4_096)
     );
     assert!(store.heartbeat_install(&claim, LEASE).await.unwrap());
     assert!(
