@@ -150,8 +150,11 @@ async fn work(state: AppState, owner: String) {
     // Interrupted installs are failed at most every few seconds: their
     // leases take far longer to run out.
     let mut last_sweep: Option<std::time::Instant> = None;
+    // Woken for a queued install: claim it before anything else (a sweep
+    // is a write that the claim would wait for); the sweep comes after.
+    let mut woken = false;
     loop {
-        if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+        if !std::mem::take(&mut woken) && last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
             last_sweep = Some(std::time::Instant::now());
             for job in sweep(&state).await {
                 metrics::counter!("installhub_marketplace_installs_total", "outcome" => "interrupted")
@@ -176,9 +179,10 @@ async fn work(state: AppState, owner: String) {
                 state.installs().set_live(&id, None);
             }
             Ok(None) => {
-                let _ =
+                woken =
                     tokio::time::timeout(Duration::from_secs(1), state.installs().wake.notified())
-                        .await;
+                        .await
+                        .is_ok();
             }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a marketplace install failed");
