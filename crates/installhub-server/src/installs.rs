@@ -150,11 +150,13 @@ async fn work(state: AppState, owner: String) {
     // Interrupted installs are failed at most every few seconds: their
     // leases take far longer to run out.
     let mut last_sweep: Option<std::time::Instant> = None;
-    // Woken for a queued install: claim it before anything else (a sweep
-    // is a write that the claim would wait for); the sweep comes after.
     let mut woken = false;
     loop {
-        if !std::mem::take(&mut woken) && last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+        // Woken for a queued install: claim it before anything else (a
+        // sweep is a write the claim would wait for); the sweep comes on
+        // the next turn.
+        let just_woken = std::mem::take(&mut woken);
+        if !just_woken && last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
             last_sweep = Some(std::time::Instant::now());
             for job in sweep(&state).await {
                 metrics::counter!("installhub_marketplace_installs_total", "outcome" => "interrupted")

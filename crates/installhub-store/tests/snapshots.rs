@@ -18,6 +18,7 @@ use common::fixtures::*;
 
 backend_suite!(
     rollback_restores_replaced_rows_exactly_and_removes_created_ones,
+    a_rollback_restores_every_row_of_an_install_larger_than_a_batch,
     a_rollback_can_be_rolled_back,
     a_change_since_refuses_the_rollback_and_writes_nothing,
     a_planned_rollback_writes_nothing,
@@ -188,6 +189,57 @@ async fn rollback_restores_replaced_rows_exactly_and_removes_created_ones(ctx: C
         rollback(store, &t, "imp-a", "imp-r2").await,
         Err(RollbackRefusal::AlreadyRolledBack { by: imp("imp-r") })
     );
+}
+
+/// More rows than one write batch and one snapshot statement (100 each),
+/// the last batch partial: every replaced row comes back exactly, every
+/// created one goes.
+async fn a_rollback_restores_every_row_of_an_install_larger_than_a_batch(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let kept: Vec<String> = (0..250).map(|i| format!("kept-{i:03}")).collect();
+    let added: Vec<String> = (0..40).map(|i| format!("added-{i:03}")).collect();
+    let rows = |ids: &[String]| -> Vec<(String, Vec<&str>)> {
+        ids.iter().map(|id| (id.clone(), Vec::new())).collect()
+    };
+    let alpha = rows(&kept);
+    let alpha: Vec<(&str, &[&str])> = alpha.iter().map(|(id, r)| (id.as_str(), &r[..])).collect();
+    install(store, &t, "imp-a", "Alpha", &alpha, &[]).await;
+    let mut before = Vec::new();
+    for id in &kept {
+        before.push(get(store, &t, id).await);
+    }
+
+    let beta = rows(&[kept.clone(), added.clone()].concat());
+    let beta: Vec<(&str, &[&str])> = beta.iter().map(|(id, r)| (id.as_str(), &r[..])).collect();
+    install(store, &t, "imp-b", "Beta", &beta, &[]).await;
+    assert_eq!(
+        get(store, &t, "kept-249").await.definition,
+        json!({"by": "Beta"})
+    );
+
+    let plan = rollback(store, &t, "imp-b", "imp-r").await.unwrap();
+    let restored = plan
+        .artifacts
+        .iter()
+        .filter(|(_, action)| *action == UndoAction::Restore)
+        .count();
+    let removed = plan
+        .artifacts
+        .iter()
+        .filter(|(_, action)| *action == UndoAction::Remove)
+        .count();
+    assert_eq!((restored, removed), (250, 40));
+    for (id, was) in kept.iter().zip(&before) {
+        assert_eq!(&get(store, &t, id).await, was, "{id}");
+    }
+    for id in &added {
+        assert_eq!(
+            get(store, &t, id).await.status,
+            ArtifactStatus::Deleted,
+            "{id}"
+        );
+    }
 }
 
 async fn a_rollback_can_be_rolled_back(ctx: Ctx) {
