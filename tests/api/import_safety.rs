@@ -602,3 +602,106 @@ async fn the_scan_route_answers_whatever_the_verdict() {
         .await
         .expect_error(415, "UnsupportedMediaType");
 }
+
+/// Letters that do not repeat, so a package of them stays about as large
+/// zipped as inflated (no ratio limit is near).
+fn noise(len: usize, seed: u64) -> String {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + ((state >> 33) % 26) as u8)
+        })
+        .collect()
+}
+
+/// A real import writes each artifact as soon as it was read and scanned,
+/// so a package refused at its last file is refused after several write
+/// batches went to the database (here about 4 MB of artifacts before it):
+/// the install transaction must take every one of them back, replaced
+/// artifacts included, and the record says `Failed`.
+#[tokio::test]
+async fn a_package_refused_at_its_last_file_leaves_the_tenant_as_it_was() {
+    use installhub_domain::{Artifact, ArtifactType};
+    let app = TestApp::new().await;
+    let seeded = import(&app, &zip_bytes(&seed_bundle()), &seed_options()).await;
+    assert_eq!(seeded.status, 200, "{:#}", seeded.json());
+    let before = snapshot(&app).await;
+    assert_eq!(before.0.len(), 5);
+
+    // The seed again at a new minor version (each one a Replace) and large
+    // schemas, then the last file, an app (apps install last).
+    let mut artifacts: Vec<Artifact> = seed_artifacts_in_order();
+    for artifact in &mut artifacts {
+        artifact.version = "1.1.0".into();
+    }
+    for i in 0..12 {
+        let mut large = artifact(
+            &format!("ent-{}", 7000 + i),
+            ArtifactType::EntitySchema,
+            &[],
+        );
+        large.definition["payload"] = json!(noise(350_000, i));
+        artifacts.push(large);
+    }
+    let mut scripted = artifact("app-7100", ArtifactType::AppDefinition, &[]);
+    scripted.definition =
+        json!({"steps": [{"script": "var f = window['ev' + 'al']; f(input.code)"}]});
+    let failing_scan = in_export_order([artifacts.clone(), vec![scripted]].concat());
+    let lying = in_export_order(
+        [
+            artifacts.clone(),
+            vec![artifact("app-7101", ArtifactType::AppDefinition, &[])],
+        ]
+        .concat(),
+    );
+    assert_eq!(failing_scan.last().unwrap().id.as_str(), "app-7100");
+    assert_eq!(lying.last().unwrap().id.as_str(), "app-7101");
+    let cases = [
+        (
+            "the last file fails the scan",
+            lying_zip(&failing_scan, |_| {}),
+            403,
+            "SecurityScanFailed",
+        ),
+        (
+            "the last file is not what its manifest line hashes",
+            lying_zip(&lying, |m| {
+                m.artifacts.last_mut().unwrap().sha256 = "0".repeat(64);
+            }),
+            400,
+            "ChecksumMismatch",
+        ),
+    ];
+    for (case, bytes, status, code) in cases {
+        // 4.2 MB of artifact files, 2.5 MB zipped.
+        assert!(bytes.len() > 2_000_000, "{case}: {} bytes", bytes.len());
+        let reply = import(&app, &bytes, &seed_options()).await;
+        reply.expect_error(status, code);
+        assert_unchanged_and_failed(&app, case, &reply, &before).await;
+    }
+
+    // The same package without its last file installs: what was refused
+    // was the file, not the rest.
+    let honest = lying_zip(&in_export_order(artifacts), |_| {});
+    let reply = import(&app, &honest, &seed_options()).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.json());
+    assert_eq!(artifacts_of(&app, TARGET).await.len(), 17);
+}
+
+/// `artifacts` in the install order an export of them writes, which the
+/// import checks the manifest's against.
+fn in_export_order(
+    mut artifacts: Vec<installhub_domain::Artifact>,
+) -> Vec<installhub_domain::Artifact> {
+    let files: Vec<_> = artifacts
+        .iter()
+        .map(|a| installhub_bundle::ArtifactFile::from(a).bundled())
+        .collect();
+    let source = installhub_domain::TenantId::parse(TENANT).unwrap();
+    let order = installhub_domain::imported::export_install_order(&source, &files).unwrap();
+    artifacts.sort_by_key(|a| order.iter().position(|id| *id == a.id));
+    artifacts
+}

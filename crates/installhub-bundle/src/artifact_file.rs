@@ -33,83 +33,6 @@ pub struct ArtifactFile {
     pub libraries: Vec<Library>,
 }
 
-/// An artifact file as an install writes it: every field parsed but the
-/// definition, which stays text in serde_json's compact form (what the
-/// store keeps), never built into a tree. Made by
-/// [`crate::reread_bundle_each`] from files whose canonical form an earlier
-/// read proved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InstallableArtifact {
-    pub id: ArtifactId,
-    pub r#type: ArtifactType,
-    pub name: String,
-    pub version: String,
-    pub status: ArtifactStatus,
-    /// The definition's compact JSON text, keys sorted as in the file.
-    pub definition: String,
-    pub references: Vec<Reference>,
-    pub libraries: Vec<Library>,
-}
-
-/// The file's fields with the definition re-encoded as it is parsed.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ArtifactFileText {
-    id: ArtifactId,
-    #[serde(rename = "type")]
-    r#type: ArtifactType,
-    name: String,
-    version: String,
-    status: ArtifactStatus,
-    definition: CompactJson,
-    references: Vec<Reference>,
-    libraries: Vec<Library>,
-}
-
-/// Any JSON value, deserialized straight into serde_json's compact text of
-/// it: serde_transcode drives serde_json's compact serializer from the
-/// parser event by event, so the text is what serde_json writes for the
-/// same value (numbers, escapes and all) without the allocations of a
-/// `Value` tree, in one pass over the input.
-struct CompactJson(String);
-
-impl<'de> Deserialize<'de> for CompactJson {
-    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let mut out = Vec::new();
-        serde_transcode::transcode(input, &mut serde_json::Serializer::new(&mut out))
-            .map_err(D::Error::custom)?;
-        // The doubling growth leaves up to half of a large definition's
-        // buffer unused while it waits to be written; shrinking in place
-        // costs little.
-        out.shrink_to_fit();
-        // serde_json writes UTF-8 only.
-        String::from_utf8(out)
-            .map(CompactJson)
-            .map_err(D::Error::custom)
-    }
-}
-
-impl InstallableArtifact {
-    /// Parses an artifact file's bytes, keeping the definition as text. On
-    /// canonical bytes (keys sorted, no repeats) the definition's compact
-    /// text is exactly what encoding its `Value` gives; that is the
-    /// caller's to know (see [`crate::reread_bundle_each`]).
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        let file: ArtifactFileText = serde_json::from_slice(bytes)?;
-        Ok(InstallableArtifact {
-            id: file.id,
-            r#type: file.r#type,
-            name: file.name,
-            version: file.version,
-            status: file.status,
-            definition: file.definition.0,
-            references: file.references,
-            libraries: file.libraries,
-        })
-    }
-}
-
 /// The same fields by reference, so encoding an [`Artifact`] does not clone
 /// its definition. Field order here is the file's field order. `D` is the
 /// definition: a [`Value`], or JSON text streamed as it is read
@@ -387,32 +310,6 @@ mod tests {
         let parsed: ArtifactFile = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(parsed.definition, artifact.definition);
         assert_eq!(parsed.encode(), bytes);
-    }
-
-    #[test]
-    fn the_installable_form_keeps_the_definition_as_compact_text_of_the_same_value() {
-        let mut artifact = artifact();
-        artifact.definition = json!({
-            "a": [], "b": {}, "c": [{}, [[]]], "e": "tab\t quote\" slash\\ nul\u{0} \u{1f600} é",
-            "f": [-453131656.00115836_f64, 0.1, 1e-300, -0.0, 18446744073709551615_u64, -9223372036854775808_i64],
-            "n": null, "t": true,
-        });
-        let bytes = encode_artifact(&artifact);
-        let installable = InstallableArtifact::parse(&bytes).unwrap();
-        assert_eq!(installable.definition, artifact.definition.to_string());
-        let parsed: ArtifactFile = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(
-            (
-                installable.id,
-                installable.r#type,
-                installable.name,
-                installable.version
-            ),
-            (parsed.id, parsed.r#type, parsed.name, parsed.version)
-        );
-        assert_eq!(installable.status, parsed.status);
-        assert_eq!(installable.references, parsed.references);
-        assert_eq!(installable.libraries, parsed.libraries);
     }
 
     #[test]

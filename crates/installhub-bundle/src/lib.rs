@@ -16,12 +16,12 @@ mod test_support;
 mod transcode;
 mod write;
 
-pub use artifact_file::{ArtifactFile, InstallableArtifact, encode_artifact, encode_manifest};
+pub use artifact_file::{ArtifactFile, encode_artifact, encode_manifest};
 pub use error::{BundleError, BundleErrorCode, Mismatch};
 pub use limits::{
     DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES,
     ReadLimits,
 };
 pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare, prepare_stored};
-pub use read::{VerifiedBundle, read_bundle, read_bundle_each, reread_bundle_each};
+pub use read::{VerifiedBundle, read_bundle, read_bundle_each, read_bundle_each_after};
 pub use write::write_zip;

@@ -15,7 +15,7 @@ use installhub_domain::{ArtifactId, Manifest, ManifestArtifact};
 use zip::read::{ArchiveOffset, Config};
 use zip::{CompressionMethod, ZipArchive, ZipReadOptions};
 
-use crate::artifact_file::{ArtifactFile, InstallableArtifact};
+use crate::artifact_file::ArtifactFile;
 use crate::error::{BundleError, Mismatch};
 use crate::limits::ReadLimits;
 use crate::names::{EntryKind, classify_all, shown};
@@ -69,6 +69,7 @@ pub fn read_bundle<R: Read + Seek>(
         limits,
         VERIFY_BATCH_BYTES,
         parse_checked,
+        |_| Ok(()),
         |line, artifact, _| {
             parsed.push((line, artifact));
             Ok(())
@@ -100,10 +101,32 @@ const STREAM_BATCH_BYTES: u64 = 2 * 1024 * 1024;
 pub fn read_bundle_each<R, F>(
     input: R,
     limits: &ReadLimits,
+    visit: F,
+) -> Result<Manifest, BundleError>
+where
+    R: Read + Seek,
+    F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
+{
+    read_bundle_each_after(input, limits, |_| Ok(()), visit)
+}
+
+/// [`read_bundle_each`], first handing `on_manifest` the manifest: once the
+/// archive's structure, names, limits and manifest passed and every file
+/// was paired with its line, before any artifact file is inflated. The
+/// importer plans its install there, so that it can write the artifacts
+/// as they are verified. `on_manifest` may stop the read by returning an
+/// error. The manifest is not the package's word yet: each file is still
+/// to be hashed against its line, and only a read that returns `Ok` proved
+/// them all.
+pub fn read_bundle_each_after<R, M, F>(
+    input: R,
+    limits: &ReadLimits,
+    on_manifest: M,
     mut visit: F,
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
+    M: FnOnce(&Manifest) -> Result<(), BundleError>,
     F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
 {
     read(
@@ -111,36 +134,7 @@ where
         limits,
         STREAM_BATCH_BYTES,
         parse_checked,
-        |_, artifact, size| visit(artifact, size),
-    )
-}
-
-/// A second read of a package this process already read in full with
-/// [`read_bundle_each`] (or [`read_bundle`]) and still holds, for the
-/// install: every check of the structure, the limits, the manifest and each
-/// file's SHA-256 against its line runs again, but a file's definition is
-/// not built into a tree: it is handed on as compact JSON text
-/// ([`InstallableArtifact`]). The canonical form is not checked again; the
-/// hashes bind each file to the bytes the first read proved canonical, so
-/// the caller must compare the manifest this returns with the first read's
-/// before it relies on what it was handed (the importer writes inside its
-/// transaction and compares before it commits). On bytes that were never
-/// proved canonical, a definition's text may repeat a key or order keys
-/// otherwise.
-pub fn reread_bundle_each<R, F>(
-    input: R,
-    limits: &ReadLimits,
-    mut visit: F,
-) -> Result<Manifest, BundleError>
-where
-    R: Read + Seek,
-    F: FnMut(InstallableArtifact, usize) -> Result<(), BundleError>,
-{
-    read(
-        input,
-        limits,
-        STREAM_BATCH_BYTES,
-        parse_installable,
+        on_manifest,
         |_, artifact, size| visit(artifact, size),
     )
 }
@@ -149,16 +143,18 @@ where
 /// read hands on.
 type ParseFile<T> = fn(&str, &ManifestArtifact, &[u8]) -> Result<T, BundleError>;
 
-fn read<R, T, F>(
+fn read<R, T, M, F>(
     input: R,
     limits: &ReadLimits,
     batch_bytes: u64,
     parse: ParseFile<T>,
+    on_manifest: M,
     visit: F,
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
     T: Send,
+    M: FnOnce(&Manifest) -> Result<(), BundleError>,
     F: FnMut(usize, T, usize) -> Result<(), BundleError>,
 {
     // The checks do many small reads; a bare `File` would make each one a
@@ -169,6 +165,7 @@ where
     };
     let manifest = parse_manifest(&inflate(&mut archive, manifest_entry)?)?;
     let files = match_files(&manifest, &entries)?;
+    on_manifest(&manifest)?;
     verify_files(&mut archive, &manifest, &files, batch_bytes, parse, visit)?;
     Ok(manifest)
 }
@@ -329,28 +326,6 @@ fn parse_checked(
             reason: "the file is not in canonical form (two-space pretty JSON, fields in bundle order, keys sorted, one trailing newline); re-export the package".to_owned(),
         });
     }
-    let shown = [
-        artifact.id.as_str(),
-        artifact.r#type.as_str(),
-        &artifact.name,
-        &artifact.version,
-    ];
-    check_against_line(path, shown, line)?;
-    Ok(artifact)
-}
-
-/// The install pass's parse ([`reread_bundle_each`]): the definition stays
-/// text, the line's fields are checked as in [`parse_checked`].
-fn parse_installable(
-    path: &str,
-    line: &ManifestArtifact,
-    bytes: &[u8],
-) -> Result<InstallableArtifact, BundleError> {
-    let artifact =
-        InstallableArtifact::parse(bytes).map_err(|e| BundleError::InvalidArtifactFile {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
     let shown = [
         artifact.id.as_str(),
         artifact.r#type.as_str(),

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use installhub_bundle::fixtures::*;
 use installhub_bundle::{
-    ArtifactFile, BundleError, InstallableArtifact, ReadLimits, encode_artifact, prepare,
-    read_bundle, read_bundle_each, reread_bundle_each, write_zip,
+    ArtifactFile, BundleError, ReadLimits, encode_artifact, prepare, read_bundle, read_bundle_each,
+    read_bundle_each_after, write_zip,
 };
 use installhub_domain::{Artifact, ArtifactId, ArtifactStatus, ArtifactType, Reference, TenantId};
 use proptest::prelude::*;
@@ -119,50 +119,68 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     assert_eq!(visited, 0);
 }
 
-/// The install's second read: the same files, each definition as the
-/// compact text of the value the first read parsed.
-fn reread(
-    bytes: &[u8],
-) -> Result<(installhub_domain::Manifest, Vec<InstallableArtifact>), BundleError> {
-    let mut seen = Vec::new();
-    let manifest = reread_bundle_each(Cursor::new(bytes), &ReadLimits::default(), |a, _| {
-        seen.push(a);
-        Ok(())
-    })?;
-    seen.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok((manifest, seen))
-}
-
-fn installable(file: &ArtifactFile) -> InstallableArtifact {
-    InstallableArtifact {
-        id: file.id.clone(),
-        r#type: file.r#type,
-        name: file.name.clone(),
-        version: file.version.clone(),
-        status: file.status,
-        definition: file.definition.to_string(),
-        references: file.references.clone(),
-        libraries: file.libraries.clone(),
-    }
-}
-
 #[test]
-fn a_second_read_hands_over_definitions_as_the_compact_text_of_the_first_reads_values() {
+fn the_manifest_is_handed_over_before_any_file_and_can_stop_the_read() {
     let (artifacts, ids) = many(64);
     let order: Vec<&str> = ids.iter().map(String::as_str).collect();
     let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
     let whole = read(&bytes).unwrap();
-    let (manifest, seen) = reread(&bytes).unwrap();
-    assert_eq!(manifest, whole.manifest);
-    let mut expected: Vec<InstallableArtifact> = whole.artifacts.iter().map(installable).collect();
-    expected.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(seen, expected);
+    // (manifest handed over, files visited before it)
+    let mut handed = None;
+    let visited = std::cell::Cell::new(0);
+    let manifest = read_bundle_each_after(
+        Cursor::new(&bytes),
+        &ReadLimits::default(),
+        |m| {
+            handed = Some((m.clone(), visited.get()));
+            Ok(())
+        },
+        |_, _| {
+            visited.set(visited.get() + 1);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(handed, Some((whole.manifest.clone(), 0)));
+    assert_eq!((manifest, visited.get()), (whole.manifest, 64));
 
-    // It checks the hashes as the first read does: a changed file stops it.
-    let mut tampered = bytes.clone();
-    let at = tampered.len() - 30;
-    tampered[at] ^= 0xff;
-    assert!(reread(&tampered).is_err());
+    // Stopped there, no file is inflated or handed over.
+    let mut visited = 0;
+    let err = read_bundle_each_after(
+        Cursor::new(&bytes),
+        &ReadLimits::default(),
+        |_| Err(BundleError::Io(std::io::Error::other("planned no install"))),
+        |_, _| {
+            visited += 1;
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("planned no install"), "{err}");
+    assert_eq!(visited, 0);
+
+    // A file that lies about its hash is found after the manifest was
+    // handed over: the read then fails, so a caller writing as it reads
+    // must be ready to undo.
+    let path = "artifacts/thread-2002.json";
+    let mut lying = seed_file(path);
+    lying.extend_from_slice(b" ");
+    let bytes = Hostile::from_bundle(&seed_bundle(), &[path])
+        .file(path, &lying)
+        .finish();
+    let mut handed = false;
+    let err = read_bundle_each_after(
+        Cursor::new(&bytes),
+        &ReadLimits::default(),
+        |_| {
+            handed = true;
+            Ok(())
+        },
+        |_, _| Ok(()),
+    )
+    .unwrap_err();
+    assert!(handed);
+    assert!(matches!(err, BundleError::ChecksumMismatch(_)), "{err:?}");
 }
 
 #[test]
@@ -401,9 +419,5 @@ proptest! {
         let files: Vec<ArtifactFile> = artifacts.iter().map(ArtifactFile::from).collect();
         prop_assert_eq!(&verified.artifacts, &files);
 
-        let (_, installables) = reread(&bytes).unwrap();
-        let mut expected: Vec<InstallableArtifact> = files.iter().map(installable).collect();
-        expected.sort_by(|a, b| a.id.cmp(&b.id));
-        prop_assert_eq!(installables, expected);
     }
 }

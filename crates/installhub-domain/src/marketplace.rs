@@ -393,6 +393,9 @@ pub fn latest_version<'a>(versions: impl IntoIterator<Item = (&'a str, bool)>) -
 crate::model::wire_enum!(
     /// Where a marketplace install is. `Queued` until a worker
     /// claims it; `Failed` installs name the stage they failed in.
+    /// `Installing` begins once the package's manifest was read: the
+    /// artifacts are then scanned and written in one pass, and a scan
+    /// refusal there rolls the writes back.
     InstallStage {
         Queued => "Queued",
         Downloading => "Downloading",

@@ -253,7 +253,8 @@ impl Store {
 
     /// Names the package of an `InProgress` import once its bundle has been
     /// read, so the record says what was imported even if the import fails
-    /// later. Returns whether a record was updated.
+    /// later. Returns whether a record was updated. An install names it in
+    /// its transaction instead ([`crate::InstallTx::set_import_package`]).
     pub async fn set_import_package(
         &self,
         import_id: &ImportId,
@@ -261,18 +262,9 @@ impl Store {
         package_name: &str,
         version: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE imports SET package_id = $2, package_name = $3, version = $4 \
-             WHERE import_id = $1 AND status = $5",
-        )
-        .bind(import_id.as_str())
-        .bind(package_id.as_str())
-        .bind(package_name)
-        .bind(version)
-        .bind(ImportStatus::InProgress.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let updated =
+            set_import_package(&self.pool, import_id, package_id, package_name, version).await?;
+        Ok(updated > 0)
     }
 
     /// One import, whichever tenant it targeted (the caller checks access).
@@ -441,6 +433,30 @@ where
 
 /// Moves an `InProgress` record to `status`; returns the rows changed (0
 /// or 1).
+pub(crate) async fn set_import_package<'c, E>(
+    executor: E,
+    import_id: &ImportId,
+    package_id: &PackageId,
+    package_name: &str,
+    version: &str,
+) -> Result<u64>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let done = sqlx::query(
+        "UPDATE imports SET package_id = $2, package_name = $3, version = $4 \
+         WHERE import_id = $1 AND status = $5",
+    )
+    .bind(import_id.as_str())
+    .bind(package_id.as_str())
+    .bind(package_name)
+    .bind(version)
+    .bind(ImportStatus::InProgress.as_str())
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub(crate) async fn finish_import<'c, E>(
     executor: E,
     import_id: &ImportId,

@@ -32,7 +32,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use installhub_domain::model::InstalledStatus;
-use installhub_domain::{Artifact, ArtifactId, ImportId, ImportStatus, TenantId};
+use installhub_domain::{Artifact, ArtifactId, ImportId, ImportStatus, PackageId, TenantId};
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
@@ -41,7 +41,9 @@ use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{IN_BATCH, Store, now_micros, placeholders, to_micros};
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
-use crate::imports::{InstalledPackage, finish_import, installed_packages, put_installed_package};
+use crate::imports::{
+    InstalledPackage, finish_import, installed_packages, put_installed_package, set_import_package,
+};
 use crate::notifications::{NewNotification, insert_notification};
 use crate::packages::name_key;
 use crate::snapshots::new_artifact_sha256;
@@ -383,6 +385,25 @@ impl InstallTx {
         response: &Value,
     ) -> Result<()> {
         if finish_import(&mut *self.tx, import_id, status, finished_at, response).await? == 0 {
+            return Err(StoreError::ImportNotInProgress(import_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Names the import's package ([`Store::set_import_package`]) in this
+    /// transaction: the name commits with the install, so a package read
+    /// and written in one pass names its record only once every file of it
+    /// was verified.
+    pub async fn set_import_package(
+        &mut self,
+        import_id: &ImportId,
+        package_id: &PackageId,
+        package_name: &str,
+        version: &str,
+    ) -> Result<()> {
+        let updated =
+            set_import_package(&mut *self.tx, import_id, package_id, package_name, version).await?;
+        if updated == 0 {
             return Err(StoreError::ImportNotInProgress(import_id.to_string()));
         }
         Ok(())

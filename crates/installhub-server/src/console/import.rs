@@ -344,18 +344,8 @@ async fn receive(
     // The scan, exactly as the scan route runs it; a hostile archive stops
     // here with the API's refusal and the slot (with the file) goes.
     let limit = state.config().limits.max_upload_bytes();
-    let (manifest, report, advisory_snapshot) =
-        verify_and_scan(state, &bundle, ReadLimits::with_size_limit(limit)).await?;
-    let scan = serde_json::to_value(ScanResponse {
-        package_id: manifest.package_id.to_string(),
-        package_name: manifest.name.clone(),
-        version: manifest.version.clone(),
-        checksum: manifest.checksum.clone(),
-        result: report.result,
-        security_findings: report.security_findings,
-        advisory_snapshot,
-    })
-    .map_err(ApiError::internal)?;
+    let read = verify_and_scan(state, &bundle, ReadLimits::with_size_limit(limit)).await?;
+    let scan = serde_json::to_value(ScanResponse::from(read)).map_err(ApiError::internal)?;
     let mut upload = Upload {
         id: slot.id.clone(),
         subject: caller.subject.clone(),

@@ -30,7 +30,7 @@ use crate::extract::{
     split_page,
 };
 use crate::import::{
-    self, ImportInput, ImportResponse, copy_stored, read_multipart, verify_and_scan,
+    self, ImportInput, ImportResponse, ReadPackage, copy_stored, read_multipart, verify_and_scan,
 };
 use crate::state::AppState;
 
@@ -310,6 +310,25 @@ pub struct ScanResponse {
     pub advisory_snapshot: installhub_scan::AdvisorySnapshot,
 }
 
+impl From<ReadPackage> for ScanResponse {
+    fn from(read: ReadPackage) -> Self {
+        let ReadPackage {
+            manifest,
+            report,
+            advisory_snapshot,
+        } = read;
+        ScanResponse {
+            package_id: manifest.package_id.to_string(),
+            package_name: manifest.name,
+            version: manifest.version,
+            checksum: manifest.checksum,
+            result: report.result,
+            security_findings: report.security_findings,
+            advisory_snapshot,
+        }
+    }
+}
+
 /// Run the security scan on a package without importing it.
 ///
 /// Send the ZIP as a multipart part named `package`. Answers 200 with the
@@ -346,17 +365,8 @@ pub async fn scan_package(
         .package
         .ok_or_else(|| missing_part("package", "the package ZIP"))?;
     let limit = state.config().limits.max_upload_bytes();
-    let (manifest, report, advisory_snapshot) =
-        verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
-    Ok(Json(ScanResponse {
-        package_id: manifest.package_id.to_string(),
-        package_name: manifest.name.clone(),
-        version: manifest.version.clone(),
-        checksum: manifest.checksum.clone(),
-        result: report.result,
-        security_findings: report.security_findings,
-        advisory_snapshot,
-    }))
+    let read = verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
+    Ok(Json(ScanResponse::from(read)))
 }
 
 /// An import record.

@@ -1,68 +1,109 @@
 //! Admit: the package itself. Its size against the target's plan, then
-//! the archive read and verified in full (every hostile-archive rule
-//! refused before anything is written) and scanned in the same pass, then
-//! the plan's artifact limit and the scan's verdict. The rules are the
-//! domain's ([`installhub_domain::import::admit`]); the reading is here.
+//! one pass over the archive that verifies all of it (every hostile-archive
+//! rule; nothing is inflated before the structure, the limits and the
+//! manifest passed) and scans each artifact as it is verified, then the
+//! plan's artifact limit and the scan's verdict. The rules are the domain's
+//! ([`installhub_domain::import::admit`]); the reading is here.
+//!
+//! The same pass hands the install the rows it writes ([`WriteOrder`]):
+//! each artifact after it was verified and scanned, while the rest of the
+//! package is still being read. Those writes stay inside the install
+//! transaction, which commits only once the pass proved the whole package
+//! and this module admitted it.
 
+use std::collections::HashSet;
 use std::io::{Seek, SeekFrom};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use installhub_bundle::{ArtifactFile, BundleErrorCode, ReadLimits, read_bundle_each};
+use installhub_bundle::{
+    ArtifactFile, BundleError, BundleErrorCode, ReadLimits, read_bundle_each_after,
+};
 use installhub_domain::import::ImportWarning;
 use installhub_domain::import::admit::{
-    ImportAttempt, PackageSummary, ScanAdmission, admit_artifact_count, admit_package_size,
-    admit_scan,
+    ImportAttempt, PackageSummary, PlanLimits, ScanAdmission, admit_artifact_count, admit_scan,
 };
 use installhub_domain::imported::check_imported;
-use installhub_domain::{ArtifactId, ErrorCode, Failure, Manifest, Tenant, ValidImportOptions};
-use installhub_scan::{AdvisorySnapshot, ScanInput, ScanReport};
+use installhub_domain::{
+    ArtifactId, ErrorCode, Failure, Manifest, Tenant, TenantId, ValidImportOptions,
+};
+use installhub_scan::{AdvisorySnapshot, Finding, ScanInput, ScanReport};
+use installhub_store::{DefinitionJson, HashedArtifact, NewArtifact};
 
 use super::ReceivedBundle;
+use super::install::retarget;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// A package that passed every check before the install: its manifest,
-/// its scan, and the warnings the scan adds to the answer.
-pub struct AdmittedPackage {
+/// A package read in full: every file verified against its manifest, and
+/// scanned.
+pub struct ReadPackage {
     pub manifest: Manifest,
     pub report: ScanReport,
     /// The advisory data the scan checked the libraries against.
     pub advisory_snapshot: AdvisorySnapshot,
-    pub warnings: Vec<ImportWarning>,
-    /// The limits the install reads the package with again.
-    pub limits: ReadLimits,
 }
 
-/// Steps 3 and 4. The package's names go into the attempt (and its record)
-/// as soon as the manifest was read, so a later refusal still says which
-/// package it was.
-pub async fn admit(
-    state: &AppState,
+/// What the admission adds to the install's answer: the warnings of a scan
+/// whose findings the caller accepted.
+pub struct Admission {
+    pub report: ScanReport,
+    pub advisory_snapshot: AdvisorySnapshot,
+    pub warnings: Vec<ImportWarning>,
+}
+
+/// What the install asks of the pass once it has planned from the
+/// manifest: the artifacts it writes, each sent as its row once verified
+/// and scanned.
+pub struct WriteOrder {
+    pub wanted: HashSet<ArtifactId>,
+    pub tenant_id: TenantId,
+    /// The package's source tenant, whose references point into the target.
+    pub source: TenantId,
+    /// The writer's queue; each row comes with its file's size in bytes.
+    pub rows: tokio::sync::mpsc::Sender<(HashedArtifact, usize)>,
+}
+
+impl WriteOrder {
+    /// Sends `file`'s row if the plan writes it, hashed for the install's
+    /// snapshot here, so the writer only writes. `false`: the writer is gone.
+    fn send(&self, file: ArtifactFile, size: usize) -> ApiResult<bool> {
+        if !self.wanted.contains(&file.id) {
+            return Ok(true);
+        }
+        let row = HashedArtifact::new(NewArtifact {
+            tenant_id: self.tenant_id.clone(),
+            references: retarget(&file.references, &self.source),
+            id: file.id,
+            artifact_type: file.r#type,
+            name: file.name,
+            version: file.version,
+            status: file.status,
+            definition: DefinitionJson::from_value(&file.definition),
+            libraries: file.libraries,
+        })?;
+        Ok(self.rows.blocking_send((row, size)).is_ok())
+    }
+}
+
+/// After the pass: the package's names go into the attempt (and so its
+/// record), then the plan's artifact limit and the scan's verdict.
+pub fn admit_read(
     attempt: &mut ImportAttempt,
     options: &ValidImportOptions,
     tenant: &Tenant,
-    bundle: &ReceivedBundle,
-) -> ApiResult<AdmittedPackage> {
-    let plan_limits = state.config().limits.plan(tenant.plan);
-    admit_package_size(bundle.size, tenant, plan_limits)?;
-    let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
-    let (manifest, report, advisory_snapshot) =
-        verify_and_scan(state, bundle, limits.clone()).await?;
-    let package = PackageSummary {
+    plan_limits: PlanLimits,
+    read: ReadPackage,
+) -> ApiResult<(Manifest, Admission)> {
+    let ReadPackage {
+        manifest,
+        report,
+        advisory_snapshot,
+    } = read;
+    attempt.package = Some(PackageSummary {
         package_id: manifest.package_id.clone(),
         name: manifest.name.clone(),
         version: manifest.version.clone(),
-    };
-    state
-        .store()
-        .set_import_package(
-            &attempt.import_id,
-            &package.package_id,
-            &package.name,
-            &package.version,
-        )
-        .await?;
-    attempt.package = Some(package);
+    });
     admit_artifact_count(manifest.artifacts.len(), tenant, plan_limits)?;
     let warnings = match admit_scan(report.result, report.security_findings.len(), options) {
         Ok(ScanAdmission::Clean) => Vec::new(),
@@ -71,17 +112,16 @@ pub async fn admit(
             return Err(with_findings(refusal, &report, &advisory_snapshot).into());
         }
     };
-    Ok(AdmittedPackage {
-        manifest,
+    let admission = Admission {
         report,
         advisory_snapshot,
         warnings,
-        limits,
-    })
+    };
+    Ok((manifest, admission))
 }
 
 /// Maps a bundle reader error to seed 03's codes.
-pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
+pub fn bundle_error(error: BundleError) -> ApiError {
     let code = match error.code() {
         BundleErrorCode::InvalidZip => ErrorCode::InvalidZip,
         BundleErrorCode::ManifestMissing => ErrorCode::ManifestMissing,
@@ -99,93 +139,149 @@ pub fn bundle_error(error: installhub_bundle::BundleError) -> ApiError {
     Failure::new(code, message).field("package").into()
 }
 
-/// Every archive check and the scan in one pass off the async threads,
-/// each artifact scanned as it is verified and then dropped, so memory
-/// stays bounded whatever the bundle's size. Answers the manifest, the
-/// merged scan report and the advisory snapshot every artifact was checked
-/// against (taken once, so a refresh mid-package cannot mix two). The scan
-/// route runs exactly this too.
+/// Every archive check and the scan in one pass, for the scan route and
+/// the marketplace's publishing: [`read_and_scan`] writing nothing.
 pub async fn verify_and_scan(
     state: &AppState,
     bundle: &ReceivedBundle,
     limits: ReadLimits,
-) -> ApiResult<(Manifest, ScanReport, AdvisorySnapshot)> {
+) -> ApiResult<ReadPackage> {
+    spawn_read(state, bundle, limits, |_| Ok(None))?
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Starts [`read_and_scan`] on a blocking thread.
+pub fn spawn_read<M>(
+    state: &AppState,
+    bundle: &ReceivedBundle,
+    limits: ReadLimits,
+    on_manifest: M,
+) -> ApiResult<tokio::task::JoinHandle<ApiResult<ReadPackage>>>
+where
+    M: FnOnce(&Manifest) -> Result<Option<WriteOrder>, BundleError> + Send + 'static,
+{
     // Read through the handle the upload holds, not by path: a sweep of old
     // scratch files can then never take the package from under an import.
-    let mut file = bundle
+    let file = bundle
         .file
         .as_file()
         .try_clone()
         .map_err(ApiError::internal)?;
     let scanner = Arc::clone(state.scanner());
+    Ok(tokio::task::spawn_blocking(move || {
+        read_and_scan(file, &limits, &scanner, on_manifest)
+    }))
+}
+
+/// Every archive check and the scan in one pass off the async threads,
+/// each artifact scanned as it is verified and then dropped (or sent to
+/// the install's writer), so memory stays bounded whatever the bundle's
+/// size. `on_manifest` is told the manifest before any file is inflated
+/// and answers what to write. Answers the manifest, the merged scan report
+/// and the advisory snapshot every artifact was checked against (taken
+/// once, so a refresh mid-package cannot mix two).
+fn read_and_scan<M>(
+    mut file: std::fs::File,
+    limits: &ReadLimits,
+    scanner: &installhub_scan::Scanner,
+    on_manifest: M,
+) -> ApiResult<ReadPackage>
+where
+    M: FnOnce(&Manifest) -> Result<Option<WriteOrder>, BundleError>,
+{
+    file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
     let advisories = scanner.advisories();
-    tokio::task::spawn_blocking(move || {
-        file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
-        let mut bundled = Vec::new();
-        // The reader verifies, inflates and parses one artifact after
-        // another while scanners (one per core) take them from a short
-        // queue: parsing the scripts is the costly part of a scan, and the
-        // queue bounds how many artifacts are in memory at once.
-        let workers = scanner.max_threads();
-        let (queue, taken) = std::sync::mpsc::sync_channel::<ArtifactFile>(workers);
-        let taken = Arc::new(Mutex::new(taken));
-        let (manifest, findings) = std::thread::scope(|scope| {
-            let scanners: Vec<_> = (0..workers)
-                .map(|_| {
-                    // Each scanner owns a handle on the queue: if every one
-                    // of them panicked, the queue closes and the reader's
-                    // sends fail instead of blocking for ever.
-                    let taken = Arc::clone(&taken);
-                    let (scanner, advisories) = (&scanner, &advisories);
-                    scope.spawn(move || {
-                        let mut findings = Vec::new();
-                        loop {
-                            let next = taken.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                            let Ok(artifact) = next else {
-                                break findings;
-                            };
-                            let report = scanner.scan_with(
-                                advisories,
-                                [ScanInput {
-                                    artifact_id: artifact.id.as_str(),
-                                    definition: &artifact.definition,
-                                    libraries: &artifact.libraries,
-                                }],
-                            );
-                            findings.extend(report.security_findings);
+    let mut bundled = Vec::new();
+    let order: OnceLock<Option<WriteOrder>> = OnceLock::new();
+    // The reader verifies, inflates and parses one artifact after another
+    // while scanners (one per core) take them from a short queue: parsing
+    // the scripts is the costly part of a scan, and the queue bounds how
+    // many artifacts are in memory at once. An artifact the install writes
+    // goes to its writer only after it was scanned.
+    let workers = scanner.max_threads();
+    let (queue, taken) = std::sync::mpsc::sync_channel::<(ArtifactFile, usize)>(workers);
+    let taken = Arc::new(Mutex::new(taken));
+    let (manifest, scanned) = std::thread::scope(|scope| {
+        let scanners: Vec<_> = (0..workers)
+            .map(|_| {
+                // Each scanner owns a handle on the queue: once every one
+                // of them stopped (or panicked), the queue closes and the
+                // reader's sends fail instead of blocking for ever.
+                let taken = Arc::clone(&taken);
+                let (advisories, order) = (&advisories, &order);
+                scope.spawn(move || -> ApiResult<Vec<Finding>> {
+                    let mut findings = Vec::new();
+                    loop {
+                        let next = taken.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok((artifact, size)) = next else {
+                            break Ok(findings);
+                        };
+                        let report = scanner.scan_with(
+                            advisories,
+                            [ScanInput {
+                                artifact_id: artifact.id.as_str(),
+                                definition: &artifact.definition,
+                                libraries: &artifact.libraries,
+                            }],
+                        );
+                        findings.extend(report.security_findings);
+                        // Set before the first artifact was queued.
+                        if let Some(Some(order)) = order.get()
+                            && !order.send(artifact, size)?
+                        {
+                            break Err(ApiError::internal(anyhow::anyhow!(
+                                "the install stopped taking rows"
+                            )));
                         }
-                    })
+                    }
                 })
-                .collect();
-            drop(taken);
-            let manifest = read_bundle_each(file, &limits, |artifact, _| {
-                bundled.push(artifact.bundled());
-                // Fails only when every scanner panicked; the join below
-                // then answers that panic, so nothing passes unscanned.
-                let _ = queue.send(artifact);
+            })
+            .collect();
+        drop(taken);
+        let manifest = read_bundle_each_after(
+            &mut file,
+            limits,
+            |manifest| {
+                let _ = order.set(on_manifest(manifest)?);
                 Ok(())
-            });
-            drop(queue);
-            let findings: Vec<_> = scanners
-                .into_iter()
-                .flat_map(|handle| match handle.join() {
-                    Ok(findings) => findings,
-                    Err(panic) => std::panic::resume_unwind(panic),
+            },
+            |artifact, size| {
+                bundled.push(artifact.bundled());
+                queue.send((artifact, size)).map_err(|_| {
+                    BundleError::Io(std::io::Error::other(
+                        "the scan stopped reading the package",
+                    ))
                 })
-                .collect();
-            (manifest, findings)
-        });
-        let manifest = manifest.map_err(bundle_error)?;
-        // What an export could not have produced: references to a third
-        // tenant, a manifest that contradicts its files, forbidden text.
-        check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
-        let snapshot = advisories.snapshot().clone();
-        let mut report = ScanReport::from_findings(findings);
-        report.advisory_snapshot = Some(snapshot.clone());
-        Ok((manifest, report, snapshot))
+            },
+        );
+        drop(queue);
+        let mut scanned = Ok(Vec::new());
+        for handle in scanners {
+            match (handle.join(), &mut scanned) {
+                (Ok(Ok(found)), Ok(findings)) => findings.extend(found),
+                (Ok(Err(e)), Ok(_)) => scanned = Err(e),
+                (Ok(_), Err(_)) => {}
+                (Err(panic), _) => std::panic::resume_unwind(panic),
+            }
+        }
+        (manifest, scanned)
+    });
+    // The writer's queue closes here: it has every row it will get.
+    drop(order);
+    let findings = scanned?;
+    let manifest = manifest.map_err(bundle_error)?;
+    // What an export could not have produced: references to a third
+    // tenant, a manifest that contradicts its files, forbidden text.
+    check_imported(&manifest, &bundled).map_err(ApiError::failures)?;
+    let snapshot = advisories.snapshot().clone();
+    let mut report = ScanReport::from_findings(findings);
+    report.advisory_snapshot = Some(snapshot.clone());
+    Ok(ReadPackage {
+        manifest,
+        report,
+        advisory_snapshot: snapshot,
     })
-    .await
-    .map_err(ApiError::internal)?
 }
 
 /// The scan's refusal carries every finding, so the importer sees why, and

@@ -8,13 +8,17 @@
 //!    target tenant must exist and be `Active`. From here on the import has
 //!    a record.
 //! 2. [`admit`]: the plan's size limit, then the archive read and verified
-//!    in full (every hostile-archive rule refused before anything is
-//!    written) and scanned in the same pass; the plan's artifact limit and
-//!    the scan's verdict.
+//!    in full (every hostile-archive rule; nothing is inflated before the
+//!    structure, the limits and the manifest passed) and scanned in the
+//!    same pass; the plan's artifact limit and the scan's verdict.
 //! 3. [`install`]: the install transaction: the tenant's install lock, the
 //!    plan decided from what the tenant has *inside* the lock, the writes,
-//!    the import record and the audit entry, one commit. A failure or a
-//!    crash at any point leaves the tenant as it was.
+//!    the import record and the audit entry, one commit. A real import
+//!    plans once the pass has read the manifest and writes each artifact
+//!    as the pass verified and scanned it, so the package is read once;
+//!    nothing commits before the pass proved the whole package and step 2
+//!    admitted it. A failure or a crash at any point leaves the tenant as
+//!    it was.
 //! 4. [`record`]: a failure closes the record and writes its audit entry
 //!    from the [`ImportAttempt`] carried through the steps.
 //!
@@ -37,7 +41,7 @@ use installhub_scan::Verdict;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use self::admit::{bundle_error, verify_and_scan};
+pub use self::admit::{ReadPackage, bundle_error, verify_and_scan};
 pub use self::record::error_body;
 pub use self::upload::{
     GuardedMultipart, MultipartImport, ReceivedBundle, copy_stored, read_multipart,
@@ -189,25 +193,15 @@ pub async fn run(
             if let Some(job) = &input.job {
                 job.enter(state, InstallStage::SecurityScan, 0).await;
             }
-            match admit::admit(state, &mut attempt, &options, &tenant, &input.bundle).await {
-                Ok(package) => {
-                    if let Some(job) = &input.job {
-                        let total = package.manifest.artifacts.len() as u64;
-                        job.enter(state, InstallStage::Installing, total).await;
-                    }
-                    install::install(
-                        state,
-                        &attempt,
-                        &options,
-                        &tenant,
-                        package,
-                        &input.bundle,
-                        input.job.as_ref(),
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            }
+            install::import(
+                state,
+                &mut attempt,
+                &options,
+                &tenant,
+                &input.bundle,
+                input.job.as_ref(),
+            )
+            .await
         }
         Err(e) => Err(e),
     };

@@ -65,6 +65,17 @@ pub async fn failure(
 ) {
     let import_id = &attempt.import_id;
     let now = Utc::now();
+    let package = attempt.package.as_ref();
+    // Named once the package was read in full; an install names it in its
+    // transaction, which this failure rolled back.
+    if let Some(p) = package
+        && let Err(e) = state
+            .store()
+            .set_import_package(import_id, &p.package_id, &p.name, &p.version)
+            .await
+    {
+        tracing::error!(error = %e, %import_id, "could not name the failed import's package");
+    }
     if let Err(e) = state
         .store()
         .finish_import(import_id, ImportStatus::Failed, now, &error_body(error))
@@ -72,7 +83,6 @@ pub async fn failure(
     {
         tracing::error!(error = %e, %import_id, "could not record the failed import");
     }
-    let package = attempt.package.as_ref();
     let entry = NewAuditEntry {
         at: now,
         tenant_id: tenant.clone(),

@@ -25,7 +25,7 @@ use super::{VersionView, cdn_key};
 use crate::controllers::packages::readable_package;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, require_scope};
-use crate::import::{copy_stored, verify_and_scan};
+use crate::import::{ReadPackage, copy_stored, verify_and_scan};
 use crate::state::AppState;
 
 /// The published version and the listing it joined.
@@ -79,8 +79,9 @@ pub async fn publish(
 
     let bundle = copy_stored(&state, &package).await?;
     let limit = state.config().limits.max_upload_bytes();
-    let (manifest, report, _) =
-        verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
+    let ReadPackage {
+        manifest, report, ..
+    } = verify_and_scan(&state, &bundle, ReadLimits::with_size_limit(limit)).await?;
     if report.result == Verdict::Fail {
         return Err(Failure::new(
             ErrorCode::SecurityScanFailed,
