@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use chrono::Utc;
 use installhub_bundle::{BundleError, ReadLimits, encode_artifact};
 use installhub_domain::ids::ImportPlanId;
-use installhub_domain::import::admit::{ImportAttempt, admit_artifact_count, admit_package_size};
+use installhub_domain::import::admit::{
+    ImportAttempt, PlanLimits, admit_artifact_count, admit_package_size,
+};
 use installhub_domain::import::pin::PinnedPlan;
 use installhub_domain::import::{
     ExistingArtifact, ImportPlan, InstalledRef, PlanContext, ValidImportOptions, plan_import_whole,
@@ -68,95 +70,20 @@ pub async fn import(
     let plan_limits = state.config().limits.plan(tenant.plan);
     admit_package_size(bundle.size, tenant, plan_limits)?;
     let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
-    if options.dry_run {
-        let read = admit::verify_and_scan(state, bundle, limits.clone()).await?;
-        let (manifest, admission) = admit::admit_read(attempt, options, tenant, plan_limits, read)?;
-        if let Some(job) = job {
-            let total = manifest.artifacts.len() as u64;
-            job.enter(state, InstallStage::Installing, total).await;
-        }
-        let planned = plan_in_lock(state, options, tenant, &manifest).await?;
-        let finish = Finish {
-            attempt,
-            options,
-            tenant,
-            bundle,
-            limits: &limits,
-            job,
-        };
-        return finish.conclude(state, manifest, admission, planned).await;
-    }
-
-    // The pass tells the manifest, then waits for what to write.
-    let (manifest_sender, manifest_receiver) = oneshot::channel::<Manifest>();
-    let (order_sender, order_receiver) = oneshot::channel::<Option<WriteOrder>>();
-    let pass = admit::spawn_read(state, bundle, limits.clone(), move |manifest| {
-        let _ = manifest_sender.send(manifest.clone());
-        order_receiver
-            .blocking_recv()
-            .map_err(|_| BundleError::Io(std::io::Error::other("the install stopped")))
-    })?;
-    let Ok(manifest) = manifest_receiver.await else {
-        // The package was refused before its manifest was.
-        return joined(pass).await.and_then(|_| {
-            Err(ApiError::internal(anyhow::anyhow!(
-                "the package was read without its manifest"
-            )))
-        });
+    let read = Reading {
+        state,
+        options,
+        tenant,
+        bundle,
+        limits: &limits,
+        plan_limits,
+        job,
     };
-    if let Some(job) = job {
-        let total = manifest.artifacts.len() as u64;
-        job.enter(state, InstallStage::Installing, total).await;
-    }
-    let mut planned = match plan_in_lock(state, options, tenant, &manifest).await {
-        Ok(planned) => planned,
-        Err(e) => {
-            drop(order_sender);
-            let _ = joined(pass).await;
-            return Err(e);
-        }
-    };
-    // A plan that will not be carried out, or a package over the plan's
-    // artifact limit, writes nothing; the pass still runs to its end, so
-    // the package's own refusals come first, as they would have.
-    let writes = planned.carried_out(options)
-        && admit_artifact_count(manifest.artifacts.len(), tenant, plan_limits).is_ok();
-    let (rows, queued) = mpsc::channel(WRITE_QUEUE);
-    let order = if writes {
-        // What the install overwrites, so it can be rolled back.
-        if let Err(e) = planned.tx.keep_snapshot(&attempt.import_id, None).await {
-            drop(order_sender);
-            let _ = joined(pass).await;
-            return Err(e.into());
-        }
-        Some(WriteOrder {
-            wanted: planned.plan.to_write().cloned().collect(),
-            tenant_id: tenant.tenant_id.clone(),
-            source: manifest.source_tenant_id.clone(),
-            rows,
-        })
+    let (manifest, admission, planned) = if options.dry_run {
+        read.then_plan(attempt).await?
     } else {
-        drop(rows);
-        None
+        read.writing(attempt).await?
     };
-    let total = order.as_ref().map_or(0, |o| o.wanted.len() as u64);
-    let _ = order_sender.send(order);
-    // Until the pass ends; on a failure the queue closes, which stops it.
-    if let Err(e) = write_rows(&mut planned.tx, queued, job, total).await {
-        let _ = joined(pass).await;
-        return Err(e);
-    }
-    let admitted = match joined(pass).await {
-        Ok(read) => admit::admit_read(attempt, options, tenant, plan_limits, read),
-        Err(e) => Err(e),
-    };
-    let (manifest, admission) = admitted.inspect_err(|_| {
-        // The package's own refusals are the scan stage's (seed 04), as
-        // when the package was read before the install began.
-        if let Some(job) = job {
-            job.report(InstallStage::SecurityScan, 0, 0);
-        }
-    })?;
     let finish = Finish {
         attempt,
         options,
@@ -166,6 +93,124 @@ pub async fn import(
         job,
     };
     finish.conclude(state, manifest, admission, planned).await
+}
+
+/// What reading and admitting a package needs.
+struct Reading<'a> {
+    state: &'a AppState,
+    options: &'a ValidImportOptions,
+    tenant: &'a Tenant,
+    bundle: &'a ReceivedBundle,
+    limits: &'a ReadLimits,
+    plan_limits: PlanLimits,
+    job: Option<&'a JobHook>,
+}
+
+impl Reading<'_> {
+    /// A dry run: the package read and admitted, then the plan.
+    async fn then_plan(
+        self,
+        attempt: &mut ImportAttempt,
+    ) -> ApiResult<(Manifest, Admission, Planned)> {
+        let (state, options, tenant) = (self.state, self.options, self.tenant);
+        let read = admit::verify_and_scan(state, self.bundle, self.limits.clone()).await?;
+        let (manifest, admission) =
+            admit::admit_read(attempt, options, tenant, self.plan_limits, read)?;
+        if let Some(job) = self.job {
+            let total = manifest.artifacts.len() as u64;
+            job.enter(state, InstallStage::Installing, total).await;
+        }
+        let planned = plan_in_lock(state, options, tenant, &manifest).await?;
+        Ok((manifest, admission, planned))
+    }
+
+    /// A real import: planned once the pass has read the manifest, and
+    /// each artifact written as the pass verified and scanned it.
+    async fn writing(
+        self,
+        attempt: &mut ImportAttempt,
+    ) -> ApiResult<(Manifest, Admission, Planned)> {
+        let Reading {
+            state,
+            options,
+            tenant,
+            bundle,
+            limits,
+            plan_limits,
+            job,
+        } = self;
+        // The pass tells the manifest, then waits for what to write.
+        let (manifest_sender, manifest_receiver) = oneshot::channel::<Manifest>();
+        let (order_sender, order_receiver) = oneshot::channel::<Option<WriteOrder>>();
+        let pass = admit::spawn_read(state, bundle, limits.clone(), move |manifest| {
+            let _ = manifest_sender.send(manifest.clone());
+            order_receiver
+                .blocking_recv()
+                .map_err(|_| BundleError::Io(std::io::Error::other("the install stopped")))
+        })?;
+        let Ok(manifest) = manifest_receiver.await else {
+            // The package was refused before its manifest was.
+            return joined(pass).await.and_then(|_| {
+                Err(ApiError::internal(anyhow::anyhow!(
+                    "the package was read without its manifest"
+                )))
+            });
+        };
+        if let Some(job) = job {
+            let total = manifest.artifacts.len() as u64;
+            job.enter(state, InstallStage::Installing, total).await;
+        }
+        let mut planned = match plan_in_lock(state, options, tenant, &manifest).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                drop(order_sender);
+                let _ = joined(pass).await;
+                return Err(e);
+            }
+        };
+        // A plan that will not be carried out, or a package over the plan's
+        // artifact limit, writes nothing; the pass still runs to its end, so
+        // the package's own refusals come first, as they would have.
+        let writes = planned.carried_out(options)
+            && admit_artifact_count(manifest.artifacts.len(), tenant, plan_limits).is_ok();
+        let (rows, queued) = mpsc::channel(WRITE_QUEUE);
+        let order = if writes {
+            // What the install overwrites, so it can be rolled back.
+            if let Err(e) = planned.tx.keep_snapshot(&attempt.import_id, None).await {
+                drop(order_sender);
+                let _ = joined(pass).await;
+                return Err(e.into());
+            }
+            Some(WriteOrder {
+                wanted: planned.plan.to_write().cloned().collect(),
+                tenant_id: tenant.tenant_id.clone(),
+                source: manifest.source_tenant_id.clone(),
+                rows,
+            })
+        } else {
+            drop(rows);
+            None
+        };
+        let total = order.as_ref().map_or(0, |o| o.wanted.len() as u64);
+        let _ = order_sender.send(order);
+        // Until the pass ends; on a failure the queue closes, which stops it.
+        if let Err(e) = write_rows(&mut planned.tx, queued, job, total).await {
+            let _ = joined(pass).await;
+            return Err(e);
+        }
+        let admitted = match joined(pass).await {
+            Ok(read) => admit::admit_read(attempt, options, tenant, plan_limits, read),
+            Err(e) => Err(e),
+        };
+        let (manifest, admission) = admitted.inspect_err(|_| {
+            // The package's own refusals are the scan stage's (seed 04), as
+            // when the package was read before the install began.
+            if let Some(job) = job {
+                job.report(InstallStage::SecurityScan, 0, 0);
+            }
+        })?;
+        Ok((manifest, admission, planned))
+    }
 }
 
 /// The pass's outcome, once it ended.
