@@ -659,33 +659,69 @@ async fn a_package_refused_at_its_last_file_leaves_the_tenant_as_it_was() {
     );
     assert_eq!(failing_scan.last().unwrap().id.as_str(), "app-7100");
     assert_eq!(lying.last().unwrap().id.as_str(), "app-7101");
+    let failing_scan = lying_zip(&failing_scan, |_| {});
+    let lying = lying_zip(&lying, |m| {
+        m.artifacts.last_mut().unwrap().sha256 = "0".repeat(64);
+    });
+    // The plan is made before the last file is read, but the package's
+    // refusals still come first: a plan that conflicts (`Fail`) or a pin
+    // to another plan is answered only for a package that passed.
+    let mut fail = seed_options();
+    fail["defaultConflictStrategy"] = json!("Fail");
+    let mut pinned = seed_options();
+    pinned["planId"] = json!(format!("plan-{}", "ab".repeat(32)));
     let cases = [
         (
             "the last file fails the scan",
-            lying_zip(&failing_scan, |_| {}),
+            &failing_scan,
+            seed_options(),
+            403,
+            "SecurityScanFailed",
+        ),
+        (
+            "the same, with conflicts to fail on",
+            &failing_scan,
+            fail.clone(),
             403,
             "SecurityScanFailed",
         ),
         (
             "the last file is not what its manifest line hashes",
-            lying_zip(&lying, |m| {
-                m.artifacts.last_mut().unwrap().sha256 = "0".repeat(64);
-            }),
+            &lying,
+            seed_options(),
+            400,
+            "ChecksumMismatch",
+        ),
+        (
+            "the same, pinned to another plan",
+            &lying,
+            pinned.clone(),
             400,
             "ChecksumMismatch",
         ),
     ];
-    for (case, bytes, status, code) in cases {
+    for (case, bytes, options, status, code) in cases {
         // 4.2 MB of artifact files, 2.5 MB zipped.
         assert!(bytes.len() > 2_000_000, "{case}: {} bytes", bytes.len());
-        let reply = import(&app, &bytes, &seed_options()).await;
-        reply.expect_error(status, code);
+        let reply = import(&app, bytes, &options).await;
+        let body = reply.expect_error(status, code);
+        assert_eq!(
+            body["errors"].as_array().unwrap().len(),
+            1,
+            "{case}: {body:#}"
+        );
         assert_unchanged_and_failed(&app, case, &reply, &before).await;
     }
 
-    // The same package without its last file installs: what was refused
-    // was the file, not the rest.
+    // The same package without its last file: those options do refuse it
+    // (so the package's refusal above did come first), and without them
+    // it installs: what was refused was the file, not the rest.
     let honest = lying_zip(&in_export_order(artifacts), |_| {});
+    let reply = import(&app, &honest, &fail).await;
+    reply.expect_error(409, "ConflictRequiresResolution");
+    let reply = import(&app, &honest, &pinned).await;
+    reply.expect_error(400, "InvalidPlanId");
+    assert_eq!(snapshot(&app).await, before);
     let reply = import(&app, &honest, &seed_options()).await;
     assert_eq!(reply.status, 200, "{:#}", reply.json());
     assert_eq!(artifacts_of(&app, TARGET).await.len(), 17);

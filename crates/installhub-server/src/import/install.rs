@@ -69,80 +69,58 @@ pub async fn import(
 ) -> ApiResult<ImportResponse> {
     let plan_limits = state.config().limits.plan(tenant.plan);
     admit_package_size(bundle.size, tenant, plan_limits)?;
-    let limits = ReadLimits::with_size_limit(plan_limits.max_package_bytes);
-    let read = Reading {
+    let run = Run {
         state,
         options,
         tenant,
         bundle,
-        limits: &limits,
+        limits: ReadLimits::with_size_limit(plan_limits.max_package_bytes),
         plan_limits,
         job,
     };
     let (manifest, admission, planned) = if options.dry_run {
-        read.then_plan(attempt).await?
+        run.read_then_plan(attempt).await?
     } else {
-        read.writing(attempt).await?
+        run.plan_while_reading(attempt).await?
     };
-    let finish = Finish {
-        attempt,
-        options,
-        tenant,
-        bundle,
-        limits: &limits,
-        job,
-    };
-    finish.conclude(state, manifest, admission, planned).await
+    run.conclude(attempt, manifest, admission, planned).await
 }
 
-/// What reading and admitting a package needs.
-struct Reading<'a> {
+/// One import's inputs, for its steps.
+struct Run<'a> {
     state: &'a AppState,
     options: &'a ValidImportOptions,
     tenant: &'a Tenant,
     bundle: &'a ReceivedBundle,
-    limits: &'a ReadLimits,
+    limits: ReadLimits,
     plan_limits: PlanLimits,
     job: Option<&'a JobHook>,
 }
 
-impl Reading<'_> {
+impl Run<'_> {
     /// A dry run: the package read and admitted, then the plan.
-    async fn then_plan(
-        self,
+    async fn read_then_plan(
+        &self,
         attempt: &mut ImportAttempt,
     ) -> ApiResult<(Manifest, Admission, Planned)> {
-        let (state, options, tenant) = (self.state, self.options, self.tenant);
-        let read = admit::verify_and_scan(state, self.bundle, self.limits.clone()).await?;
+        let read = admit::verify_and_scan(self.state, self.bundle, self.limits.clone()).await?;
         let (manifest, admission) =
-            admit::admit_read(attempt, options, tenant, self.plan_limits, read)?;
-        if let Some(job) = self.job {
-            let total = manifest.artifacts.len() as u64;
-            job.enter(state, InstallStage::Installing, total).await;
-        }
-        let planned = plan_in_lock(state, options, tenant, &manifest).await?;
+            admit::admit_read(attempt, self.options, self.tenant, self.plan_limits, read)?;
+        self.enter_installing(&manifest).await;
+        let planned = plan_in_lock(self.state, self.options, self.tenant, &manifest).await?;
         Ok((manifest, admission, planned))
     }
 
     /// A real import: planned once the pass has read the manifest, and
     /// each artifact written as the pass verified and scanned it.
-    async fn writing(
-        self,
+    async fn plan_while_reading(
+        &self,
         attempt: &mut ImportAttempt,
     ) -> ApiResult<(Manifest, Admission, Planned)> {
-        let Reading {
-            state,
-            options,
-            tenant,
-            bundle,
-            limits,
-            plan_limits,
-            job,
-        } = self;
         // The pass tells the manifest, then waits for what to write.
         let (manifest_sender, manifest_receiver) = oneshot::channel::<Manifest>();
         let (order_sender, order_receiver) = oneshot::channel::<Option<WriteOrder>>();
-        let pass = admit::spawn_read(state, bundle, limits.clone(), move |manifest| {
+        let pass = admit::spawn_read(self.state, self.bundle, self.limits.clone(), |manifest| {
             let _ = manifest_sender.send(manifest.clone());
             order_receiver
                 .blocking_recv()
@@ -156,60 +134,71 @@ impl Reading<'_> {
                 )))
             });
         };
-        if let Some(job) = job {
-            let total = manifest.artifacts.len() as u64;
-            job.enter(state, InstallStage::Installing, total).await;
-        }
-        let mut planned = match plan_in_lock(state, options, tenant, &manifest).await {
-            Ok(planned) => planned,
+        let (rows, queued) = mpsc::channel(WRITE_QUEUE);
+        let (mut planned, order) = match self.decide(attempt, &manifest, rows).await {
+            Ok(decided) => decided,
             Err(e) => {
+                // The pass stops once it hears there is no install.
                 drop(order_sender);
                 let _ = joined(pass).await;
                 return Err(e);
             }
         };
-        // A plan that will not be carried out, or a package over the plan's
-        // artifact limit, writes nothing; the pass still runs to its end, so
-        // the package's own refusals come first, as they would have.
-        let writes = planned.carried_out(options)
-            && admit_artifact_count(manifest.artifacts.len(), tenant, plan_limits).is_ok();
-        let (rows, queued) = mpsc::channel(WRITE_QUEUE);
-        let order = if writes {
-            // What the install overwrites, so it can be rolled back.
-            if let Err(e) = planned.tx.keep_snapshot(&attempt.import_id, None).await {
-                drop(order_sender);
-                let _ = joined(pass).await;
-                return Err(e.into());
-            }
-            Some(WriteOrder {
-                wanted: planned.plan.to_write().cloned().collect(),
-                tenant_id: tenant.tenant_id.clone(),
-                source: manifest.source_tenant_id.clone(),
-                rows,
-            })
-        } else {
-            drop(rows);
-            None
-        };
         let total = order.as_ref().map_or(0, |o| o.wanted.len() as u64);
         let _ = order_sender.send(order);
         // Until the pass ends; on a failure the queue closes, which stops it.
-        if let Err(e) = write_rows(&mut planned.tx, queued, job, total).await {
+        if let Err(e) = write_rows(&mut planned.tx, queued, self.job, total).await {
             let _ = joined(pass).await;
             return Err(e);
         }
         let admitted = match joined(pass).await {
-            Ok(read) => admit::admit_read(attempt, options, tenant, plan_limits, read),
+            Ok(read) => {
+                admit::admit_read(attempt, self.options, self.tenant, self.plan_limits, read)
+            }
             Err(e) => Err(e),
         };
         let (manifest, admission) = admitted.inspect_err(|_| {
             // The package's own refusals are the scan stage's (seed 04), as
             // when the package was read before the install began.
-            if let Some(job) = job {
+            if let Some(job) = self.job {
                 job.report(InstallStage::SecurityScan, 0, 0);
             }
         })?;
         Ok((manifest, admission, planned))
+    }
+
+    /// Plans from the manifest and says what the pass is to send to `rows`.
+    /// A plan that will not be carried out, or a package over the plan's
+    /// artifact limit, writes nothing; the pass still runs to its end, so
+    /// the package's own refusals come first, as they would have.
+    async fn decide(
+        &self,
+        attempt: &ImportAttempt,
+        manifest: &Manifest,
+        rows: mpsc::Sender<(HashedArtifact, usize)>,
+    ) -> ApiResult<(Planned, Option<WriteOrder>)> {
+        self.enter_installing(manifest).await;
+        let mut planned = plan_in_lock(self.state, self.options, self.tenant, manifest).await?;
+        let count = admit_artifact_count(manifest.artifacts.len(), self.tenant, self.plan_limits);
+        if !planned.carried_out(self.options) || count.is_err() {
+            return Ok((planned, None));
+        }
+        // What the install overwrites, so it can be rolled back.
+        planned.tx.keep_snapshot(&attempt.import_id, None).await?;
+        let order = WriteOrder {
+            wanted: planned.plan.to_write().cloned().collect(),
+            tenant_id: self.tenant.tenant_id.clone(),
+            source: manifest.source_tenant_id.clone(),
+            rows,
+        };
+        Ok((planned, Some(order)))
+    }
+
+    async fn enter_installing(&self, manifest: &Manifest) {
+        if let Some(job) = self.job {
+            let total = manifest.artifacts.len() as u64;
+            job.enter(self.state, InstallStage::Installing, total).await;
+        }
     }
 }
 
@@ -324,35 +313,25 @@ async fn write_rows(
     }
 }
 
-/// What the end of an import needs besides the plan and the package.
-struct Finish<'a> {
-    attempt: &'a ImportAttempt,
-    options: &'a ValidImportOptions,
-    tenant: &'a Tenant,
-    bundle: &'a ReceivedBundle,
-    limits: &'a ReadLimits,
-    job: Option<&'a JobHook>,
-}
-
-impl Finish<'_> {
+impl Run<'_> {
     /// After the package was admitted: the plan's refusals, then the
     /// installed package (the artifacts are written) or the dry run's
     /// plan, the record, the audit entry, the job, one commit.
     async fn conclude(
-        self,
-        state: &AppState,
+        &self,
+        attempt: &ImportAttempt,
         manifest: Manifest,
         admission: Admission,
         planned: Planned,
     ) -> ApiResult<ImportResponse> {
-        let Finish {
-            attempt,
-            options,
-            tenant,
-            bundle,
-            limits,
-            job,
-        } = self;
+        let (state, options, tenant, bundle, limits, job) = (
+            self.state,
+            self.options,
+            self.tenant,
+            self.bundle,
+            &self.limits,
+            self.job,
+        );
         let Admission {
             report,
             advisory_snapshot,
