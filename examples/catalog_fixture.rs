@@ -11,6 +11,9 @@
 //! The first graph's root, `core-app-0`, reaches exactly its 500; every
 //! other graph also uses a few of the first one's schemas, so the catalog
 //! holds references *into* that closure that its walk must not follow back.
+//! With `CLOSURE_DEFINITION_KB=N` in the environment, each definition of
+//! that first graph carries about N KB more (a `notes` text), for a closure
+//! of large definitions (scripts, long forms) without a catalog of them.
 //!
 //! `catalog_fixture bundle OUT.zip PREFIX COUNT` writes a package of one
 //! such graph of COUNT artifacts (a multiple of 500) whose ids start with
@@ -61,6 +64,10 @@ impl Rng {
 fn id(prefix: &str, kind: &str, n: usize) -> ArtifactId {
     ArtifactId::parse(&format!("{prefix}-{kind}-{n}")).expect("valid artifact id")
 }
+
+/// The text `CLOSURE_DEFINITION_KB` repeats into the first graph's
+/// definitions.
+const NOTE: &str = "Checked by the platform team before each release. ";
 
 /// A definition of 0.5 to 2 KB of ordinary JSON.
 fn definition(name: &str, rng: &mut Rng) -> serde_json::Value {
@@ -142,6 +149,12 @@ async fn fill(url: &str, tenant: &str, count: usize) -> Result<(), String> {
         return Err(format!("COUNT must be a positive multiple of {GRAPH}"));
     }
     let tenant_id = TenantId::parse(tenant).map_err(|e| e.to_string())?;
+    let padding = match std::env::var("CLOSURE_DEFINITION_KB") {
+        Ok(kb) => kb
+            .parse::<usize>()
+            .map_err(|_| "CLOSURE_DEFINITION_KB must be a number".to_owned())?,
+        Err(_) => 0,
+    };
     let store = Store::connect(url).await.map_err(|e| e.to_string())?;
     let tenant = Tenant {
         tenant_id: tenant_id.clone(),
@@ -169,11 +182,13 @@ async fn fill(url: &str, tenant: &str, count: usize) -> Result<(), String> {
                 vec![id("core", "schema", first), id("core", "schema", first + 1)],
             )
         };
-        pending.extend(
-            graph(&prefix, &tenant_id, &shared, &mut rng)
-                .into_iter()
-                .map(NewArtifact::from),
-        );
+        let mut artifacts = graph(&prefix, &tenant_id, &shared, &mut rng);
+        if g == 0 && padding > 0 {
+            for artifact in &mut artifacts {
+                artifact.definition["notes"] = json!(NOTE.repeat(padding * 1024 / NOTE.len()));
+            }
+        }
+        pending.extend(artifacts.into_iter().map(NewArtifact::from));
         if pending.len() >= FILL_COMMIT || g + 1 == count / GRAPH {
             let mut tx = store
                 .begin_install(&tenant_id)

@@ -22,13 +22,21 @@
 #   scripts/bench-catalog.sh [--pg] [--compare OLD_BINARY] [seconds]
 #                                                   RUNS=15 COUNT=100000
 #
+# CLOSURE_DEFINITION_KB=N pads each definition of the measured closure (the
+# 500 of core-app-0, in both tenants) by about N KB, for previews and
+# exports of large definitions.
+#
 #   --pg (or BENCH_POSTGRES=1)  also on PostgreSQL, a fresh database on
 #                               BENCH_POSTGRES_ADMIN_URL (default
 #                               postgres://postgres@127.0.0.1:5432/test),
 #                               dropped at exit; needs psql
 #   --compare OLD_BINARY        also serve with an older build of installhub
 #                               (same catalog, filled anew), so before and
-#                               after come from one run on one machine
+#                               after come from one run on one machine; a
+#                               build older than the store's newest migration
+#                               cannot open what this build's fixture filled:
+#                               set OLD_FIXTURE to that build's
+#                               examples/catalog_fixture
 #   seconds                     per wrk measurement (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,8 +106,10 @@ bench() {
     url="sqlite://$data/installhub.db?mode=rwc"
   fi
   echo "[$label, $backend] filling…" >&2
-  "$fixture" fill "$url" tenant-catalog "$count" >&2
-  "$fixture" fill "$url" tenant-small 500 >/dev/null
+  local fill="$fixture"
+  [ "$label" = before ] && [ -n "${OLD_FIXTURE:-}" ] && fill="$OLD_FIXTURE"
+  "$fill" fill "$url" tenant-catalog "$count" >&2
+  "$fill" fill "$url" tenant-small 500 >/dev/null
 
   local attempt ready=0 port
   for attempt in 1 2 3; do

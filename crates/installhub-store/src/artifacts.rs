@@ -500,21 +500,29 @@ pub(crate) async fn artifacts_by_ids(
 /// [`Store::artifact_closure`] on SQLite. `UNION` (not `UNION ALL`) keeps
 /// each id once, which also ends the walk on a cycle; the `LIMIT` of a
 /// recursive CTE bounds the rows it ever adds. A reference without a
-/// `tenantId` is to the owner's tenant.
+/// `tenantId` is to the owner's tenant. Both lookups read the summary
+/// index, never the table, whose rows hold the definitions: SQLite's
+/// planner takes the primary key for an equality on it, so the index is
+/// named (`INDEXED BY`; the `artifacts_summary` migration says why). Named
+/// so, the planner would make the tenant's whole index the outer loop of
+/// the recursive step and scan the queue for each entry; `CROSS JOIN`
+/// keeps the queue outside, one lookup per reached id.
 const CLOSURE_SQLITE: &str = "\
 WITH RECURSIVE reach(id) AS ( \
     SELECT value FROM json_each($2) \
     UNION \
     SELECT json_extract(r.value, '$.artifactId') \
     FROM reach \
-    JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id \
+    CROSS JOIN artifacts a INDEXED BY artifacts_summary \
+      ON a.tenant_id = $1 AND a.artifact_id = reach.id \
     JOIN json_each(a.refs) r \
     WHERE coalesce(json_extract(r.value, '$.tenantId'), $1) = $1 \
     LIMIT $3 \
 ) \
 SELECT reach.id AS reached, a.tenant_id, a.artifact_id, a.artifact_type, a.name, a.version, \
        a.status, a.refs \
-FROM reach LEFT JOIN artifacts a ON a.tenant_id = $1 AND a.artifact_id = reach.id";
+FROM reach LEFT JOIN artifacts a INDEXED BY artifacts_summary \
+  ON a.tenant_id = $1 AND a.artifact_id = reach.id";
 
 /// [`Store::artifact_closure`] on PostgreSQL, which evaluates a recursive
 /// CTE only as far as its reader fetches: the `LIMIT` in `bounded` stops
@@ -672,4 +680,43 @@ pub(crate) async fn upsert_artifacts(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closure walk reads the summary index alone, one key lookup per
+    /// reached id: its plan on SQLite names the covering index with both
+    /// key columns for both lookups, so no step reads a row of the table
+    /// (and a definition's overflow pages) or a range of the tenant's
+    /// index. A column added to the walk but not to the index would make
+    /// the lookup "USING INDEX" and fail here.
+    #[tokio::test]
+    async fn the_sqlite_closure_walk_reads_only_the_summary_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("installhub.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {CLOSURE_SQLITE}"))
+            .bind("tenant-a")
+            .bind(r#"["root"]"#)
+            .bind(100_i64)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        let lookups: Vec<String> = rows
+            .iter()
+            .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+            .filter(|detail| detail.starts_with("SEARCH a "))
+            .collect();
+        assert_eq!(lookups.len(), 2, "{lookups:?}");
+        for lookup in &lookups {
+            assert!(
+                lookup.contains(
+                    "USING COVERING INDEX artifacts_summary (tenant_id=? AND artifact_id=?)"
+                ),
+                "{lookups:?}"
+            );
+        }
+    }
 }
