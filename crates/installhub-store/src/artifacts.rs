@@ -562,6 +562,35 @@ row! {
 /// What sqlx's `AnyConnection::backend_name` says for PostgreSQL.
 const PG_BACKEND_NAME: &str = "PostgreSQL";
 
+/// The query for `count` ids (`$2`…) of the tenant `$1`.
+fn by_ids_sql(columns: &str, count: usize, postgres: bool) -> String {
+    if postgres {
+        // One primary-key lookup per id, whatever the statistics say: as
+        // `IN (...)`, a tenant PostgreSQL has no statistics for yet (a
+        // fresh import, a new database) is planned as a scan of all its
+        // rows filtered by the list, 150 ms for 500 ids at 100,000
+        // artifacts (`scripts/bench-catalog.sh`). `OFFSET 0` keeps the
+        // subquery from being flattened into a join the planner may turn
+        // into that scan again.
+        let rows = (0..count)
+            .map(|i| format!("(${})", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {columns} FROM (VALUES {rows}) AS wanted(id) \
+             CROSS JOIN LATERAL (SELECT {columns} FROM artifacts \
+               WHERE tenant_id = $1 AND artifact_id = wanted.id OFFSET 0) AS a \
+             ORDER BY artifact_id"
+        )
+    } else {
+        format!(
+            "SELECT {columns} FROM artifacts \
+             WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
+            placeholders(2, count)
+        )
+    }
+}
+
 /// Rows of `columns` for the given ids, each read as a `T`, sorted and
 /// deduplicated first so the batches, and so the concatenated result, come
 /// in id order.
@@ -584,31 +613,7 @@ where
     let postgres = conn.backend_name() == PG_BACKEND_NAME;
     let mut out = Vec::with_capacity(ids.len());
     for batch in ids.chunks(IN_BATCH) {
-        let sql = if postgres {
-            // One primary-key lookup per id, whatever the statistics say: as
-            // `IN (...)`, a tenant PostgreSQL has no statistics for yet (a
-            // fresh import, a new database) is planned as a scan of all its
-            // rows filtered by the list, 150 ms for 500 ids at 100,000
-            // artifacts (`scripts/bench-catalog.sh`). `OFFSET 0` keeps the
-            // subquery from being flattened into a join the planner may
-            // turn into that scan again.
-            let rows = (0..batch.len())
-                .map(|i| format!("(${})", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "SELECT {columns} FROM (VALUES {rows}) AS wanted(id) \
-                 CROSS JOIN LATERAL (SELECT {columns} FROM artifacts \
-                   WHERE tenant_id = $1 AND artifact_id = wanted.id OFFSET 0) AS a \
-                 ORDER BY artifact_id"
-            )
-        } else {
-            format!(
-                "SELECT {columns} FROM artifacts \
-                 WHERE tenant_id = $1 AND artifact_id IN ({}) ORDER BY artifact_id",
-                placeholders(2, batch.len())
-            )
-        };
+        let sql = by_ids_sql(columns, batch.len(), postgres);
         // Not cached as a prepared statement: the text varies with the
         // batch size and would crowd out the fixed queries.
         let mut query = sqlx::query_as::<_, R>(&sql)
@@ -686,36 +691,50 @@ pub(crate) async fn upsert_artifacts(
 mod tests {
     use super::*;
 
-    /// The closure walk reads the summary index alone, one key lookup per
-    /// reached id: its plan on SQLite names the covering index with both
-    /// key columns for both lookups, so no step reads a row of the table
-    /// (and a definition's overflow pages) or a range of the tenant's
-    /// index. A column added to the walk but not to the index would make
-    /// the lookup "USING INDEX" and fail here.
-    #[tokio::test]
-    async fn the_sqlite_closure_walk_reads_only_the_summary_index() {
+    /// The plan's lookups of `sql` on a fresh SQLite store: the details
+    /// of its `SEARCH` steps on `artifacts`. The binds are text; a plan
+    /// does not read their values.
+    async fn sqlite_lookups(sql: &str, binds: &[&str]) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("installhub.db").display());
         let store = Store::connect(&url).await.unwrap();
-        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {CLOSURE_SQLITE}"))
-            .bind("tenant-a")
-            .bind(r#"["root"]"#)
-            .bind(100_i64)
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query(&explain);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query
             .fetch_all(&store.pool)
             .await
-            .unwrap();
-        let lookups: Vec<String> = rows
+            .unwrap()
             .iter()
             .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
-            .filter(|detail| detail.starts_with("SEARCH a "))
-            .collect();
-        assert_eq!(lookups.len(), 2, "{lookups:?}");
-        for lookup in &lookups {
+            .filter(|detail| {
+                detail.starts_with("SEARCH a ") || detail.starts_with("SEARCH artifacts ")
+            })
+            .collect()
+    }
+
+    /// The dependency walk reads the summary index alone, one key lookup
+    /// per artifact: the closure (both of its lookups) and the by-id
+    /// summaries a resolver asks for past the closure's bound name the
+    /// covering index with both key columns, so no step reads a row of the
+    /// table (and a definition's overflow pages) or a range of the tenant's
+    /// index. A column added to either but not to the index would make the
+    /// lookup "USING INDEX" and fail here.
+    #[tokio::test]
+    async fn the_sqlite_dependency_walk_reads_only_the_summary_index() {
+        let closure = sqlite_lookups(CLOSURE_SQLITE, &["tenant-a", r#"["root"]"#, "100"]).await;
+        assert_eq!(closure.len(), 2, "{closure:?}");
+        let by_ids = by_ids_sql(SUMMARY_COLUMNS, 3, false);
+        let summaries = sqlite_lookups(&by_ids, &["tenant-a", "a", "b", "c"]).await;
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        for lookup in closure.iter().chain(&summaries) {
             assert!(
                 lookup.contains(
                     "USING COVERING INDEX artifacts_summary (tenant_id=? AND artifact_id=?)"
                 ),
-                "{lookups:?}"
+                "{closure:?} {summaries:?}"
             );
         }
     }

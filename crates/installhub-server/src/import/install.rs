@@ -324,14 +324,15 @@ impl Run<'_> {
         admission: Admission,
         planned: Planned,
     ) -> ApiResult<ImportResponse> {
-        let (state, options, tenant, bundle, limits, job) = (
-            self.state,
-            self.options,
-            self.tenant,
-            self.bundle,
-            &self.limits,
-            self.job,
-        );
+        let Run {
+            state,
+            options,
+            tenant,
+            bundle,
+            ref limits,
+            job,
+            ..
+        } = *self;
         let Admission {
             report,
             advisory_snapshot,
