@@ -15,13 +15,14 @@
 #    on both, timed until every one is Success. Prints installs per second.
 #
 # RUNS (default 20), BIG (default 99) and QUEUED (default 100) set the
-# counts.
+# counts. INSTALLHUB_BIN=PATH runs another build of the server (an older
+# commit's, for before and after on the same machine).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cargo build --release --quiet --bin installhub
-export BENCH_BIN="${CARGO_TARGET_DIR:-$root/target}/release/installhub"
+export BENCH_BIN="${INSTALLHUB_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/installhub}"
 export RUNS="${RUNS:-20}" QUEUED="${QUEUED:-100}"
 export BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
