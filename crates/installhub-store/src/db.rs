@@ -19,6 +19,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
+use crate::hot::HotPool;
 
 /// Every migration file's name and text, embedded by `build.rs`.
 mod embedded {
@@ -98,7 +99,7 @@ const SQLITE_PRAGMAS: &[&str] = &[
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 const MAX_CONNECTIONS: u32 = 10;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`Store::connect`] waits for PostgreSQL's first answer. The
 /// pool's own first connection would retry for [`ACQUIRE_TIMEOUT`] and then
 /// only say that it timed out.
@@ -110,8 +111,9 @@ const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// never idle that long, so requests stop paying a round trip each for the
 /// check, while after a quiet spell the first request still finds a dead
 /// connection before its query does. sqlx also pings each connection when
-/// it is given back.
-const ALIVE_BYPASS: Duration = Duration::from_millis(500);
+/// it is given back; the hot reads' connections ([`crate::hot`]) are not
+/// sqlx's and skip that.
+pub(crate) const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// Largest number of values bound into one `IN (...)` list. Far below
 /// SQLite's (32766) and PostgreSQL's (65535) parameter limits, and small
@@ -158,6 +160,10 @@ impl std::fmt::Display for Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// Connections for the hot single-row reads (see [`crate::hot`]); none
+    /// for an in-memory SQLite database, whose every connection would open
+    /// an empty database of its own.
+    pub(crate) hot: Option<HotPool>,
     backend: Backend,
     /// Written as the `owner` of the imports this store starts (see
     /// [`crate::imports`]).
@@ -194,7 +200,8 @@ impl Store {
                 // cannot be dropped by a server or a network, so pinging it
                 // before each use (a round trip to its worker thread) buys
                 // nothing. sqlx still pings it when it is given back, which
-                // catches one left mid-statement by a cancelled request.
+                // catches one left mid-statement by a cancelled request (the
+                // hot reads' connections, `crate::hot`, know instead).
                 options = options.test_before_acquire(false);
                 url
             }
@@ -213,6 +220,11 @@ impl Store {
                 });
         }
         let pool = options.connect(&url).await?;
+        let hot = if backend == Backend::Sqlite && is_sqlite_memory(&url) {
+            None
+        } else {
+            Some(HotPool::new(&url, backend)?)
+        };
         Migrator::new(EmbeddedMigrations(backend))
             .await?
             .run(&pool)
@@ -225,6 +237,7 @@ impl Store {
         }
         Ok(Store {
             pool,
+            hot,
             backend,
             instance_id,
             connected_at: Utc::now(),
@@ -289,9 +302,28 @@ impl Store {
         }
     }
 
-    /// Closes every connection; waits for the ones in use to come back.
+    /// Closes every connection; waits for the main pool's in use to come
+    /// back (a hot read's is closed when its read ends).
     pub async fn close(&self) {
+        if let Some(hot) = &self.hot {
+            hot.close();
+        }
         self.pool.close().await;
+    }
+
+    /// Runs a one-statement read on a hot-read connection (see
+    /// [`crate::hot`]), or on the main pool where there are none.
+    pub(crate) async fn fetch_optional_hot<'q, O>(
+        &self,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Option<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        match &self.hot {
+            Some(hot) => hot.fetch_optional(query).await,
+            None => Ok(query.fetch_optional(&self.pool).await?),
+        }
     }
 }
 
@@ -356,7 +388,7 @@ fn spawn_checkpointer(pool: AnyPool, store: std::sync::Weak<()>) {
     });
 }
 
-async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+pub(crate) async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in SQLITE_PRAGMAS {
         // `Executor::execute` with plain text rather than `sqlx::raw_sql`,
         // whose future is not general enough over lifetimes for the pool's

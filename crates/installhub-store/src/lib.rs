@@ -34,6 +34,7 @@ mod bundles;
 mod db;
 mod error;
 mod failpoints;
+mod hot;
 mod imports;
 mod install;
 mod installs;

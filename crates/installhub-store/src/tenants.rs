@@ -133,15 +133,15 @@ impl Store {
 
     /// The tenant, if it exists.
     pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
-        sqlx::query_as::<_, TenantRow>(
+        let query = sqlx::query_as::<_, TenantRow>(
             "SELECT tenant_id, name, plan, status, default_conflict_strategy, allowed_trust_levels \
              FROM tenants WHERE tenant_id = $1",
         )
-        .bind(tenant_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .map(Tenant::try_from)
-        .transpose()
+        .bind(tenant_id.as_str());
+        self.fetch_optional_hot(query)
+            .await?
+            .map(Tenant::try_from)
+            .transpose()
     }
 
     /// The tenant, as [`Store::get_tenant`], with its catalog generation: a
@@ -165,16 +165,14 @@ impl Store {
                 })
             }
         }
-        let Some(row) = sqlx::query_as::<_, Row>(
+        let query = sqlx::query_as::<_, Row>(
             "SELECT t.tenant_id, t.name, t.plan, t.status, t.default_conflict_strategy, \
                     t.allowed_trust_levels, coalesce(g.generation, 0) AS generation \
              FROM tenants t LEFT JOIN catalog_generations g ON g.tenant_id = t.tenant_id \
              WHERE t.tenant_id = $1",
         )
-        .bind(tenant_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        else {
+        .bind(tenant_id.as_str());
+        let Some(row) = self.fetch_optional_hot(query).await? else {
             return Ok(None);
         };
         Ok(Some((Tenant::try_from(row.tenant)?, row.generation)))
