@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
-use crate::hot::HotPool;
+use crate::hot::{HotPool, HotQuery, HotRow};
 
 /// Every migration file's name and text, embedded by `build.rs`.
 mod embedded {
@@ -313,13 +313,10 @@ impl Store {
 
     /// Runs a one-statement read on a hot-read connection (see
     /// [`crate::hot`]), or on the main pool where there are none.
-    pub(crate) async fn fetch_optional_hot<'q, O>(
+    pub(crate) async fn fetch_optional_hot<O: HotRow>(
         &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<Option<O>>
-    where
-        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-    {
+        query: HotQuery<'_, O>,
+    ) -> Result<Option<O>> {
         match &self.hot {
             Some(hot) => hot.fetch_optional(query).await,
             None => Ok(query.fetch_optional(&self.pool).await?),

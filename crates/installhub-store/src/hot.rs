@@ -4,9 +4,9 @@
 //! sqlx's pool pings every connection given back to it (sqlx-core 0.8's
 //! `return_to_pool`, not configurable), in case a cancelled query left it
 //! mid-statement. That is a round trip per query: to PostgreSQL over the
-//! socket, and to SQLite's worker thread, two context switches, which
-//! measured about a quarter of an authenticated tenant GET's throughput on
-//! SQLite (`scripts/bench-requests.sh`). These connections live in a
+//! socket, and to SQLite's worker thread, two context switches, which the
+//! profile of an authenticated tenant GET on SQLite showed as about a third
+//! of its CPU (`scripts/bench-requests.sh`). These connections live in a
 //! [`deadpool`] pool of their own instead, which knows when a query was
 //! left unfinished: a read marks its connection in use before the query and
 //! clean after it, so a connection dropped mid-query (the request was
@@ -79,6 +79,18 @@ impl managed::Manager for HotManager {
     }
 }
 
+/// A one-statement read a hot connection runs.
+pub(crate) type HotQuery<'q, O> =
+    sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
+
+/// What a hot read's row becomes.
+pub(crate) trait HotRow:
+    Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>
+{
+}
+
+impl<O> HotRow for O where O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> {}
+
 /// The pool of hot-read connections.
 #[derive(Debug, Clone)]
 pub(crate) struct HotPool {
@@ -107,21 +119,18 @@ impl HotPool {
     }
 
     /// Runs `query` (one statement, read only) on a hot connection.
-    pub(crate) async fn fetch_optional<'q, O>(
+    pub(crate) async fn fetch_optional<O: HotRow>(
         &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<Option<O>>
-    where
-        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-    {
+        query: HotQuery<'_, O>,
+    ) -> Result<Option<O>> {
         let mut hot = self.pool.get().await.map_err(|e| match e {
             PoolError::Backend(e) => StoreError::from(e),
             PoolError::Timeout(_) => StoreError::Busy(sqlx::Error::PoolTimedOut),
             PoolError::Closed => StoreError::Database(sqlx::Error::PoolClosed),
             other => StoreError::Database(sqlx::Error::Configuration(other.to_string().into())),
         })?;
-        // Dropped before the next line runs (the request was cancelled),
-        // the connection goes back marked unfinished and is closed.
+        // Dropped during the query (the request was cancelled), the
+        // connection goes back marked unfinished and is closed.
         hot.clean = false;
         let row = query.fetch_optional(&mut hot.conn).await;
         hot.clean = row.is_ok();
