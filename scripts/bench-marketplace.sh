@@ -21,7 +21,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-cargo build --release --quiet --bin installhub
+[ -n "${INSTALLHUB_BIN:-}" ] || cargo build --release --quiet --bin installhub
 export BENCH_BIN="${INSTALLHUB_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/installhub}"
 export RUNS="${RUNS:-20}" QUEUED="${QUEUED:-100}"
 export BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"

@@ -101,6 +101,13 @@ pub struct ArtifactFilter<'a> {
 
 const ARTIFACT_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, \
                                 definition, refs, libraries, updated_at";
+/// What the dependency walk reads of each artifact. On SQLite the
+/// `artifacts_summary` index holds exactly these columns, so the walk never
+/// reads a row (and its definition); keep the two in step
+/// (`the_sqlite_dependency_walk_reads_only_the_summary_index` fails
+/// otherwise). The artifact lists read [`ARTIFACT_COLUMNS`] from the table;
+/// the migration's comment, which names them too, is frozen by its
+/// checksum.
 const SUMMARY_COLUMNS: &str = "tenant_id, artifact_id, artifact_type, name, version, status, refs";
 
 row! {
@@ -691,13 +698,10 @@ pub(crate) async fn upsert_artifacts(
 mod tests {
     use super::*;
 
-    /// The plan's lookups of `sql` on a fresh SQLite store: the details
-    /// of its `SEARCH` steps on `artifacts`. The binds are text; a plan
-    /// does not read their values.
-    async fn sqlite_lookups(sql: &str, binds: &[&str]) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("installhub.db").display());
-        let store = Store::connect(&url).await.unwrap();
+    /// The plan's lookups of `sql` on a SQLite store: the details of its
+    /// `SEARCH` steps on `artifacts`. The binds are text; a plan does not
+    /// read their values.
+    async fn sqlite_lookups(store: &Store, sql: &str, binds: &[&str]) -> Vec<String> {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
         let mut query = sqlx::query(&explain);
         for bind in binds {
@@ -724,10 +728,14 @@ mod tests {
     /// lookup "USING INDEX" and fail here.
     #[tokio::test]
     async fn the_sqlite_dependency_walk_reads_only_the_summary_index() {
-        let closure = sqlite_lookups(CLOSURE_SQLITE, &["tenant-a", r#"["root"]"#, "100"]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("installhub.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let closure =
+            sqlite_lookups(&store, CLOSURE_SQLITE, &["tenant-a", r#"["root"]"#, "100"]).await;
         assert_eq!(closure.len(), 2, "{closure:?}");
         let by_ids = by_ids_sql(SUMMARY_COLUMNS, 3, false);
-        let summaries = sqlite_lookups(&by_ids, &["tenant-a", "a", "b", "c"]).await;
+        let summaries = sqlite_lookups(&store, &by_ids, &["tenant-a", "a", "b", "c"]).await;
         assert_eq!(summaries.len(), 1, "{summaries:?}");
         for lookup in closure.iter().chain(&summaries) {
             assert!(

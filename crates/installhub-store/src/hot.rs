@@ -64,6 +64,9 @@ impl managed::Manager for HotManager {
         metrics: &Metrics,
     ) -> RecycleResult<sqlx::Error> {
         if !hot.clean {
+            // Closed, not pinged as sqlx's pool does: a ping would queue
+            // behind whatever the abandoned statement still has to do, and
+            // this read would wait for it.
             self.closed.fetch_add(1, Ordering::Relaxed);
             return Err(RecycleError::message(
                 "its last read did not finish; closed instead of reused",
@@ -214,7 +217,7 @@ mod tests {
         assert_eq!(counters(hot), (1, 0, 0), "(connections, pinged, closed)");
 
         // A read cancelled mid-query (its request went away): a statement
-        // that runs for a second or more, given 50 ms.
+        // that runs far longer than the 50 ms it is given.
         let slow = match store.backend() {
             crate::Backend::Sqlite => {
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000000) \
