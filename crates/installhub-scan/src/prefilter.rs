@@ -677,12 +677,31 @@ fn next_non_blank(hay: &[u8], from: usize) -> Option<u8> {
         .find(|b| !b.is_ascii_whitespace())
 }
 
-fn prev_non_blank(hay: &[u8], before: usize) -> Option<u8> {
-    hay[..before]
+/// Whether the `+` at `i` can join two quoted literals as the normalizer
+/// assembles them (`"ev" + "al"`, its `PLUS_CHAIN`): on each side, past
+/// blanks, a quote or the edge of a comment. A comment's edge is `*/`
+/// before the `+` or a line break (a `// …` comment ends there, and its
+/// text is not a quote), and `/*` or `//` after it. A bare `/` is not one:
+/// base64 text (images, certificates) is full of `/+/`, and taking it for a
+/// comment sent nine in ten long blobs through every code rule.
+fn joins_literals(b: &[u8], i: usize) -> bool {
+    let quote = |c: u8| matches!(c, b'"' | b'\'' | b'`');
+    let Some(before) = b[..i].iter().rposition(|c| !c.is_ascii_whitespace()) else {
+        return false;
+    };
+    let joins_before = quote(b[before])
+        || (b[before] == b'/' && before > 0 && b[before - 1] == b'*')
+        || b[before + 1..i].contains(&b'\n');
+    let Some(after) = b[i + 1..]
         .iter()
-        .rev()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace())
+        .position(|c| !c.is_ascii_whitespace())
+        .map(|k| i + 1 + k)
+    else {
+        return false;
+    };
+    let joins_after =
+        quote(b[after]) || (b[after] == b'/' && matches!(b.get(after + 1), Some(b'*' | b'/')));
+    joins_before && joins_after
 }
 
 fn accept(b: &[u8], start: usize, end: usize, word: &[u8], check: Check) -> bool {
@@ -790,15 +809,7 @@ fn symbol(b: &[u8], i: usize) -> u8 {
             CODE
         }
         b'`' => BACKTICK,
-        b'+' => {
-            let quote_or_comment = |c: Option<u8>| matches!(c, Some(b'"' | b'\'' | b'`' | b'/'));
-            if quote_or_comment(prev_non_blank(b, i)) && quote_or_comment(next_non_blank(b, i + 1))
-            {
-                CODE
-            } else {
-                0
-            }
-        }
+        b'+' if joins_literals(b, i) => CODE,
         b'{' if matches!(next, Some(b'{' | b'%')) => PLACEHOLDER,
         b'$' | b'#' if next == Some(b'{') => PLACEHOLDER,
         b'<' if next == Some(b'%') => PLACEHOLDER | ERB,
@@ -855,6 +866,9 @@ mod tests {
             "start-date",
             "{{input.recordId}}",
             "const s = `Ref ${a}/${b}`;",
+            // Base64 (an embedded image): `/+/` is not a comment around a `+`.
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+/+/P8/AQAJ5Q",
+            "a / +b / c",
         ] {
             assert_eq!(
                 p.needs(clean) & !NEEDS_PLACEHOLDER,
@@ -878,6 +892,9 @@ mod tests {
             ("x = \"ev\" + \"al\"", NEEDS_CODE),
             ("\\x65val(1)", NEEDS_CODE),
             ("window['ev'+'al']", NEEDS_CODE),
+            ("this['ev'/**/+/**/'al']", NEEDS_CODE),
+            ("this['ev' // a line comment\n + 'al']", NEEDS_CODE),
+            ("this['ev' + // a line comment\n 'al']", NEEDS_CODE),
             ("require ('fs')", NEEDS_CODE),
             ("global['require']", NEEDS_CODE),
             ("import(\"fs\")", NEEDS_CODE),

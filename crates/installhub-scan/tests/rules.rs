@@ -223,6 +223,9 @@ fn obfuscated_variants_are_caught() {
         ("this['ev'+'al'](x)", "code-eval"),
         ("window['e' /* */ + \"v\" + `al`](x)", "code-eval"),
         ("var f = 'ev' + 'al'; top[f](x)", "code-eval"),
+        // A line comment between the pieces (once missed by the prefilter).
+        ("var f = 'ev' // split\n + 'al'; top[f](x)", "code-eval"),
+        ("var f = 'ev'/**/+/**/'al'; top[f](x)", "code-eval"),
         ("window[\"eval\"](x)", "code-eval"),
         ("globalThis.eval(x)", "code-eval"),
         ("eval /*x*/ (x)", "code-eval"),
