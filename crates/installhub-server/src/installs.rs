@@ -24,14 +24,13 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use installhub_auth::PublisherKeySet;
 use installhub_domain::marketplace::{InstallBody, InstallStage, VersionStatement};
 use installhub_domain::{Caller, ErrorCode, ImportSource, Scope, TenantAccess, TenantId};
-use installhub_store::{Claim, InstallJob, ListingVersionRecord};
+use installhub_store::{Claim, InstallJob, ListingRecord, ListingVersionRecord};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use crate::import::{ImportInput, JobHook, ReceivedBundle};
 use crate::state::AppState;
@@ -44,6 +43,9 @@ pub struct Installs {
     self_url: OnceLock<String>,
     /// Wakes an idle worker when an install is queued here.
     wake: tokio::sync::Notify,
+    /// Workers of this server waiting for work, each with the channel a
+    /// request hands it an install on (see [`Installs::take_idle`]).
+    idle: Mutex<Vec<IdleWorker>>,
     live: Mutex<HashMap<String, (InstallStage, u64, u64)>>,
     /// The PublicHub's key set as last fetched: see [`KEYS_TTL`].
     keys: Mutex<Option<CachedKeys>>,
@@ -62,10 +64,75 @@ struct CachedKeys {
     keys: Arc<PublisherKeySet>,
 }
 
+/// A worker waiting for work, as a request finds it.
+pub struct IdleWorker {
+    owner: String,
+    hand: tokio::sync::oneshot::Sender<Handed>,
+}
+
+/// An install handed to a worker: the job, its claim, and the listing and
+/// version the request has just read and checked (a queued install's
+/// worker reads them itself).
+pub struct Handed {
+    pub job: InstallJob,
+    pub claim: Claim,
+    pub listing: ListingRecord,
+    pub version: ListingVersionRecord,
+}
+
+impl IdleWorker {
+    /// The owner the install is to be claimed by.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Gives the worker the install created claimed by it. Dropping an
+    /// `IdleWorker` instead sends it back to waiting.
+    pub fn hand(self, handed: Handed) {
+        // Only a worker that stopped (the server is shutting down) is gone;
+        // the install's lease then runs out and another claims it.
+        let _ = self.hand.send(handed);
+    }
+}
+
 impl Installs {
     /// An install was queued: a worker here may take it at once.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// A worker of this server with nothing to do, taken off the idle list:
+    /// the install request creates its install already claimed by it and
+    /// hands it over, which saves the worker's claim (a write) and its
+    /// waking. `None`: every worker is busy; queue the install and wake.
+    pub fn take_idle(&self) -> Option<IdleWorker> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    /// `owner` waits for work: the receiver gets an install handed over, or
+    /// an error when the request that took the worker made none.
+    fn go_idle(&self, owner: &str) -> tokio::sync::oneshot::Receiver<Handed> {
+        let (hand, handed) = tokio::sync::oneshot::channel();
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(IdleWorker {
+                owner: owner.to_owned(),
+                hand,
+            });
+        handed
+    }
+
+    /// `owner` stops waiting. `false`: a request took it meanwhile, and
+    /// its install (or the news that there is none) is on the way.
+    fn leave_idle(&self, owner: &str) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = idle.len();
+        idle.retain(|w| w.owner != owner);
+        idle.len() < before
     }
 
     /// Installs this server's workers run now.
@@ -173,18 +240,33 @@ async fn work(state: AppState, owner: String) {
             }
         }
         match state.store().claim_install(&owner, lease).await {
-            Ok(Some((job, claim))) => {
-                let id = job.install_id.clone();
-                let heartbeat = tokio::spawn(heartbeat(state.clone(), claim.clone(), lease));
-                run(&state, job, &claim).await;
-                heartbeat.abort();
-                state.installs().set_live(&id, None);
-            }
+            Ok(Some((job, claim))) => run_claimed(&state, job, claim, lease, None).await,
             Ok(None) => {
-                woken =
-                    tokio::time::timeout(Duration::from_secs(1), state.installs().wake.notified())
-                        .await
-                        .is_ok();
+                // Nothing due: wait to be handed an install or woken for a
+                // queued one, or for a second to pass (installs due for a
+                // retry, or queued on another server).
+                let mut handed = state.installs().go_idle(&owner);
+                let waited = tokio::select! {
+                    handed = &mut handed => Some(handed),
+                    woke = tokio::time::timeout(Duration::from_secs(1), state.installs().wake.notified()) => {
+                        woken = woke.is_ok();
+                        None
+                    }
+                };
+                let handed = match waited {
+                    Some(handed) => handed.ok(),
+                    None if state.installs().leave_idle(&owner) => None,
+                    None => handed.await.ok(),
+                };
+                if let Some(handed) = handed {
+                    let Handed {
+                        job,
+                        claim,
+                        listing,
+                        version,
+                    } = handed;
+                    run_claimed(&state, job, claim, lease, Some((listing, version))).await;
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming a marketplace install failed");
@@ -192,6 +274,22 @@ async fn work(state: AppState, owner: String) {
             }
         }
     }
+}
+
+/// Runs a job this worker holds the claim on, keeping its lease alive.
+/// `read`: the listing and version, when the request handed them over.
+async fn run_claimed(
+    state: &AppState,
+    job: InstallJob,
+    claim: Claim,
+    lease: Duration,
+    read: Option<(ListingRecord, ListingVersionRecord)>,
+) {
+    let id = job.install_id.clone();
+    let heartbeat = tokio::spawn(heartbeat(state.clone(), claim.clone(), lease));
+    run(state, job, &claim, read).await;
+    heartbeat.abort();
+    state.installs().set_live(&id, None);
 }
 
 /// How often a worker fails installs interrupted on their last attempt.
@@ -253,9 +351,14 @@ impl StageError {
     }
 }
 
-async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
+async fn run(
+    state: &AppState,
+    job: InstallJob,
+    claim: &Claim,
+    read: Option<(ListingRecord, ListingVersionRecord)>,
+) {
     let started = std::time::Instant::now();
-    let outcome = install(state, &job, claim).await;
+    let outcome = install(state, &job, claim, read).await;
     let store = state.store();
     let recorded = match outcome {
         Ok(()) => {
@@ -306,14 +409,12 @@ async fn run(state: &AppState, job: InstallJob, claim: &Claim) {
     }
 }
 
-async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<(), StageError> {
-    let internal = |stage: InstallStage, e: &dyn std::fmt::Display| {
-        StageError::transient(
-            stage,
-            ErrorCode::InternalError,
-            format!("The install could not go on: {e}."),
-        )
-    };
+async fn install(
+    state: &AppState,
+    job: &InstallJob,
+    claim: &Claim,
+    read: Option<(ListingRecord, ListingVersionRecord)>,
+) -> Result<(), StageError> {
     let report = |stage: InstallStage, done: u64, total: u64| {
         state
             .installs()
@@ -333,30 +434,10 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
             format!("The install's options could not be read: {e}."),
         )
     })?;
-    let versions = state
-        .store()
-        .listing_versions(&job.listing_id)
-        .await
-        .map_err(|e| internal(InstallStage::Downloading, &e))?;
-    let Some(version) = versions.into_iter().find(|v| v.version == job.version) else {
-        return Err(StageError::refused(
-            InstallStage::Downloading,
-            ErrorCode::VersionNotFound,
-            format!("Version {} is no longer published.", job.version),
-        ));
+    let (listing, version) = match read {
+        Some(read) => read,
+        None => listing_and_version(state, job).await?,
     };
-    let listing = state
-        .store()
-        .get_listing(&job.listing_id)
-        .await
-        .map_err(|e| internal(InstallStage::Downloading, &e))?
-        .ok_or_else(|| {
-            StageError::refused(
-                InstallStage::Downloading,
-                ErrorCode::PackageNotFound,
-                "The marketplace package is gone.",
-            )
-        })?;
 
     // The claim recorded this stage and its total (one commit fewer).
     report(InstallStage::Downloading, 0, version.bundle_size);
@@ -364,10 +445,17 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
     let bundle = download(state, &hub, &version, &report).await?;
 
     report(InstallStage::Verifying, 0, 0);
-    let _ = state
-        .store()
-        .set_install_stage(claim, InstallStage::Verifying, 0, 0)
-        .await;
+    // Recorded while the bundle is verified: the sync of the disk and the
+    // hashing overlap. The import's first stage record waits for it.
+    let recording = {
+        let (state, claim) = (state.clone(), claim.clone());
+        tokio::spawn(async move {
+            let _ = state
+                .store()
+                .set_install_stage(&claim, InstallStage::Verifying, 0, 0)
+                .await;
+        })
+    };
     verify(state, &hub, &listing.name, &version, &bundle).await?;
 
     let progress_state = state.clone();
@@ -378,6 +466,7 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
         on_success: Box::new(move |response| success.succeeded(response)),
         claim: claim.clone(),
         listing_id: job.listing_id.clone(),
+        recording: Mutex::new(Some(recording)),
         progress: Arc::new(move |stage, done, total| {
             progress_state
                 .installs()
@@ -437,6 +526,45 @@ async fn install(state: &AppState, job: &InstallJob, claim: &Claim) -> Result<()
             })
         }
     }
+}
+
+/// The job's listing and version as they are now.
+async fn listing_and_version(
+    state: &AppState,
+    job: &InstallJob,
+) -> Result<(ListingRecord, ListingVersionRecord), StageError> {
+    let internal = |e: &dyn std::fmt::Display| {
+        StageError::transient(
+            InstallStage::Downloading,
+            ErrorCode::InternalError,
+            format!("The install could not go on: {e}."),
+        )
+    };
+    let versions = state
+        .store()
+        .listing_versions(&job.listing_id)
+        .await
+        .map_err(|e| internal(&e))?;
+    let Some(version) = versions.into_iter().find(|v| v.version == job.version) else {
+        return Err(StageError::refused(
+            InstallStage::Downloading,
+            ErrorCode::VersionNotFound,
+            format!("Version {} is no longer published.", job.version),
+        ));
+    };
+    let listing = state
+        .store()
+        .get_listing(&job.listing_id)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| {
+            StageError::refused(
+                InstallStage::Downloading,
+                ErrorCode::PackageNotFound,
+                "The marketplace package is gone.",
+            )
+        })?;
+    Ok((listing, version))
 }
 
 /// The caller the request was made by, as the job keeps it.
@@ -534,31 +662,45 @@ async fn download(
         "{hub}{}",
         crate::controllers::marketplace::bundle_url(&version.bundle_sha256)
     );
-    let response = get_with_retries(&url, stage).await?;
-    if !response.status().is_success() {
-        return Err(StageError::refused(
-            stage,
-            ErrorCode::BundleUnavailable,
-            format!("The PublicHub answered {} for {url}.", response.status()),
-        ));
-    }
-    let dir = state.config().tmp_dir();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
-    let file = tempfile::Builder::new()
-        .prefix("marketplace-")
-        .suffix(".zip")
-        .tempfile_in(&dir)
-        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
-    let mut writer = tokio::fs::File::from_std(
-        file.as_file()
-            .try_clone()
-            .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?,
-    );
+    let mut chunks = if state.config().publichub.url.is_none() {
+        // This server is its own PublicHub: what its CDN would answer is in
+        // its bundle store, so it is read there rather than over a loopback
+        // HTTP request. It is checked all the same (size, SHA-256 and
+        // signature, in `verify`).
+        let key = crate::controllers::marketplace::cdn_key(&version.bundle_sha256);
+        match state.bundles().get(&key, None).await {
+            Ok(stream) => stream.map_err(|e| e.to_string()).boxed(),
+            Err(installhub_store::StoreError::NotFound(_)) => {
+                return Err(StageError::refused(
+                    stage,
+                    ErrorCode::BundleUnavailable,
+                    format!("The PublicHub has no bundle at {url}."),
+                ));
+            }
+            Err(e) => {
+                return Err(StageError::transient(
+                    stage,
+                    ErrorCode::InternalError,
+                    format!("The bundle could not be read: {e}."),
+                ));
+            }
+        }
+    } else {
+        let response = get_with_retries(&url, stage).await?;
+        if !response.status().is_success() {
+            return Err(StageError::refused(
+                stage,
+                ErrorCode::BundleUnavailable,
+                format!("The PublicHub answered {} for {url}.", response.status()),
+            ));
+        }
+        response.bytes_stream().map_err(|e| e.to_string()).boxed()
+    };
+    let failed =
+        |e: std::io::Error| StageError::transient(stage, ErrorCode::InternalError, e.to_string());
+    let mut spool = Spool::new(state.config().tmp_dir());
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    let mut chunks = response.bytes_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| {
             StageError::transient(
@@ -579,21 +721,80 @@ async fn download(
             ));
         }
         hasher.update(&chunk);
-        writer
-            .write_all(&chunk)
-            .await
-            .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
+        spool.write(&chunk).await.map_err(failed)?;
         report(stage, size, version.bundle_size);
     }
-    writer
-        .flush()
-        .await
-        .map_err(|e| StageError::transient(stage, ErrorCode::InternalError, e.to_string()))?;
     Ok(ReceivedBundle {
-        file,
+        file: spool.finish().await.map_err(failed)?,
         size,
         sha256: hex::encode(hasher.finalize()),
     })
+}
+
+/// A download on its way into a temporary file, written in pieces of
+/// [`Spool::PIECE`] bytes on the blocking pool: a small bundle costs one
+/// trip there (the file made and written at once), not one per chunk.
+struct Spool {
+    dir: std::path::PathBuf,
+    file: Option<tempfile::NamedTempFile>,
+    pending: Vec<u8>,
+}
+
+impl Spool {
+    const PIECE: usize = 4 * 1024 * 1024;
+
+    fn new(dir: std::path::PathBuf) -> Self {
+        Self {
+            dir,
+            file: None,
+            pending: Vec::new(),
+        }
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= Self::PIECE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending, making the file first if there is none.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let (dir, file, pending) = (
+            self.dir.clone(),
+            self.file.take(),
+            std::mem::take(&mut self.pending),
+        );
+        let (file, mut pending) = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = match file {
+                Some(file) => file,
+                None => {
+                    std::fs::create_dir_all(&dir)?;
+                    tempfile::Builder::new()
+                        .prefix("marketplace-")
+                        .suffix(".zip")
+                        .tempfile_in(&dir)?
+                }
+            };
+            file.write_all(&pending)?;
+            Ok::<_, std::io::Error>((file, pending))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        pending.clear();
+        self.file = Some(file);
+        self.pending = pending;
+        Ok(())
+    }
+
+    async fn finish(mut self) -> std::io::Result<tempfile::NamedTempFile> {
+        self.flush().await?;
+        self.file
+            .take()
+            .ok_or_else(|| std::io::Error::other("the download made no file"))
+    }
 }
 
 async fn verify(
@@ -825,6 +1026,42 @@ async fn notify_interrupted(state: &AppState, job: &InstallJob, error: &StageErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A worker stops waiting in one of two ways: still on the idle list
+    /// (nobody took it), or taken by a request, which then hands it an
+    /// install or, by dropping it, sends it back to work.
+    #[tokio::test]
+    async fn an_idle_worker_is_taken_once_or_leaves() {
+        let installs = Installs::default();
+        assert!(installs.take_idle().is_none());
+        let waiting = installs.go_idle("server/0");
+        assert!(installs.leave_idle("server/0"), "nobody took it");
+        assert!(installs.take_idle().is_none());
+        drop(waiting);
+
+        let waiting = installs.go_idle("server/1");
+        let taken = installs.take_idle().expect("an idle worker");
+        assert_eq!(taken.owner(), "server/1");
+        assert!(installs.take_idle().is_none(), "taken once");
+        assert!(!installs.leave_idle("server/1"), "its request has it");
+        drop(taken);
+        assert!(waiting.await.is_err(), "no install came: back to work");
+    }
+
+    /// A download reaches its file whole, in one write or several.
+    #[tokio::test]
+    async fn a_spooled_download_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 1, Spool::PIECE - 1, Spool::PIECE, 2 * Spool::PIECE + 7] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let mut spool = Spool::new(dir.path().join("tmp"));
+            for chunk in bytes.chunks(100_003) {
+                spool.write(chunk).await.unwrap();
+            }
+            let file = spool.finish().await.unwrap();
+            assert_eq!(std::fs::read(file.path()).unwrap(), bytes, "{size} bytes");
+        }
+    }
 
     #[test]
     fn callers_round_trip() {

@@ -164,6 +164,12 @@ pub struct Store {
     /// for an in-memory SQLite database, whose every connection would open
     /// an empty database of its own.
     pub(crate) hot: Option<HotPool>,
+    /// A SQLite file's connection for writes whose loss in a crash is
+    /// harmless and which a later durable commit carries to disk anyway:
+    /// its commits do not wait for the disk (`synchronous=NORMAL`). Only
+    /// claims of marketplace installs use it (see
+    /// [`Store::claim_install`]); none for PostgreSQL or in-memory SQLite.
+    pub(crate) unsynced: Option<AnyPool>,
     backend: Backend,
     /// Written as the `owner` of the imports this store starts (see
     /// [`crate::imports`]).
@@ -229,6 +235,23 @@ impl Store {
             .await?
             .run(&pool)
             .await?;
+        let unsynced = if backend == Backend::Sqlite && !is_sqlite_memory(&url) {
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        apply_sqlite_pragmas(conn).await?;
+                        conn.execute("PRAGMA synchronous=NORMAL").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy(&url)?;
+            Some(pool)
+        } else {
+            None
+        };
         let instance_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
         tracing::info!(backend = %backend, instance_id = %instance_id, "database connected and migrated");
         let in_use = Arc::new(());
@@ -238,6 +261,7 @@ impl Store {
         Ok(Store {
             pool,
             hot,
+            unsynced,
             backend,
             instance_id,
             connected_at: Utc::now(),
@@ -307,6 +331,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(hot) = &self.hot {
             hot.close();
+        }
+        if let Some(unsynced) = &self.unsynced {
+            unsynced.close().await;
         }
         self.pool.close().await;
     }
@@ -514,6 +541,34 @@ mod tests {
             prepare_sqlite_url("sqlite::memory:").unwrap(),
             "sqlite::memory:"
         );
+    }
+
+    /// Only the claims' connection commits without waiting for the disk;
+    /// every other write (the main pool's) is synced, and an in-memory
+    /// database has no such connection.
+    #[tokio::test]
+    async fn only_the_claims_connection_skips_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("installhub.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let level = |pool: &AnyPool| {
+            let pool = pool.clone();
+            async move {
+                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                level
+            }
+        };
+        assert_eq!(level(store.unsynced.as_ref().unwrap()).await, 1, "NORMAL");
+        assert_eq!(level(&store.pool).await, 2, "FULL");
+        assert!(store.commits_are_durable().await.unwrap());
+        let memory = Store::connect("sqlite::memory:").await.unwrap();
+        assert!(memory.unsynced.is_none());
+        store.close().await;
     }
 
     /// A transaction larger than the limit grows the WAL past it; once the

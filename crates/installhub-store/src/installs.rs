@@ -176,12 +176,52 @@ impl Store {
     /// nothing is queued and the earlier install is answered: the `bool`
     /// says whether this call created it.
     pub async fn create_install(&self, new: &NewInstall) -> Result<(InstallJob, bool)> {
+        self.insert_install(new, None).await
+    }
+
+    /// [`Store::create_install`] for a worker of this server that is idle:
+    /// the install is created already claimed by `owner` (its first
+    /// attempt, `Downloading`), as [`Store::claim_install`] would have
+    /// claimed it, in the one commit that queues it. The claim comes back
+    /// only when this call created the install.
+    pub async fn create_install_claimed(
+        &self,
+        new: &NewInstall,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<(InstallJob, Option<Claim>)> {
+        let (job, created) = self.insert_install(new, Some((owner, lease))).await?;
+        let claim = created.then(|| Claim {
+            install_id: job.install_id.clone(),
+            owner: owner.to_owned(),
+            attempt: job.attempt,
+        });
+        Ok((job, claim))
+    }
+
+    async fn insert_install(
+        &self,
+        new: &NewInstall,
+        claimed_by: Option<(&str, Duration)>,
+    ) -> Result<(InstallJob, bool)> {
         let now = now_micros();
+        let (owner, lease_until, attempt, stage) = match claimed_by {
+            Some((owner, lease)) => (
+                Some(owner),
+                Some(micros_after(lease)),
+                1,
+                InstallStage::Downloading,
+            ),
+            None => (None, None, 0, InstallStage::Queued),
+        };
         let created = sqlx::query(
             "INSERT INTO marketplace_installs (install_id, listing_id, version, target_tenant_id, \
                requested_by, caller, options, idempotency_key, status, stage, max_attempts, \
-               next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) \
+               next_attempt_at, created_at, updated_at, lease_owner, lease_until, attempt, \
+               progress_total) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $13, $14, $15, \
+               CASE WHEN $13 IS NULL THEN 0 ELSE COALESCE((SELECT v.bundle_size \
+                 FROM listing_versions v WHERE v.listing_id = $2 AND v.version = $3), 0) END) \
              ON CONFLICT (requested_by, idempotency_key) DO NOTHING",
         )
         .bind(new.install_id.as_str())
@@ -193,9 +233,12 @@ impl Store {
         .bind(to_json(&new.options, "install options")?)
         .bind(new.idempotency_key.as_deref())
         .bind(InstallStatus::InProgress.as_str())
-        .bind(InstallStage::Queued.as_str())
+        .bind(stage.as_str())
         .bind(i64::from(new.max_attempts))
         .bind(now)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(attempt)
         .execute(&self.pool)
         .await?
         .rows_affected()
@@ -310,13 +353,19 @@ impl Store {
                ORDER BY next_attempt_at, install_id LIMIT 1 {lock}) \
              RETURNING {COLUMNS}"
         );
+        // On a SQLite file the claim commits without waiting for the disk
+        // (one sync fewer per install). Lost in a crash, it leaves the
+        // install queued, as it was, for the next claim; otherwise the
+        // job's first durable commit (its next stage) syncs the
+        // write-ahead log, which holds the claim before it. Nothing the
+        // job does before that commit is more than a read.
         let claimed = sqlx::query_as::<_, JobRow>(&sql)
             .bind(owner)
             .bind(micros_after(lease))
             .bind(InstallStage::Downloading.as_str())
             .bind(now)
             .bind(InstallStatus::InProgress.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.unsynced.as_ref().unwrap_or(&self.pool))
             .await?;
         let Some(row) = claimed else {
             return Ok(None);
@@ -337,6 +386,23 @@ impl Store {
         Ok(query.execute(&self.pool).await?.rows_affected() > 0)
     }
 
+    /// Records a marketplace install's import, `InProgress`, as
+    /// [`Store::insert_import`] does, and enters the job's `stage` in the
+    /// same commit: one sync of the disk where there would be two. `false`
+    /// when the claim was lost (the record is written all the same).
+    pub async fn insert_import_entering_stage(
+        &self,
+        record: &crate::ImportRecord,
+        claim: &Claim,
+        stage: InstallStage,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        crate::imports::insert_import(&mut *tx, record, self.instance_id()).await?;
+        let entered = set_stage(&mut *tx, claim, stage, 0, 0).await?;
+        tx.commit().await?;
+        Ok(entered)
+    }
+
     /// Records the stage and its progress; `false` when the claim was lost.
     pub async fn set_install_stage(
         &self,
@@ -345,16 +411,7 @@ impl Store {
         done: u64,
         total: u64,
     ) -> Result<bool> {
-        let sql = format!(
-            "UPDATE marketplace_installs SET stage = $5, progress_done = $6, progress_total = $7, \
-               updated_at = $8 WHERE {FENCE}"
-        );
-        let query = fenced(&sql, claim)
-            .bind(stage.as_str())
-            .bind(i64::try_from(done).unwrap_or(i64::MAX))
-            .bind(i64::try_from(total).unwrap_or(i64::MAX))
-            .bind(now_micros());
-        Ok(query.execute(&self.pool).await?.rows_affected() > 0)
+        set_stage(&self.pool, claim, stage, done, total).await
     }
 
     /// Ends the job `Failed` at `stage`, and stores `notification` (the
@@ -423,6 +480,28 @@ impl Store {
 
 /// A statement that changes the job only while `claim` holds it: binds the
 /// four parameters of [`FENCE`]; the statement's own start at `$5`.
+async fn set_stage<'c, E>(
+    executor: E,
+    claim: &Claim,
+    stage: InstallStage,
+    done: u64,
+    total: u64,
+) -> Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "UPDATE marketplace_installs SET stage = $5, progress_done = $6, progress_total = $7, \
+           updated_at = $8 WHERE {FENCE}"
+    );
+    let query = fenced(&sql, claim)
+        .bind(stage.as_str())
+        .bind(i64::try_from(done).unwrap_or(i64::MAX))
+        .bind(i64::try_from(total).unwrap_or(i64::MAX))
+        .bind(now_micros());
+    Ok(query.execute(executor).await?.rows_affected() > 0)
+}
+
 fn fenced<'q>(
     sql: &'q str,
     claim: &'q Claim,

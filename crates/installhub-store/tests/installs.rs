@@ -16,6 +16,7 @@ use common::fixtures::*;
 backend_suite!(
     an_idempotency_key_queues_one_install,
     a_job_is_claimed_by_one_worker_and_fenced,
+    an_install_handed_to_a_worker_is_created_claimed,
     a_lost_lease_is_taken_over_and_the_last_attempt_fails,
     success_commits_with_the_install_transaction,
 );
@@ -106,6 +107,69 @@ async fn an_idempotency_key_queues_one_install(ctx: Ctx) {
         .await
         .unwrap();
     assert_ne!(a.install_id, b.install_id);
+}
+
+/// An install created for an idle worker is claimed in the same commit,
+/// as a claim would have left it; no other worker can claim it, and a
+/// repeated idempotency key hands nobody anything.
+async fn an_install_handed_to_a_worker_is_created_claimed(ctx: Ctx) {
+    let store = &ctx.store;
+    let tenant = given_tenant(store, "tenant-a").await;
+    let listing = listing(store, &tenant).await;
+    let new = new_install(&listing, &tenant, Some("k1"), 3);
+    let (job, claim) = store
+        .create_install_claimed(&new, "worker-0", LEASE)
+        .await
+        .unwrap();
+    let claim = claim.expect("created, so claimed");
+    assert_eq!(
+        (job.status, job.stage, job.attempt, job.progress_total),
+        (
+            InstallStatus::InProgress,
+            InstallStage::Downloading,
+            1,
+            4_096
+        )
+    );
+    assert_eq!(
+        (
+            claim.install_id.as_str(),
+            claim.owner.as_str(),
+            claim.attempt
+        ),
+        (job.install_id.as_str(), "worker-0", 1)
+    );
+    assert!(
+        store
+            .claim_install("worker-1", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The claim is a real one: fenced stage writes and heartbeats pass.
+    assert!(
+        store
+            .set_install_stage(&claim, InstallStage::Verifying, 0, 0)
+            .await
+            .unwrap()
+    );
+    assert!(store.heartbeat_install(&claim, LEASE).await.unwrap());
+    let (again, claim) = store
+        .create_install_claimed(&new, "worker-1", LEASE)
+        .await
+        .unwrap();
+    assert!(claim.is_none());
+    assert_eq!(again.install_id, job.install_id);
+    // Queued without a worker, the same listing claims as before.
+    let (queued, created) = store
+        .create_install(&new_install(&listing, &tenant, None, 3))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (queued.stage, queued.attempt, queued.progress_total),
+        (InstallStage::Queued, 0, 0)
+    );
 }
 
 async fn a_job_is_claimed_by_one_worker_and_fenced(ctx: Ctx) {

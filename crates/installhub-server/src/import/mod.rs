@@ -122,6 +122,10 @@ pub struct JobHook {
     pub listing_id: installhub_domain::ListingId,
     /// Told the stage and "done of total" as the import reaches them.
     pub progress: std::sync::Arc<dyn Fn(InstallStage, u64, u64) + Send + Sync>,
+    /// The record of the stage the job entered before the import
+    /// (`Verifying`), written while the job went on: the import's first
+    /// stage record waits for it, so the stages reach the row in order.
+    pub recording: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The installing user's notification of the success, stored in the
     /// install transaction so it exists exactly when the install does.
     pub on_success: Box<dyn Fn(&ImportResponse) -> installhub_store::NewNotification + Send + Sync>,
@@ -137,11 +141,29 @@ impl JobHook {
     /// wait for it), then reported live. A server that dies later leaves
     /// the stage it died in on the row.
     async fn enter(&self, state: &AppState, stage: InstallStage, total: u64) {
-        if let Err(e) = state
+        self.recorded().await;
+        let entered = state
             .store()
             .set_install_stage(&self.claim, stage, 0, total)
-            .await
-        {
+            .await;
+        self.entered(stage, total, entered);
+    }
+
+    /// Waits for the stage record still being written, if any.
+    pub(crate) async fn recorded(&self) {
+        let recording = self
+            .recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(recording) = recording {
+            let _ = recording.await;
+        }
+    }
+
+    /// Reports a stage whose record was written (or failed to be).
+    fn entered(&self, stage: InstallStage, total: u64, written: installhub_store::Result<bool>) {
+        if let Err(e) = written {
             tracing::warn!(install = %self.claim.install_id, error = %e, "recording the install's stage failed");
         }
         self.report(stage, 0, total);
@@ -179,7 +201,12 @@ pub async fn run(
             }
         },
     };
-    if let Err(e) = record::open(state, &attempt, &record_tenant).await {
+    // A job entering the scan records it with the import's record.
+    let entering = match (&accepted, &input.job) {
+        (Ok(_), Some(job)) => Some((job, InstallStage::SecurityScan)),
+        _ => None,
+    };
+    if let Err(e) = record::open(state, &attempt, &record_tenant, entering).await {
         return ImportOutcome {
             import_id: None,
             result: Err(e),
@@ -190,9 +217,6 @@ pub async fn run(
     let result = match accepted {
         Ok(accepted) => {
             let (options, tenant) = (accepted.options, accepted.tenant);
-            if let Some(job) = &input.job {
-                job.enter(state, InstallStage::SecurityScan, 0).await;
-            }
             install::import(
                 state,
                 &mut attempt,

@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use installhub_domain::import::admit::ImportAttempt;
+use installhub_domain::marketplace::InstallStage;
 use installhub_domain::{ErrorCode, Failure, ImportStatus, TenantId};
 use installhub_store::{AuditEvent, ImportFailed, ImportRecord, NewAuditEntry, Refusal};
 use serde_json::Value;
@@ -13,8 +14,15 @@ use super::{ImportResponse, SUMMARY};
 use crate::error::{ApiError, ApiResult, add_members, envelope};
 use crate::state::AppState;
 
-/// Opens the attempt's record, `InProgress`, in `tenant`'s history.
-pub async fn open(state: &AppState, attempt: &ImportAttempt, tenant: &TenantId) -> ApiResult<()> {
+/// Opens the attempt's record, `InProgress`, in `tenant`'s history. For a
+/// marketplace install going on to `stage`, the job enters it in the same
+/// commit (see [`super::JobHook::enter`]).
+pub async fn open(
+    state: &AppState,
+    attempt: &ImportAttempt,
+    tenant: &TenantId,
+    entering: Option<(&super::JobHook, InstallStage)>,
+) -> ApiResult<()> {
     let record = ImportRecord {
         import_id: attempt.import_id.clone(),
         tenant_id: tenant.clone(),
@@ -28,7 +36,17 @@ pub async fn open(state: &AppState, attempt: &ImportAttempt, tenant: &TenantId) 
         finished_at: None,
         response: Value::Null,
     };
-    state.store().insert_import(&record).await?;
+    match entering {
+        None => state.store().insert_import(&record).await?,
+        Some((job, stage)) => {
+            job.recorded().await;
+            let entered = state
+                .store()
+                .insert_import_entering_stage(&record, &job.claim, stage)
+                .await?;
+            job.entered(stage, 0, Ok(entered));
+        }
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use installhub_domain::marketplace::{
     TrustLevel, resolve_install_version,
 };
 use installhub_domain::{Caller, ErrorCode, Failure, Scope};
-use installhub_store::{InstallJob, NewInstall};
+use installhub_store::{InstallJob, ListingRecord, ListingVersionRecord, NewInstall};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -26,7 +26,7 @@ use super::find_listing;
 use crate::controllers::tenants::find_tenant;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{InstallPath, JsonBody, ListingPath};
-use crate::installs::caller_to_json;
+use crate::installs::{Handed, caller_to_json};
 use crate::state::AppState;
 
 /// Longest `Idempotency-Key`, in characters.
@@ -209,10 +209,8 @@ pub async fn run_install(
             return Err(ApiError::failures(failures));
         }
     }
-    let size = versions
-        .iter()
-        .find(|v| v.version == version)
-        .map_or(0, |v| v.bundle_size);
+    let chosen = versions.iter().find(|v| v.version == version).cloned();
+    let size = chosen.as_ref().map_or(0, |v| v.bundle_size);
     let new = NewInstall {
         install_id: InstallId::random().as_str().to_owned(),
         listing_id: listing.listing_id.clone(),
@@ -224,15 +222,56 @@ pub async fn run_install(
         idempotency_key: key,
         max_attempts: state.config().publichub.install_max_attempts,
     };
-    let (job, created) = state.store().create_install(&new).await?;
+    let read = chosen.map(|version| (listing.clone(), version));
+    let (job, created) = create(state, &new, read).await?;
     if created {
-        state.installs().wake();
         metrics::counter!("installhub_marketplace_installs_queued_total").increment(1);
         Ok(accepted_response(job, size))
     } else {
         // Another request with the same key won the race.
         accepted(state, same_request(job, listing_id, &new.options)?).await
     }
+}
+
+/// Queues the install, or hands it straight to a worker of this server
+/// that is idle (created claimed by it, in the same commit). A task of its
+/// own does it, so that a client going away cannot leave an install
+/// claimed by a worker that was never handed it.
+/// `read`: the listing and the version, as this request read them, for the
+/// worker.
+async fn create(
+    state: &AppState,
+    new: &NewInstall,
+    read: Option<(ListingRecord, ListingVersionRecord)>,
+) -> ApiResult<(InstallJob, bool)> {
+    let (state, new) = (state.clone(), new.clone());
+    tokio::spawn(async move {
+        let store = state.store();
+        let idle = read.and_then(|read| Some((state.installs().take_idle()?, read)));
+        let Some((worker, (listing, version))) = idle else {
+            let (job, created) = store.create_install(&new).await?;
+            if created {
+                state.installs().wake();
+            }
+            return Ok((job, created));
+        };
+        let lease = state.config().publichub.install_lease;
+        let (job, claim) = store
+            .create_install_claimed(&new, worker.owner(), lease)
+            .await?;
+        let created = claim.is_some();
+        if let Some(claim) = claim {
+            worker.hand(Handed {
+                job: job.clone(),
+                claim,
+                listing,
+                version,
+            });
+        }
+        Ok((job, created))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// The earlier install of an `Idempotency-Key`, when this request is the
