@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use installhub_domain::{Tenant, TenantId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyPoolOptions;
+
+use crate::coalesce::Coalescer;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -170,6 +173,11 @@ pub struct Store {
     /// claims of marketplace installs use it (see
     /// [`Store::claim_install`]); none for PostgreSQL or in-memory SQLite.
     pub(crate) unsynced: Option<AnyPool>,
+    /// Reads of one tenant's row that arrive together share one query
+    /// (see [`crate::coalesce`]).
+    pub(crate) tenant_reads: Arc<Coalescer<TenantId, Option<Tenant>>>,
+    /// The same for the tenant with its catalog generation.
+    pub(crate) tenant_generation_reads: Arc<Coalescer<TenantId, Option<(Tenant, i64)>>>,
     backend: Backend,
     /// Written as the `owner` of the imports this store starts (see
     /// [`crate::imports`]).
@@ -262,6 +270,8 @@ impl Store {
             pool,
             hot,
             unsynced,
+            tenant_reads: Arc::new(Coalescer::new()),
+            tenant_generation_reads: Arc::new(Coalescer::new()),
             backend,
             instance_id,
             connected_at: Utc::now(),

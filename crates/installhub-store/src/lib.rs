@@ -31,6 +31,7 @@ macro_rules! row {
 mod artifacts;
 mod audit;
 mod bundles;
+mod coalesce;
 mod db;
 mod error;
 mod failpoints;

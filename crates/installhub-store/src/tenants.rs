@@ -133,6 +133,13 @@ impl Store {
 
     /// The tenant, if it exists.
     pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
+        self.tenant_reads
+            .try_read(tenant_id, || self.read_tenant(tenant_id))
+            .await
+    }
+
+    /// [`Store::get_tenant`]'s query, asked alone.
+    async fn read_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>> {
         let query = sqlx::query_as::<_, TenantRow>(
             "SELECT tenant_id, name, plan, status, default_conflict_strategy, allowed_trust_levels \
              FROM tenants WHERE tenant_id = $1",
@@ -150,6 +157,16 @@ impl Store {
     /// answer computed from the catalog may be reused while the number is
     /// unchanged. One query.
     pub async fn get_tenant_with_generation(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<(Tenant, i64)>> {
+        self.tenant_generation_reads
+            .try_read(tenant_id, || self.read_tenant_with_generation(tenant_id))
+            .await
+    }
+
+    /// [`Store::get_tenant_with_generation`]'s query, asked alone.
+    async fn read_tenant_with_generation(
         &self,
         tenant_id: &TenantId,
     ) -> Result<Option<(Tenant, i64)>> {
