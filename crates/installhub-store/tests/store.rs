@@ -34,6 +34,7 @@ backend_suite!(
     mark_artifact_deleted_keeps_the_row,
     summaries_and_full_artifacts_for_many_ids,
     stored_artifacts_keep_the_definition_as_sorted_compact_text,
+    a_large_set_of_stored_artifacts_comes_whole_and_in_id_order,
     tenants_holding_an_artifact,
     closure_follows_references_once_within_the_tenant,
     closure_reads_only_the_artifacts_it_reaches,
@@ -475,6 +476,45 @@ async fn summaries_and_full_artifacts_for_many_ids(ctx: Ctx) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Enough artifacts for PostgreSQL to load them in two halves at once (one
+/// snapshot, two connections): every row once, in id byte order, each the
+/// row a load of it alone answers; unknown ids are left out.
+async fn a_large_set_of_stored_artifacts_comes_whole_and_in_id_order(ctx: Ctx) {
+    let store = &ctx.store;
+    let t = given_tenant(store, "tenant-a").await;
+    let mut ids = Vec::new();
+    for i in (0..150).rev() {
+        let mut a = artifact(&t, &format!("art-{i:03}"));
+        a.definition = DefinitionJson::from_value(&json!({ "n": i }));
+        store
+            .upsert_artifact(&a, "tester@company.com")
+            .await
+            .unwrap();
+        ids.push(a.id);
+    }
+    ids.push(aid("missing"));
+    ids.push(ids[3].clone());
+    let stored = store.stored_artifacts_by_ids(&t, &ids).await.unwrap();
+    let got: Vec<&str> = stored.iter().map(|a| a.id.as_str()).collect();
+    let want: Vec<String> = (0..150).map(|i| format!("art-{i:03}")).collect();
+    assert_eq!(got, want.iter().map(String::as_str).collect::<Vec<_>>());
+    for a in [&stored[0], &stored[74], &stored[75], &stored[149]] {
+        let alone = store
+            .stored_artifacts_by_ids(&t, std::slice::from_ref(&a.id))
+            .await
+            .unwrap();
+        assert_eq!(alone.len(), 1);
+        assert_eq!(
+            (
+                &alone[0].id,
+                &alone[0].definition_json,
+                &alone[0].references
+            ),
+            (&a.id, &a.definition_json, &a.references)
+        );
+    }
 }
 
 /// Export re-encodes a stored definition as it reads the text, which gives
