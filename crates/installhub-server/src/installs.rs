@@ -30,9 +30,8 @@ use installhub_domain::marketplace::{InstallBody, InstallStage, VersionStatement
 use installhub_domain::{Caller, ErrorCode, ImportSource, Scope, TenantAccess, TenantId};
 use installhub_store::{Claim, InstallJob, ListingRecord, ListingVersionRecord};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::import::{ImportInput, JobHook, ReceivedBundle};
+use crate::import::{ImportInput, JobHook, ReceivedBundle, Spool};
 use crate::state::AppState;
 
 /// The live stage and progress of the installs this server runs, for
@@ -698,9 +697,7 @@ async fn download(
     };
     let failed =
         |e: std::io::Error| StageError::transient(stage, ErrorCode::InternalError, e.to_string());
-    let mut spool = Spool::new(state.config().tmp_dir());
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
+    let mut spool = Spool::new(&state.config().tmp_dir(), "marketplace-");
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| {
             StageError::transient(
@@ -709,8 +706,7 @@ async fn download(
                 format!("The download from {url} broke off: {e}."),
             )
         })?;
-        size += chunk.len() as u64;
-        if size > version.bundle_size {
+        if spool.size() + chunk.len() as u64 > version.bundle_size {
             return Err(StageError::refused(
                 InstallStage::Verifying,
                 ErrorCode::ChecksumMismatch,
@@ -720,81 +716,10 @@ async fn download(
                 ),
             ));
         }
-        hasher.update(&chunk);
         spool.write(&chunk).await.map_err(failed)?;
-        report(stage, size, version.bundle_size);
+        report(stage, spool.size(), version.bundle_size);
     }
-    Ok(ReceivedBundle {
-        file: spool.finish().await.map_err(failed)?,
-        size,
-        sha256: hex::encode(hasher.finalize()),
-    })
-}
-
-/// A download on its way into a temporary file, written in pieces of
-/// [`Spool::PIECE`] bytes on the blocking pool: a small bundle costs one
-/// trip there (the file made and written at once), not one per chunk.
-struct Spool {
-    dir: std::path::PathBuf,
-    file: Option<tempfile::NamedTempFile>,
-    pending: Vec<u8>,
-}
-
-impl Spool {
-    const PIECE: usize = 4 * 1024 * 1024;
-
-    fn new(dir: std::path::PathBuf) -> Self {
-        Self {
-            dir,
-            file: None,
-            pending: Vec::new(),
-        }
-    }
-
-    async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() >= Self::PIECE {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    /// Writes what is pending, making the file first if there is none.
-    async fn flush(&mut self) -> std::io::Result<()> {
-        let (dir, file, pending) = (
-            self.dir.clone(),
-            self.file.take(),
-            std::mem::take(&mut self.pending),
-        );
-        let (file, mut pending) = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            let mut file = match file {
-                Some(file) => file,
-                None => {
-                    std::fs::create_dir_all(&dir)?;
-                    tempfile::Builder::new()
-                        .prefix("marketplace-")
-                        .suffix(".zip")
-                        .tempfile_in(&dir)?
-                }
-            };
-            file.write_all(&pending)?;
-            Ok::<_, std::io::Error>((file, pending))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        pending.clear();
-        self.file = Some(file);
-        self.pending = pending;
-        Ok(())
-    }
-
-    async fn finish(mut self) -> std::io::Result<tempfile::NamedTempFile> {
-        self.flush().await?;
-        self.file
-            .take()
-            .ok_or_else(|| std::io::Error::other("the download made no file"))
-    }
+    spool.finish().await.map_err(failed)
 }
 
 async fn verify(
@@ -1046,21 +971,6 @@ mod tests {
         assert!(!installs.leave_idle("server/1"), "its request has it");
         drop(taken);
         assert!(waiting.await.is_err(), "no install came: back to work");
-    }
-
-    /// A download reaches its file whole, in one write or several.
-    #[tokio::test]
-    async fn a_spooled_download_is_written_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        for size in [0, 1, Spool::PIECE - 1, Spool::PIECE, 2 * Spool::PIECE + 7] {
-            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
-            let mut spool = Spool::new(dir.path().join("tmp"));
-            for chunk in bytes.chunks(100_003) {
-                spool.write(chunk).await.unwrap();
-            }
-            let file = spool.finish().await.unwrap();
-            assert_eq!(std::fs::read(file.path()).unwrap(), bytes, "{size} bytes");
-        }
     }
 
     #[test]

@@ -494,6 +494,21 @@ impl Store {
         let first_ids: Vec<ArtifactId> = ids.into_iter().cloned().collect();
         let mut first = self.pool.begin().await?;
         sqlx::query(REPEATABLE).execute(&mut *first).await?;
+        // Only a connection free at once: waiting for a second while
+        // holding the first could starve a pool that exports fill.
+        let Some(mut second) = self.pool.try_acquire() else {
+            let mut rows = first_ids;
+            rows.extend(second_ids);
+            let all = fetch_by_ids::<ArtifactRow, StoredArtifact>(
+                &mut first,
+                ARTIFACT_COLUMNS,
+                tenant_id,
+                &rows,
+            )
+            .await?;
+            first.commit().await?;
+            return Ok(all);
+        };
         let (snapshot,): (String,) = sqlx::query_as("SELECT pg_export_snapshot()")
             .fetch_one(&mut *first)
             .await?;
@@ -505,7 +520,7 @@ impl Store {
                 "PostgreSQL exported a snapshot named {snapshot:?}"
             )));
         }
-        let mut second = self.pool.begin().await?;
+        let mut second = sqlx::Connection::begin(&mut *second).await?;
         sqlx::query(REPEATABLE).execute(&mut *second).await?;
         sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))
             .execute(&mut *second)
@@ -762,6 +777,71 @@ pub(crate) async fn upsert_artifacts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large set loaded while the pool has no second connection free is
+    /// loaded whole on the one it has, rather than waiting for another
+    /// while holding it; the same rows either way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_load_with_one_free_connection_uses_it_alone() {
+        crate::db::tests::with_postgres_store("ih_load", |store| async move {
+            let tenant = TenantId::parse("tenant-a").unwrap();
+            store
+                .upsert_tenant(
+                    &installhub_domain::Tenant {
+                        tenant_id: tenant.clone(),
+                        name: "A".into(),
+                        plan: installhub_domain::Plan::Enterprise,
+                        status: installhub_domain::TenantStatus::Active,
+                        default_conflict_strategy: None,
+                        allowed_trust_levels: None,
+                    },
+                    "tester",
+                )
+                .await
+                .unwrap();
+            let mut ids = Vec::new();
+            for i in 0..PARALLEL_LOAD_MIN {
+                let id = ArtifactId::parse(&format!("art-{i:03}")).unwrap();
+                let artifact = NewArtifact {
+                    tenant_id: tenant.clone(),
+                    id: id.clone(),
+                    artifact_type: ArtifactType::EntitySchema,
+                    name: format!("A {i}"),
+                    version: "1.0.0".into(),
+                    status: ArtifactStatus::Published,
+                    definition: DefinitionJson::from_value(&serde_json::json!({ "n": i })),
+                    references: vec![],
+                    libraries: vec![],
+                };
+                store.upsert_artifact(&artifact, "tester").await.unwrap();
+                ids.push(id);
+            }
+            let both = store.stored_artifacts_by_ids(&tenant, &ids).await.unwrap();
+            // Every connection but one taken.
+            let mut held = Vec::new();
+            for _ in 1..crate::db::MAX_CONNECTIONS {
+                held.push(store.pool.acquire().await.unwrap());
+            }
+            // Waiting for a second connection would end in the pool's
+            // timeout (`StoreError::Busy`), long after this one.
+            let alone = tokio::time::timeout(
+                crate::db::ACQUIRE_TIMEOUT / 2,
+                store.stored_artifacts_by_ids(&tenant, &ids),
+            )
+            .await
+            .expect("no wait for a second connection")
+            .unwrap();
+            drop(held);
+            let names = |rows: &[StoredArtifact]| -> Vec<String> {
+                rows.iter()
+                    .map(|a| format!("{} {}", a.id, a.definition_json))
+                    .collect()
+            };
+            assert_eq!(names(&alone), names(&both));
+            assert_eq!(both.len(), PARALLEL_LOAD_MIN);
+        })
+        .await;
+    }
 
     /// The plan's lookups of `sql` on a SQLite store: the details of its
     /// `SEARCH` steps on `artifacts`. The binds are text; a plan does not

@@ -14,12 +14,11 @@ use installhub_domain::{Tenant, TenantId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyPoolOptions;
-
-use crate::coalesce::Coalescer;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, Executor};
 
+use crate::coalesce::Coalescer;
 use crate::error::{Result, StoreError};
 use crate::failpoints::Failpoints;
 use crate::hot::{HotPool, HotQuery, HotRow};
@@ -101,7 +100,7 @@ const SQLITE_PRAGMAS: &[&str] = &[
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-const MAX_CONNECTIONS: u32 = 10;
+pub(crate) const MAX_CONNECTIONS: u32 = 10;
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`Store::connect`] waits for PostgreSQL's first answer. The
 /// pool's own first connection would retry for [`ACQUIRE_TIMEOUT`] and then
@@ -319,13 +318,7 @@ impl Store {
     /// durable by default).
     pub async fn commits_are_durable(&self) -> Result<bool> {
         match self.backend {
-            Backend::Sqlite => {
-                // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
-                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(level >= 2)
-            }
+            Backend::Sqlite => Ok(sqlite_synchronous(&self.pool).await? >= 2),
             Backend::Postgres => {
                 let (setting,): (String,) =
                     sqlx::query_as("SELECT current_setting('synchronous_commit')")
@@ -422,6 +415,12 @@ fn spawn_checkpointer(pool: AnyPool, store: std::sync::Weak<()>) {
     });
 }
 
+/// A SQLite pool's `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+async fn sqlite_synchronous(pool: &AnyPool) -> Result<i64> {
+    let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(pool).await?;
+    Ok(level)
+}
+
 pub(crate) async fn apply_sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     for pragma in SQLITE_PRAGMAS {
         // `Executor::execute` with plain text rather than `sqlx::raw_sql`,
@@ -510,8 +509,47 @@ pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Runs `test` on a store on a PostgreSQL database of its own
+    /// (`INSTALLHUB_TEST_POSTGRES_URL`, default
+    /// postgres://postgres@127.0.0.1:5432/test), dropped afterwards. Skipped
+    /// when the server cannot be reached, unless
+    /// `INSTALLHUB_REQUIRE_POSTGRES=1`.
+    pub(crate) async fn with_postgres_store<F, Fut>(prefix: &str, test: F)
+    where
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        use sqlx::Connection;
+        let admin_url = std::env::var("INSTALLHUB_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(admin) => admin,
+            Err(e) if std::env::var("INSTALLHUB_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                panic!("PostgreSQL not reachable ({e}) and INSTALLHUB_REQUIRE_POSTGRES=1")
+            }
+            Err(e) => return eprintln!("NOTE: PostgreSQL not reachable ({e}); skipped"),
+        };
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        let outcome = tokio::spawn(async move {
+            test(Store::connect(&url).await.unwrap()).await;
+        })
+        .await;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 
     #[test]
     fn backend_from_url() {
@@ -563,18 +601,9 @@ mod tests {
         let store = Store::connect(&format!("sqlite://{}", file.display()))
             .await
             .unwrap();
-        let level = |pool: &AnyPool| {
-            let pool = pool.clone();
-            async move {
-                let (level,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                level
-            }
-        };
-        assert_eq!(level(store.unsynced.as_ref().unwrap()).await, 1, "NORMAL");
-        assert_eq!(level(&store.pool).await, 2, "FULL");
+        let unsynced = store.unsynced.as_ref().unwrap();
+        assert_eq!(sqlite_synchronous(unsynced).await.unwrap(), 1, "NORMAL");
+        assert_eq!(sqlite_synchronous(&store.pool).await.unwrap(), 2, "FULL");
         assert!(store.commits_are_durable().await.unwrap());
         let memory = Store::connect("sqlite::memory:").await.unwrap();
         assert!(memory.unsynced.is_none());

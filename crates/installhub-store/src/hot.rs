@@ -164,7 +164,6 @@ mod tests {
     use std::time::Duration;
 
     use installhub_domain::{Plan, Tenant, TenantId, TenantStatus};
-    use sqlx::{Connection, Executor, PgConnection};
 
     use crate::Store;
     use crate::db::ALIVE_BYPASS;
@@ -288,31 +287,6 @@ mod tests {
     /// unless `INSTALLHUB_REQUIRE_POSTGRES=1`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_hot_reads_reuse_clean_connections_and_close_cancelled_ones() {
-        let admin_url = std::env::var("INSTALLHUB_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let mut admin = match PgConnection::connect(&admin_url).await {
-            Ok(admin) => admin,
-            Err(e) if std::env::var("INSTALLHUB_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-                panic!("PostgreSQL not reachable ({e}) and INSTALLHUB_REQUIRE_POSTGRES=1")
-            }
-            Err(e) => return eprintln!("NOTE: PostgreSQL not reachable ({e}); skipped"),
-        };
-        let name = format!("ih_hot_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-        let outcome = tokio::spawn(async move {
-            hot_reads(Store::connect(&url).await.unwrap()).await;
-        })
-        .await;
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
-        if let Err(e) = outcome {
-            std::panic::resume_unwind(e.into_panic());
-        }
+        crate::db::tests::with_postgres_store("ih_hot", hot_reads).await;
     }
 }

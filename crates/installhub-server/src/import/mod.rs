@@ -44,7 +44,7 @@ use utoipa::ToSchema;
 pub use self::admit::{ReadPackage, bundle_error, verify_and_scan};
 pub use self::record::error_body;
 pub use self::upload::{
-    GuardedMultipart, MultipartImport, ReceivedBundle, copy_stored, read_multipart,
+    GuardedMultipart, MultipartImport, ReceivedBundle, Spool, copy_stored, read_multipart,
 };
 use crate::error::ApiResult;
 use crate::state::AppState;

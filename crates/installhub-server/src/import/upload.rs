@@ -18,7 +18,6 @@ use installhub_domain::{ErrorCode, Failure};
 use installhub_store::PackageRecord;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
-use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{body_too_large, parse_json};
@@ -81,37 +80,108 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     ApiError: From<E>,
 {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(ApiError::internal)?;
-    let dir = dir.to_path_buf();
-    let file = tokio::task::spawn_blocking(move || {
-        tempfile::Builder::new()
-            .prefix("upload-")
-            .suffix(".zip")
-            .tempfile_in(dir)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    let mut out = tokio::fs::File::from_std(file.reopen().map_err(ApiError::internal)?);
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
+    let mut spool = Spool::new(dir, "upload-");
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk?;
-        size += chunk.len() as u64;
-        if size > limit {
+        if spool.size() + chunk.len() as u64 > limit {
             return Err(too_large(limit));
         }
-        hasher.update(&chunk);
-        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+        spool.write(&chunk).await.map_err(ApiError::internal)?;
     }
-    out.flush().await.map_err(ApiError::internal)?;
-    Ok(ReceivedBundle {
-        file,
-        size,
-        sha256: hex::encode(hasher.finalize()),
-    })
+    spool.finish().await.map_err(ApiError::internal)
+}
+
+/// A bundle on its way into a temporary file, hashed and counted as it
+/// comes, written in pieces of [`Spool::PIECE`] bytes on the blocking pool.
+/// A piece is written while the next one fills (at most two in memory), and
+/// a small bundle costs one trip to the blocking pool, the file made and
+/// written at once, instead of one per chunk.
+pub struct Spool {
+    dir: std::path::PathBuf,
+    prefix: &'static str,
+    /// The file, unless a write of it is under way.
+    file: Option<NamedTempFile>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<Written>>>,
+    pending: Vec<u8>,
+    hasher: Sha256,
+    size: u64,
+}
+
+/// A piece's write: the file, and the piece's buffer to fill again.
+type Written = (NamedTempFile, Vec<u8>);
+
+impl Spool {
+    pub const PIECE: usize = 4 * 1024 * 1024;
+
+    /// A spool whose file will be made in `dir`, named `prefix…zip`.
+    pub fn new(dir: &Path, prefix: &'static str) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            prefix,
+            file: None,
+            writing: None,
+            pending: Vec::new(),
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= Self::PIECE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the write under way, if any, then starts writing what is
+    /// pending, making the file first if there is none yet.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let mut spare = Vec::new();
+        if let Some(writing) = self.writing.take() {
+            let (file, buffer) = writing.await.map_err(std::io::Error::other)??;
+            self.file = Some(file);
+            spare = buffer;
+        }
+        let (dir, prefix, file) = (self.dir.clone(), self.prefix, self.file.take());
+        spare.clear();
+        let piece = std::mem::replace(&mut self.pending, spare);
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = match file {
+                Some(file) => file,
+                None => {
+                    std::fs::create_dir_all(&dir)?;
+                    tempfile::Builder::new()
+                        .prefix(prefix)
+                        .suffix(".zip")
+                        .tempfile_in(&dir)?
+                }
+            };
+            file.write_all(&piece)?;
+            Ok((file, piece))
+        }));
+        Ok(())
+    }
+
+    /// The whole bundle, written, with its size and SHA-256.
+    pub async fn finish(mut self) -> std::io::Result<ReceivedBundle> {
+        self.flush().await?;
+        let writing = self.writing.take().expect("flush starts a write");
+        let (file, _) = writing.await.map_err(std::io::Error::other)??;
+        Ok(ReceivedBundle {
+            file,
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+        })
+    }
 }
 
 impl From<MultipartError> for ApiError {
@@ -500,6 +570,28 @@ pub async fn copy_stored(state: &AppState, package: &PackageRecord) -> ApiResult
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle reaches its file whole, hashed and counted, in one piece or
+    /// several, and an empty one makes an empty file.
+    #[tokio::test]
+    async fn a_spooled_bundle_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 1, Spool::PIECE - 1, Spool::PIECE, 2 * Spool::PIECE + 7] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let mut spool = Spool::new(&dir.path().join("tmp"), "test-");
+            for chunk in bytes.chunks(100_003) {
+                spool.write(chunk).await.unwrap();
+            }
+            let bundle = spool.finish().await.unwrap();
+            assert_eq!(
+                std::fs::read(bundle.file.path()).unwrap(),
+                bytes,
+                "{size} bytes"
+            );
+            assert_eq!(bundle.size, size as u64);
+            assert_eq!(bundle.sha256, hex::encode(Sha256::digest(&bytes)));
+        }
+    }
 
     const LIMITS: PartLimits = PartLimits {
         max_header_bytes: 64,
