@@ -65,6 +65,69 @@ impl ArtifactFile {
         written.is_ok() && rest.0 == b"\n"
     }
 
+    /// The definition's compact JSON text (what `self.definition.to_string()`
+    /// gives), cut out of `bytes`, this file's canonical bytes, instead of
+    /// encoding the definition once more: the pretty form is the compact
+    /// form with a line break and indentation before each element and a
+    /// space after each key's colon, so dropping every space and line break
+    /// outside strings gives it back (no string holds a raw line break).
+    /// An importer stores definitions as this text; encoding them again
+    /// was 3–7% of the CPU of a 480 MB import. `None` when `bytes`
+    /// do not have that layout, which canonical bytes
+    /// ([`ArtifactFile::encodes_to`]) always have.
+    pub fn compact_definition(bytes: &[u8]) -> Option<String> {
+        // The fields before the definition are one line each, and no string
+        // holds a raw line break, so the first such line is the field.
+        const FIELD: &[u8] = b"\n  \"definition\": ";
+        const NEXT: &[u8] = b",\n  \"references\": ";
+        let start = memchr::memmem::find(bytes, FIELD)? + FIELD.len();
+        let pretty = &bytes[start..];
+        let mut compact = Vec::with_capacity(pretty.len());
+        let mut depth = 0usize;
+        let mut at = 0;
+        loop {
+            let byte = *pretty.get(at)?;
+            match byte {
+                b'"' => {
+                    let end = string_end(pretty, at)?;
+                    compact.extend_from_slice(&pretty[at..=end]);
+                    at = end + 1;
+                }
+                b' ' | b'\n' => {
+                    at += 1;
+                    continue;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    compact.push(byte);
+                    at += 1;
+                    continue;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    compact.push(byte);
+                    at += 1;
+                }
+                // A number, `true`, `false` or `null`: a value only once
+                // its last byte was copied.
+                _ => {
+                    compact.push(byte);
+                    at += 1;
+                    if depth == 0 && pretty.get(at) != Some(&b',') {
+                        continue;
+                    }
+                }
+            }
+            if depth == 0 {
+                break;
+            }
+        }
+        if !pretty[at..].starts_with(NEXT) {
+            return None;
+        }
+        String::from_utf8(compact).ok()
+    }
+
     fn view(&self) -> ArtifactFileRef<'_> {
         ArtifactFileRef {
             id: &self.id,
@@ -144,6 +207,19 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
         references: &artifact.references,
         libraries: &artifact.libraries,
     })
+}
+
+/// The index of the quote that closes the JSON string opening at `open`.
+fn string_end(text: &[u8], open: usize) -> Option<usize> {
+    let mut from = open + 1;
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', text.get(from..)?)?;
+        if text[at] == b'"' {
+            return Some(at);
+        }
+        // A backslash and the character it escapes.
+        from = at + 2;
+    }
 }
 
 /// A writer that only accepts the bytes it was made with, in order, and
@@ -297,6 +373,51 @@ mod tests {
         }
         let back = parsed.into_artifact(artifact.tenant_id.clone(), artifact.updated_at);
         assert_eq!(back, artifact);
+    }
+
+    #[test]
+    fn the_compact_definition_is_cut_from_the_canonical_bytes() {
+        let mut artifact = artifact();
+        for definition in [
+            json!({"zeta": 1, "alpha": [true, null, 2.5, [], {}], "mid": {"b": "x", "a": "y"}}),
+            json!({"a b": "c: d, \"e\"\\", "n": "line\nbreak\t", "u": "é\u{1}"}),
+            json!("a string: with, \"quotes\""),
+            json!(-12.5e-7),
+            json!(null),
+            json!([]),
+            json!({}),
+        ] {
+            artifact.definition = definition;
+            // A name that spells the field's line, escaped in the file.
+            artifact.name = "\n  \"definition\": 1,\n  \"references\": ".into();
+            let bytes = encode_artifact(&artifact);
+            assert_eq!(
+                ArtifactFile::compact_definition(&bytes),
+                Some(artifact.definition.to_string()),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn bytes_without_the_pretty_layout_give_no_compact_definition() {
+        let bytes = encode_artifact(&artifact());
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for other in [
+            text.replace("\n  \"references\"", " \"references\""),
+            text.replace("\n  \"definition\": ", "\n  \"definition\":"),
+            text.replace("  \"mid\": {", "  \"mid\": {{"),
+            text.replace("\"zeta\": 1", "\"zeta\": \"1"),
+            text[..text.find("\"mid\"").unwrap()].to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(
+                ArtifactFile::compact_definition(other.as_bytes()),
+                None,
+                "{other}"
+            );
+        }
     }
 
     #[test]

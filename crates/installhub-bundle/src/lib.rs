@@ -23,5 +23,7 @@ pub use limits::{
     ReadLimits,
 };
 pub use prepare::{MAX_DEFINITION_DEPTH, ManifestInput, PreparedBundle, prepare, prepare_stored};
-pub use read::{VerifiedBundle, read_bundle, read_bundle_each, read_bundle_each_after};
+pub use read::{
+    CheckedFile, VerifiedBundle, read_bundle, read_bundle_each, read_bundle_each_after,
+};
 pub use write::write_zip;

@@ -89,15 +89,25 @@ pub fn read_bundle<R: Read + Seek>(
 /// still gives each core several typical artifacts to parse.
 const STREAM_BATCH_BYTES: u64 = 2 * 1024 * 1024;
 
+/// An artifact file a streaming read verified, as it hands it on.
+#[derive(Debug)]
+pub struct CheckedFile {
+    pub artifact: ArtifactFile,
+    /// `artifact.definition` as compact JSON text, exactly
+    /// `artifact.definition.to_string()`, cut from the file's canonical
+    /// bytes ([`ArtifactFile::compact_definition`]): the form a store keeps.
+    pub definition_text: String,
+    /// The file's size in bytes, for callers that batch by size.
+    pub size: usize,
+}
+
 /// The same checks as [`read_bundle`], handing each verified artifact file
 /// to `visit` (in archive order) instead of keeping them all: memory stays
 /// bounded by a small batch whatever the bundle's size. Nothing is handed
 /// over before the archive's structure, names, limits and manifest passed;
 /// an artifact failing its hash stops the read with that error, so a caller
 /// writing as it goes must be ready to undo (the importer writes inside a
-/// transaction). `visit` may stop the read by returning an error. Each
-/// artifact comes with the size of its file in bytes, for callers that
-/// batch by size.
+/// transaction). `visit` may stop the read by returning an error.
 pub fn read_bundle_each<R, F>(
     input: R,
     limits: &ReadLimits,
@@ -105,7 +115,7 @@ pub fn read_bundle_each<R, F>(
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
-    F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
+    F: FnMut(CheckedFile) -> Result<(), BundleError>,
 {
     read_bundle_each_after(input, limits, |_| Ok(()), visit)
 }
@@ -127,15 +137,15 @@ pub fn read_bundle_each_after<R, M, F>(
 where
     R: Read + Seek,
     M: FnOnce(&Manifest) -> Result<(), BundleError>,
-    F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
+    F: FnMut(CheckedFile) -> Result<(), BundleError>,
 {
     read(
         input,
         limits,
         STREAM_BATCH_BYTES,
-        parse_checked,
+        parse_with_text,
         on_manifest,
-        |_, artifact, size| visit(artifact, size),
+        |_, file, _| visit(file),
     )
 }
 
@@ -238,6 +248,29 @@ fn match_files<'a>(
         .into());
     }
     Ok(files)
+}
+
+/// [`parse_checked`], with the definition's compact text.
+fn parse_with_text(
+    path: &str,
+    line: &ManifestArtifact,
+    bytes: &[u8],
+) -> Result<CheckedFile, BundleError> {
+    let artifact = parse_checked(path, line, bytes)?;
+    let definition_text = match ArtifactFile::compact_definition(bytes) {
+        Some(text) => text,
+        // Canonical bytes always have the layout; should they not, the
+        // text is encoded instead.
+        None if cfg!(debug_assertions) => {
+            panic!("{path}: canonical bytes without the pretty layout")
+        }
+        None => artifact.definition.to_string(),
+    };
+    Ok(CheckedFile {
+        artifact,
+        definition_text,
+        size: bytes.len(),
+    })
 }
 
 /// Inflates every artifact file and verifies it against its line. Reading

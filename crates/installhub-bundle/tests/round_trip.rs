@@ -84,8 +84,11 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
     let whole = read(&bytes).unwrap();
     let mut seen = Vec::new();
-    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |a, _| {
-        seen.push(a);
+    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |file| {
+        // Each comes with its definition's compact text and its size.
+        assert_eq!(file.definition_text, file.artifact.definition.to_string());
+        assert_eq!(file.size, file.artifact.encode().len());
+        seen.push(file.artifact);
         Ok(())
     })
     .unwrap();
@@ -96,7 +99,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     assert_eq!(seen, expected);
 
     let mut visited = 0;
-    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_, _| {
+    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_| {
         visited += 1;
         Err(BundleError::Io(std::io::Error::other("stop")))
     })
@@ -110,7 +113,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     tampered[at] ^= 0xff;
     let mut visited = 0;
     assert!(
-        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_, _| {
+        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_| {
             visited += 1;
             Ok(())
         })
@@ -135,7 +138,7 @@ fn the_manifest_is_handed_over_before_any_file_and_can_stop_the_read() {
             handed = Some((m.clone(), visited.get()));
             Ok(())
         },
-        |_, _| {
+        |_| {
             visited.set(visited.get() + 1);
             Ok(())
         },
@@ -150,7 +153,7 @@ fn the_manifest_is_handed_over_before_any_file_and_can_stop_the_read() {
         Cursor::new(&bytes),
         &ReadLimits::default(),
         |_| Err(BundleError::Io(std::io::Error::other("planned no install"))),
-        |_, _| {
+        |_| {
             visited += 1;
             Ok(())
         },
@@ -176,7 +179,7 @@ fn the_manifest_is_handed_over_before_any_file_and_can_stop_the_read() {
             handed = true;
             Ok(())
         },
-        |_, _| Ok(()),
+        |_| Ok(()),
     )
     .unwrap_err();
     assert!(handed);
@@ -418,6 +421,19 @@ proptest! {
         prop_assert_eq!(&verified.manifest, a.manifest());
         let files: Vec<ArtifactFile> = artifacts.iter().map(ArtifactFile::from).collect();
         prop_assert_eq!(&verified.artifacts, &files);
+    }
+
+    #[test]
+    fn the_compact_definition_cut_from_a_file_is_its_compact_encoding(
+        definition in json_value(),
+        name in "\\PC{0,12}|[\n\"\\\\ :{}]{0,12}",
+    ) {
+        let artifact = Artifact { definition, name, ..many(1).0.remove(0) };
+        let bytes = encode_artifact(&artifact);
+        prop_assert_eq!(
+            ArtifactFile::compact_definition(&bytes),
+            Some(artifact.definition.to_string())
+        );
 
     }
 }

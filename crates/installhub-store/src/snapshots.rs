@@ -197,17 +197,53 @@ pub fn content_sha256(
         refs,
         libraries,
     ];
-    // A JSON array keeps the fields apart whatever they contain. Encoded
-    // straight into the hasher: a definition can be megabytes.
-    let mut hasher = HashingWriter(Sha256::new());
-    serde_json::to_writer(&mut hasher, &fields).expect("a JSON array of strings always encodes");
-    hex::encode(hasher.0.finalize())
+    // A JSON array of the fields as strings keeps them apart whatever they
+    // contain. Encoded straight into the hasher: a definition can be
+    // megabytes.
+    let mut hasher = Sha256::new();
+    hasher.update(b"[");
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        hash_json_string(&mut hasher, field);
+    }
+    hasher.update(b"]");
+    hex::encode(hasher.finalize())
+}
+
+/// Feeds `text` to `hasher` exactly as serde_json writes it as a JSON
+/// string. Written out rather than through `serde_json::to_writer`, which
+/// looks every byte up in its escape table: in a profile of a 480 MB
+/// import that took 3–7% of the import's CPU. The fields
+/// hashed are compact JSON texts and short names, which hold no control
+/// characters, so only quotes and backslashes need escaping and `memchr`
+/// finds them; text with a control character takes serde_json's path.
+fn hash_json_string(hasher: &mut Sha256, text: &str) {
+    let bytes = text.as_bytes();
+    // Checked 64 bytes at a time without stopping early, so it vectorises.
+    if bytes
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)))
+    {
+        serde_json::to_writer(HashingWriter(hasher), text).expect("a JSON string always encodes");
+        return;
+    }
+    hasher.update(b"\"");
+    let mut start = 0;
+    for at in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        hasher.update(&bytes[start..at]);
+        hasher.update(if bytes[at] == b'"' { b"\\\"" } else { b"\\\\" });
+        start = at + 1;
+    }
+    hasher.update(&bytes[start..]);
+    hasher.update(b"\"");
 }
 
 /// Feeds what is written to a SHA-256.
-struct HashingWriter(Sha256);
+struct HashingWriter<'a>(&'a mut Sha256);
 
-impl std::io::Write for HashingWriter {
+impl std::io::Write for HashingWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.update(buf);
         Ok(buf.len())
@@ -1176,5 +1212,63 @@ impl Store {
             owners: counts[1],
             packages: counts[2],
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+
+    use super::content_sha256;
+
+    /// The content hash as it was first defined: serde_json's encoding of
+    /// the fields as a JSON array, hashed. Stored snapshots hold hashes made
+    /// this way, so the fast path must never differ from it.
+    fn by_serde_json(fields: [&str; 7]) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(&fields).unwrap()))
+    }
+
+    fn hash(fields: [&str; 7]) -> String {
+        let [t, n, v, s, d, r, l] = fields;
+        content_sha256(t, n, v, s, d, r, l)
+    }
+
+    #[test]
+    fn the_content_hash_is_serde_json_s_array_of_the_fields() {
+        let definition = r#"{"a":"x\"y\\z","b":[1,2.5,null],"c":"é\u0001"}"#;
+        for fields in [
+            ["Form", "N", "1.0.0", "Published", definition, "[]", "[]"],
+            ["", "", "", "", "", "", ""],
+            [
+                "\"",
+                "\\",
+                "\n",
+                "\u{1f}",
+                "\u{7f}",
+                "\u{2028}",
+                "tab\there",
+            ],
+        ] {
+            assert_eq!(hash(fields), by_serde_json(fields), "{fields:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_content_hash_never_differs_from_serde_json_s(
+            fields in proptest::array::uniform7(
+                proptest::string::string_regex("(.|[\"\\\\\u{0}-\u{1f}]){0,200}").unwrap()
+            ),
+            long in proptest::string::string_regex("[a-z\"\\\\\n]{0,40}").unwrap(),
+        ) {
+            let mut fields = fields;
+            // A long definition with an escape here and there, as an
+            // import's are.
+            let definition = format!("{}{long}{}", "A".repeat(5000), "B/+".repeat(700));
+            fields[4] = fields[4].clone() + &definition;
+            let fields: [&str; 7] = std::array::from_fn(|i| fields[i].as_str());
+            prop_assert_eq!(hash(fields), by_serde_json(fields));
+        }
     }
 }

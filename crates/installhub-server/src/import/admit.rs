@@ -16,7 +16,7 @@ use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use installhub_bundle::{
-    ArtifactFile, BundleError, BundleErrorCode, ReadLimits, read_bundle_each_after,
+    BundleError, BundleErrorCode, CheckedFile, ReadLimits, read_bundle_each_after,
 };
 use installhub_domain::import::ImportWarning;
 use installhub_domain::import::admit::{
@@ -66,7 +66,12 @@ pub struct WriteOrder {
 impl WriteOrder {
     /// Sends `file`'s row if the plan writes it, hashed for the install's
     /// snapshot here, so the writer only writes. `false`: the writer is gone.
-    fn send(&self, file: ArtifactFile, size: usize) -> ApiResult<bool> {
+    fn send(&self, file: CheckedFile) -> ApiResult<bool> {
+        let CheckedFile {
+            artifact: file,
+            definition_text,
+            size,
+        } = file;
         if !self.wanted.contains(&file.id) {
             return Ok(true);
         }
@@ -78,7 +83,7 @@ impl WriteOrder {
             name: file.name,
             version: file.version,
             status: file.status,
-            definition: DefinitionJson::from_value(&file.definition),
+            definition: DefinitionJson::from_compact_text(definition_text),
             libraries: file.libraries,
         })?;
         Ok(self.rows.blocking_send((row, size)).is_ok())
@@ -200,7 +205,7 @@ where
     // many artifacts are in memory at once. An artifact the install writes
     // goes to its writer only after it was scanned.
     let workers = scanner.max_threads();
-    let (queue, taken) = std::sync::mpsc::sync_channel::<(ArtifactFile, usize)>(workers);
+    let (queue, taken) = std::sync::mpsc::sync_channel::<CheckedFile>(workers);
     let taken = Arc::new(Mutex::new(taken));
     let (manifest, scanned) = std::thread::scope(|scope| {
         let scanners: Vec<_> = (0..workers)
@@ -214,21 +219,21 @@ where
                     let mut findings = Vec::new();
                     loop {
                         let next = taken.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        let Ok((artifact, size)) = next else {
+                        let Ok(file) = next else {
                             break Ok(findings);
                         };
                         let report = scanner.scan_with(
                             advisories,
                             [ScanInput {
-                                artifact_id: artifact.id.as_str(),
-                                definition: &artifact.definition,
-                                libraries: &artifact.libraries,
+                                artifact_id: file.artifact.id.as_str(),
+                                definition: &file.artifact.definition,
+                                libraries: &file.artifact.libraries,
                             }],
                         );
                         findings.extend(report.security_findings);
                         // Set before the first artifact was queued.
                         if let Some(Some(order)) = order.get()
-                            && !order.send(artifact, size)?
+                            && !order.send(file)?
                         {
                             break Err(ApiError::internal(anyhow::anyhow!(
                                 "the install stopped taking rows"
@@ -246,9 +251,9 @@ where
                 let _ = order.set(on_manifest(manifest)?);
                 Ok(())
             },
-            |artifact, size| {
-                bundled.push(artifact.bundled());
-                queue.send((artifact, size)).map_err(|_| {
+            |file| {
+                bundled.push(file.artifact.bundled());
+                queue.send(file).map_err(|_| {
                     BundleError::Io(std::io::Error::other(
                         "the scan stopped reading the package",
                     ))
