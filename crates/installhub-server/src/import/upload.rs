@@ -93,7 +93,9 @@ where
 
 /// A bundle on its way into a temporary file, hashed and counted as it
 /// comes, written in pieces of [`Spool::PIECE`] bytes on the blocking pool.
-/// A piece is written while the next one fills (at most two in memory), and
+/// A piece is written while the next one fills (two buffers of exactly
+/// `PIECE` bytes, reused: a buffer left to grow as chunks came doubled to
+/// twice that, and the two were an import's largest allocation), and
 /// a small bundle costs one trip to the blocking pool, the file made and
 /// written at once, instead of one per chunk.
 pub struct Spool {
@@ -111,7 +113,9 @@ pub struct Spool {
 type Written = (NamedTempFile, Vec<u8>);
 
 impl Spool {
-    pub const PIECE: usize = 4 * 1024 * 1024;
+    /// Large enough that a write's trip to the blocking pool costs nothing
+    /// beside writing it (a 346 MB upload: 330 pieces).
+    pub const PIECE: usize = 1024 * 1024;
 
     /// A spool whose file will be made in `dir`, named `prefix…zip`.
     pub fn new(dir: &Path, prefix: &'static str) -> Self {
@@ -134,9 +138,18 @@ impl Spool {
     pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         self.hasher.update(chunk);
         self.size += chunk.len() as u64;
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() >= Self::PIECE {
-            self.flush().await?;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(Self::PIECE);
+            }
+            let room = Self::PIECE - self.pending.len();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() == Self::PIECE {
+                self.flush().await?;
+            }
         }
         Ok(())
     }
@@ -581,6 +594,8 @@ mod tests {
             let mut spool = Spool::new(&dir.path().join("tmp"), "test-");
             for chunk in bytes.chunks(100_003) {
                 spool.write(chunk).await.unwrap();
+                // The buffer filling never grows past a piece.
+                assert!(spool.pending.capacity() <= Spool::PIECE, "{size} bytes");
             }
             let bundle = spool.finish().await.unwrap();
             assert_eq!(
