@@ -15,7 +15,7 @@ use installhub_domain::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::transcode::Transcoded;
+use crate::transcode::{Transcoded, pretty_from_compact};
 
 /// `artifacts/<id>.json`: an artifact as it travels between tenants, without
 /// the owner's tenant and timestamps, which the importing side sets.
@@ -76,11 +76,8 @@ impl ArtifactFile {
     /// do not have that layout, which canonical bytes
     /// ([`ArtifactFile::encodes_to`]) always have.
     pub fn compact_definition(bytes: &[u8]) -> Option<String> {
-        // The fields before the definition are one line each, and no string
-        // holds a raw line break, so the first such line is the field.
-        const FIELD: &[u8] = b"\n  \"definition\": ";
         const NEXT: &[u8] = b",\n  \"references\": ";
-        let start = memchr::memmem::find(bytes, FIELD)? + FIELD.len();
+        let start = memchr::memmem::find(bytes, DEFINITION_LINE)? + DEFINITION_LINE.len();
         let pretty = &bytes[start..];
         let mut compact = Vec::with_capacity(pretty.len());
         let mut depth = 0usize;
@@ -209,6 +206,11 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
     })
 }
 
+/// Where an artifact file's definition starts. The fields before it are one
+/// line each and no string holds a raw line break, so the first such line
+/// is the field.
+const DEFINITION_LINE: &[u8] = b"\n  \"definition\": ";
+
 /// The index of the quote that closes the JSON string opening at `open`.
 fn string_end(text: &[u8], open: usize) -> Option<usize> {
     let mut from = open + 1;
@@ -249,26 +251,39 @@ impl std::io::Write for Matching<'_> {
 /// in every object), nests arrays and objects more than `depth` levels deep,
 /// or is not JSON. The caller then takes the `Value` path, which decides.
 pub(crate) fn encode_stored(artifact: &StoredArtifact, depth: usize) -> Option<Vec<u8>> {
+    let file = |definition| ArtifactFileRef {
+        id: &artifact.id,
+        r#type: artifact.artifact_type,
+        name: &artifact.name,
+        version: &artifact.version,
+        status: artifact.status,
+        definition,
+        references: &artifact.references,
+        libraries: &artifact.libraries,
+    };
+    // Indentation makes the pretty form longer than the compact text.
+    let capacity = 2 * artifact.definition_json.len() + 1024;
+    // The file around a `null` definition, and the definition printed from
+    // its text in its place.
+    let null = Transcoded {
+        text: "null",
+        depth: 0,
+    };
+    let around = try_canonical_json(1024, &file(&null)).ok()?;
+    if let Some(start) = memchr::memmem::find(&around, DEFINITION_LINE) {
+        let (head, tail) = around.split_at(start + DEFINITION_LINE.len());
+        let mut out = Vec::with_capacity(capacity);
+        out.extend_from_slice(head);
+        if pretty_from_compact(&artifact.definition_json, 1, depth, &mut out).is_some() {
+            out.extend_from_slice(&tail[b"null".len()..]);
+            return Some(out);
+        }
+    }
     let definition = Transcoded {
         text: &artifact.definition_json,
         depth,
     };
-    // Indentation makes the pretty form longer than the compact text.
-    let capacity = 2 * artifact.definition_json.len() + 1024;
-    try_canonical_json(
-        capacity,
-        &ArtifactFileRef {
-            id: &artifact.id,
-            r#type: artifact.artifact_type,
-            name: &artifact.name,
-            version: &artifact.version,
-            status: artifact.status,
-            definition: &definition,
-            references: &artifact.references,
-            libraries: &artifact.libraries,
-        },
-    )
-    .ok()
+    try_canonical_json(capacity, &file(&definition)).ok()
 }
 
 /// Canonical bytes of `manifest.json`, as [`crate::prepare`] writes it.

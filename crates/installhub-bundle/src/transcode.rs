@@ -214,9 +214,230 @@ impl<'de> Visitor<'de> for Key {
     }
 }
 
+/// Appends to `out` the pretty form (two-space indent) of the JSON value
+/// written in `text`, as serde_json prints it as a value at nesting `level`,
+/// provided `text` is exactly serde_json's compact form of that value:
+/// no whitespace, every object's keys strictly increasing in byte order
+/// and free of escapes, each string escaped and each number spelled as
+/// serde_json writes them, at most `depth` levels of arrays and objects.
+/// `None` otherwise (`out` then holds part of a value): the caller takes
+/// the [`Transcoded`] path, which decides.
+///
+/// What an export stores is always such text, and this copies it byte for
+/// byte between the line breaks: [`Transcoded`] hands every token from the
+/// parser to the printer, which looks each byte of a string up in its
+/// escape table, and that was an eighth of a 500-artifact export's CPU.
+/// Written out because no crate prints JSON text in serde_json's layout
+/// while checking it is in serde_json's spelling.
+pub(crate) fn pretty_from_compact(
+    text: &str,
+    level: usize,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let mut printer = Printer {
+        text: text.as_bytes(),
+        at: 0,
+        out,
+        number: Vec::new(),
+    };
+    printer.value(level, depth)?;
+    (printer.at == printer.text.len()).then_some(())
+}
+
+struct Printer<'t, 'o> {
+    text: &'t [u8],
+    at: usize,
+    out: &'o mut Vec<u8>,
+    /// Scratch space for checking a number's spelling.
+    number: Vec<u8>,
+}
+
+impl<'t> Printer<'t, '_> {
+    fn value(&mut self, level: usize, depth: usize) -> Option<()> {
+        match *self.text.get(self.at)? {
+            b'{' => self.object(level, depth.checked_sub(1)?),
+            b'[' => self.array(level, depth.checked_sub(1)?),
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, level: usize, inner: usize) -> Option<()> {
+        self.at += 1;
+        self.out.push(b'{');
+        if self.eat(b'}') {
+            self.out.push(b'}');
+            return Some(());
+        }
+        let mut last: Option<&'t [u8]> = None;
+        loop {
+            self.line(level + 1);
+            let key = self.string()?;
+            // serde_json sorts keys unescaped; an escaped key's spelling
+            // does not sort alike, so such text takes the other path.
+            if key.contains(&b'\\') || last.is_some_and(|last| last >= key) {
+                return None;
+            }
+            last = Some(key);
+            if !self.eat(b':') {
+                return None;
+            }
+            self.out.extend_from_slice(b": ");
+            self.value(level + 1, inner)?;
+            if self.eat(b'}') {
+                break;
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.out.push(b',');
+        }
+        self.line(level);
+        self.out.push(b'}');
+        Some(())
+    }
+
+    fn array(&mut self, level: usize, inner: usize) -> Option<()> {
+        self.at += 1;
+        self.out.push(b'[');
+        if self.eat(b']') {
+            self.out.push(b']');
+            return Some(());
+        }
+        loop {
+            self.line(level + 1);
+            self.value(level + 1, inner)?;
+            if self.eat(b']') {
+                break;
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.out.push(b',');
+        }
+        self.line(level);
+        self.out.push(b']');
+        Some(())
+    }
+
+    /// Copies the string at `at` if it is escaped as serde_json escapes,
+    /// and answers its content as written.
+    fn string(&mut self) -> Option<&'t [u8]> {
+        let open = self.at;
+        let mut from = open + 1;
+        let close = loop {
+            let at = from + memchr::memchr2(b'"', b'\\', self.text.get(from..)?)?;
+            if self.text[at] == b'"' {
+                break at;
+            }
+            from = at + 1 + canonical_escape(self.text.get(at + 1..)?)?;
+        };
+        let content = &self.text[open + 1..close];
+        // A raw control character is not JSON; serde_json would refuse it.
+        if content
+            .chunks(64)
+            .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)))
+        {
+            return None;
+        }
+        self.out.extend_from_slice(&self.text[open..=close]);
+        self.at = close + 1;
+        Some(content)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if !self.text[self.at..].starts_with(word) {
+            return None;
+        }
+        self.out.extend_from_slice(word);
+        self.at += word.len();
+        Some(())
+    }
+
+    /// Copies the number at `at` if serde_json prints the number it reads
+    /// from it with the same bytes (no `1E2`, `-0`, `1.50` or integer too
+    /// large for 64 bits).
+    fn number(&mut self) -> Option<()> {
+        let rest = &self.text[self.at..];
+        let len = rest
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .unwrap_or(rest.len());
+        let spelled = &rest[..len];
+        if !is_plain_integer(spelled) {
+            let number: serde_json::Number = serde_json::from_slice(spelled).ok()?;
+            self.number.clear();
+            serde_json::to_writer(&mut self.number, &number).ok()?;
+            if self.number != spelled {
+                return None;
+            }
+        }
+        self.out.extend_from_slice(spelled);
+        self.at += len;
+        Some(())
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.text.get(self.at) == Some(&byte);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    /// A line break and the indentation of `level`.
+    fn line(&mut self, level: usize) {
+        const SPACES: &[u8; 256] = &[b' '; 256];
+        self.out.push(b'\n');
+        match SPACES.get(..2 * level) {
+            Some(indent) => self.out.extend_from_slice(indent),
+            None => (0..level).for_each(|_| self.out.extend_from_slice(b"  ")),
+        }
+    }
+}
+
+/// `0`, or an integer of at most 18 digits without a leading zero: what
+/// serde_json reads as a 64-bit integer and prints back alike, known
+/// without parsing it.
+fn is_plain_integer(spelled: &[u8]) -> bool {
+    let digits = spelled.strip_prefix(b"-").unwrap_or(spelled);
+    spelled == b"0"
+        || (matches!(digits, [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit)))
+}
+
+/// The length of the escape after a backslash (`rest` starts after it) if
+/// serde_json writes that escape: `\"`, `\\`, the five short control
+/// escapes, or `\u00xx` (lowercase hex) for any other control character.
+fn canonical_escape(rest: &[u8]) -> Option<usize> {
+    match *rest.first()? {
+        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => Some(1),
+        b'u' => {
+            let hex = rest.get(1..5)?;
+            let lower = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+            let code = u8::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()?;
+            let short = matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d);
+            (hex.starts_with(b"00") && hex.iter().all(lower) && code < 0x20 && !short).then_some(5)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Transcoded;
+    use super::{Transcoded, pretty_from_compact};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn printed(text: &str, depth: usize) -> Option<String> {
+        let mut out = Vec::new();
+        pretty_from_compact(text, 0, depth, &mut out)?;
+        Some(String::from_utf8(out).unwrap())
+    }
 
     fn pretty(text: &str, depth: usize) -> Option<String> {
         serde_json::to_string_pretty(&Transcoded { text, depth }).ok()
@@ -225,7 +446,7 @@ mod tests {
     #[test]
     fn sorted_text_is_streamed_into_the_pretty_form_of_its_value() {
         let text = r#"{"a":[1,-2,3.5,{}],"b":{"c":null,"d":"\u00e9\n"},"e":[]}"#;
-        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
         assert_eq!(
             pretty(text, 3).unwrap(),
             serde_json::to_string_pretty(&value).unwrap()
@@ -242,6 +463,111 @@ mod tests {
             r#"{"a":"#,
         ] {
             assert_eq!(pretty(text, 10), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn compact_text_is_printed_as_its_value_would_be() {
+        for text in [
+            r#"{"a":[1,-2,3.5,{},[]],"b":{"c":null,"d":"é\n\"\\\u001f"},"e":[true,false]}"#,
+            r#"{"":0,"A":1,"a":2,"é":3}"#,
+            r#""é😀\u0000\b\f\r\t""#,
+            "-0.0",
+            "1e-300",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "999999999999999999",
+            "-999999999999999999",
+            "1000000000000000000",
+            "0",
+            "[]",
+            "{}",
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(value.to_string(), text, "the case itself must be compact");
+            assert_eq!(
+                printed(text, 10).as_deref(),
+                Some(serde_json::to_string_pretty(&value).unwrap().as_str()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_in_another_spelling_is_left_to_the_value_path() {
+        for text in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"a\u0062":1}"#,
+            r#"{"a": 1}"#,
+            " 1",
+            "1 ",
+            r#""\u0041""#,
+            r#""\/""#,
+            r#""\u000A""#,
+            r#""\u000a""#,
+            "\"tab\there\"",
+            "1E2",
+            "1.50",
+            "-0",
+            "01",
+            "18446744073709551616",
+            "1e400",
+            "-",
+            "--1",
+            "1-",
+            "tru",
+            "[1,]",
+            "{\"a\":1",
+            "",
+        ] {
+            assert_eq!(printed(text, 10), None, "{text}");
+        }
+        assert!(printed("[[{}]]", 3).is_some());
+        assert_eq!(printed("[[{}]]", 2), None);
+        assert_eq!(printed("[]", 0), None);
+        assert!(printed("1", 0).is_some());
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::String),
+            "[\\x00-\\x1f\"\\\\/ -~]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                // Keys without a quote or backslash to escape: those the
+                // printer takes (the others go the `Value` way, tested in
+                // tests/stored.rs).
+                prop::collection::btree_map(
+                    "\\PC{0,4}".prop_map(|k| k.replace(['"', '\\'], "_")),
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn every_compact_value_is_printed_without_the_value_path(value in json_value()) {
+            let text = value.to_string();
+            let level = 1;
+            let mut out = Vec::new();
+            prop_assert!(pretty_from_compact(&text, level, 10, &mut out).is_some(), "{}", text);
+            // As serde_json prints it nested one level down.
+            let nested = serde_json::to_string_pretty(&serde_json::json!({ "k": value })).unwrap();
+            let inner = &nested["{\n  \"k\": ".len()..nested.len() - "\n}".len()];
+            prop_assert_eq!(String::from_utf8(out).unwrap(), inner);
         }
     }
 
