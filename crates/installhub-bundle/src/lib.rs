@@ -11,6 +11,10 @@ mod par;
 mod prepare;
 mod raw;
 mod read;
+/// The property tests' JSON values, shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/common/json.rs"]
+mod test_json;
 #[cfg(test)]
 mod test_support;
 mod transcode;

@@ -529,37 +529,14 @@ mod tests {
         assert!(printed("1", 0).is_some());
     }
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            "\\PC{0,8}".prop_map(Value::String),
-            "[\\x00-\\x1f\"\\\\/ -~]{0,8}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 48, 5, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                // Keys without a quote or backslash to escape: those the
-                // printer takes (the others go the `Value` way, tested in
-                // tests/stored.rs).
-                prop::collection::btree_map(
-                    "\\PC{0,4}".prop_map(|k| k.replace(['"', '\\'], "_")),
-                    inner,
-                    0..5
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #[test]
-        fn every_compact_value_is_printed_without_the_value_path(value in json_value()) {
+        fn every_compact_value_is_printed_without_the_value_path(
+            // Keys without a quote or backslash to escape: those the
+            // printer takes (the others go the `Value` way, tested in
+            // tests/stored.rs).
+            value in crate::test_json::json_value("\\PC{0,4}".prop_map(|k| k.replace(['"', '\\'], "_")))
+        ) {
             let text = value.to_string();
             let level = 1;
             let mut out = Vec::new();
