@@ -102,7 +102,8 @@ pub struct CheckedFile {
 }
 
 /// The same checks as [`read_bundle`], handing each verified artifact file
-/// to `visit` (in archive order) instead of keeping them all: memory stays
+/// and its size in bytes to `visit` (in archive order) instead of keeping
+/// them all: memory stays
 /// bounded by a small batch whatever the bundle's size. Nothing is handed
 /// over before the archive's structure, names, limits and manifest passed;
 /// an artifact failing its hash stops the read with that error, so a caller
@@ -111,13 +112,20 @@ pub struct CheckedFile {
 pub fn read_bundle_each<R, F>(
     input: R,
     limits: &ReadLimits,
-    visit: F,
+    mut visit: F,
 ) -> Result<Manifest, BundleError>
 where
     R: Read + Seek,
-    F: FnMut(CheckedFile) -> Result<(), BundleError>,
+    F: FnMut(ArtifactFile, usize) -> Result<(), BundleError>,
 {
-    read_bundle_each_after(input, limits, |_| Ok(()), visit)
+    read(
+        input,
+        limits,
+        STREAM_BATCH_BYTES,
+        parse_checked,
+        |_| Ok(()),
+        |_, artifact, size| visit(artifact, size),
+    )
 }
 
 /// [`read_bundle_each`], first handing `on_manifest` the manifest: once the
@@ -127,7 +135,8 @@ where
 /// as they are verified. `on_manifest` may stop the read by returning an
 /// error. The manifest is not the package's word yet: each file is still
 /// to be hashed against its line, and only a read that returns `Ok` proved
-/// them all.
+/// them all. Each file comes as a [`CheckedFile`], with its definition's
+/// compact text for an importer to store.
 pub fn read_bundle_each_after<R, M, F>(
     input: R,
     limits: &ReadLimits,

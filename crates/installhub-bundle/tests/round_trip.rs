@@ -84,11 +84,9 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     let bytes = zip_bytes(&prepare(input(&order), &artifacts).unwrap());
     let whole = read(&bytes).unwrap();
     let mut seen = Vec::new();
-    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |file| {
-        // Each comes with its definition's compact text and its size.
-        assert_eq!(file.definition_text, file.artifact.definition.to_string());
-        assert_eq!(file.size, file.artifact.encode().len());
-        seen.push(file.artifact);
+    let manifest = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |a, size| {
+        assert_eq!(size, a.encode().len());
+        seen.push(a);
         Ok(())
     })
     .unwrap();
@@ -99,7 +97,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     assert_eq!(seen, expected);
 
     let mut visited = 0;
-    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_| {
+    let err = read_bundle_each(Cursor::new(&bytes), &ReadLimits::default(), |_, _| {
         visited += 1;
         Err(BundleError::Io(std::io::Error::other("stop")))
     })
@@ -113,7 +111,7 @@ fn streaming_visits_every_artifact_once_and_can_be_stopped() {
     tampered[at] ^= 0xff;
     let mut visited = 0;
     assert!(
-        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_| {
+        read_bundle_each(Cursor::new(&tampered), &ReadLimits::default(), |_, _| {
             visited += 1;
             Ok(())
         })
@@ -138,7 +136,10 @@ fn the_manifest_is_handed_over_before_any_file_and_can_stop_the_read() {
             handed = Some((m.clone(), visited.get()));
             Ok(())
         },
-        |_| {
+        |file| {
+            // Each comes with its definition's compact text and its size.
+            assert_eq!(file.definition_text, file.artifact.definition.to_string());
+            assert_eq!(file.size, file.artifact.encode().len());
             visited.set(visited.get() + 1);
             Ok(())
         },

@@ -60,9 +60,9 @@ pub async fn add_changes(
     let limits = limits.clone();
     let reader = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
-        read_bundle_each(file, &limits, |file| {
-            if wanted.contains(&file.artifact.id) {
-                sender.blocking_send(file.artifact).map_err(|_| {
+        read_bundle_each(file, &limits, |artifact, _| {
+            if wanted.contains(&artifact.id) {
+                sender.blocking_send(artifact).map_err(|_| {
                     installhub_bundle::BundleError::Io(std::io::Error::other(
                         "the dry run stopped reading the package",
                     ))
