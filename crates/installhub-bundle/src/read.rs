@@ -103,8 +103,8 @@ pub struct CheckedFile {
 
 /// The same checks as [`read_bundle`], handing each verified artifact file
 /// and its size in bytes to `visit` (in archive order) instead of keeping
-/// them all: memory stays
-/// bounded by a small batch whatever the bundle's size. Nothing is handed
+/// them all: memory stays bounded by a small batch whatever the bundle's
+/// size. Nothing is handed
 /// over before the archive's structure, names, limits and manifest passed;
 /// an artifact failing its hash stops the read with that error, so a caller
 /// writing as it goes must be ready to undo (the importer writes inside a

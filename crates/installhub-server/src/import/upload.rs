@@ -93,7 +93,7 @@ where
 
 /// A bundle on its way into a temporary file, hashed and counted as it
 /// comes, written in pieces of [`Spool::PIECE`] bytes on the blocking pool.
-/// A piece is written while the next one fills (two buffers of exactly
+/// A piece is written while the next one fills (two buffers of at most
 /// `PIECE` bytes, reused: a buffer left to grow as chunks came doubled to
 /// twice that, and the two were an import's largest allocation), and
 /// a small bundle costs one trip to the blocking pool, the file made and
@@ -140,11 +140,15 @@ impl Spool {
         self.size += chunk.len() as u64;
         let mut rest = chunk;
         while !rest.is_empty() {
-            if self.pending.capacity() == 0 {
-                self.pending.reserve_exact(Self::PIECE);
-            }
             let room = Self::PIECE - self.pending.len();
             let (now, later) = rest.split_at(room.min(rest.len()));
+            let needed = self.pending.len() + now.len();
+            if needed > self.pending.capacity() {
+                // Doubling as a `Vec` grows, but never past a piece: a
+                // small bundle keeps a small buffer.
+                let grown = (2 * self.pending.capacity()).clamp(needed, Self::PIECE);
+                self.pending.reserve_exact(grown - self.pending.len());
+            }
             self.pending.extend_from_slice(now);
             rest = later;
             if self.pending.len() == Self::PIECE {
@@ -594,8 +598,10 @@ mod tests {
             let mut spool = Spool::new(&dir.path().join("tmp"), "test-");
             for chunk in bytes.chunks(100_003) {
                 spool.write(chunk).await.unwrap();
-                // The buffer filling never grows past a piece.
-                assert!(spool.pending.capacity() <= Spool::PIECE, "{size} bytes");
+                // The buffer filling never grows past a piece, nor much past
+                // what a small bundle needs.
+                let most = Spool::PIECE.min(2 * spool.size() as usize);
+                assert!(spool.pending.capacity() <= most, "{size} bytes");
             }
             let bundle = spool.finish().await.unwrap();
             assert_eq!(
