@@ -339,10 +339,7 @@ impl<'t> Printer<'t, '_> {
         };
         let content = &self.text[open + 1..close];
         // A raw control character is not JSON; serde_json would refuse it.
-        if content
-            .chunks(64)
-            .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)))
-        {
+        if installhub_domain::text::has_json_control_byte(content) {
             return None;
         }
         self.out.extend_from_slice(&self.text[open..=close]);

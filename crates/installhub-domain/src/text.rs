@@ -11,6 +11,16 @@ pub fn forbidden_char(text: &str) -> Option<char> {
         .find(|&c| c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
+/// Whether `bytes` hold a byte below 0x20: a character JSON must escape
+/// inside a string and may not hold raw. Checked 64 bytes at a time without
+/// stopping early, so it vectorises: callers run it over megabyte-long
+/// definitions.
+pub fn has_json_control_byte(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)))
+}
+
 /// Unicode's `Bidi_Control` property: these twelve code points, fixed by the
 /// standard, so a table here costs less than a dependency.
 fn is_bidi_control(c: char) -> bool {
@@ -32,6 +42,20 @@ pub fn forbidden_char_message(field: &str, c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_control_byte_is_found_anywhere_in_a_long_text() {
+        let mut text = vec![b'a'; 200];
+        assert!(!has_json_control_byte(&text));
+        assert!(!has_json_control_byte(b"\x7f \"\\ \xc3\xa9"));
+        for at in [0, 63, 64, 130, 199] {
+            for byte in [0x00, 0x0a, 0x1f] {
+                text[at] = byte;
+                assert!(has_json_control_byte(&text), "{byte:#x} at {at}");
+                text[at] = b'a';
+            }
+        }
+    }
 
     #[test]
     fn control_line_and_bidi_characters_are_forbidden() {

@@ -221,11 +221,7 @@ pub fn content_sha256(
 /// finds them; text with a control character takes serde_json's path.
 fn hash_json_string(hasher: &mut Sha256, text: &str) {
     let bytes = text.as_bytes();
-    // Checked 64 bytes at a time without stopping early, so it vectorises.
-    if bytes
-        .chunks(64)
-        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)))
-    {
+    if installhub_domain::text::has_json_control_byte(bytes) {
         serde_json::to_writer(HashingWriter(hasher), text).expect("a JSON string always encodes");
         return;
     }
