@@ -166,11 +166,12 @@ pub struct Store {
     /// for an in-memory SQLite database, whose every connection would open
     /// an empty database of its own.
     pub(crate) hot: Option<HotPool>,
-    /// A SQLite file's connection for writes whose loss in a crash is
+    /// A SQLite file's connection for writes whose loss in a power cut is
     /// harmless and which a later durable commit carries to disk anyway:
-    /// its commits do not wait for the disk (`synchronous=NORMAL`). Only
-    /// claims of marketplace installs use it (see
-    /// [`Store::claim_install`]); none for PostgreSQL or in-memory SQLite.
+    /// its commits do not wait for the disk (`synchronous=NORMAL`). Only a
+    /// marketplace install's claim and its stage records use it (see
+    /// [`Store::claim_install`], [`Store::set_install_stage`]); none for
+    /// PostgreSQL or in-memory SQLite.
     pub(crate) unsynced: Option<AnyPool>,
     /// Reads of one tenant's row that arrive together share one query
     /// (see [`crate::coalesce`]).
@@ -591,11 +592,11 @@ pub(crate) mod tests {
         );
     }
 
-    /// Only the claims' connection commits without waiting for the disk;
-    /// every other write (the main pool's) is synced, and an in-memory
-    /// database has no such connection.
+    /// Only the connection of install claims and stages commits without
+    /// waiting for the disk; every other write (the main pool's) is synced,
+    /// and an in-memory database has no such connection.
     #[tokio::test]
-    async fn only_the_claims_connection_skips_the_sync() {
+    async fn only_the_install_progress_connection_skips_the_sync() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("installhub.db");
         let store = Store::connect(&format!("sqlite://{}", file.display()))

@@ -356,9 +356,10 @@ impl Store {
         // On a SQLite file the claim commits without waiting for the disk
         // (one sync fewer per install). Lost in a crash, it leaves the
         // install queued, as it was, for the next claim; otherwise the
-        // job's first durable commit (its next stage) syncs the
-        // write-ahead log, which holds the claim before it. Nothing the
-        // job does before that commit is more than a read.
+        // job's first durable commit (its import record, or its failure)
+        // syncs the write-ahead log, which holds the claim before it.
+        // Nothing the job does before that commit is more than a read or a
+        // stage record (see `set_install_stage`).
         let claimed = sqlx::query_as::<_, JobRow>(&sql)
             .bind(owner)
             .bind(micros_after(lease))
@@ -404,6 +405,14 @@ impl Store {
     }
 
     /// Records the stage and its progress; `false` when the claim was lost.
+    ///
+    /// On a SQLite file this commits without waiting for the disk, as a
+    /// claim does: a stage is a report of where the job is, not an outcome.
+    /// A killed server leaves it on the row all the same (the write-ahead
+    /// log is in the operating system's hands once the commit returns); a
+    /// power cut may take it back to the stage before, which a retry after
+    /// the lease runs out overwrites. The job's next durable commit (its
+    /// import record, its install transaction, its failure) syncs it.
     pub async fn set_install_stage(
         &self,
         claim: &Claim,
@@ -411,7 +420,8 @@ impl Store {
         done: u64,
         total: u64,
     ) -> Result<bool> {
-        set_stage(&self.pool, claim, stage, done, total).await
+        let pool = self.unsynced.as_ref().unwrap_or(&self.pool);
+        set_stage(pool, claim, stage, done, total).await
     }
 
     /// Ends the job `Failed` at `stage`, and stores `notification` (the
