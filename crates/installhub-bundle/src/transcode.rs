@@ -268,60 +268,53 @@ impl<'t> Printer<'t, '_> {
     }
 
     fn object(&mut self, level: usize, inner: usize) -> Option<()> {
-        self.at += 1;
-        self.out.push(b'{');
-        if self.eat(b'}') {
-            self.out.push(b'}');
-            return Some(());
-        }
         let mut last: Option<&'t [u8]> = None;
-        loop {
-            self.line(level + 1);
-            let key = self.string()?;
+        self.members(b'}', level, |printer| {
+            let key = printer.string()?;
             // serde_json sorts keys unescaped; an escaped key's spelling
             // does not sort alike, so such text takes the other path.
             if key.contains(&b'\\') || last.is_some_and(|last| last >= key) {
                 return None;
             }
             last = Some(key);
-            if !self.eat(b':') {
+            if !printer.eat(b':') {
                 return None;
             }
-            self.out.extend_from_slice(b": ");
-            self.value(level + 1, inner)?;
-            if self.eat(b'}') {
-                break;
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-            self.out.push(b',');
-        }
-        self.line(level);
-        self.out.push(b'}');
-        Some(())
+            printer.out.extend_from_slice(b": ");
+            printer.value(level + 1, inner)
+        })
     }
 
     fn array(&mut self, level: usize, inner: usize) -> Option<()> {
+        self.members(b']', level, |printer| printer.value(level + 1, inner))
+    }
+
+    /// The array or object opening at `at`, up to its `close`: each member
+    /// read and printed by `member` on a line of its own at `level + 1`,
+    /// separated by commas; an empty one stays on its line.
+    fn members(
+        &mut self,
+        close: u8,
+        level: usize,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.out.push(self.text[self.at]);
         self.at += 1;
-        self.out.push(b'[');
-        if self.eat(b']') {
-            self.out.push(b']');
-            return Some(());
-        }
-        loop {
-            self.line(level + 1);
-            self.value(level + 1, inner)?;
-            if self.eat(b']') {
-                break;
+        if !self.eat(close) {
+            loop {
+                self.line(level + 1);
+                member(self)?;
+                if self.eat(close) {
+                    break;
+                }
+                if !self.eat(b',') {
+                    return None;
+                }
+                self.out.push(b',');
             }
-            if !self.eat(b',') {
-                return None;
-            }
-            self.out.push(b',');
+            self.line(level);
         }
-        self.line(level);
-        self.out.push(b']');
+        self.out.push(close);
         Some(())
     }
 
